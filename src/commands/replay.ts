@@ -1,0 +1,119 @@
+import { SingleBar } from 'cli-progress'
+import { defineCommand } from 'citty'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { type MetricsRow, metricsRecord } from '../core/rows.ts'
+import { type ReplaySummary, replay } from '../replay.ts'
+import { type InputFile, openInputs } from '../sources/files.ts'
+
+const REPLAY_SETTINGS = ['batchSize', 'dataDir', ...CORE_SETTINGS] as const
+/** Inputs smaller than this finish before a progress bar would be worth drawing. */
+const PROGRESS_MIN_BYTES = 32 << 20
+
+export const replayCommand = defineCommand({
+  meta: {
+    name: 'replay',
+    description:
+      'Run the analytics over JSONL or Parquet event files (or - for stdin) and write processed-metrics Parquet files.\n' +
+      'Examples:\n  invpipe replay fixtures/sample-events.jsonl\n  invpipe replay day1.jsonl day2.parquet --alerts alerts.jsonl --rejects rejects.jsonl\n  zcat events.jsonl.gz | invpipe replay - --json',
+  },
+  args: {
+    files: { type: 'positional', description: 'event files, read in the order given; - reads standard input', required: false },
+    alerts: { type: 'string', description: 'write the alerts (SPEC §6) to this file as JSON lines', valueHint: 'FILE' },
+    rejects: { type: 'string', description: 'write each rejected or duplicate record with its reason to this file as JSON lines', valueHint: 'FILE' },
+    json: { type: 'boolean', description: 'print the closing summary as JSON' },
+    progress: { type: 'boolean', description: 'draw a progress bar on a terminal (--no-progress to hide it)', default: true },
+    ...settingArgs(REPLAY_SETTINGS),
+  },
+  async run({ args }) {
+    const settings = loadSettings(REPLAY_SETTINGS, args)
+    const inputs = openInputs(args._.map(String))
+    const progress = args.progress ? progressBar(inputs) : null
+    const summary = await replay({
+      inputs,
+      core: coreConfigOf(settings),
+      batchSize: settings.batchSize,
+      dataDir: settings.dataDir,
+      alertsPath: args.alerts,
+      rejectsPath: args.rejects,
+      onBytes: progress?.advance,
+    })
+    progress?.stop()
+    console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+  },
+})
+
+function progressBar(inputs: InputFile[]) {
+  const total = inputs.reduce((sum, input) => sum + input.size, 0)
+  if (!process.stderr.isTTY || total < PROGRESS_MIN_BYTES) return null
+  const bar = new SingleBar({
+    format: 'replay [{bar}] {percentage}% | {value}/{total} MiB | eta {eta}s',
+    stream: process.stderr,
+    hideCursor: true,
+  })
+  const mib = (bytes: number) => Math.round(bytes / 1048576)
+  let done = 0
+  bar.start(mib(total), 0)
+  return {
+    advance: (bytes: number) => {
+      done += bytes
+      bar.update(mib(done))
+    },
+    stop: () => bar.stop(),
+  }
+}
+
+export function summaryRecord(summary: ReplaySummary) {
+  return {
+    events: summary.tally.toJSON(),
+    items: summary.items,
+    alerts: summary.alerts,
+    rows_written: summary.rowsWritten,
+    files: summary.files,
+    seconds: Number(summary.seconds.toFixed(3)),
+    events_per_second: Math.round(summary.eventsPerSecond),
+    top_at_risk: summary.topAtRisk.map((row) => {
+      const { computed_at: _, ...record } = metricsRecord(row)
+      return record
+    }),
+  }
+}
+
+function formatSummary(summary: ReplaySummary): string {
+  const t = summary.tally
+  const byCode = Object.entries(t.rejectedByCode)
+    .sort(([, a], [, b]) => (b as number) - (a as number))
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ')
+  const lines = [
+    `events      ${t.read} read, ${t.accepted} accepted, ${t.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${t.duplicates} duplicates`,
+    `items       ${summary.items}`,
+    `alerts      ${summary.alerts}`,
+    `rows        ${summary.rowsWritten} processed-metrics rows in ${summary.files.length} file(s)`,
+    ...summary.files.map((file) => `            ${file}`),
+    `speed       ${Math.round(summary.eventsPerSecond)} events/s (${summary.seconds.toFixed(2)} s)`,
+  ]
+  if (summary.topAtRisk.length > 0) lines.push('', 'most at risk', formatRiskTable(summary.topAtRisk))
+  return lines.join('\n')
+}
+
+function formatRiskTable(rows: MetricsRow[]): string {
+  const header = ['sku', 'warehouse', 'as of', 'risk', 'level', 'on hand', 'cover (d)', 'reorder qty']
+  const body = rows.map((r) => [
+    r.sku,
+    r.warehouseId,
+    metricsRecord(r).as_of_date,
+    (r.stockoutRisk as number).toFixed(3),
+    r.riskLevel,
+    formatNumber(r.onHand),
+    formatNumber(r.daysOfCover),
+    formatNumber(r.reorderQuantity),
+  ])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 || i === 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
+}
+
+function formatNumber(value: number | null): string {
+  if (value === null) return '-'
+  return Number.isInteger(value) ? String(value) : value.toFixed(1)
+}

@@ -1,0 +1,29 @@
+// The settings of SPEC §8 that change what the core computes.
+import { normalQuantile } from './normal.ts'
+
+export interface CoreConfig {
+  leadTimeDays: number
+  reviewPeriodDays: number
+  serviceLevel: number
+  alertThreshold: number
+  dedupWindowHours: number
+}
+
+export const DEFAULT_CORE_CONFIG: Readonly<CoreConfig> = {
+  leadTimeDays: 7,
+  reviewPeriodDays: 7,
+  serviceLevel: 0.95,
+  alertThreshold: 0.5,
+  dedupWindowHours: 48,
+}
+
+/** Values derived once from the config, so the per-event path does not recompute them. */
+export interface ResolvedConfig extends CoreConfig {
+  /** z = Φ⁻¹(SERVICE_LEVEL). */
+  z: number
+  dedupWindowMs: number
+}
+
+export function resolveConfig(config: CoreConfig): ResolvedConfig {
+  return { ...config, z: normalQuantile(config.serviceLevel), dedupWindowMs: config.dedupWindowHours * 3_600_000 }
+}

@@ -1,0 +1,130 @@
+// The processor: events in, per-item state, and at the end of each batch the rows of the items
+// that changed. Alerts are judged after every event, so no result depends on where a batch ends.
+import { type Alert, buildAlert, shouldAlert } from './alerts.ts'
+import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
+import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
+import { computeMetrics } from './metrics.ts'
+import { assessRisk } from './risk.ts'
+import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
+import { applyEvent, ItemState, isDuplicate } from './state.ts'
+import { dayOf } from './time.ts'
+
+export type Outcome = 'applied' | 'duplicate'
+
+export interface Batch {
+  /** One row per item changed in the batch, in the order the items first changed. */
+  rows: MetricsRow[]
+  /** One delta per (item, day) touched in the batch; empty unless daily tracking is on. */
+  daily: DailyDelta[]
+  /** In the order the events raised them. */
+  alerts: Alert[]
+}
+
+export interface EngineOptions {
+  /** Collect the daily-history deltas of each batch (needed only by stores that keep the history). */
+  trackDaily?: boolean
+}
+
+export class Engine {
+  readonly config: ResolvedConfig
+  private readonly items = new Map<string, ItemState>()
+  private readonly trackDaily: boolean
+  private changed: ItemState[] = []
+  private readonly changedKeys = new Set<string>()
+  private daily = new Map<string, DailyDelta>()
+  private alerts: Alert[] = []
+
+  constructor(config: CoreConfig, options: EngineOptions = {}) {
+    this.config = resolveConfig(config)
+    this.trackDaily = options.trackDaily ?? false
+  }
+
+  get itemCount(): number {
+    return this.items.size
+  }
+
+  /** Applies one accepted event, unless it is a duplicate (SPEC §2), and judges the item's risk. */
+  process(event: InventoryEvent): Outcome {
+    const key = itemKey(event.sku, event.warehouseId)
+    let state = this.items.get(key)
+    if (state === undefined) {
+      state = new ItemState(key)
+      this.items.set(key, state)
+    } else if (isDuplicate(state, event.eventId)) {
+      return 'duplicate'
+    }
+    applyEvent(state, event, this.config.dedupWindowMs)
+    if (!this.changedKeys.has(key)) {
+      this.changedKeys.add(key)
+      this.changed.push(state)
+    }
+    if (this.trackDaily) this.recordDaily(state, event)
+    this.judgeAlert(state, event)
+    return 'applied'
+  }
+
+  /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
+  flush(computedAt: number): Batch {
+    const rows = this.changed.map((state) => this.rowOf(state, computedAt))
+    const batch = { rows, daily: [...this.daily.values()], alerts: this.alerts }
+    this.changed = []
+    this.changedKeys.clear()
+    this.daily = new Map()
+    this.alerts = []
+    return batch
+  }
+
+  /** The current row of every item, for summaries and final snapshots. */
+  *currentRows(computedAt: number): IterableIterator<MetricsRow> {
+    for (const state of this.items.values()) yield this.rowOf(state, computedAt)
+  }
+
+  private leadTimeOf(state: ItemState): number {
+    return state.leadTimeOverride ?? this.config.leadTimeDays
+  }
+
+  private rowOf(state: ItemState, computedAt: number): MetricsRow {
+    const metrics = computeMetrics(state)
+    const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
+    const [sku, warehouseId] = splitItemKey(state.key)
+    return buildMetricsRow(sku, warehouseId, state.latestTs, state.eventCount, state.onHand, metrics, risk, computedAt)
+  }
+
+  private judgeAlert(state: ItemState, event: InventoryEvent): void {
+    // Without a known on-hand the risk is null, and no metric needs computing.
+    if (state.onHand === null) return
+    const asOfDay = state.asOfDay
+    if (asOfDay === state.lastAlertDay) return
+    const metrics = computeMetrics(state)
+    const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
+    if (!shouldAlert(risk.stockoutRisk, this.config.alertThreshold, asOfDay, state.lastAlertDay)) return
+    state.lastAlertDay = asOfDay
+    this.alerts.push(buildAlert(event.sku, event.warehouseId, event.eventId, event.ts, state.onHand, metrics, risk))
+  }
+
+  private recordDaily(state: ItemState, event: InventoryEvent): void {
+    const day = dayOf(event.ts)
+    const slot = `${state.key}|${day}`
+    let delta = this.daily.get(slot)
+    if (delta === undefined) {
+      delta = {
+        sku: event.sku,
+        warehouseId: event.warehouseId,
+        day,
+        sold: 0,
+        returned: 0,
+        received: 0,
+        adjusted: 0,
+        closingOnHand: null,
+        stockout: false,
+      }
+      this.daily.set(slot, delta)
+    }
+    if (event.type === 'sale') delta.sold += event.quantity
+    else if (event.type === 'return') delta.returned += event.quantity
+    else if (event.type === 'restock') delta.received += event.quantity
+    else if (event.type === 'adjustment') delta.adjusted += event.quantity
+    delta.closingOnHand = state.onHand
+    if (state.onHand !== null && state.onHand <= 0) delta.stockout = true
+  }
+}

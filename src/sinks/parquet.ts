@@ -1,0 +1,170 @@
+// Processed-metrics rows to Parquet files in DATA_DIR (SPEC §7): typed columns, each file written
+// under a temporary name, synced, and renamed into place, so no reader ever sees a partial file.
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { SchemaElement } from 'hyparquet'
+import { fileWriter, ParquetWriter } from 'hyparquet-writer'
+import type { MetricsRow } from '../core/rows.ts'
+
+type ColumnKind = 'string' | 'date' | 'timestamp' | 'int64' | 'double'
+
+interface Column {
+  name: string
+  kind: ColumnKind
+  nullable: boolean
+  value: (row: MetricsRow) => string | number | null
+}
+
+const column = (name: string, kind: ColumnKind, value: Column['value'], nullable = false): Column => ({ name, kind, nullable, value })
+
+/** The SPEC §7 columns, in order. */
+export const METRICS_COLUMNS: readonly Column[] = [
+  column('sku', 'string', (r) => r.sku),
+  column('warehouse_id', 'string', (r) => r.warehouseId),
+  column('as_of_date', 'date', (r) => r.asOfDay),
+  column('last_event_at', 'timestamp', (r) => r.lastEventAt),
+  column('event_count', 'int64', (r) => r.eventCount),
+  column('on_hand', 'double', (r) => r.onHand, true),
+  column('velocity_7d', 'double', (r) => r.velocity7d),
+  column('velocity_30d', 'double', (r) => r.velocity30d),
+  column('volatility', 'double', (r) => r.volatility),
+  column('trend', 'double', (r) => r.trend),
+  column('seasonality_index', 'double', (r) => r.seasonalityIndex),
+  column('days_of_history', 'int64', (r) => r.daysOfHistory),
+  column('lead_time_days', 'double', (r) => r.leadTimeDays),
+  column('expected_demand_lead_time', 'double', (r) => r.expectedDemandLeadTime),
+  column('stockout_risk', 'double', (r) => r.stockoutRisk, true),
+  column('risk_level', 'string', (r) => r.riskLevel),
+  column('days_of_cover', 'double', (r) => r.daysOfCover, true),
+  column('safety_stock', 'double', (r) => r.safetyStock),
+  column('reorder_point', 'double', (r) => r.reorderPoint),
+  column('reorder_quantity', 'double', (r) => r.reorderQuantity, true),
+  column('computed_at', 'timestamp', (r) => r.computedAt),
+]
+
+function schemaElement({ name, kind, nullable }: Column): SchemaElement {
+  const repetition_type = nullable ? 'OPTIONAL' : 'REQUIRED'
+  switch (kind) {
+    case 'string':
+      return { name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } }
+    case 'date':
+      return { name, repetition_type, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } }
+    case 'timestamp':
+      return {
+        name,
+        repetition_type,
+        type: 'INT64',
+        converted_type: 'TIMESTAMP_MILLIS',
+        logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MILLIS' },
+      }
+    case 'int64':
+      return { name, repetition_type, type: 'INT64' }
+    case 'double':
+      return { name, repetition_type, type: 'DOUBLE' }
+  }
+}
+
+const SCHEMA: SchemaElement[] = [{ name: 'root', num_children: METRICS_COLUMNS.length }, ...METRICS_COLUMNS.map(schemaElement)]
+
+/** Column arrays of a row group: typed arrays where no null can occur, plain arrays otherwise. */
+function columnData(rows: readonly MetricsRow[]) {
+  return METRICS_COLUMNS.map((c) => {
+    let data: unknown
+    if (c.nullable) data = rows.map(c.value)
+    else if (c.kind === 'int64' || c.kind === 'timestamp') data = BigInt64Array.from(rows, (r) => BigInt(c.value(r) as number))
+    else if (c.kind === 'double') data = Float64Array.from(rows, (r) => c.value(r) as number)
+    else if (c.kind === 'date') data = Int32Array.from(rows, (r) => c.value(r) as number)
+    else data = rows.map(c.value)
+    return { name: c.name, data: data as never }
+  })
+}
+
+export interface ParquetFileOptions {
+  dataDir: string
+  /** Distinguishes the files of one run or instance: processed_metrics_{stamp}_{suffix}.parquet */
+  stamp: string
+  rowGroupRows?: number
+  /** A file is closed and renamed into place once it holds this many rows. */
+  rowsPerFile?: number
+}
+
+/** Formats a wall-clock time as the `{timestamp}` of a file name: 20261125T150800123Z. */
+export function fileStamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/[-:.]/g, '')
+}
+
+/** Writes rows into a sequence of Parquet files, each complete and renamed into place when closed. */
+export class ParquetMetricsWriter {
+  readonly files: string[] = []
+  private readonly rowGroupRows: number
+  private readonly rowsPerFile: number
+  private pending: MetricsRow[] = []
+  private current: { writer: ParquetWriter; tmpPath: string; finalPath: string; rows: number } | null = null
+
+  constructor(private readonly options: ParquetFileOptions) {
+    this.rowGroupRows = options.rowGroupRows ?? 100_000
+    this.rowsPerFile = options.rowsPerFile ?? 1_000_000
+    mkdirSync(options.dataDir, { recursive: true })
+  }
+
+  /** Rows handed to a file so far (written, or in the file still open). */
+  rowsWritten = 0
+
+  write(rows: readonly MetricsRow[]): void {
+    for (const row of rows) {
+      this.pending.push(row)
+      if (this.pending.length >= this.rowGroupRows) this.writeRowGroup()
+    }
+  }
+
+  /** Writes what is pending and closes the current file. */
+  close(): string[] {
+    this.writeRowGroup()
+    this.finishFile()
+    return this.files
+  }
+
+  private writeRowGroup(): void {
+    if (this.pending.length === 0) return
+    const file = this.current ?? this.openFile()
+    const rows = this.pending
+    this.pending = []
+    file.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
+    file.rows += rows.length
+    this.rowsWritten += rows.length
+    if (file.rows >= this.rowsPerFile) this.finishFile()
+  }
+
+  private openFile() {
+    const name = `processed_metrics_${this.options.stamp}_${String(this.files.length + 1).padStart(4, '0')}.parquet`
+    const finalPath = join(this.options.dataDir, name)
+    const tmpPath = join(this.options.dataDir, `.${name}.tmp`)
+    const writer = new ParquetWriter({ writer: fileWriter(tmpPath), schema: SCHEMA, createdBy: 'invpipe' })
+    this.current = { writer, tmpPath, finalPath, rows: 0 }
+    return this.current
+  }
+
+  private finishFile(): void {
+    const file = this.current
+    if (file === null) return
+    this.current = null
+    try {
+      file.writer.finish()
+      syncFile(file.tmpPath)
+      renameSync(file.tmpPath, file.finalPath)
+    } catch (error) {
+      rmSync(file.tmpPath, { force: true })
+      throw error
+    }
+    this.files.push(file.finalPath)
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
