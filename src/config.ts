@@ -46,27 +46,88 @@ function setting<T, D extends string | undefined>(
 }
 
 export const SETTINGS = {
-  kafkaBootstrapServers: setting('KAFKA_BOOTSTRAP_SERVERS', 'localhost:9092', 'host:port[,host:port...]', (raw) => (/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(raw.trim()) ? raw.trim() : undefined), 'Kafka brokers'),
+  kafkaBootstrapServers: setting(
+    'KAFKA_BOOTSTRAP_SERVERS',
+    'localhost:9092',
+    'host:port[,host:port...]',
+    (raw) => (/^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/.test(raw.trim()) ? raw.trim() : undefined),
+    'Kafka brokers',
+  ),
   kafkaTopic: setting('KAFKA_TOPIC', 'inventory-events', 'a topic name', text, 'topic of inventory events'),
   kafkaGroupId: setting('KAFKA_GROUP_ID', 'invpipe', 'a consumer group id', text, 'consumer group'),
   alertTopic: setting('ALERT_TOPIC', 'inventory-alerts', 'a topic name', text, 'topic for stockout alerts'),
-  dlqTopic: setting('DLQ_TOPIC', 'inventory-events-dlq', 'a topic name', text, 'dead-letter topic for rejected events'),
+  dlqTopic: setting(
+    'DLQ_TOPIC',
+    'inventory-events-dlq',
+    'a topic name',
+    text,
+    'dead-letter topic for rejected events',
+  ),
   postgresHost: setting('POSTGRES_HOST', 'localhost', 'a host name', text, 'PostgreSQL host'),
   postgresPort: setting('POSTGRES_PORT', '5432', 'a port 1-65535', port, 'PostgreSQL port'),
   postgresDb: setting('POSTGRES_DB', 'inventory', 'a database name', text, 'PostgreSQL database'),
   postgresUser: setting('POSTGRES_USER', 'inventory_user', 'a role name', text, 'PostgreSQL role'),
-  postgresPassword: setting('POSTGRES_PASSWORD', undefined, 'a password', anyText, 'PostgreSQL password', true),
+  postgresPassword: setting(
+    'POSTGRES_PASSWORD',
+    undefined,
+    'a password',
+    anyText,
+    'PostgreSQL password',
+    true,
+  ),
   redisHost: setting('REDIS_HOST', 'localhost', 'a host name', text, 'Redis host'),
   redisPort: setting('REDIS_PORT', '6379', 'a port 1-65535', port, 'Redis port'),
   redisPassword: setting('REDIS_PASSWORD', undefined, 'a password', anyText, 'Redis password', true),
-  redisTtlSeconds: setting('REDIS_TTL_SECONDS', '3600', 'a whole number of seconds >= 1', wholeNumber(1), 'TTL of the Redis metrics hashes'),
-  batchSize: setting('BATCH_SIZE', '100', 'a whole number from 1 to 1000000', wholeNumber(1, 1_000_000), 'events per processing batch (and PostgreSQL transaction)'),
+  redisTtlSeconds: setting(
+    'REDIS_TTL_SECONDS',
+    '3600',
+    'a whole number of seconds >= 1',
+    wholeNumber(1),
+    'TTL of the Redis metrics hashes',
+  ),
+  batchSize: setting(
+    'BATCH_SIZE',
+    '100',
+    'a whole number from 1 to 1000000',
+    wholeNumber(1, 1_000_000),
+    'events per processing batch (and PostgreSQL transaction)',
+  ),
   dataDir: setting('DATA_DIR', './data', 'a directory path', text, 'where Parquet files are written'),
-  leadTimeDays: setting('LEAD_TIME_DAYS', '7', 'a number of days with 0 < x <= 365', realNumber((v) => v > 0 && v <= 365), 'default supplier lead time'),
-  reviewPeriodDays: setting('REVIEW_PERIOD_DAYS', '7', 'a number of days >= 0', realNumber((v) => v >= 0 && v <= 3650), 'days between reorder reviews'),
-  serviceLevel: setting('SERVICE_LEVEL', '0.95', 'a probability with 0 < x < 1', realNumber((v) => v > 0 && v < 1), 'target probability of no stockout over the lead time'),
-  alertThreshold: setting('ALERT_THRESHOLD', '0.5', 'a probability with 0 <= x <= 1', realNumber((v) => v >= 0 && v <= 1), 'stockout risk that raises an alert'),
-  dedupWindowHours: setting('DEDUP_WINDOW_HOURS', '48', 'a number of hours >= 0', realNumber((v) => v >= 0 && v <= 87_600), 'how far back duplicate event ids are remembered'),
+  leadTimeDays: setting(
+    'LEAD_TIME_DAYS',
+    '7',
+    'a number of days with 0 < x <= 365',
+    realNumber((v) => v > 0 && v <= 365),
+    'default supplier lead time',
+  ),
+  reviewPeriodDays: setting(
+    'REVIEW_PERIOD_DAYS',
+    '7',
+    'a number of days >= 0',
+    realNumber((v) => v >= 0 && v <= 3650),
+    'days between reorder reviews',
+  ),
+  serviceLevel: setting(
+    'SERVICE_LEVEL',
+    '0.95',
+    'a probability with 0 < x < 1',
+    realNumber((v) => v > 0 && v < 1),
+    'target probability of no stockout over the lead time',
+  ),
+  alertThreshold: setting(
+    'ALERT_THRESHOLD',
+    '0.5',
+    'a probability with 0 <= x <= 1',
+    realNumber((v) => v >= 0 && v <= 1),
+    'stockout risk that raises an alert',
+  ),
+  dedupWindowHours: setting(
+    'DEDUP_WINDOW_HOURS',
+    '48',
+    'a number of hours >= 0',
+    realNumber((v) => v >= 0 && v <= 87_600),
+    'how far back duplicate event ids are remembered',
+  ),
 } as const
 
 export type SettingName = keyof typeof SETTINGS
@@ -91,7 +152,11 @@ export function settingArgs<N extends SettingName>(names: readonly N[]) {
   for (const name of names) {
     const s = SETTINGS[name]
     const shown = s.secret ? '' : s.default === undefined ? '' : ` (default ${s.default})`
-    args[flagName(name)] = { type: 'string', description: `${s.description}; env ${s.env}${shown}`, valueHint: s.expected }
+    args[flagName(name)] = {
+      type: 'string',
+      description: `${s.description}; env ${s.env}${shown}`,
+      valueHint: s.expected,
+    }
   }
   return args
 }
@@ -118,14 +183,22 @@ export function loadSettings<N extends SettingName>(
     if (value === undefined) {
       const shown = s.secret ? '(hidden)' : JSON.stringify(raw)
       const origin = typeof flag === 'string' ? `--${flagName(name)}` : s.env
-      throw new ConfigError(`invalid ${s.env}=${shown}${origin === s.env ? '' : ` (from ${origin})`}: expected ${s.expected}`)
+      throw new ConfigError(
+        `invalid ${s.env}=${shown}${origin === s.env ? '' : ` (from ${origin})`}: expected ${s.expected}`,
+      )
     }
     result[name] = value
   }
   return result as Settings<N>
 }
 
-export const CORE_SETTINGS = ['leadTimeDays', 'reviewPeriodDays', 'serviceLevel', 'alertThreshold', 'dedupWindowHours'] as const
+export const CORE_SETTINGS = [
+  'leadTimeDays',
+  'reviewPeriodDays',
+  'serviceLevel',
+  'alertThreshold',
+  'dedupWindowHours',
+] as const
 
 export function coreConfigOf(settings: Settings<(typeof CORE_SETTINGS)[number]>): CoreConfig {
   return {

@@ -10,7 +10,8 @@ const main = defineCommand({
   meta: {
     name: 'invpipe',
     version: packageJson.version,
-    description: 'Real-time inventory analytics: demand metrics, stockout risk and reorder recommendations from inventory events.',
+    description:
+      'Real-time inventory analytics: demand metrics, stockout risk and reorder recommendations from inventory events.',
   },
   subCommands: {
     replay: replayCommand,

@@ -6,8 +6,8 @@ import { type Batch, Engine } from './core/engine.ts'
 import { parseEvent, type Rejection, validateEvent } from './core/event.ts'
 import type { MetricsRow } from './core/rows.ts'
 import { Tally } from './core/tally.ts'
-import { fileStamp, ParquetMetricsWriter } from './sinks/parquet.ts'
 import { JsonLinesWriter } from './sinks/jsonl.ts'
+import { fileStamp, ParquetMetricsWriter } from './sinks/parquet.ts'
 import { type InputFile, readInput, type SourceChunk } from './sources/files.ts'
 
 export interface ReplayOptions {
@@ -59,7 +59,12 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   const reportRejection = (chunk: SourceChunk, index: number, rejection: Rejection) => {
     tally.countRejection(rejection.code)
-    rejects?.write({ source: chunk.source, line: chunk.first + index, ...rejection, record: chunk.records[index] })
+    rejects?.write({
+      source: chunk.source,
+      line: chunk.first + index,
+      ...rejection,
+      record: chunk.records[index],
+    })
   }
 
   for (const input of options.inputs) {

@@ -1,5 +1,5 @@
-import { SingleBar } from 'cli-progress'
 import { defineCommand } from 'citty'
+import { SingleBar } from 'cli-progress'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { type MetricsRow, metricsRecord } from '../core/rows.ts'
 import { type ReplaySummary, replay } from '../replay.ts'
@@ -17,11 +17,27 @@ export const replayCommand = defineCommand({
       'Examples:\n  invpipe replay fixtures/sample-events.jsonl\n  invpipe replay day1.jsonl day2.parquet --alerts alerts.jsonl --rejects rejects.jsonl\n  zcat events.jsonl.gz | invpipe replay - --json',
   },
   args: {
-    files: { type: 'positional', description: 'event files, read in the order given; - reads standard input', required: false },
-    alerts: { type: 'string', description: 'write the alerts (SPEC §6) to this file as JSON lines', valueHint: 'FILE' },
-    rejects: { type: 'string', description: 'write each rejected or duplicate record with its reason to this file as JSON lines', valueHint: 'FILE' },
+    files: {
+      type: 'positional',
+      description: 'event files, read in the order given; - reads standard input',
+      required: false,
+    },
+    alerts: {
+      type: 'string',
+      description: 'write the alerts (SPEC §6) to this file as JSON lines',
+      valueHint: 'FILE',
+    },
+    rejects: {
+      type: 'string',
+      description: 'write each rejected or duplicate record with its reason to this file as JSON lines',
+      valueHint: 'FILE',
+    },
     json: { type: 'boolean', description: 'print the closing summary as JSON' },
-    progress: { type: 'boolean', description: 'draw a progress bar on a terminal (--no-progress to hide it)', default: true },
+    progress: {
+      type: 'boolean',
+      description: 'draw a progress bar on a terminal (--no-progress to hide it)',
+      default: true,
+    },
     ...settingArgs(REPLAY_SETTINGS),
   },
   async run({ args }) {
@@ -109,7 +125,10 @@ function formatRiskTable(rows: MetricsRow[]): string {
     formatNumber(r.reorderQuantity),
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 || i === 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join('  ')
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i < 2 || i === 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join('  ')
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
 }
 

@@ -28,7 +28,12 @@ export function alertId(sku: string, warehouseId: string, asOfDay: number): stri
 }
 
 /** Whether the risk after an event calls for an alert: at or over the threshold, and none yet for this D. */
-export function shouldAlert(risk: number | null, threshold: number, asOfDay: number, lastAlertDay: number): boolean {
+export function shouldAlert(
+  risk: number | null,
+  threshold: number,
+  asOfDay: number,
+  lastAlertDay: number,
+): boolean {
   return risk !== null && risk >= threshold && asOfDay !== lastAlertDay
 }
 

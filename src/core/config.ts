@@ -25,5 +25,9 @@ export interface ResolvedConfig extends CoreConfig {
 }
 
 export function resolveConfig(config: CoreConfig): ResolvedConfig {
-  return { ...config, z: normalQuantile(config.serviceLevel), dedupWindowMs: config.dedupWindowHours * 3_600_000 }
+  return {
+    ...config,
+    z: normalQuantile(config.serviceLevel),
+    dedupWindowMs: config.dedupWindowHours * 3_600_000,
+  }
 }

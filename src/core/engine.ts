@@ -87,7 +87,16 @@ export class Engine {
     const metrics = computeMetrics(state)
     const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
     const [sku, warehouseId] = splitItemKey(state.key)
-    return buildMetricsRow(sku, warehouseId, state.latestTs, state.eventCount, state.onHand, metrics, risk, computedAt)
+    return buildMetricsRow(
+      sku,
+      warehouseId,
+      state.latestTs,
+      state.eventCount,
+      state.onHand,
+      metrics,
+      risk,
+      computedAt,
+    )
   }
 
   private judgeAlert(state: ItemState, event: InventoryEvent): void {
@@ -99,7 +108,9 @@ export class Engine {
     const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
     if (!shouldAlert(risk.stockoutRisk, this.config.alertThreshold, asOfDay, state.lastAlertDay)) return
     state.lastAlertDay = asOfDay
-    this.alerts.push(buildAlert(event.sku, event.warehouseId, event.eventId, event.ts, state.onHand, metrics, risk))
+    this.alerts.push(
+      buildAlert(event.sku, event.warehouseId, event.eventId, event.ts, state.onHand, metrics, risk),
+    )
   }
 
   private recordDaily(state: ItemState, event: InventoryEvent): void {

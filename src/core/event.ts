@@ -80,7 +80,10 @@ export function validateEvent(value: unknown): ParseResult {
   }
   const version = record.schema_version
   if (version !== undefined && version !== null && version !== 1) {
-    return reject('unsupported_schema_version', `schema_version ${JSON.stringify(version)} is not supported (only 1)`)
+    return reject(
+      'unsupported_schema_version',
+      `schema_version ${JSON.stringify(version)} is not supported (only 1)`,
+    )
   }
   const eventId = record.event_id
   if (typeof eventId !== 'string' || eventId.length === 0 || codePointLength(eventId) > 128) {
@@ -104,7 +107,10 @@ export function validateEvent(value: unknown): ParseResult {
   if (!time.ok) {
     return time.reason === 'range'
       ? reject('timestamp_out_of_range', 'timestamp must fall in the years 2000 to 2099 (UTC)')
-      : reject('invalid_timestamp', 'timestamp must be ISO-8601 with a zone (Z or ±hh:mm) or integer epoch milliseconds')
+      : reject(
+          'invalid_timestamp',
+          'timestamp must be ISO-8601 with a zone (Z or ±hh:mm) or integer epoch milliseconds',
+        )
   }
   const onHand = optionalNumber(record.on_hand)
   if (onHand === undefined || (onHand !== null && onHand < 0)) {

@@ -42,7 +42,8 @@ function windowSum(state: ItemState, asOfDay: number, days: number): number {
   if (sales === null) return 0
   const start = windowStart(state, asOfDay, days)
   let sum = 0
-  for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= start; i -= 2) sum += sales[i + 1] as number
+  for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= start; i -= 2)
+    sum += sales[i + 1] as number
   return sum
 }
 
@@ -51,7 +52,10 @@ function windowSum(state: ItemState, asOfDay: number, days: number): number {
  * only the days with sales are stored and every other day counts as 0. Both sums are taken about
  * the mean (two-pass), so large, steady sales do not lose precision to cancellation.
  */
-function thirtyDayStatistics(state: ItemState, asOfDay: number): { mean: number; volatility: number; trend: number } {
+function thirtyDayStatistics(
+  state: ItemState,
+  asOfDay: number,
+): { mean: number; volatility: number; trend: number } {
   const start = windowStart(state, asOfDay, 30)
   const n = asOfDay - start + 1
   const sales = state.sales ?? []

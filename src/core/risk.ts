@@ -47,7 +47,12 @@ export function assessRisk(
 }
 
 /** P(demand over the lead time exceeds on-hand), demand ~ Normal(μ(H), σ√H). */
-export function riskOfStockout(onHand: number | null, mean: number, sigma: number, leadTimeDays: number): number | null {
+export function riskOfStockout(
+  onHand: number | null,
+  mean: number,
+  sigma: number,
+  leadTimeDays: number,
+): number | null {
   if (onHand === null) return null
   if (onHand <= 0) return 1
   if (sigma === 0) return mean >= onHand ? 1 : 0
@@ -80,7 +85,8 @@ function reorderQuantity(
   if (onHand > reorderPoint) return 0
   const horizon = leadTimeDays + config.reviewPeriodDays
   const orderUpTo =
-    expectedDemand(metrics.velocity7d, metrics.trend, horizon) + config.z * metrics.volatility * Math.sqrt(horizon)
+    expectedDemand(metrics.velocity7d, metrics.trend, horizon) +
+    config.z * metrics.volatility * Math.sqrt(horizon)
   // The 1e-9 keeps floating-point dust (e.g. 12.000000000000002) from ordering one unit more.
   return Math.max(0, Math.ceil(orderUpTo - onHand - 1e-9))
 }

@@ -5,7 +5,8 @@ const MIN_EVENT_MS = Date.UTC(2000, 0, 1)
 const MAX_EVENT_MS = Date.UTC(2100, 0, 1) - 1
 
 // YYYY-MM-DDTHH:MM[:SS[.fraction]] followed by Z or ±hh:mm (SPEC §2 requires a zone).
-const ISO_WITH_ZONE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
+const ISO_WITH_ZONE =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/
 
 export type TimestampResult = { ok: true; ms: number } | { ok: false; reason: 'format' | 'range' }
 

@@ -15,7 +15,12 @@ interface Column {
   value: (row: MetricsRow) => string | number | null
 }
 
-const column = (name: string, kind: ColumnKind, value: Column['value'], nullable = false): Column => ({ name, kind, nullable, value })
+const column = (name: string, kind: ColumnKind, value: Column['value'], nullable = false): Column => ({
+  name,
+  kind,
+  nullable,
+  value,
+})
 
 /** The SPEC §7 columns, in order. */
 export const METRICS_COLUMNS: readonly Column[] = [
@@ -46,7 +51,13 @@ function schemaElement({ name, kind, nullable }: Column): SchemaElement {
   const repetition_type = nullable ? 'OPTIONAL' : 'REQUIRED'
   switch (kind) {
     case 'string':
-      return { name, repetition_type, type: 'BYTE_ARRAY', converted_type: 'UTF8', logical_type: { type: 'STRING' } }
+      return {
+        name,
+        repetition_type,
+        type: 'BYTE_ARRAY',
+        converted_type: 'UTF8',
+        logical_type: { type: 'STRING' },
+      }
     case 'date':
       return { name, repetition_type, type: 'INT32', converted_type: 'DATE', logical_type: { type: 'DATE' } }
     case 'timestamp':
@@ -64,14 +75,18 @@ function schemaElement({ name, kind, nullable }: Column): SchemaElement {
   }
 }
 
-const SCHEMA: SchemaElement[] = [{ name: 'root', num_children: METRICS_COLUMNS.length }, ...METRICS_COLUMNS.map(schemaElement)]
+const SCHEMA: SchemaElement[] = [
+  { name: 'root', num_children: METRICS_COLUMNS.length },
+  ...METRICS_COLUMNS.map(schemaElement),
+]
 
 /** Column arrays of a row group: typed arrays where no null can occur, plain arrays otherwise. */
 function columnData(rows: readonly MetricsRow[]) {
   return METRICS_COLUMNS.map((c) => {
     let data: unknown
     if (c.nullable) data = rows.map(c.value)
-    else if (c.kind === 'int64' || c.kind === 'timestamp') data = BigInt64Array.from(rows, (r) => BigInt(c.value(r) as number))
+    else if (c.kind === 'int64' || c.kind === 'timestamp')
+      data = BigInt64Array.from(rows, (r) => BigInt(c.value(r) as number))
     else if (c.kind === 'double') data = Float64Array.from(rows, (r) => c.value(r) as number)
     else if (c.kind === 'date') data = Int32Array.from(rows, (r) => c.value(r) as number)
     else data = rows.map(c.value)

@@ -21,7 +21,8 @@ export interface InputFile {
 
 /** Checks every input before any is read, so a missing file fails the run before it starts. */
 export function openInputs(paths: readonly string[]): InputFile[] {
-  if (paths.length === 0) throw new SourceError('no input: name one or more event files, or - for standard input')
+  if (paths.length === 0)
+    throw new SourceError('no input: name one or more event files, or - for standard input')
   return paths.map((path) => {
     if (path === '-') return { path, format: 'jsonl', size: 0 }
     let size: number
@@ -32,7 +33,9 @@ export function openInputs(paths: readonly string[]): InputFile[] {
       closeSync(openSync(path, 'r'))
     } catch (error) {
       if (error instanceof SourceError) throw error
-      throw new SourceError(`${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
+      throw new SourceError(
+        `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      )
     }
     return { path, format: isParquet(path) ? 'parquet' : 'jsonl', size }
   })
@@ -49,7 +52,10 @@ function isParquet(path: string): boolean {
   }
 }
 
-export async function* readInput(input: InputFile, onBytes: (bytes: number) => void = () => {}): AsyncGenerator<SourceChunk> {
+export async function* readInput(
+  input: InputFile,
+  onBytes: (bytes: number) => void = () => {},
+): AsyncGenerator<SourceChunk> {
   if (input.format === 'parquet') yield* readParquet(input.path, onBytes)
   else {
     const stream = input.path === '-' ? Bun.stdin.stream() : Bun.file(input.path).stream()

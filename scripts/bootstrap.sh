@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Makes a fresh checkout runnable: Bun (from the npm registry, into .tools/, unless the pinned
+# version is already on PATH) and the locked dependencies. Idempotent and quiet when done before.
+# Source it to get `bun` on PATH:  . scripts/bootstrap.sh
+set -euo pipefail
+BUN_VERSION=1.4.4
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version 2>/dev/null)" != "$BUN_VERSION" ]; then
+  export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
+  if [ "$(bun --version 2>/dev/null)" != "$BUN_VERSION" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "bootstrap: npm is needed to install Bun $BUN_VERSION" >&2; exit 1; }
+    echo "bootstrap: installing Bun $BUN_VERSION into .tools/ (npm registry)" >&2
+    npm install --silent --no-save --no-audit --no-fund --prefix "$ROOT/.tools" "bun@$BUN_VERSION" >&2
+  fi
+fi
+
+# Skip the install when node_modules already matches the lockfile.
+stamp="$ROOT/node_modules/.bootstrap-lock"
+if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/bun.lock" "$stamp"; then
+  (cd "$ROOT" && bun install --frozen-lockfile >&2)
+  cp "$ROOT/bun.lock" "$stamp"
+fi
