@@ -80,7 +80,11 @@ const SCHEMA: SchemaElement[] = [
   ...METRICS_COLUMNS.map(schemaElement),
 ]
 
-/** Column arrays of a row group: typed arrays where no null can occur, plain arrays otherwise. */
+/**
+ * Column arrays of a row group: typed arrays where no null can occur, plain arrays otherwise.
+ * Min/max statistics only for the columns readers filter on (item, dates): on the measures they
+ * cost a third of the write time and prune nothing.
+ */
 function columnData(rows: readonly MetricsRow[]) {
   return METRICS_COLUMNS.map((c) => {
     let data: unknown
@@ -90,7 +94,7 @@ function columnData(rows: readonly MetricsRow[]) {
     else if (c.kind === 'double') data = Float64Array.from(rows, (r) => c.value(r) as number)
     else if (c.kind === 'date') data = Int32Array.from(rows, (r) => c.value(r) as number)
     else data = rows.map(c.value)
-    return { name: c.name, data: data as never }
+    return { name: c.name, data: data as never, statistics: c.kind !== 'double' && c.kind !== 'int64' }
   })
 }
 
