@@ -55,8 +55,10 @@ export function riskOfStockout(
 ): number | null {
   if (onHand === null) return null
   if (onHand <= 0) return 1
-  if (sigma === 0) return mean >= onHand ? 1 : 0
-  return normalSurvival((onHand - mean) / (sigma * Math.sqrt(leadTimeDays)))
+  const spread = sigma * Math.sqrt(leadTimeDays)
+  // A σ so small that σ·√H rounds to 0 is no spread at all: the σ = 0 rule, not 0/0.
+  if (spread === 0) return mean >= onHand ? 1 : 0
+  return normalSurvival((onHand - mean) / spread)
 }
 
 export function riskLevel(risk: number | null): RiskLevel {

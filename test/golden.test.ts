@@ -1,0 +1,49 @@
+// Hand-checked golden cases (fixtures/golden/*/README.md shows the arithmetic), run at several
+// batch sizes: the expected values never change with the batch size.
+import { describe, expect, test } from 'bun:test'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { analyze, firstDifference } from './support/analyze.ts'
+
+const GOLDEN = join(import.meta.dir, '..', 'fixtures', 'golden')
+const cases = readdirSync(GOLDEN, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort()
+
+const CONFIG_KEYS: Record<string, string> = {
+  lead_time_days: 'leadTimeDays',
+  review_period_days: 'reviewPeriodDays',
+  service_level: 'serviceLevel',
+  alert_threshold: 'alertThreshold',
+  dedup_window_hours: 'dedupWindowHours',
+}
+
+function loadCase(name: string) {
+  const dir = join(GOLDEN, name)
+  const lines = readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n')
+  if (lines.at(-1) === '') lines.pop()
+  const configPath = join(dir, 'config.json')
+  const rawConfig = existsSync(configPath)
+    ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, number>)
+    : {}
+  const config = Object.fromEntries(Object.entries(rawConfig).map(([k, v]) => [CONFIG_KEYS[k] ?? k, v]))
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'))
+  return { lines, config, expected }
+}
+
+describe('golden cases', () => {
+  test('there is a case for every rule', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(15)
+  })
+
+  for (const name of cases) {
+    test(name, () => {
+      const { lines, config, expected } = loadCase(name)
+      for (const batchSize of [1, 3, lines.length]) {
+        const difference = firstDifference(analyze(lines, config, batchSize), expected)
+        expect(difference === null ? null : `batch ${batchSize}: ${difference}`).toBeNull()
+      }
+    })
+  }
+})
