@@ -13,8 +13,8 @@ export interface DemandMetrics {
   daysOfHistory: number
 }
 
-export function computeMetrics(state: ItemState): DemandMetrics {
-  const asOfDay = state.asOfDay
+/** The metrics as of the item's day D, or as of a later day (backtests carry a close forward). */
+export function computeMetrics(state: ItemState, asOfDay = state.asOfDay): DemandMetrics {
   const velocity7d = windowSum(state, asOfDay, 7) / windowLength(state, asOfDay, 7)
   const { mean: velocity30d, volatility, trend } = thirtyDayStatistics(state, asOfDay)
   return {
