@@ -1,7 +1,7 @@
 // The core against test/oracle/oracle.py, an independent Python implementation of SPEC §2–§6
 // written from the spec alone: random streams and a generated realistic one must agree in full.
 import { describe, expect, test } from 'bun:test'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -20,6 +20,15 @@ function oracle(lines: string[], config: Record<string, number> = {}) {
 }
 
 describe('agreement with the independent Python oracle', () => {
+  test('the generated sample stream (late events, duplicates, malformed lines, zones): every row, alert, reject and daily row', () => {
+    const lines = readFileSync(join(import.meta.dir, '..', 'fixtures', 'sample-events.jsonl'), 'utf8').split('\n')
+    if (lines.at(-1) === '') lines.pop()
+    const expected = oracle(lines)
+    expect(expected.alerts.length).toBeGreaterThan(10)
+    expect(expected.counts.duplicates).toBeGreaterThan(10)
+    expect(firstDifference(analyze(lines), expected)).toBeNull()
+  })
+
   test('random small streams (collisions of ids, days and items; malformed lines)', () => {
     fc.assert(
       fc.property(fc.array(eventLine, { minLength: 1, maxLength: 80 }), (lines) => {

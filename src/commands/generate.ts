@@ -1,0 +1,160 @@
+// `invpipe generate`: deterministic synthetic inventory events for demos, tests and benchmarks.
+import { existsSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { defineCommand } from 'citty'
+import { fileSink, stdoutSink, writeJsonl } from '../generate/jsonl-writer.ts'
+import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
+import { writeParquet } from '../generate/parquet-writer.ts'
+import type { GeneratedLine } from '../generate/record.ts'
+import { generateEvents } from '../generate/stream.ts'
+
+type OutputFormat = 'jsonl' | 'parquet'
+
+interface OutputTarget {
+  /** null: standard output. */
+  path: string | null
+  format: OutputFormat
+}
+
+const defaults = DEFAULT_GENERATE_OPTIONS
+
+/** A bad option or an unwritable output: the entry point prints the message as one line, no stack. */
+export class GenerateUsageError extends Error {
+  override name = 'UsageError'
+}
+
+export const generateCommand = defineCommand({
+  meta: {
+    name: 'generate',
+    description: 'Write deterministic, realistic synthetic inventory events (JSONL or Parquet)',
+  },
+  args: {
+    events: {
+      type: 'string',
+      description: 'Exact number of lines to write',
+      default: String(defaults.events),
+    },
+    skus: { type: 'string', description: 'Number of SKUs', default: String(defaults.skus) },
+    warehouses: {
+      type: 'string',
+      description: 'Number of warehouses (items = skus × warehouses)',
+      default: String(defaults.warehouses),
+    },
+    days: { type: 'string', description: 'History length in days', default: String(defaults.days) },
+    start: {
+      type: 'string',
+      description: 'First day of the history, YYYY-MM-DD (UTC)',
+      default: defaults.start,
+    },
+    seed: {
+      type: 'string',
+      description: 'Random seed; the same seed gives the same bytes',
+      default: String(defaults.seed),
+    },
+    'malformed-rate': {
+      type: 'string',
+      description: 'Share of lines that are malformed (0–1)',
+      default: String(defaults.malformedRate),
+    },
+    'duplicate-rate': {
+      type: 'string',
+      description: 'Share of events sent twice (0–1)',
+      default: String(defaults.duplicateRate),
+    },
+    'late-rate': {
+      type: 'string',
+      description: 'Share of events that arrive out of order (0–1)',
+      default: String(defaults.lateRate),
+    },
+    output: {
+      type: 'string',
+      description: 'Output file, .jsonl or .parquet; - or absent: JSONL to standard output',
+      valueHint: 'FILE',
+    },
+  },
+  async run({ args }) {
+    const options = parseOptions(args)
+    const target = parseOutput(args.output)
+    const started = performance.now()
+    const lines = generateEvents(options)
+    const written = await writeLines(lines, target)
+    const seconds = (performance.now() - started) / 1000
+    const items = options.skus * options.warehouses
+    const early = written < options.events ? ' (the reader closed the output early)' : ''
+    process.stderr.write(
+      `generate: ${written} events, ${items} items, ${target.path ?? 'stdout'} (${target.format}), ${seconds.toFixed(2)} s${early}\n`,
+    )
+  },
+})
+
+/** Turns the flag strings into options; the first bad value is a one-line error naming its flag. */
+function parseOptions(args: Record<string, unknown>): GenerateOptions {
+  const options: GenerateOptions = {
+    events: parseWholeNumber('--events', args.events),
+    skus: parseWholeNumber('--skus', args.skus),
+    warehouses: parseWholeNumber('--warehouses', args.warehouses),
+    days: parseWholeNumber('--days', args.days),
+    start: String(args.start),
+    seed: parseWholeNumber('--seed', args.seed),
+    malformedRate: parseRate('--malformed-rate', args['malformed-rate']),
+    duplicateRate: parseRate('--duplicate-rate', args['duplicate-rate']),
+    lateRate: parseRate('--late-rate', args['late-rate']),
+  }
+  const problem = checkGenerateOptions(options)
+  if (problem !== null) throw new GenerateUsageError(problem)
+  return options
+}
+
+function parseWholeNumber(flag: string, value: unknown): number {
+  const text = String(value).trim().replaceAll('_', '')
+  const number = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(number))
+    throw new GenerateUsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`)
+  return number
+}
+
+function parseRate(flag: string, value: unknown): number {
+  const text = String(value).trim()
+  const number = /^(\d+(\.\d*)?|\.\d+)(e-?\d+)?$/i.test(text) ? Number(text) : Number.NaN
+  if (!(number >= 0 && number <= 1))
+    throw new GenerateUsageError(`${flag} must be a number from 0 to 1, got ${JSON.stringify(value)}`)
+  return number
+}
+
+function parseOutput(value: unknown): OutputTarget {
+  if (value === undefined || value === '' || value === '-' || value === true)
+    return { path: null, format: 'jsonl' }
+  const path = String(value)
+  const format = formatOf(path)
+  if (format === null) {
+    throw new GenerateUsageError(
+      `--output must be - or a file ending in .jsonl or .parquet, got ${JSON.stringify(path)}`,
+    )
+  }
+  if (!existsSync(dirname(resolve(path)))) {
+    throw new GenerateUsageError(`--output ${path}: the directory ${dirname(resolve(path))} does not exist`)
+  }
+  return { path, format }
+}
+
+function formatOf(path: string): OutputFormat | null {
+  const lower = path.toLowerCase()
+  if (lower.endsWith('.jsonl')) return 'jsonl'
+  if (lower.endsWith('.parquet')) return 'parquet'
+  return null
+}
+
+async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget): Promise<number> {
+  try {
+    if (target.path === null) return await writeJsonl(lines, stdoutSink())
+    if (target.format === 'parquet') return await writeParquet(lines, target.path)
+    return await writeJsonl(lines, fileSink(target.path))
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    // An I/O failure is about the output, not a bug: say which file, on one line.
+    if (typeof code === 'string' && target.path !== null) {
+      throw new GenerateUsageError(`--output ${target.path}: ${(error as Error).message}`)
+    }
+    throw error
+  }
+}
