@@ -21,7 +21,9 @@ function oracle(lines: string[], config: Record<string, number> = {}) {
 
 describe('agreement with the independent Python oracle', () => {
   test('the generated sample stream (late events, duplicates, malformed lines, zones): every row, alert, reject and daily row', () => {
-    const lines = readFileSync(join(import.meta.dir, '..', 'fixtures', 'sample-events.jsonl'), 'utf8').split('\n')
+    const lines = readFileSync(join(import.meta.dir, '..', 'fixtures', 'sample-events.jsonl'), 'utf8').split(
+      '\n',
+    )
     if (lines.at(-1) === '') lines.pop()
     const expected = oracle(lines)
     expect(expected.alerts.length).toBeGreaterThan(10)

@@ -18,6 +18,8 @@ export interface Batch {
   daily: DailyDelta[]
   /** In the order the events raised them. */
   alerts: Alert[]
+  /** The states of the changed items, as they stand at the end of the batch (for stores that resume). */
+  states: ItemState[]
 }
 
 export interface EngineOptions {
@@ -66,12 +68,17 @@ export class Engine {
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
     const rows = this.changed.map((state) => this.rowOf(state, computedAt))
-    const batch = { rows, daily: [...this.daily.values()], alerts: this.alerts }
+    const batch = { rows, daily: [...this.daily.values()], alerts: this.alerts, states: this.changed }
     this.changed = []
     this.changedKeys.clear()
     this.daily = new Map()
     this.alerts = []
     return batch
+  }
+
+  /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
+  restore(states: Iterable<ItemState>): void {
+    for (const state of states) this.items.set(state.key, state)
   }
 
   /** The current row of every item, for summaries and final snapshots. */

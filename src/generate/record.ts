@@ -86,7 +86,8 @@ export function recordToRow(record: EventRecord): EventRow {
     quantity: record.quantity,
     // A Parquet string column cannot hold SPEC §2's integer form, and a string of digits is not an
     // ISO timestamp: epoch milliseconds are written as the same instant in ISO form.
-    timestamp: typeof record.timestamp === 'number' ? new Date(record.timestamp).toISOString() : record.timestamp,
+    timestamp:
+      typeof record.timestamp === 'number' ? new Date(record.timestamp).toISOString() : record.timestamp,
     on_hand: record.on_hand ?? null,
     lead_time_days: record.lead_time_days ?? null,
   }
