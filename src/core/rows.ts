@@ -1,7 +1,7 @@
 // SPEC §7 output rows: the processed-metrics row of an item and its daily history row.
 import type { DemandMetrics } from './metrics.ts'
 import type { RiskAssessment, RiskLevel } from './risk.ts'
-import { formatDay } from './time.ts'
+import { dayOf, formatDay } from './time.ts'
 
 export interface MetricsRow {
   sku: string
@@ -93,6 +93,48 @@ export function metricsRecord(row: MetricsRow) {
 }
 
 export type MetricsRecord = ReturnType<typeof metricsRecord>
+
+/** The inverse of metricsRecord, for rows that went through JSON (the Parquet outbox). */
+export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
+  return {
+    sku: record.sku,
+    warehouseId: record.warehouse_id,
+    asOfDay: dayOf(Date.parse(`${record.as_of_date}T00:00:00Z`)),
+    lastEventAt: Date.parse(record.last_event_at),
+    eventCount: record.event_count,
+    onHand: record.on_hand,
+    velocity7d: record.velocity_7d,
+    velocity30d: record.velocity_30d,
+    volatility: record.volatility,
+    trend: record.trend,
+    seasonalityIndex: record.seasonality_index,
+    daysOfHistory: record.days_of_history,
+    leadTimeDays: record.lead_time_days,
+    expectedDemandLeadTime: record.expected_demand_lead_time,
+    stockoutRisk: record.stockout_risk,
+    riskLevel: record.risk_level,
+    daysOfCover: record.days_of_cover,
+    safetyStock: record.safety_stock,
+    reorderPoint: record.reorder_point,
+    reorderQuantity: record.reorder_quantity,
+    computedAt: Date.parse(record.computed_at),
+  }
+}
+
+/** The daily-history delta with the column names of analytics.daily_inventory. */
+export function dailyRecord(delta: DailyDelta) {
+  return {
+    sku: delta.sku,
+    warehouse_id: delta.warehouseId,
+    date: formatDay(delta.day),
+    sold: delta.sold,
+    returned: delta.returned,
+    received: delta.received,
+    adjusted: delta.adjusted,
+    closing_on_hand: delta.closingOnHand,
+    stockout: delta.stockout,
+  }
+}
 
 /**
  * What one batch did to one (item, day) of the daily history (SPEC §3). Units add up across

@@ -4,9 +4,8 @@ import { alertRecord } from '../../src/core/alerts.ts'
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from '../../src/core/config.ts'
 import { Engine } from '../../src/core/engine.ts'
 import { parseEvent } from '../../src/core/event.ts'
-import { type DailyDelta, mergeDaily, metricsRecord } from '../../src/core/rows.ts'
+import { type DailyDelta, dailyRecord, mergeDaily, metricsRecord } from '../../src/core/rows.ts'
 import { Tally } from '../../src/core/tally.ts'
-import { formatDay } from '../../src/core/time.ts'
 
 export interface Analysis {
   final: Record<string, unknown>[]
@@ -61,19 +60,7 @@ export function analyze(lines: string[], config: Partial<CoreConfig> = {}, batch
     alerts,
     rejects,
     duplicates,
-    daily: [...daily.values()]
-      .map((d) => ({
-        sku: d.sku,
-        warehouse_id: d.warehouseId,
-        date: formatDay(d.day),
-        sold: d.sold,
-        returned: d.returned,
-        received: d.received,
-        adjusted: d.adjusted,
-        closing_on_hand: d.closingOnHand,
-        stockout: d.stockout,
-      }))
-      .sort((a, b) => byItem(a, b) || (a.date < b.date ? -1 : 1)),
+    daily: [...daily.values()].map(dailyRecord).sort((a, b) => byItem(a, b) || (a.date < b.date ? -1 : 1)),
     counts: {
       read: tally.read,
       accepted: tally.accepted,
