@@ -1,7 +1,9 @@
 // Processed-metrics rows to Parquet files in DATA_DIR (SPEC §7): typed columns, each file written
 // under a temporary name, synced, and renamed into place, so no reader ever sees a partial file.
+
+import { randomUUID } from 'node:crypto'
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import type { SchemaElement } from 'hyparquet'
 import { fileWriter, ParquetWriter } from 'hyparquet-writer'
 import type { MetricsRow } from '../core/rows.ts'
@@ -112,22 +114,61 @@ export function fileStamp(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:.]/g, '')
 }
 
-/** Writes rows into a sequence of Parquet files, each complete and renamed into place when closed. */
+/**
+ * One Parquet file being written: rows go in as row groups under a hidden temporary name; finish()
+ * syncs it and renames it into place, so readers see the whole file or none of it.
+ */
+export class MetricsFile {
+  rows = 0
+  private readonly tmpPath: string
+  private readonly writer: ParquetWriter
+
+  constructor(readonly path: string) {
+    const dir = dirname(path)
+    mkdirSync(dir, { recursive: true })
+    // Unique, so two instances recovering the same outbox claim never write into one file.
+    this.tmpPath = join(dir, `.${basename(path)}.${process.pid}.${randomUUID().slice(0, 8)}.tmp`)
+    this.writer = new ParquetWriter({
+      writer: fileWriter(this.tmpPath),
+      schema: SCHEMA,
+      createdBy: 'invpipe',
+    })
+  }
+
+  writeRowGroup(rows: readonly MetricsRow[]): void {
+    if (rows.length === 0) return
+    this.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
+    this.rows += rows.length
+  }
+
+  finish(): void {
+    try {
+      this.writer.finish()
+      syncPath(this.tmpPath)
+      renameSync(this.tmpPath, this.path)
+      syncPath(dirname(this.path))
+    } catch (error) {
+      rmSync(this.tmpPath, { force: true })
+      throw error
+    }
+  }
+}
+
+/** Writes rows into a sequence of Parquet files, each closed once it holds rowsPerFile rows. */
 export class ParquetMetricsWriter {
   readonly files: string[] = []
+  /** Rows handed to a file so far (written, or in the file still open). */
+  rowsWritten = 0
   private readonly rowGroupRows: number
   private readonly rowsPerFile: number
   private pending: MetricsRow[] = []
-  private current: { writer: ParquetWriter; tmpPath: string; finalPath: string; rows: number } | null = null
+  private current: MetricsFile | null = null
 
   constructor(private readonly options: ParquetFileOptions) {
     this.rowGroupRows = options.rowGroupRows ?? 100_000
     this.rowsPerFile = options.rowsPerFile ?? 1_000_000
     mkdirSync(options.dataDir, { recursive: true })
   }
-
-  /** Rows handed to a file so far (written, or in the file still open). */
-  rowsWritten = 0
 
   write(rows: readonly MetricsRow[]): void {
     for (const row of rows) {
@@ -146,20 +187,15 @@ export class ParquetMetricsWriter {
   private writeRowGroup(): void {
     if (this.pending.length === 0) return
     const file = this.current ?? this.openFile()
-    const rows = this.pending
+    file.writeRowGroup(this.pending)
+    this.rowsWritten += this.pending.length
     this.pending = []
-    file.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
-    file.rows += rows.length
-    this.rowsWritten += rows.length
     if (file.rows >= this.rowsPerFile) this.finishFile()
   }
 
-  private openFile() {
-    const name = `processed_metrics_${this.options.stamp}_${String(this.files.length + 1).padStart(4, '0')}.parquet`
-    const finalPath = join(this.options.dataDir, name)
-    const tmpPath = join(this.options.dataDir, `.${name}.tmp`)
-    const writer = new ParquetWriter({ writer: fileWriter(tmpPath), schema: SCHEMA, createdBy: 'invpipe' })
-    this.current = { writer, tmpPath, finalPath, rows: 0 }
+  private openFile(): MetricsFile {
+    const name = metricsFileName(this.options.stamp, String(this.files.length + 1).padStart(4, '0'))
+    this.current = new MetricsFile(join(this.options.dataDir, name))
     return this.current
   }
 
@@ -167,19 +203,17 @@ export class ParquetMetricsWriter {
     const file = this.current
     if (file === null) return
     this.current = null
-    try {
-      file.writer.finish()
-      syncFile(file.tmpPath)
-      renameSync(file.tmpPath, file.finalPath)
-    } catch (error) {
-      rmSync(file.tmpPath, { force: true })
-      throw error
-    }
-    this.files.push(file.finalPath)
+    file.finish()
+    this.files.push(file.path)
   }
 }
 
-function syncFile(path: string): void {
+/** SPEC §7 file name: processed_metrics_{timestamp}_{suffix}.parquet */
+export function metricsFileName(stamp: string, suffix: string): string {
+  return `processed_metrics_${stamp}_${suffix}.parquet`
+}
+
+function syncPath(path: string): void {
   const fd = openSync(path, 'r')
   try {
     fsyncSync(fd)
