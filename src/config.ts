@@ -128,6 +128,21 @@ export const SETTINGS = {
     realNumber((v) => v >= 0 && v <= 87_600),
     'how far back duplicate event ids are remembered',
   ),
+  // Beyond SPEC §8: how `consume` cuts the Parquet archive into files.
+  parquetRowsPerFile: setting(
+    'PARQUET_ROWS_PER_FILE',
+    '100000',
+    'a whole number from 1 to 10000000',
+    wholeNumber(1, 10_000_000),
+    'consume: a Parquet file is written once this many rows wait',
+  ),
+  parquetFlushSeconds: setting(
+    'PARQUET_FLUSH_SECONDS',
+    '60',
+    'a number of seconds > 0',
+    realNumber((v) => v > 0),
+    'consume: ...or once the oldest row has waited this long',
+  ),
 } as const
 
 export type SettingName = keyof typeof SETTINGS

@@ -15,7 +15,10 @@ const main = defineCommand({
   },
   subCommands: {
     replay: replayCommand,
+    consume: () => import('./commands/consume.ts').then((m) => m.consumeCommand),
     generate: () => import('./commands/generate.ts').then((m) => m.generateCommand),
+    migrate: () => import('./commands/migrate.ts').then((m) => m.migrateCommand),
+    backtest: () => import('./commands/backtest.ts').then((m) => m.backtestCommand),
   },
 })
 

@@ -384,7 +384,8 @@ pg_prepare() {
   u="$(sql_lit "$POSTGRES_USER")"
   {
     echo "SELECT format('CREATE ROLE %I LOGIN', $u) WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $u) \\gexec"
-    echo "SELECT format('ALTER ROLE %I LOGIN', $u) \\gexec"
+    # CREATEDB: the integration tests give each scenario a database of its own.
+    echo "SELECT format('ALTER ROLE %I LOGIN CREATEDB', $u) \\gexec"
     if [[ -n "$POSTGRES_PASSWORD" ]]; then
       echo "SELECT format('ALTER ROLE %I PASSWORD %L', $u, $(sql_lit "$POSTGRES_PASSWORD")) \\gexec"
     fi

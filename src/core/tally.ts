@@ -23,6 +23,16 @@ export class Tally {
     this.rejectedByCode[code] = (this.rejectedByCode[code] ?? 0) + 1
   }
 
+  add(other: Tally): void {
+    this.read += other.read
+    this.accepted += other.accepted
+    this.duplicates += other.duplicates
+    this.rejected += other.rejected
+    for (const [code, n] of Object.entries(other.rejectedByCode) as [RejectionCode, number][]) {
+      this.rejectedByCode[code] = (this.rejectedByCode[code] ?? 0) + n
+    }
+  }
+
   toJSON() {
     return {
       read: this.read,

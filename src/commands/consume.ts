@@ -1,0 +1,89 @@
+import { hostname } from 'node:os'
+import { defineCommand } from 'citty'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { ConsumePipeline } from '../consume.ts'
+import { log } from '../log.ts'
+import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
+import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
+
+const CONSUME_SETTINGS = [
+  'kafkaBootstrapServers',
+  'kafkaTopic',
+  'kafkaGroupId',
+  'alertTopic',
+  'dlqTopic',
+  ...POSTGRES_SETTINGS,
+  ...REDIS_SETTINGS,
+  'batchSize',
+  'dataDir',
+  'parquetRowsPerFile',
+  'parquetFlushSeconds',
+  ...CORE_SETTINGS,
+] as const
+
+export const consumeCommand = defineCommand({
+  meta: {
+    name: 'consume',
+    description:
+      'The live pipeline: Kafka → analytics → PostgreSQL, Redis, Parquet and the alert topic; exactly once in effect.\n' +
+      'Examples:\n  invpipe consume\n  KAFKA_TOPIC=events BATCH_SIZE=5000 invpipe consume --drain',
+  },
+  args: {
+    drain: { type: 'boolean', description: 'stop once caught up with the end of every assigned partition' },
+    instance: {
+      type: 'string',
+      description: 'name of this instance in file names and logs (default host-pid)',
+    },
+    ...settingArgs(CONSUME_SETTINGS),
+  },
+  async run({ args }) {
+    const settings = loadSettings(CONSUME_SETTINGS, args)
+    const instance = (args.instance ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9.-]/g, '-')
+    const sql = connectPostgres(settings)
+    const redis = new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)
+    const pipeline = new ConsumePipeline({
+      core: coreConfigOf(settings),
+      bootstrapServers: settings.kafkaBootstrapServers,
+      topic: settings.kafkaTopic,
+      groupId: settings.kafkaGroupId,
+      alertTopic: settings.alertTopic,
+      dlqTopic: settings.dlqTopic,
+      batchSize: settings.batchSize,
+      sql,
+      redis,
+      outbox: {
+        dataDir: settings.dataDir,
+        rowsPerFile: settings.parquetRowsPerFile,
+        maxWaitMs: settings.parquetFlushSeconds * 1000,
+      },
+      drain: args.drain ?? false,
+      instance,
+    })
+    const stop = (signal: string) => {
+      log.info('stopping: finishing the batch in flight', { signal })
+      pipeline.stop()
+    }
+    process.once('SIGINT', () => stop('SIGINT'))
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    log.info('consuming', {
+      topic: settings.kafkaTopic,
+      group: settings.kafkaGroupId,
+      instance,
+      batch_size: settings.batchSize,
+    })
+    try {
+      const summary = await pipeline.run()
+      log.info('stopped', {
+        ...summary.tally.toJSON(),
+        alerts_sent: summary.alertsSent,
+        dead_letters: summary.deadLetters,
+        batches: summary.batches,
+        parquet_files: summary.parquetFiles.length,
+        seconds: Number(summary.seconds.toFixed(3)),
+      })
+    } finally {
+      await redis.close()
+      await sql.end({ timeout: 5 })
+    }
+  },
+})

@@ -1,0 +1,26 @@
+import { defineCommand } from 'citty'
+import { loadSettings, settingArgs } from '../config.ts'
+import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
+import { MIGRATIONS, migrate } from '../postgres/migrations.ts'
+
+export const migrateCommand = defineCommand({
+  meta: {
+    name: 'migrate',
+    description: 'Apply the PostgreSQL schema migrations (consume also does this at start-up).',
+  },
+  args: settingArgs(POSTGRES_SETTINGS),
+  async run({ args }) {
+    const sql = connectPostgres(loadSettings(POSTGRES_SETTINGS, args), 1)
+    try {
+      const applied = await migrate(sql)
+      const latest = MIGRATIONS.at(-1)?.version
+      console.log(
+        applied.length > 0
+          ? `applied migrations ${applied.join(', ')}; schema at version ${latest}`
+          : `schema already at version ${latest}`,
+      )
+    } finally {
+      await sql.end({ timeout: 5 })
+    }
+  },
+})

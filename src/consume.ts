@@ -1,0 +1,313 @@
+// `invpipe consume`: Kafka → core → PostgreSQL (one transaction per batch: metrics, daily history,
+// item states, outboxes, offsets) → then Redis, the alert topic and Parquet files.
+//
+// PostgreSQL, not Kafka, holds the consumed offsets: on start-up and after every rebalance each
+// partition's item states and position are read back from it, so a crash at any instant neither
+// loses nor double-counts an event. Offsets are also committed to Kafka after each batch, only so
+// that the usual lag tools see progress.
+import {
+  type Consumer,
+  type EachBatchPayload,
+  type Batch as KafkaBatch,
+  type KafkaMessage,
+  type Message,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
+import type { Sql } from 'postgres'
+import { alertRecord } from './core/alerts.ts'
+import type { CoreConfig } from './core/config.ts'
+import { Engine } from './core/engine.ts'
+import { Tally } from './core/tally.ts'
+import { ensureTopics, kafkaClient } from './kafka/client.ts'
+import { log } from './log.ts'
+import { migrate } from './postgres/migrations.ts'
+import { deadLetter, type OutgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
+import { ParquetOutbox } from './sinks/parquet-outbox.ts'
+import { FencedError, PostgresStore } from './sinks/postgres.ts'
+import type { RedisMetricsSink } from './sinks/redis.ts'
+import { parseMessage } from './sources/kafka.ts'
+
+export interface ConsumeOptions {
+  core: CoreConfig
+  bootstrapServers: string
+  topic: string
+  groupId: string
+  alertTopic: string
+  dlqTopic: string
+  batchSize: number
+  sql: Sql
+  redis: RedisMetricsSink
+  outbox: { dataDir: string; rowsPerFile: number; maxWaitMs: number }
+  /** Stop once caught up with the end of every assigned partition. */
+  drain: boolean
+  instance: string
+  now?: () => number
+}
+
+export interface ConsumeSummary {
+  tally: Tally
+  alertsSent: number
+  deadLetters: number
+  batches: number
+  parquetFiles: string[]
+  seconds: number
+}
+
+/** One assigned partition: its own engine (its items are its own) and the offset PostgreSQL holds. */
+interface PartitionWork {
+  engine: Engine
+  /** Offset stored in PostgreSQL when we loaded or last committed (null: none yet). */
+  committed: number | null
+}
+
+const RETRY_AFTER_FAILURE_MS = 1_000
+
+export class ConsumePipeline {
+  readonly tally = new Tally()
+  alertsSent = 0
+  deadLetters = 0
+  batches = 0
+  private readonly store: PostgresStore
+  private readonly outbox: ParquetOutbox
+  private readonly now: () => number
+  private partitions = new Map<number, PartitionWork>()
+  private assigned: number[] = []
+  private consumer: Consumer | null = null
+  private producer: Producer | null = null
+  private stopping = false
+  private finished: Promise<void> | null = null
+  private resolveFinished: () => void = () => {}
+
+  constructor(private readonly options: ConsumeOptions) {
+    this.store = new PostgresStore(options.sql, options.groupId)
+    this.outbox = new ParquetOutbox(options.sql, { ...options.outbox, instance: options.instance })
+    this.now = options.now ?? Date.now
+  }
+
+  /** Runs until stop() is called or, with drain, until caught up; then flushes everything. */
+  async run(): Promise<ConsumeSummary> {
+    const started = performance.now()
+    const applied = await migrate(this.options.sql)
+    if (applied.length > 0) log.info('schema migrated', { versions: applied })
+    const kafka = kafkaClient(this.options.bootstrapServers, `invpipe-${this.options.instance}`)
+    await ensureTopics(kafka, [this.options.topic, this.options.alertTopic, this.options.dlqTopic])
+    // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.
+    this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await this.producer.connect()
+    await this.resendUnsentAlerts()
+    const consumer = kafka.consumer({
+      groupId: this.options.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+    })
+    this.consumer = consumer
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      // After any rebalance every partition is read back from PostgreSQL before it is processed.
+      this.assigned = event.payload.memberAssignment[this.options.topic] ?? []
+      this.partitions = new Map()
+      log.info('partitions assigned', { topic: this.options.topic, partitions: this.assigned })
+    })
+    this.finished = new Promise((resolve) => {
+      this.resolveFinished = resolve
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topic: this.options.topic, fromBeginning: true })
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.handleBatch(payload),
+    })
+    if (this.options.drain) void this.watchForCaughtUp(kafka)
+    await this.finished
+    await this.shutdown()
+    return {
+      tally: this.tally,
+      alertsSent: this.alertsSent,
+      deadLetters: this.deadLetters,
+      batches: this.batches,
+      parquetFiles: this.outbox.files,
+      seconds: (performance.now() - started) / 1000,
+    }
+  }
+
+  /** Finishes the batch in flight, then flushes and commits everything (SIGINT/SIGTERM). */
+  stop(): void {
+    if (this.stopping) return
+    this.stopping = true
+    this.resolveFinished()
+  }
+
+  private async shutdown(): Promise<void> {
+    await this.consumer?.disconnect()
+    await this.resendUnsentAlerts()
+    await this.outbox.drain(this.now(), true)
+    if (!(await this.options.redis.flush()))
+      log.warn('redis: rows still unwritten at exit', { items: this.options.redis.backlog })
+    await this.producer?.disconnect()
+  }
+
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+    commitOffsetsIfNecessary,
+  }: EachBatchPayload) {
+    const partition = batch.partition
+    const work = await this.partitionWork(partition)
+    const messages = batch.messages.filter(
+      (m) => work.committed === null || Number(m.offset) >= (work.committed as number),
+    )
+    const first = messages[0]
+    if (first === undefined) return
+    if (work.committed !== null && Number(first.offset) > work.committed) {
+      // Kafka's position is past what PostgreSQL has: go back to PostgreSQL's.
+      this.consumer?.seek({ topic: batch.topic, partition, offset: String(work.committed) })
+      return
+    }
+    for (let start = 0; start < messages.length; start += this.options.batchSize) {
+      if (this.stopping || !isRunning() || isStale()) return
+      const chunk = messages.slice(start, start + this.options.batchSize)
+      const committed = await this.processChunk(batch, work, chunk)
+      if (!committed) return
+      const last = chunk[chunk.length - 1] as KafkaMessage
+      resolveOffset(last.offset)
+      await commitOffsetsIfNecessary({
+        topics: [
+          { topic: batch.topic, partitions: [{ partition, offset: String(Number(last.offset) + 1) }] },
+        ],
+      })
+      await heartbeat()
+    }
+  }
+
+  private async partitionWork(partition: number): Promise<PartitionWork> {
+    const known = this.partitions.get(partition)
+    if (known !== undefined) return known
+    const saved = await this.store.loadPartition(this.options.topic, partition)
+    const engine = new Engine(this.options.core, { trackDaily: true })
+    engine.restore(saved.states)
+    const work = { engine, committed: saved.nextOffset }
+    this.partitions.set(partition, work)
+    log.info('partition loaded', { partition, items: saved.states.length, next_offset: saved.nextOffset })
+    return work
+  }
+
+  /** Processes and commits one chunk; false when it could not be committed (retried from PostgreSQL's state). */
+  private async processChunk(
+    batch: KafkaBatch,
+    work: PartitionWork,
+    chunk: KafkaMessage[],
+  ): Promise<boolean> {
+    const source = { topic: batch.topic, partition: batch.partition }
+    const rejected: Message[] = []
+    // Counted into the run's tally only once committed, so retried chunks are not counted twice.
+    const tally = new Tally()
+    for (const message of chunk) {
+      const parsed = parseMessage(message)
+      if (parsed.ok) tally.countOutcome(work.engine.process(parsed.event))
+      else {
+        tally.countRejection(parsed.rejection.code)
+        rejected.push(deadLetter(source, message, parsed.rejection))
+      }
+    }
+    const now = this.now()
+    const result = work.engine.flush(now)
+    const nextOffset = Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1
+    try {
+      // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
+      await sendDeadLetters(this.producer as Producer, this.options.dlqTopic, rejected)
+      await this.store.commitBatch({ ...source, expectedOffset: work.committed, nextOffset }, result, now)
+    } catch (error) {
+      // The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds.
+      this.partitions.delete(batch.partition)
+      if (error instanceof FencedError) log.warn(error.message)
+      else {
+        log.error('batch not committed; retrying from the last commit', {
+          partition: batch.partition,
+          error: String(error),
+        })
+        await Bun.sleep(RETRY_AFTER_FAILURE_MS)
+      }
+      this.consumer?.seek({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: String(work.committed ?? chunk[0]?.offset),
+      })
+      return false
+    }
+    work.committed = nextOffset
+    this.tally.add(tally)
+    this.deadLetters += rejected.length
+    this.batches++
+    await this.afterCommit(result, now)
+    return true
+  }
+
+  /** The stores that follow PostgreSQL: none of them can lose what is committed. */
+  private async afterCommit(result: ReturnType<Engine['flush']>, now: number): Promise<void> {
+    if (!(await this.options.redis.write(result.rows))) {
+      log.warn('redis write failed; will retry', {
+        error: this.options.redis.lastError,
+        backlog: this.options.redis.backlog,
+      })
+    }
+    const alerts: OutgoingAlert[] = result.alerts.map((alert) => ({
+      alertId: alert.alertId,
+      key: `${alert.sku}:${alert.warehouseId}`,
+      value: alertRecord(alert, now),
+    }))
+    await this.sendAndMark(alerts)
+    await this.outbox.drain(now)
+  }
+
+  private async sendAndMark(alerts: OutgoingAlert[]): Promise<void> {
+    if (alerts.length === 0) return
+    try {
+      await sendAlerts(this.producer as Producer, this.options.alertTopic, alerts)
+      await this.store.markAlertsSent(alerts.map((a) => a.alertId))
+      this.alertsSent += alerts.length
+    } catch (error) {
+      // They stay in the outbox, and are sent again (same alert_id) at the next start or stop.
+      log.error('alerts not sent; kept in the outbox', { alerts: alerts.length, error: String(error) })
+    }
+  }
+
+  private async resendUnsentAlerts(): Promise<void> {
+    for (;;) {
+      const unsent = await this.store.unsentAlerts()
+      if (unsent.length === 0) return
+      const before = this.alertsSent
+      await this.sendAndMark(unsent)
+      if (this.alertsSent === before) return
+    }
+  }
+
+  /** --drain: polls the partitions' ends and stops once every assigned one is consumed to its end. */
+  private async watchForCaughtUp(kafka: ReturnType<typeof kafkaClient>): Promise<void> {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      while (!this.stopping) {
+        await Bun.sleep(500)
+        if (this.assigned.length === 0) continue
+        const ends = await admin.fetchTopicOffsets(this.options.topic)
+        let caughtUp = true
+        for (const partition of this.assigned) {
+          const end = ends.find((e) => e.partition === partition)
+          const committed =
+            this.partitions.get(partition)?.committed ??
+            (await this.store.storedOffset(this.options.topic, partition))
+          const done =
+            committed === null ? Number(end?.high) === Number(end?.low) : committed >= Number(end?.high)
+          if (!done) caughtUp = false
+        }
+        if (caughtUp) this.stop()
+      }
+    } finally {
+      await admin.disconnect()
+    }
+  }
+}

@@ -1,0 +1,124 @@
+// Versioned schema migrations (SPEC §7), applied in order by `invpipe migrate` and at `consume`
+// start-up. A migration, once released, is never edited: changes come as a new version.
+import type { Sql } from 'postgres'
+
+interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'analytics tables',
+    sql: `
+      CREATE SCHEMA IF NOT EXISTS analytics;
+
+      -- SPEC §7: the latest row per item.
+      CREATE TABLE analytics.processed_metrics (
+        sku text NOT NULL,
+        warehouse_id text NOT NULL,
+        as_of_date date NOT NULL,
+        last_event_at timestamptz NOT NULL,
+        event_count bigint NOT NULL,
+        on_hand double precision,
+        velocity_7d double precision NOT NULL,
+        velocity_30d double precision NOT NULL,
+        volatility double precision NOT NULL,
+        trend double precision NOT NULL,
+        seasonality_index double precision NOT NULL,
+        days_of_history bigint NOT NULL,
+        lead_time_days double precision NOT NULL,
+        expected_demand_lead_time double precision NOT NULL,
+        stockout_risk double precision,
+        risk_level text NOT NULL,
+        days_of_cover double precision,
+        safety_stock double precision NOT NULL,
+        reorder_point double precision NOT NULL,
+        reorder_quantity double precision,
+        computed_at timestamptz NOT NULL,
+        PRIMARY KEY (sku, warehouse_id)
+      );
+      CREATE INDEX processed_metrics_risk ON analytics.processed_metrics (stockout_risk DESC NULLS LAST);
+
+      -- SPEC §3: the daily history, one row per (item, day).
+      CREATE TABLE analytics.daily_inventory (
+        sku text NOT NULL,
+        warehouse_id text NOT NULL,
+        date date NOT NULL,
+        sold double precision NOT NULL,
+        returned double precision NOT NULL,
+        received double precision NOT NULL,
+        adjusted double precision NOT NULL,
+        closing_on_hand double precision,
+        stockout boolean NOT NULL,
+        PRIMARY KEY (sku, warehouse_id, date)
+      );
+
+      -- What consume needs to resume: each item's state, committed with the offsets that produced it.
+      CREATE TABLE analytics.item_state (
+        group_id text NOT NULL,
+        sku text NOT NULL,
+        warehouse_id text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        state jsonb NOT NULL,
+        PRIMARY KEY (group_id, sku, warehouse_id)
+      );
+      CREATE INDEX item_state_partition ON analytics.item_state (group_id, topic, partition);
+
+      CREATE TABLE analytics.consumer_offsets (
+        group_id text NOT NULL,
+        topic text NOT NULL,
+        partition integer NOT NULL,
+        next_offset bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (group_id, topic, partition)
+      );
+
+      -- Outboxes: written in the batch's transaction, drained to Parquet files and the alert topic.
+      -- A drain first claims rows for a named file, then writes the file, then deletes the rows:
+      -- after a crash the claim says which rows belong in which file, so each row lands in one file.
+      CREATE TABLE analytics.metrics_outbox (
+        id bigserial PRIMARY KEY,
+        row jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        file text,
+        claimed_at timestamptz
+      );
+      CREATE INDEX metrics_outbox_file ON analytics.metrics_outbox (file) WHERE file IS NOT NULL;
+
+      CREATE TABLE analytics.alert_outbox (
+        alert_id text PRIMARY KEY,
+        item_key text NOT NULL,
+        value jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+]
+
+/** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */
+export async function migrate(sql: Sql): Promise<number[]> {
+  await sql`CREATE TABLE IF NOT EXISTS public.invpipe_schema_migrations (
+    version integer PRIMARY KEY,
+    name text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`
+  const applied: number[] = []
+  for (const migration of MIGRATIONS) {
+    const done = await sql.begin(async (tx) => {
+      // One instance migrates at a time; the others wait here and then find the work done.
+      await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_schema_migrations'))`
+      const [existing] =
+        await tx`SELECT 1 FROM public.invpipe_schema_migrations WHERE version = ${migration.version}`
+      if (existing) return false
+      await tx.unsafe(migration.sql)
+      await tx`INSERT INTO public.invpipe_schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`
+      return true
+    })
+    if (done) applied.push(migration.version)
+  }
+  return applied
+}

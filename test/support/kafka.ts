@@ -1,0 +1,77 @@
+// Real Kafka for the integration tests: the broker that scripts/stack/stack.sh runs.
+import { Kafka, logLevel } from 'kafkajs'
+
+export const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP_SERVERS ?? 'localhost:9092'
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'invpipe-test', brokers: BOOTSTRAP.split(','), logLevel: logLevel.NOTHING })
+}
+
+/** The message key of SPEC §2 for a JSONL line; lines that do not parse get a fixed key. */
+export function keyOfLine(line: string): string {
+  try {
+    const event = JSON.parse(line) as { sku?: unknown; warehouse_id?: unknown }
+    return `${event.sku}:${event.warehouse_id}`
+  } catch {
+    return 'unparseable'
+  }
+}
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Produces the lines in order, keyed by item, so each item's events keep their order in one partition. */
+export async function produceLines(topic: string, lines: string[]): Promise<void> {
+  const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 })
+  await producer.connect()
+  try {
+    for (let i = 0; i < lines.length; i += 5000) {
+      const messages = lines.slice(i, i + 5000).map((line) => ({ key: keyOfLine(line), value: line }))
+      await producer.send({ topic, acks: -1, messages })
+    }
+  } finally {
+    await producer.disconnect()
+  }
+}
+
+/** Reads every message of a topic from the beginning until `count` have arrived (or the timeout). */
+export async function readTopic(topic: string, count: number, timeoutMs = 30_000) {
+  const consumer = testKafka().consumer({ groupId: `reader-${topic}-${crypto.randomUUID()}` })
+  const messages: {
+    key: string | null
+    value: string | null
+    headers: Record<string, string>
+    partition: number
+  }[] = []
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  const done = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs)
+    void consumer.run({
+      eachMessage: async ({ message, partition }) => {
+        const headers: Record<string, string> = {}
+        for (const [k, v] of Object.entries(message.headers ?? {})) headers[k] = String(v)
+        messages.push({
+          key: message.key?.toString() ?? null,
+          value: message.value?.toString() ?? null,
+          headers,
+          partition,
+        })
+        if (messages.length >= count) {
+          clearTimeout(timer)
+          resolve()
+        }
+      },
+    })
+  })
+  await done
+  await consumer.disconnect()
+  return messages
+}
