@@ -19,6 +19,7 @@ import { alertRecord } from './core/alerts.ts'
 import type { CoreConfig } from './core/config.ts'
 import { Engine } from './core/engine.ts'
 import { Tally } from './core/tally.ts'
+import { crashPoint } from './crash-points.ts'
 import { ensureTopics, kafkaClient } from './kafka/client.ts'
 import { log } from './log.ts'
 import { migrate } from './postgres/migrations.ts'
@@ -238,6 +239,7 @@ export class ConsumePipeline {
       })
       return false
     }
+    crashPoint('after-commit')
     work.committed = nextOffset
     this.tally.add(tally)
     this.deadLetters += rejected.length

@@ -9,6 +9,7 @@
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
+import { crashPoint } from '../crash-points.ts'
 import { fileStamp, MetricsFile, metricsFileName } from './parquet.ts'
 
 export interface OutboxOptions {
@@ -89,6 +90,7 @@ export class ParquetOutbox {
     const file = new MetricsFile(path)
     file.writeRowGroup(rows.map((r) => metricsRowFromRecord(r.row)))
     file.finish()
+    crashPoint('parquet-renamed')
     this.rowsWritten += rows.length
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
     return path

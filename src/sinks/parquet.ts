@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path'
 import type { SchemaElement } from 'hyparquet'
 import { fileWriter, ParquetWriter } from 'hyparquet-writer'
 import type { MetricsRow } from '../core/rows.ts'
+import { crashPoint } from '../crash-points.ts'
 
 type ColumnKind = 'string' | 'date' | 'timestamp' | 'int64' | 'double'
 
@@ -145,6 +146,7 @@ export class MetricsFile {
     try {
       this.writer.finish()
       syncPath(this.tmpPath)
+      crashPoint('parquet-written')
       renameSync(this.tmpPath, this.path)
       syncPath(dirname(this.path))
     } catch (error) {

@@ -8,6 +8,7 @@ import { splitItemKey } from '../core/event.ts'
 import { dailyRecord, metricsRecord } from '../core/rows.ts'
 import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts'
 import type { ItemState } from '../core/state.ts'
+import { crashPoint } from '../crash-points.ts'
 
 /** Another consumer committed this partition past the offset we started from: our work is stale. */
 export class FencedError extends Error {
@@ -111,6 +112,7 @@ export class PostgresStore {
           SELECT a.alert_id, a.item_key, a.value FROM json_to_recordset(${JSON.stringify(alerts)}::text::json) AS a(alert_id text, item_key text, value jsonb)
           ON CONFLICT (alert_id) DO NOTHING`
       }
+      crashPoint('commit')
     })
   }
 

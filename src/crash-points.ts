@@ -1,0 +1,12 @@
+// Fault injection for the crash tests: with INVPIPE_CRASH_POINT=name (and INVPIPE_CRASH_AFTER=n,
+// default 1) the process kills itself with SIGKILL the n-th time it passes that point, so a test
+// can crash it at the worst instants (inside the PostgreSQL commit, between writing a Parquet file
+// and releasing its rows). Without the variable a crash point is a comparison and nothing more.
+const target = process.env.INVPIPE_CRASH_POINT
+let remaining = Number(process.env.INVPIPE_CRASH_AFTER ?? 1)
+
+export type CrashPoint = 'commit' | 'after-commit' | 'parquet-written' | 'parquet-renamed'
+
+export function crashPoint(name: CrashPoint): void {
+  if (target === name && --remaining === 0) process.kill(process.pid, 'SIGKILL')
+}

@@ -1,0 +1,232 @@
+// `invpipe consume` against the real stack (Apache Kafka, PostgreSQL, Redis): it must give the same
+// processed metrics, daily history and alerts as replay of the same events, whatever the batch
+// size and the number of instances, and deliver Redis hashes, dead letters and Parquet files.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
+import Redis from 'ioredis'
+import { DEFAULT_GENERATE_OPTIONS } from '../src/generate/options.ts'
+import { lineText } from '../src/generate/record.ts'
+import { generateEvents } from '../src/generate/stream.ts'
+import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
+import { type Analysis, analyze, firstDifference } from './support/analyze.ts'
+import { createTopic, produceLines, readTopic } from './support/kafka.ts'
+import {
+  type ConsumeRun,
+  connect,
+  dropDatabase,
+  freshDatabase,
+  startConsume,
+  stoppedSummary,
+} from './support/stack.ts'
+
+const lines = [
+  ...generateEvents({
+    ...DEFAULT_GENERATE_OPTIONS,
+    events: 2500,
+    skus: 6,
+    warehouses: 3,
+    days: 45,
+    seed: 20261125,
+    malformedRate: 0.02,
+    duplicateRate: 0.02,
+    lateRate: 0.03,
+  }),
+].map(lineText)
+const expected = analyze(lines)
+const scratch = mkdtempSync(join(tmpdir(), 'invpipe-consume-'))
+const databases: string[] = []
+afterAll(async () => {
+  for (const db of databases) await dropDatabase(db)
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+export async function prepare(
+  label: string,
+  batchSize: number,
+  env: Record<string, string> = {},
+): Promise<ConsumeRun> {
+  const id = `${label}-${Date.now().toString(36)}`
+  const database = await freshDatabase(id)
+  databases.push(database)
+  const run = {
+    topic: `events-${id}`,
+    database,
+    group: `group-${id}`,
+    alertTopic: `alerts-${id}`,
+    dlqTopic: `dlq-${id}`,
+    dataDir: join(scratch, id),
+    batchSize,
+    env,
+  }
+  await createTopic(run.topic, 3)
+  await produceLines(run.topic, lines)
+  return run
+}
+
+async function consumeToEnd(run: ConsumeRun, instances: number) {
+  const processes = Array.from({ length: instances }, () => startConsume(run))
+  const results = await Promise.all(
+    processes.map(async (proc) => {
+      const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+      return { code, stderr, summary: stoppedSummary(stderr) }
+    }),
+  )
+  for (const result of results) {
+    if (result.code !== 0) throw new Error(`consume exited ${result.code}:\n${result.stderr.slice(-3000)}`)
+  }
+  return results
+}
+
+/** What PostgreSQL holds, in the shape of replay's results. */
+export async function storedResults(database: string): Promise<Pick<Analysis, 'final' | 'daily'>> {
+  const sql = connect(database)
+  try {
+    const final = await sql`
+      SELECT sku, warehouse_id, as_of_date::text AS as_of_date,
+        to_char(last_event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_event_at,
+        event_count, on_hand, velocity_7d, velocity_30d, volatility, trend, seasonality_index, days_of_history,
+        lead_time_days, expected_demand_lead_time, stockout_risk, risk_level, days_of_cover, safety_stock,
+        reorder_point, reorder_quantity
+      FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
+    const daily = await sql`
+      SELECT sku, warehouse_id, date::text AS date, sold, returned, received, adjusted, closing_on_hand, stockout
+      FROM analytics.daily_inventory ORDER BY sku, warehouse_id, date`
+    return { final: [...final], daily: [...daily] }
+  } finally {
+    await sql.end()
+  }
+}
+
+/** The alerts on the topic, without the wall-clock field; a re-sent alert must repeat the first exactly. */
+export async function alertsOnTopic(topic: string, atLeast: number) {
+  const byId = new Map<string, Record<string, unknown>>()
+  for (const message of await readTopic(topic, atLeast)) {
+    const { generated_at: _, ...alert } = JSON.parse(message.value as string)
+    expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
+    const earlier = byId.get(alert.alert_id)
+    if (earlier !== undefined) expect(alert).toEqual(earlier)
+    byId.set(alert.alert_id, alert)
+  }
+  return [...byId.values()].sort((a, b) => ((a.alert_id as string) < (b.alert_id as string) ? -1 : 1))
+}
+
+export const expectedAlerts = [...expected.alerts].sort((a, b) =>
+  (a.alert_id as string) < (b.alert_id as string) ? -1 : 1,
+)
+
+describe('consume equals replay', () => {
+  for (const [batchSize, instances] of [
+    [1, 1],
+    [100, 1],
+    [5000, 1],
+    [1, 3],
+    [100, 3],
+  ] as const) {
+    test(`BATCH_SIZE ${batchSize}, ${instances} instance(s)`, async () => {
+      const run = await prepare(`b${batchSize}i${instances}`, batchSize)
+      const results = await consumeToEnd(run, instances)
+      const stored = await storedResults(run.database)
+      expect(firstDifference(stored.final, expected.final)).toBeNull()
+      expect(firstDifference(stored.daily, expected.daily)).toBeNull()
+      expect(
+        firstDifference(await alertsOnTopic(run.alertTopic, expected.alerts.length), expectedAlerts),
+      ).toBeNull()
+      const counted = results.reduce(
+        (sum, r) => ({
+          read: sum.read + (r.summary?.read ?? 0),
+          rejected: sum.rejected + (r.summary?.rejected ?? 0),
+        }),
+        { read: 0, rejected: 0 },
+      )
+      expect(counted).toEqual({ read: expected.counts.read, rejected: expected.counts.rejected })
+      if (instances > 1) {
+        // The instances really shared the partitions: more than one committed batches.
+        expect(results.filter((r) => (r.summary?.batches ?? 0) > 0).length).toBeGreaterThan(1)
+      }
+    }, 180_000)
+  }
+})
+
+describe('consume delivers to every store', () => {
+  let run: ConsumeRun
+  beforeAll(async () => {
+    run = await prepare('stores', 50, { REDIS_TTL_SECONDS: '1800', PARQUET_ROWS_PER_FILE: '200' })
+    await consumeToEnd(run, 1)
+  }, 120_000)
+
+  test('Redis: a metrics hash per item with the SPEC §7 fields and the configured TTL', async () => {
+    const redis = new Redis({
+      host: process.env.REDIS_HOST ?? 'localhost',
+      port: Number(process.env.REDIS_PORT ?? 6379),
+    })
+    try {
+      for (const row of expected.final) {
+        const key = `metrics:${row.sku}:${row.warehouse_id}`
+        const hash = await redis.hgetall(key)
+        expect(Object.keys(hash).sort()).toEqual(
+          [
+            'as_of_date',
+            'last_updated',
+            'on_hand',
+            'reorder_quantity',
+            'risk_level',
+            'stockout_risk',
+            'velocity_30d',
+            'velocity_7d',
+          ].sort(),
+        )
+        expect(Number(hash.velocity_7d)).toBeCloseTo(row.velocity_7d as number, 9)
+        expect(hash.stockout_risk).toBe(row.stockout_risk === null ? '' : String(row.stockout_risk))
+        expect(hash.risk_level).toBe(row.risk_level as string)
+        expect(hash.as_of_date).toBe(row.as_of_date as string)
+        const ttl = await redis.ttl(key)
+        expect(ttl).toBeGreaterThan(1700)
+        expect(ttl).toBeLessThanOrEqual(1800)
+      }
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  test('dead letters: original bytes, reason and source position in headers', async () => {
+    const letters = await readTopic(run.dlqTopic, expected.rejects.length)
+    expect(letters).toHaveLength(expected.rejects.length)
+    const byLine = new Map(expected.rejects.map((r) => [lines[r.line - 1], r.code]))
+    for (const letter of letters) {
+      expect(byLine.has(letter.value as string)).toBe(true)
+      expect(letter.headers[DLQ_HEADERS.code]).toBe(byLine.get(letter.value as string) as string)
+      expect((letter.headers[DLQ_HEADERS.message] ?? '').length).toBeGreaterThan(5)
+      expect(letter.headers[DLQ_HEADERS.topic]).toBe(run.topic)
+      expect(Number(letter.headers[DLQ_HEADERS.partition])).toBeGreaterThanOrEqual(0)
+      expect(Number(letter.headers[DLQ_HEADERS.offset])).toBeGreaterThanOrEqual(0)
+    }
+  })
+
+  test('Parquet: every emitted row in exactly one file, the last per item equal to PostgreSQL', async () => {
+    const db = await DuckDBInstance.create(':memory:')
+    const connection = await db.connect()
+    const files = `read_parquet('${run.dataDir}/*.parquet')`
+    const [counts] = (
+      await connection.runAndReadAll(
+        `SELECT count(*)::INT AS rows, count(DISTINCT (sku, warehouse_id, event_count))::INT AS distinct_rows, count(DISTINCT filename)::INT AS files FROM read_parquet('${run.dataDir}/*.parquet', filename = true)`,
+      )
+    ).getRowObjectsJson()
+    expect(counts?.rows).toBe(counts?.distinct_rows as number)
+    expect(counts?.files as number).toBeGreaterThan(1)
+    const latest = (
+      await connection.runAndReadAll(
+        `SELECT sku, warehouse_id, event_count, on_hand, stockout_risk FROM ${files}
+         QUALIFY row_number() OVER (PARTITION BY sku, warehouse_id ORDER BY event_count DESC) = 1 ORDER BY sku, warehouse_id`,
+      )
+    ).getRowObjectsJson()
+    const summarize = (rows: Record<string, unknown>[]) =>
+      rows.map((r) =>
+        JSON.stringify([r.sku, r.warehouse_id, Number(r.event_count), r.on_hand, r.stockout_risk]),
+      )
+    expect(summarize(latest)).toEqual(summarize(expected.final))
+    connection.closeSync()
+  })
+})
