@@ -128,7 +128,14 @@ export const SETTINGS = {
     realNumber((v) => v >= 0 && v <= 87_600),
     'how far back duplicate event ids are remembered',
   ),
-  // Beyond SPEC §8: how `consume` cuts the Parquet archive into files.
+  // Beyond SPEC §8.
+  kafkaSessionTimeoutMs: setting(
+    'KAFKA_SESSION_TIMEOUT_MS',
+    '30000',
+    'milliseconds from 6000 to 300000',
+    wholeNumber(6_000, 300_000),
+    'consume: how long the group waits for a silent (crashed) instance before giving its partitions away',
+  ),
   parquetRowsPerFile: setting(
     'PARQUET_ROWS_PER_FILE',
     '100000',

@@ -34,13 +34,14 @@ export interface ConsumeOptions {
   bootstrapServers: string
   topic: string
   groupId: string
+  sessionTimeoutMs: number
   alertTopic: string
   dlqTopic: string
   batchSize: number
   sql: Sql
   redis: RedisMetricsSink
   outbox: { dataDir: string; rowsPerFile: number; maxWaitMs: number }
-  /** Stop once caught up with the end of every assigned partition. */
+  /** Stop once the group has consumed the whole topic to its end. */
   drain: boolean
   instance: string
   now?: () => number
@@ -73,7 +74,6 @@ export class ConsumePipeline {
   private readonly outbox: ParquetOutbox
   private readonly now: () => number
   private partitions = new Map<number, PartitionWork>()
-  private assigned: number[] = []
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
@@ -105,9 +105,11 @@ export class ConsumePipeline {
     this.consumer = consumer
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       // After any rebalance every partition is read back from PostgreSQL before it is processed.
-      this.assigned = event.payload.memberAssignment[this.options.topic] ?? []
       this.partitions = new Map()
-      log.info('partitions assigned', { topic: this.options.topic, partitions: this.assigned })
+      log.info('partitions assigned', {
+        topic: this.options.topic,
+        partitions: event.payload.memberAssignment[this.options.topic] ?? [],
+      })
     })
     this.finished = new Promise((resolve) => {
       this.resolveFinished = resolve
@@ -287,25 +289,25 @@ export class ConsumePipeline {
     }
   }
 
-  /** --drain: polls the partitions' ends and stops once every assigned one is consumed to its end. */
+  /**
+   * --drain: stops once the group has consumed every partition of the topic to its end, as
+   * PostgreSQL's offsets record it. Group-wide on purpose: an instance that looked only at its own
+   * partitions could exit while a crashed member still held others that nobody had read.
+   */
   private async watchForCaughtUp(kafka: ReturnType<typeof kafkaClient>): Promise<void> {
     const admin = kafka.admin()
     await admin.connect()
     try {
       while (!this.stopping) {
         await Bun.sleep(500)
-        if (this.assigned.length === 0) continue
         const ends = await admin.fetchTopicOffsets(this.options.topic)
-        let caughtUp = true
-        for (const partition of this.assigned) {
-          const end = ends.find((e) => e.partition === partition)
-          const committed =
-            this.partitions.get(partition)?.committed ??
-            (await this.store.storedOffset(this.options.topic, partition))
-          const done =
-            committed === null ? Number(end?.high) === Number(end?.low) : committed >= Number(end?.high)
-          if (!done) caughtUp = false
-        }
+        const stored = await this.store.storedOffsets(this.options.topic)
+        const caughtUp = ends.every((end) => {
+          const committed = stored.get(end.partition)
+          return committed === undefined
+            ? Number(end.high) === Number(end.low)
+            : committed >= Number(end.high)
+        })
         if (caughtUp) this.stop()
       }
     } finally {

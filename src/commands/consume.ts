@@ -10,6 +10,7 @@ const CONSUME_SETTINGS = [
   'kafkaBootstrapServers',
   'kafkaTopic',
   'kafkaGroupId',
+  'kafkaSessionTimeoutMs',
   'alertTopic',
   'dlqTopic',
   ...POSTGRES_SETTINGS,
@@ -29,7 +30,10 @@ export const consumeCommand = defineCommand({
       'Examples:\n  invpipe consume\n  KAFKA_TOPIC=events BATCH_SIZE=5000 invpipe consume --drain',
   },
   args: {
-    drain: { type: 'boolean', description: 'stop once caught up with the end of every assigned partition' },
+    drain: {
+      type: 'boolean',
+      description: 'stop once the group has consumed every partition of the topic to its end',
+    },
     instance: {
       type: 'string',
       description: 'name of this instance in file names and logs (default host-pid)',
@@ -46,6 +50,7 @@ export const consumeCommand = defineCommand({
       bootstrapServers: settings.kafkaBootstrapServers,
       topic: settings.kafkaTopic,
       groupId: settings.kafkaGroupId,
+      sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
       alertTopic: settings.alertTopic,
       dlqTopic: settings.dlqTopic,
       batchSize: settings.batchSize,

@@ -64,6 +64,13 @@ export class PostgresStore {
     return offset?.next_offset ?? null
   }
 
+  /** The offsets committed for every partition of a topic. */
+  async storedOffsets(topic: string): Promise<Map<number, number>> {
+    const rows = await this.sql<{ partition: number; next_offset: number }[]>`
+      SELECT partition, next_offset FROM analytics.consumer_offsets WHERE group_id = ${this.groupId} AND topic = ${topic}`
+    return new Map(rows.map((row) => [row.partition, row.next_offset]))
+  }
+
   /** The saved states of a partition's items and the offset to resume from. */
   async loadPartition(
     topic: string,
