@@ -99,8 +99,8 @@ export class ConsumePipeline {
     await this.resendUnsentAlerts()
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, this.options.sessionTimeoutMs / 3),
     })
     this.consumer = consumer
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
