@@ -6,6 +6,7 @@ import { type Batch, Engine } from './core/engine.ts'
 import { parseEvent, type Rejection, validateEvent } from './core/event.ts'
 import type { MetricsRow } from './core/rows.ts'
 import { Tally } from './core/tally.ts'
+import type { BatchSink } from './sinks/batch-sink.ts'
 import { JsonLinesWriter } from './sinks/jsonl.ts'
 import { fileStamp, ParquetMetricsWriter } from './sinks/parquet.ts'
 import { type InputFile, readInput, type SourceChunk } from './sources/files.ts'
@@ -17,6 +18,8 @@ export interface ReplayOptions {
   dataDir: string
   alertsPath?: string | undefined
   rejectsPath?: string | undefined
+  /** Stores fed with every batch besides the Parquet files (PostgreSQL, Redis, Kafka). */
+  sinks?: BatchSink[]
   /** Wall clock for computed_at and generated_at; the core itself has none. */
   now?: () => number
   onBytes?: (bytes: number) => void
@@ -38,7 +41,8 @@ const TOP_AT_RISK = 10
 export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const now = options.now ?? Date.now
   const started = performance.now()
-  const engine = new Engine(options.core)
+  const sinks = options.sinks ?? []
+  const engine = new Engine(options.core, { trackDaily: sinks.some((sink) => sink.needsDaily) })
   const tally = new Tally()
   const parquet = new ParquetMetricsWriter({ dataDir: options.dataDir, stamp: fileStamp(now()) })
   const alerts = options.alertsPath ? new JsonLinesWriter(options.alertsPath) : null
@@ -46,9 +50,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   let alertCount = 0
   let inBatch = 0
 
-  const endBatch = () => {
+  const endBatch = async () => {
     const batch: Batch = engine.flush(now())
     parquet.write(batch.rows)
+    for (const sink of sinks) await sink.write(batch, now())
     alertCount += batch.alerts.length
     if (alerts !== null && batch.alerts.length > 0) {
       const generatedAt = now()
@@ -81,11 +86,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
         } else {
           reportRejection(chunk, i, parsed.rejection)
         }
-        if (++inBatch >= options.batchSize) endBatch()
+        if (++inBatch >= options.batchSize) await endBatch()
       }
     }
   }
-  if (inBatch > 0) endBatch()
+  if (inBatch > 0) await endBatch()
   const files = parquet.close()
   await alerts?.close()
   await rejects?.close()

@@ -11,15 +11,16 @@ import { DEFAULT_GENERATE_OPTIONS } from '../src/generate/options.ts'
 import { lineText } from '../src/generate/record.ts'
 import { generateEvents } from '../src/generate/stream.ts'
 import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
-import { type Analysis, analyze, firstDifference } from './support/analyze.ts'
+import { analyze, firstDifference } from './support/analyze.ts'
 import { createTopic, produceLines, readTopic } from './support/kafka.ts'
 import {
+  alertsOnTopic,
   type ConsumeRun,
-  connect,
   dropDatabase,
   freshDatabase,
   startConsume,
   stoppedSummary,
+  storedResults,
 } from './support/stack.ts'
 
 const lines = [
@@ -43,7 +44,7 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true })
 })
 
-export async function prepare(
+async function prepare(
   label: string,
   batchSize: number,
   env: Record<string, string> = {},
@@ -80,40 +81,7 @@ async function consumeToEnd(run: ConsumeRun, instances: number) {
   return results
 }
 
-/** What PostgreSQL holds, in the shape of replay's results. */
-export async function storedResults(database: string): Promise<Pick<Analysis, 'final' | 'daily'>> {
-  const sql = connect(database)
-  try {
-    const final = await sql`
-      SELECT sku, warehouse_id, as_of_date::text AS as_of_date,
-        to_char(last_event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_event_at,
-        event_count, on_hand, velocity_7d, velocity_30d, volatility, trend, seasonality_index, days_of_history,
-        lead_time_days, expected_demand_lead_time, stockout_risk, risk_level, days_of_cover, safety_stock,
-        reorder_point, reorder_quantity
-      FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
-    const daily = await sql`
-      SELECT sku, warehouse_id, date::text AS date, sold, returned, received, adjusted, closing_on_hand, stockout
-      FROM analytics.daily_inventory ORDER BY sku, warehouse_id, date`
-    return { final: [...final], daily: [...daily] }
-  } finally {
-    await sql.end()
-  }
-}
-
-/** The alerts on the topic, without the wall-clock field; a re-sent alert must repeat the first exactly. */
-export async function alertsOnTopic(topic: string, atLeast: number) {
-  const byId = new Map<string, Record<string, unknown>>()
-  for (const message of await readTopic(topic, atLeast)) {
-    const { generated_at: _, ...alert } = JSON.parse(message.value as string)
-    expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
-    const earlier = byId.get(alert.alert_id)
-    if (earlier !== undefined) expect(alert).toEqual(earlier)
-    byId.set(alert.alert_id, alert)
-  }
-  return [...byId.values()].sort((a, b) => ((a.alert_id as string) < (b.alert_id as string) ? -1 : 1))
-}
-
-export const expectedAlerts = [...expected.alerts].sort((a, b) =>
+const expectedAlerts = [...expected.alerts].sort((a, b) =>
   (a.alert_id as string) < (b.alert_id as string) ? -1 : 1,
 )
 

@@ -16,6 +16,7 @@
 // earlier day with events) is known and ≤ 0. A prediction at t with horizon h = ⌈lead time at
 // the close of t⌉ has y = 1 when some stockout day falls in (t, t + h]. It is scored only when
 // t + h ≤ E, the latest event day of the whole input.
+
 import type { CoreConfig, ResolvedConfig } from '../core/config.ts'
 import { resolveConfig } from '../core/config.ts'
 import { type InventoryEvent, itemKey } from '../core/event.ts'
@@ -23,14 +24,8 @@ import { computeMetrics } from '../core/metrics.ts'
 import { assessRisk } from '../core/risk.ts'
 import { applyEvent, ItemState, isDuplicate } from '../core/state.ts'
 import { dayOf } from '../core/time.ts'
-import {
-  BacktestUsageError,
-  type Bound,
-  earliestPossibleDay,
-  latestPossibleDay,
-  resolveWindow,
-  type Window,
-} from './window.ts'
+import { UsageError } from '../errors.ts'
+import { type Bound, earliestPossibleDay, latestPossibleDay, resolveWindow, type Window } from './window.ts'
 
 /** The scored predictions, one entry each, ordered by item key, then day. */
 export interface Predictions {
@@ -163,7 +158,7 @@ export class BacktestCollector {
   /** Ends the input: closes every item through E, resolves the window and labels the outcomes. */
   finish(): BacktestData {
     if (this.tracked.length === 0)
-      throw new BacktestUsageError('no accepted events in the input: nothing to backtest')
+      throw new UsageError('no accepted events in the input: nothing to backtest')
     const endDay = this.latestDay
     for (const item of this.tracked) this.closeDays(item, endDay)
     const window = resolveWindow(this.since, this.until, endDay)

@@ -6,7 +6,9 @@
 //   --since / --until YYYY-MM-DD   that UTC day, inclusive
 //
 // "Nd" reads as "N days ago", counted from the close of E: --since 30d --until 7d is E − 29 … E − 7.
+
 import { formatDay } from '../core/time.ts'
+import { UsageError } from '../errors.ts'
 
 export type Bound = { kind: 'days'; days: number } | { kind: 'date'; day: number }
 
@@ -18,26 +20,22 @@ export interface Window {
 }
 
 /** A mistake in what the user asked for: one line, no stack (the entry point recognizes the name). */
-export class BacktestUsageError extends Error {
-  override name = 'UsageError'
-}
-
 const DAYS_AGO = /^(\d{1,5})d$/
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/
 
-/** Parses `Nd` or `YYYY-MM-DD`; throws a BacktestUsageError naming the flag. */
+/** Parses `Nd` or `YYYY-MM-DD`; throws a UsageError naming the flag. */
 export function parseBound(text: string, flag: '--since' | '--until'): Bound {
   const trimmed = text.trim()
   const ago = DAYS_AGO.exec(trimmed)
   if (ago !== null) {
     const days = Number(ago[1])
     if (flag === '--since' && days < 1)
-      throw new BacktestUsageError(`invalid --since "${text}": the window must cover at least 1d`)
+      throw new UsageError(`invalid --since "${text}": the window must cover at least 1d`)
     return { kind: 'days', days }
   }
   const day = parseDay(trimmed)
   if (day !== null) return { kind: 'date', day }
-  throw new BacktestUsageError(
+  throw new UsageError(
     `invalid ${flag} "${text}": expected Nd (days back from the latest event day, e.g. 30d) or a date YYYY-MM-DD`,
   )
 }
@@ -60,7 +58,7 @@ export function resolveWindow(since: Bound, until: Bound, endDay: number): Windo
     until: until.kind === 'date' ? until.day : endDay - until.days,
   }
   if (window.since > window.until) {
-    throw new BacktestUsageError(
+    throw new UsageError(
       `the window ${formatDay(window.since)} … ${formatDay(window.until)} is empty (the data ends ${formatDay(endDay)})`,
     )
   }

@@ -7,8 +7,9 @@ import { defineCommand } from 'citty'
 import { renderHtml } from '../backtest/html.ts'
 import { formatReport, reportRecord } from '../backtest/report.ts'
 import { backtestFiles } from '../backtest/run.ts'
-import { BacktestUsageError, parseBound } from '../backtest/window.ts'
+import { parseBound } from '../backtest/window.ts'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { UsageError } from '../errors.ts'
 import { openInputs } from '../sources/files.ts'
 
 export const backtestCommand = defineCommand({
@@ -51,7 +52,7 @@ export const backtestCommand = defineCommand({
     const until = parseBound(String(args.until), '--until')
     const paths = args._.map(String)
     if (paths.length === 0) {
-      throw new BacktestUsageError(
+      throw new UsageError(
         'backtest: no event file given, and the PostgreSQL source (analytics.daily_inventory) is not available yet: name one or more JSONL or Parquet files, or - for standard input',
       )
     }
@@ -79,7 +80,6 @@ export const backtestCommand = defineCommand({
 function checkWritableDirectory(path: string): void {
   const directory = dirname(path)
   if (!existsSync(directory) || !statSync(directory).isDirectory())
-    throw new BacktestUsageError(`--html ${path}: directory ${directory} does not exist`)
-  if (existsSync(path) && statSync(path).isDirectory())
-    throw new BacktestUsageError(`--html ${path}: is a directory`)
+    throw new UsageError(`--html ${path}: directory ${directory} does not exist`)
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--html ${path}: is a directory`)
 }

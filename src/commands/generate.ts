@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
+import { UsageError } from '../errors.ts'
 import { fileSink, stdoutSink, writeJsonl } from '../generate/jsonl-writer.ts'
 import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
 import { writeParquet } from '../generate/parquet-writer.ts'
@@ -19,10 +20,6 @@ interface OutputTarget {
 const defaults = DEFAULT_GENERATE_OPTIONS
 
 /** A bad option or an unwritable output: the entry point prints the message as one line, no stack. */
-export class GenerateUsageError extends Error {
-  override name = 'UsageError'
-}
-
 export const generateCommand = defineCommand({
   meta: {
     name: 'generate',
@@ -101,7 +98,7 @@ function parseOptions(args: Record<string, unknown>): GenerateOptions {
     lateRate: parseRate('--late-rate', args['late-rate']),
   }
   const problem = checkGenerateOptions(options)
-  if (problem !== null) throw new GenerateUsageError(problem)
+  if (problem !== null) throw new UsageError(problem)
   return options
 }
 
@@ -109,7 +106,7 @@ function parseWholeNumber(flag: string, value: unknown): number {
   const text = String(value).trim().replaceAll('_', '')
   const number = /^\d+$/.test(text) ? Number(text) : Number.NaN
   if (!Number.isSafeInteger(number))
-    throw new GenerateUsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`)
+    throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`)
   return number
 }
 
@@ -117,7 +114,7 @@ function parseRate(flag: string, value: unknown): number {
   const text = String(value).trim()
   const number = /^(\d+(\.\d*)?|\.\d+)(e-?\d+)?$/i.test(text) ? Number(text) : Number.NaN
   if (!(number >= 0 && number <= 1))
-    throw new GenerateUsageError(`${flag} must be a number from 0 to 1, got ${JSON.stringify(value)}`)
+    throw new UsageError(`${flag} must be a number from 0 to 1, got ${JSON.stringify(value)}`)
   return number
 }
 
@@ -127,12 +124,12 @@ function parseOutput(value: unknown): OutputTarget {
   const path = String(value)
   const format = formatOf(path)
   if (format === null) {
-    throw new GenerateUsageError(
+    throw new UsageError(
       `--output must be - or a file ending in .jsonl or .parquet, got ${JSON.stringify(path)}`,
     )
   }
   if (!existsSync(dirname(resolve(path)))) {
-    throw new GenerateUsageError(`--output ${path}: the directory ${dirname(resolve(path))} does not exist`)
+    throw new UsageError(`--output ${path}: the directory ${dirname(resolve(path))} does not exist`)
   }
   return { path, format }
 }
@@ -153,7 +150,7 @@ async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget):
     const code = (error as NodeJS.ErrnoException).code
     // An I/O failure is about the output, not a bug: say which file, on one line.
     if (typeof code === 'string' && target.path !== null) {
-      throw new GenerateUsageError(`--output ${target.path}: ${(error as Error).message}`)
+      throw new UsageError(`--output ${target.path}: ${(error as Error).message}`)
     }
     throw error
   }

@@ -1,11 +1,27 @@
 import { defineCommand } from 'citty'
 import { SingleBar } from 'cli-progress'
-import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { Partitioners } from 'kafkajs'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, type Settings, settingArgs } from '../config.ts'
 import { type MetricsRow, metricsRecord } from '../core/rows.ts'
+import { UsageError } from '../errors.ts'
+import { ensureTopics, kafkaClient } from '../kafka/client.ts'
+import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
 import { type ReplaySummary, replay } from '../replay.ts'
+import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
+import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
 
-const REPLAY_SETTINGS = ['batchSize', 'dataDir', ...CORE_SETTINGS] as const
+const REPLAY_SETTINGS = [
+  'batchSize',
+  'dataDir',
+  ...CORE_SETTINGS,
+  ...POSTGRES_SETTINGS,
+  ...REDIS_SETTINGS,
+  'kafkaBootstrapServers',
+  'alertTopic',
+] as const
+const SINK_NAMES = ['parquet', 'postgres', 'redis', 'kafka'] as const
+type SinkName = (typeof SINK_NAMES)[number]
 /** Inputs smaller than this finish before a progress bar would be worth drawing. */
 const PROGRESS_MIN_BYTES = 32 << 20
 
@@ -33,6 +49,12 @@ export const replayCommand = defineCommand({
       valueHint: 'FILE',
     },
     json: { type: 'boolean', description: 'print the closing summary as JSON' },
+    sinks: {
+      type: 'string',
+      description: 'where results go, comma-separated: parquet (always), postgres, redis, kafka (alerts)',
+      valueHint: 'parquet,postgres,redis,kafka',
+      default: 'parquet',
+    },
     progress: {
       type: 'boolean',
       description: 'draw a progress bar on a terminal (--no-progress to hide it)',
@@ -42,21 +64,54 @@ export const replayCommand = defineCommand({
   },
   async run({ args }) {
     const settings = loadSettings(REPLAY_SETTINGS, args)
+    const sinkNames = parseSinks(args.sinks)
     const inputs = openInputs(args._.map(String))
+    const sinks = await openSinks(sinkNames, settings)
     const progress = args.progress ? progressBar(inputs) : null
-    const summary = await replay({
-      inputs,
-      core: coreConfigOf(settings),
-      batchSize: settings.batchSize,
-      dataDir: settings.dataDir,
-      alertsPath: args.alerts,
-      rejectsPath: args.rejects,
-      onBytes: progress?.advance,
-    })
-    progress?.stop()
-    console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+    try {
+      const summary = await replay({
+        inputs,
+        core: coreConfigOf(settings),
+        batchSize: settings.batchSize,
+        dataDir: settings.dataDir,
+        alertsPath: args.alerts,
+        rejectsPath: args.rejects,
+        sinks,
+        onBytes: progress?.advance,
+      })
+      progress?.stop()
+      console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+    } finally {
+      for (const sink of sinks) await sink.close()
+    }
   },
 })
+
+function parseSinks(text: string): Set<SinkName> {
+  const names = text.split(',').map((name) => name.trim())
+  const unknown = names.filter((name) => !(SINK_NAMES as readonly string[]).includes(name))
+  if (unknown.length > 0)
+    throw new UsageError(`--sinks: unknown sink ${unknown.join(', ')} (expected ${SINK_NAMES.join(', ')})`)
+  return new Set(names as SinkName[])
+}
+
+async function openSinks(
+  names: Set<SinkName>,
+  settings: Settings<(typeof REPLAY_SETTINGS)[number]>,
+): Promise<BatchSink[]> {
+  const sinks: BatchSink[] = []
+  if (names.has('postgres')) sinks.push(await postgresBatchSink(connectPostgres(settings)))
+  if (names.has('redis'))
+    sinks.push(redisBatchSink(new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)))
+  if (names.has('kafka')) {
+    const kafka = kafkaClient(settings.kafkaBootstrapServers)
+    await ensureTopics(kafka, [settings.alertTopic])
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+    await producer.connect()
+    sinks.push(kafkaAlertSink(producer, settings.alertTopic))
+  }
+  return sinks
+}
 
 function progressBar(inputs: InputFile[]) {
   const total = inputs.reduce((sum, input) => sum + input.size, 0)

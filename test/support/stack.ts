@@ -1,8 +1,11 @@
 // The real services for integration tests (started by scripts/stack/stack.sh): a database of its
 // own per scenario, and `invpipe consume` run as the separate process it is in production.
+
+import { expect } from 'bun:test'
 import { join } from 'node:path'
 import postgres from 'postgres'
-import { BOOTSTRAP } from './kafka.ts'
+import type { Analysis } from './analyze.ts'
+import { BOOTSTRAP, readTopic } from './kafka.ts'
 
 export const ROOT = join(import.meta.dir, '..', '..')
 
@@ -89,4 +92,37 @@ export function stoppedSummary(stderr: string): Record<string, number> | null {
     .reverse()
     .find((l) => l.includes('"message":"stopped"'))
   return line ? JSON.parse(line) : null
+}
+
+/** What PostgreSQL holds, in the shape of replay's results. */
+export async function storedResults(database: string): Promise<Pick<Analysis, 'final' | 'daily'>> {
+  const sql = connect(database)
+  try {
+    const final = await sql`
+      SELECT sku, warehouse_id, as_of_date::text AS as_of_date,
+        to_char(last_event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_event_at,
+        event_count, on_hand, velocity_7d, velocity_30d, volatility, trend, seasonality_index, days_of_history,
+        lead_time_days, expected_demand_lead_time, stockout_risk, risk_level, days_of_cover, safety_stock,
+        reorder_point, reorder_quantity
+      FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
+    const daily = await sql`
+      SELECT sku, warehouse_id, date::text AS date, sold, returned, received, adjusted, closing_on_hand, stockout
+      FROM analytics.daily_inventory ORDER BY sku, warehouse_id, date`
+    return { final: [...final], daily: [...daily] }
+  } finally {
+    await sql.end()
+  }
+}
+
+/** The alerts on the topic, without the wall-clock field; a re-sent alert must repeat the first exactly. */
+export async function alertsOnTopic(topic: string, atLeast: number) {
+  const byId = new Map<string, Record<string, unknown>>()
+  for (const message of await readTopic(topic, atLeast)) {
+    const { generated_at: _, ...alert } = JSON.parse(message.value as string)
+    expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
+    const earlier = byId.get(alert.alert_id)
+    if (earlier !== undefined) expect(alert).toEqual(earlier)
+    byId.set(alert.alert_id, alert)
+  }
+  return [...byId.values()].sort((a, b) => ((a.alert_id as string) < (b.alert_id as string) ? -1 : 1))
 }

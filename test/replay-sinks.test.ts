@@ -1,0 +1,75 @@
+// `invpipe replay --sinks parquet,postgres,redis,kafka`: the same sink code as consume, fed by files.
+import { afterAll, expect, test } from 'bun:test'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import Redis from 'ioredis'
+import { analyze, firstDifference } from './support/analyze.ts'
+import { BOOTSTRAP } from './support/kafka.ts'
+import { alertsOnTopic, dropDatabase, freshDatabase, ROOT, storedResults } from './support/stack.ts'
+
+const SAMPLE = join(ROOT, 'fixtures', 'sample-events.jsonl')
+const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, -1)
+const expected = analyze(lines)
+const scratch = mkdtempSync(join(tmpdir(), 'invpipe-replay-sinks-'))
+let database = ''
+afterAll(async () => {
+  if (database) await dropDatabase(database)
+  rmSync(scratch, { recursive: true, force: true })
+})
+
+test('replay into PostgreSQL, Redis and Kafka gives the results consume would store', async () => {
+  const id = `replay-sinks-${Date.now().toString(36)}`
+  database = await freshDatabase(id)
+  const alertTopic = `alerts-${id}`
+  const proc = Bun.spawnSync(
+    [
+      'bun',
+      join(ROOT, 'src/main.ts'),
+      'replay',
+      SAMPLE,
+      '--sinks',
+      'parquet,postgres,redis,kafka',
+      '--json',
+      '--batch-size',
+      '250',
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        POSTGRES_DB: database,
+        ALERT_TOPIC: alertTopic,
+        KAFKA_BOOTSTRAP_SERVERS: BOOTSTRAP,
+        DATA_DIR: join(scratch, 'data'),
+        REDIS_TTL_SECONDS: '900',
+      },
+    },
+  )
+  expect(proc.stderr.toString()).not.toContain('unexpected')
+  expect(proc.exitCode).toBe(0)
+  const stored = await storedResults(database)
+  expect(firstDifference(stored.final, expected.final)).toBeNull()
+  expect(firstDifference(stored.daily, expected.daily)).toBeNull()
+  const alerts = await alertsOnTopic(alertTopic, expected.alerts.length)
+  expect(alerts.map((a) => a.alert_id)).toEqual(expected.alerts.map((a) => a.alert_id as string).sort())
+  const redis = new Redis({
+    host: process.env.REDIS_HOST ?? 'localhost',
+    port: Number(process.env.REDIS_PORT ?? 6379),
+  })
+  try {
+    const row = expected.final[0] as Record<string, unknown>
+    const key = `metrics:${row.sku}:${row.warehouse_id}`
+    expect(await redis.hget(key, 'risk_level')).toBe(row.risk_level as string)
+    expect(await redis.ttl(key)).toBeLessThanOrEqual(900)
+  } finally {
+    redis.disconnect()
+  }
+}, 120_000)
+
+test('an unknown sink is a one-line error before anything runs', () => {
+  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'replay', SAMPLE, '--sinks', 'parquet,s3'])
+  expect(proc.exitCode).toBe(2)
+  expect(proc.stderr.toString().trim()).toBe(
+    'invpipe: --sinks: unknown sink s3 (expected parquet, postgres, redis, kafka)',
+  )
+})
