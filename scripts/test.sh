@@ -1,17 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: Bun and dependencies, type check, lint, then every test.
-# Ends with a plain "N passed, N failed" line.
+# The whole test suite on a fresh machine: Bun and dependencies, the local stack (Apache Kafka,
+# PostgreSQL, Redis; started when nothing answers), type check, lint, then every test.
+# Ends with a plain "N passed, N failed" line. Services this run started are stopped at the end.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/bootstrap.sh
 
+echo "== stack"
+before=$(bash scripts/stack/stack.sh status 2>/dev/null || true)
+bash scripts/stack/stack.sh up
+stop_started() {
+  # Stop only what was not already running before this run.
+  local services=()
+  for s in kafka postgres redis; do
+    if ! grep -Eq "^$s +up" <<<"$before"; then services+=("$s"); fi
+  done
+  if [ ${#services[@]} -gt 0 ]; then bash scripts/stack/stack.sh down "${services[@]}" || true; fi
+}
+
+log=$(mktemp)
+trap 'stop_started; rm -f "$log"' EXIT
+
 echo "== typecheck"; bun run typecheck
 echo "== lint"; bun run lint
 
 echo "== tests"
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
 set +e
 bun test "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
