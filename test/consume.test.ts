@@ -18,6 +18,7 @@ import {
   type ConsumeRun,
   dropDatabase,
   freshDatabase,
+  ROOT,
   startConsume,
   stoppedSummary,
   storedResults,
@@ -196,5 +197,31 @@ describe('consume delivers to every store', () => {
       )
     expect(summarize(latest)).toEqual(summarize(expected.final))
     connection.closeSync()
+  })
+})
+
+describe('outages and set-up', () => {
+  test('with Redis unreachable, PostgreSQL and Parquet still get everything, and the outage is reported', async () => {
+    // Port 9 (discard) on loopback: nothing listens there, so every Redis write fails at once.
+    const run = await prepare('noredis', 500, { REDIS_PORT: '9' })
+    const [result] = await consumeToEnd(run, 1)
+    const stored = await storedResults(run.database)
+    expect(firstDifference(stored.final, expected.final)).toBeNull()
+    expect(result?.stderr).toContain('redis write failed; will retry')
+    expect(result?.stderr).toContain('redis: rows still unwritten at exit')
+  }, 120_000)
+
+  test('invpipe migrate creates the schema once and is idempotent', async () => {
+    const database = await freshDatabase(`migrate-${Date.now().toString(36)}`)
+    databases.push(database)
+    const migrate = () =>
+      Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'migrate'], {
+        env: { PATH: process.env.PATH ?? '', POSTGRES_DB: database },
+      })
+    const first = migrate()
+    expect(first.exitCode).toBe(0)
+    expect(first.stdout.toString()).toContain('applied migrations 1')
+    const second = migrate()
+    expect(second.stdout.toString().trim()).toBe('schema already at version 1')
   })
 })

@@ -5,11 +5,12 @@ import Redis from 'ioredis'
 import type { Settings } from '../config.ts'
 import type { MetricsRow } from '../core/rows.ts'
 import { formatDay } from '../core/time.ts'
+import { log } from '../log.ts'
 
 export const REDIS_SETTINGS = ['redisHost', 'redisPort', 'redisPassword', 'redisTtlSeconds'] as const
 
 export function connectRedis(settings: Settings<(typeof REDIS_SETTINGS)[number]>): Redis {
-  return new Redis({
+  const redis = new Redis({
     host: settings.redisHost,
     port: settings.redisPort,
     password: settings.redisPassword,
@@ -19,6 +20,9 @@ export function connectRedis(settings: Settings<(typeof REDIS_SETTINGS)[number]>
     maxRetriesPerRequest: 1,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   })
+  // Connection errors surface as failed writes, which the sink counts and reports.
+  redis.on('error', (error) => log.debug('redis connection error', { error: error.message }))
+  return redis
 }
 
 export function redisKey(sku: string, warehouseId: string): string {
