@@ -24,6 +24,7 @@ import { ensureTopics, kafkaClient } from './kafka/client.ts'
 import { log } from './log.ts'
 import { migrate } from './postgres/migrations.ts'
 import { deadLetter, type OutgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
+import { removeStaleTemporaryFiles } from './sinks/parquet.ts'
 import { ParquetOutbox } from './sinks/parquet-outbox.ts'
 import { FencedError, PostgresStore } from './sinks/postgres.ts'
 import type { RedisMetricsSink } from './sinks/redis.ts'
@@ -64,6 +65,8 @@ interface PartitionWork {
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000
+/** A temporary Parquet file untouched this long belongs to a writer that is gone. */
+const STALE_TEMPORARY_MS = 10 * 60_000
 
 export class ConsumePipeline {
   readonly tally = new Tally()
@@ -91,6 +94,8 @@ export class ConsumePipeline {
     const started = performance.now()
     const applied = await migrate(this.options.sql)
     if (applied.length > 0) log.info('schema migrated', { versions: applied })
+    const stale = removeStaleTemporaryFiles(this.options.outbox.dataDir, STALE_TEMPORARY_MS, this.now())
+    if (stale.length > 0) log.info('removed temporary files of crashed writers', { files: stale.length })
     const kafka = kafkaClient(this.options.bootstrapServers, `invpipe-${this.options.instance}`)
     await ensureTopics(kafka, [this.options.topic, this.options.alertTopic, this.options.dlqTopic])
     // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.

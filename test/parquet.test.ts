@@ -1,11 +1,12 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { replay } from '../src/replay.ts'
+import { removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
 import { openInputs } from '../src/sources/files.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-parquet-'))
@@ -147,5 +148,21 @@ describe('processed-metrics Parquet (SPEC §7)', async () => {
     expect(await latest(one)).toEqual(await latest(all))
     expect(await latest(one)).toEqual(await latest(dataDir))
     connection.closeSync()
+  })
+})
+
+describe('temporary files of crashed writers', () => {
+  test('old ones are removed, recent ones (a live writer) and finished files are kept', () => {
+    const tmpDir = join(dir, 'stale')
+    mkdirSync(tmpDir)
+    const old = join(tmpDir, '.processed_metrics_20260101T000000000Z_x_1.parquet.123.abcd.tmp')
+    const recent = join(tmpDir, '.processed_metrics_20260101T000000000Z_x_2.parquet.456.efgh.tmp')
+    const done = join(tmpDir, 'processed_metrics_20260101T000000000Z_x_3.parquet')
+    for (const path of [old, recent, done]) writeFileSync(path, 'x')
+    const now = Date.now()
+    utimesSync(old, new Date(now - 3_600_000), new Date(now - 3_600_000))
+    utimesSync(done, new Date(now - 3_600_000), new Date(now - 3_600_000))
+    expect(removeStaleTemporaryFiles(tmpDir, 600_000, now)).toEqual([old])
+    expect(readdirSync(tmpDir).sort()).toEqual([basename(recent), basename(done)].sort())
   })
 })

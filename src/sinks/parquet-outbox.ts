@@ -37,7 +37,8 @@ export class ParquetOutbox {
    */
   async drain(now: number, everything = false): Promise<string[]> {
     const written: string[] = []
-    for (const name of await this.abandonedClaims()) {
+    // At the end of a run, take over every claim: finishing one twice writes the same file twice.
+    for (const name of await this.abandonedClaims(everything ? 0 : 30)) {
       const path = await this.writeClaim(name)
       if (path !== null) written.push(path)
     }
@@ -52,10 +53,10 @@ export class ParquetOutbox {
   }
 
   /** Claims left by drains that did not finish (their instance crashed, or is long stuck). */
-  private async abandonedClaims(): Promise<string[]> {
+  private async abandonedClaims(olderThanSeconds: number): Promise<string[]> {
     const rows = await this.sql<{ file: string }[]>`
       SELECT DISTINCT file FROM analytics.metrics_outbox
-      WHERE file IS NOT NULL AND claimed_at < now() - interval '30 seconds'`
+      WHERE file IS NOT NULL AND claimed_at <= now() - make_interval(secs => ${olderThanSeconds})`
     return rows.map((row) => row.file)
   }
 

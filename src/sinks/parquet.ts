@@ -2,7 +2,17 @@
 // under a temporary name, synced, and renamed into place, so no reader ever sees a partial file.
 
 import { randomUUID } from 'node:crypto'
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs'
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import type { SchemaElement } from 'hyparquet'
 import { fileWriter, ParquetWriter } from 'hyparquet-writer'
@@ -208,6 +218,24 @@ export class ParquetMetricsWriter {
     file.finish()
     this.files.push(file.path)
   }
+}
+
+/**
+ * Deletes temporary files that a crashed writer left behind (they were never renamed, so no reader
+ * ever saw them, and their rows are still in the outbox). Only old ones: a live writer may be busy.
+ */
+export function removeStaleTemporaryFiles(dataDir: string, olderThanMs: number, now: number): string[] {
+  if (!existsSync(dataDir)) return []
+  const removed: string[] = []
+  for (const name of readdirSync(dataDir)) {
+    if (!name.startsWith('.processed_metrics_') || !name.endsWith('.tmp')) continue
+    const path = join(dataDir, name)
+    if (now - statSync(path).mtimeMs >= olderThanMs) {
+      rmSync(path, { force: true })
+      removed.push(path)
+    }
+  }
+  return removed
 }
 
 /** SPEC §7 file name: processed_metrics_{timestamp}_{suffix}.parquet */
