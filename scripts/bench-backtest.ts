@@ -1,47 +1,12 @@
 // `bun scripts/bench-backtest.ts`: how long `invpipe backtest` takes on 1,000,000 events over 10,000
 // items × 90 days (issue 4: "seconds, not minutes"). A benchmark, not a test: it prints figures and
 // asserts nothing. BENCH_EVENTS overrides the event count.
-import { existsSync, mkdirSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { BENCH_OUT, benchEvents, invpipe } from './bench-support.ts'
 
-const ROOT = join(import.meta.dir, '..')
-const OUT = join(ROOT, 'bench-out')
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
-const EVENTS_FILE = join(OUT, EVENTS === 1_000_000 ? 'bt.jsonl' : `bt-${EVENTS}.jsonl`)
-
-function invpipe(args: string[]) {
-  const started = performance.now()
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    stdout: 'pipe',
-    stderr: 'inherit',
-  })
-  if (proc.exitCode !== 0) throw new Error(`invpipe ${args.join(' ')} failed`)
-  return {
-    stdout: proc.stdout.toString(),
-    seconds: (performance.now() - started) / 1000,
-    // Bun reports maxRSS in bytes (checked: a 200 MiB allocation shows ~223,000,000).
-    maxRssMiB: (proc.resourceUsage?.maxRSS ?? 0) / 1048576,
-  }
-}
-
-mkdirSync(OUT, { recursive: true })
-if (!existsSync(EVENTS_FILE)) {
-  const generated = invpipe([
-    'generate',
-    '--events',
-    String(EVENTS),
-    '--skus',
-    '2500',
-    '--warehouses',
-    '4',
-    '--days',
-    '90',
-    '--output',
-    EVENTS_FILE,
-  ])
-  console.log(`generated ${EVENTS_FILE} in ${generated.seconds.toFixed(1)} s`)
-}
+const EVENTS_FILE = benchEvents(EVENTS, 2_500, 4)
 
 console.log(
   `backtest benchmark: ${EVENTS.toLocaleString('en')} events, 10,000 items × 90 days, Bun ${Bun.version}, ${availableParallelism()} cores`,
@@ -56,5 +21,5 @@ for (const window of ['30d', '90d']) {
       `peak RSS ${json.maxRssMiB.toFixed(0)} MiB`,
   )
 }
-const html = invpipe(['backtest', EVENTS_FILE, '--html', join(OUT, 'bt.html')])
+const html = invpipe(['backtest', EVENTS_FILE, '--html', join(BENCH_OUT, 'bt.html')])
 console.log(`--since 30d --html:  ${html.seconds.toFixed(2)} s wall (table and page)`)

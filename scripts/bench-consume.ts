@@ -2,41 +2,20 @@
 // through every sink (PostgreSQL, Redis, Parquet, alert topic), at BATCH_SIZE 100 and 5000, beside
 // the raw kafkajs consume rate of the same topic measured in the same run. Needs the local stack
 // (bash scripts/stack/stack.sh up). A benchmark, not a test: it prints figures and asserts nothing.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createTopic, produceLines, testKafka } from '../test/support/kafka.ts'
 import { dropDatabase, freshDatabase, startConsume } from '../test/support/stack.ts'
+import { BENCH_OUT, benchEvents } from './bench-support.ts'
 
-const ROOT = join(import.meta.dir, '..')
-const OUT = join(ROOT, 'bench-out')
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '100,5000').split(',').map(Number)
 
 function eventLines(): string[] {
-  const path = join(OUT, `events-${EVENTS}-2500x4.jsonl`)
-  if (!existsSync(path)) {
-    const generate = Bun.spawnSync(
-      [
-        'bun',
-        join(ROOT, 'src/main.ts'),
-        'generate',
-        '--events',
-        String(EVENTS),
-        '--skus',
-        '2500',
-        '--warehouses',
-        '4',
-        '--seed',
-        '7',
-        '--output',
-        path,
-      ],
-      { stderr: 'inherit' },
-    )
-    if (generate.exitCode !== 0) throw new Error('generate failed')
-  }
-  return readFileSync(path, 'utf8').split('\n').slice(0, -1)
+  return readFileSync(benchEvents(EVENTS, 2_500, 4), 'utf8')
+    .split('\n')
+    .slice(0, -1)
 }
 
 /** kafkajs alone: a consumer group that only counts the messages of the topic. */
@@ -60,7 +39,6 @@ async function rawConsumeRate(topic: string, total: number): Promise<number> {
   return total / ((lastAt - firstAt) / 1000)
 }
 
-mkdirSync(OUT, { recursive: true })
 const lines = eventLines()
 const topic = `bench-events-${Date.now().toString(36)}`
 console.log(
@@ -76,7 +54,7 @@ console.log(`raw kafkajs consume: ${Math.round(raw).toLocaleString('en')} events
 for (const batchSize of BATCH_SIZES) {
   const id = `bench-${batchSize}-${Date.now().toString(36)}`
   const database = await freshDatabase(id)
-  const dataDir = join(OUT, id)
+  const dataDir = join(BENCH_OUT, id)
   started = performance.now()
   const proc = startConsume({
     topic,

@@ -3,49 +3,19 @@
 // A benchmark, not a test: it prints figures and asserts nothing.
 
 import { heapStats } from 'bun:jsc'
-import { existsSync, mkdirSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
+import { BENCH_OUT, benchEvents, invpipe } from './bench-support.ts'
 
-const ROOT = join(import.meta.dir, '..')
-const OUT = join(ROOT, 'bench-out')
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const CASES = [
   { name: '10k items', skus: 2_500, warehouses: 4 },
   // The generator gives each item realistic activity, so 1M events reach only part of 1M items.
   { name: '1M items', skus: 250_000, warehouses: 4 },
 ]
-
-function invpipe(args: string[]) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    stdout: 'pipe',
-    stderr: 'inherit',
-  })
-  if (proc.exitCode !== 0) throw new Error(`invpipe ${args.join(' ')} failed`)
-  return { stdout: proc.stdout.toString(), maxRssBytes: proc.resourceUsage?.maxRSS ?? 0 }
-}
-
-function eventsFile(skus: number, warehouses: number): string {
-  const path = join(OUT, `events-${EVENTS}-${skus}x${warehouses}.jsonl`)
-  if (!existsSync(path)) {
-    invpipe([
-      'generate',
-      '--events',
-      String(EVENTS),
-      '--skus',
-      String(skus),
-      '--warehouses',
-      String(warehouses),
-      '--seed',
-      '7',
-      '--output',
-      path,
-    ])
-  }
-  return path
-}
 
 /**
  * Heap bytes per item of state: the engine alone, after a full collection, minus the heap before.
@@ -82,12 +52,11 @@ function stateBytesPerItem(items: number, eventsPerItem: number): number {
   return (heapStats().heapSize - before) / items
 }
 
-mkdirSync(OUT, { recursive: true })
 console.log(`replay benchmark: ${EVENTS} events, ${availableParallelism()} cores, Bun ${Bun.version}`)
 for (const c of CASES) {
-  const path = eventsFile(c.skus, c.warehouses)
+  const path = benchEvents(EVENTS, c.skus, c.warehouses)
   for (const batchSize of [100, 5000]) {
-    const dataDir = join(OUT, `data-${c.skus}-${batchSize}`)
+    const dataDir = join(BENCH_OUT, `data-${c.skus}-${batchSize}`)
     rmSync(dataDir, { recursive: true, force: true })
     const started = performance.now()
     const run = invpipe([
@@ -105,7 +74,7 @@ for (const c of CASES) {
     console.log(
       `${c.name} (${summary.items.toLocaleString('en')} with events), batch ${String(batchSize).padStart(4)}: ${summary.events_per_second.toLocaleString('en')} events/s in the loop, ` +
         `${Math.round(EVENTS / wall).toLocaleString('en')} events/s process wall (${wall.toFixed(2)} s incl. start-up), ` +
-        `${summary.rows_written.toLocaleString('en')} rows, peak RSS ${(run.maxRssBytes / 1048576).toFixed(0)} MiB`,
+        `${summary.rows_written.toLocaleString('en')} rows, peak RSS ${run.maxRssMiB.toFixed(0)} MiB`,
     )
   }
 }

@@ -2,71 +2,29 @@
 // processed metrics, daily history and alerts as replay of the same events, whatever the batch
 // size and the number of instances, and deliver Redis hashes, dead letters and Parquet files.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import Redis from 'ioredis'
-import { DEFAULT_GENERATE_OPTIONS } from '../src/generate/options.ts'
-import { lineText } from '../src/generate/record.ts'
-import { generateEvents } from '../src/generate/stream.ts'
 import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
-import { createTopic, produceLines, readTopic } from './support/kafka.ts'
+import { generatedLines } from './support/events.ts'
+import { readTopic } from './support/kafka.ts'
 import {
   alertsOnTopic,
   type ConsumeRun,
-  dropDatabase,
-  freshDatabase,
   ROOT,
+  Scenarios,
   startConsume,
   stoppedSummary,
   storedResults,
 } from './support/stack.ts'
 
-const lines = [
-  ...generateEvents({
-    ...DEFAULT_GENERATE_OPTIONS,
-    events: 2500,
-    skus: 6,
-    warehouses: 3,
-    days: 45,
-    seed: 20261125,
-    malformedRate: 0.02,
-    duplicateRate: 0.02,
-    lateRate: 0.03,
-  }),
-].map(lineText)
+const lines = generatedLines({ events: 2500, skus: 6, warehouses: 3, days: 45, seed: 20261125 })
 const expected = analyze(lines)
-const scratch = mkdtempSync(join(tmpdir(), 'invpipe-consume-'))
-const databases: string[] = []
-afterAll(async () => {
-  for (const db of databases) await dropDatabase(db)
-  rmSync(scratch, { recursive: true, force: true })
-})
-
-async function prepare(
-  label: string,
-  batchSize: number,
-  env: Record<string, string> = {},
-): Promise<ConsumeRun> {
-  const id = `${label}-${Date.now().toString(36)}`
-  const database = await freshDatabase(id)
-  databases.push(database)
-  const run = {
-    topic: `events-${id}`,
-    database,
-    group: `group-${id}`,
-    alertTopic: `alerts-${id}`,
-    dlqTopic: `dlq-${id}`,
-    dataDir: join(scratch, id),
-    batchSize,
-    env,
-  }
-  await createTopic(run.topic, 3)
-  await produceLines(run.topic, lines)
-  return run
-}
+const scenarios = new Scenarios()
+afterAll(() => scenarios.cleanup())
+const prepare = (label: string, batchSize: number, env: Record<string, string> = {}) =>
+  scenarios.prepare(label, lines, batchSize, env)
 
 async function consumeToEnd(run: ConsumeRun, instances: number) {
   const processes = Array.from({ length: instances }, () => startConsume(run))
@@ -212,8 +170,7 @@ describe('outages and set-up', () => {
   }, 120_000)
 
   test('invpipe migrate creates the schema once and is idempotent', async () => {
-    const database = await freshDatabase(`migrate-${Date.now().toString(36)}`)
-    databases.push(database)
+    const database = await scenarios.database('migrate')
     const migrate = () =>
       Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'migrate'], {
         env: { PATH: process.env.PATH ?? '', POSTGRES_DB: database },

@@ -2,64 +2,24 @@
 // the PostgreSQL commit, between a Parquet file and the release of its rows), then restarted,
 // must end with replay's results, every Parquet row exactly once and every alert sent.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
-import { DEFAULT_GENERATE_OPTIONS } from '../src/generate/options.ts'
-import { lineText } from '../src/generate/record.ts'
-import { generateEvents } from '../src/generate/stream.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
-import { createTopic, produceLines, readTopic } from './support/kafka.ts'
+import { generatedLines } from './support/events.ts'
+import { readTopic } from './support/kafka.ts'
 import {
   type ConsumeRun,
   connect,
-  dropDatabase,
-  freshDatabase,
+  Scenarios,
   startConsume,
   stoppedSummary,
+  storedResults,
 } from './support/stack.ts'
 
-const lines = [
-  ...generateEvents({
-    ...DEFAULT_GENERATE_OPTIONS,
-    events: 1500,
-    skus: 4,
-    warehouses: 2,
-    days: 30,
-    seed: 77,
-    malformedRate: 0.02,
-    duplicateRate: 0.02,
-    lateRate: 0.03,
-  }),
-].map(lineText)
+const lines = generatedLines({ events: 1500, skus: 4, warehouses: 2, days: 30, seed: 77 })
 const expected = analyze(lines)
-const scratch = mkdtempSync(join(tmpdir(), 'invpipe-crash-'))
-const databases: string[] = []
-afterAll(async () => {
-  if (process.env.KEEP_TEST_DATABASES) return
-  for (const db of databases) await dropDatabase(db)
-  rmSync(scratch, { recursive: true, force: true })
-})
-
-async function prepare(label: string, env: Record<string, string>): Promise<ConsumeRun> {
-  const id = `${label}-${Date.now().toString(36)}`
-  const database = await freshDatabase(id)
-  databases.push(database)
-  const run = {
-    topic: `events-${id}`,
-    database,
-    group: `group-${id}`,
-    alertTopic: `alerts-${id}`,
-    dlqTopic: `dlq-${id}`,
-    dataDir: join(scratch, id),
-    batchSize: 1,
-    env,
-  }
-  await createTopic(run.topic, 3)
-  await produceLines(run.topic, lines)
-  return run
-}
+const scenarios = new Scenarios()
+afterAll(() => scenarios.cleanup())
+const prepare = (label: string, env: Record<string, string>) => scenarios.prepare(label, lines, 1, env)
 
 /** A deterministic sequence in [0, 1), so a failing run can be repeated. */
 function random(seed: number): () => number {
@@ -71,20 +31,11 @@ function random(seed: number): () => number {
 }
 
 async function verifyFinalState(run: ConsumeRun) {
+  const stored = await storedResults(run.database)
+  expect(firstDifference(stored.final, expected.final)).toBeNull()
+  expect(firstDifference(stored.daily, expected.daily)).toBeNull()
   const sql = connect(run.database)
   try {
-    const final = await sql`
-      SELECT sku, warehouse_id, as_of_date::text AS as_of_date,
-        to_char(last_event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_event_at,
-        event_count, on_hand, velocity_7d, velocity_30d, volatility, trend, seasonality_index, days_of_history,
-        lead_time_days, expected_demand_lead_time, stockout_risk, risk_level, days_of_cover, safety_stock,
-        reorder_point, reorder_quantity
-      FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
-    const daily = await sql`
-      SELECT sku, warehouse_id, date::text AS date, sold, returned, received, adjusted, closing_on_hand, stockout
-      FROM analytics.daily_inventory ORDER BY sku, warehouse_id, date`
-    expect(firstDifference([...final], expected.final)).toBeNull()
-    expect(firstDifference([...daily], expected.daily)).toBeNull()
     const [outbox] = await sql`SELECT count(*)::int AS rows FROM analytics.metrics_outbox`
     expect(outbox?.rows).toBe(0)
   } finally {

@@ -2,10 +2,12 @@
 // own per scenario, and `invpipe consume` run as the separate process it is in production.
 
 import { expect } from 'bun:test'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
 import type { Analysis } from './analyze.ts'
-import { BOOTSTRAP, readTopic } from './kafka.ts'
+import { BOOTSTRAP, createTopic, produceLines, readTopic } from './kafka.ts'
 
 export const ROOT = join(import.meta.dir, '..', '..')
 
@@ -125,4 +127,47 @@ export async function alertsOnTopic(topic: string, atLeast: number) {
     byId.set(alert.alert_id, alert)
   }
   return [...byId.values()].sort((a, b) => ((a.alert_id as string) < (b.alert_id as string) ? -1 : 1))
+}
+
+/**
+ * The scenarios of one test file: each gets its own database, topics and data directory, with the
+ * events produced to a 3-partition topic; cleanup() drops them all.
+ */
+export class Scenarios {
+  private readonly scratch = mkdtempSync(join(tmpdir(), 'invpipe-it-'))
+  private readonly databases: string[] = []
+
+  async database(label: string): Promise<string> {
+    const name = await freshDatabase(`${label}-${Date.now().toString(36)}`)
+    this.databases.push(name)
+    return name
+  }
+
+  async prepare(
+    label: string,
+    lines: string[],
+    batchSize: number,
+    env: Record<string, string> = {},
+  ): Promise<ConsumeRun> {
+    const id = `${label}-${Date.now().toString(36)}`
+    const run = {
+      topic: `events-${id}`,
+      database: await this.database(label),
+      group: `group-${id}`,
+      alertTopic: `alerts-${id}`,
+      dlqTopic: `dlq-${id}`,
+      dataDir: join(this.scratch, id),
+      batchSize,
+      env,
+    }
+    await createTopic(run.topic, 3)
+    await produceLines(run.topic, lines)
+    return run
+  }
+
+  async cleanup(): Promise<void> {
+    if (process.env.KEEP_TEST_DATABASES) return
+    for (const name of this.databases) await dropDatabase(name)
+    rmSync(this.scratch, { recursive: true, force: true })
+  }
 }
