@@ -62,9 +62,13 @@ interface PartitionWork {
   engine: Engine
   /** Offset stored in PostgreSQL when we loaded or last committed (null: none yet). */
   committed: number | null
+  /** When the position was last committed to Kafka (for lag tools only). */
+  kafkaCommittedAt: number
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000
+/** Kafka's copy of the offsets only feeds lag monitoring: once a second is plenty. */
+const KAFKA_COMMIT_INTERVAL_MS = 1_000
 /** A temporary Parquet file untouched this long belongs to a writer that is gone. */
 const STALE_TEMPORARY_MS = 10 * 60_000
 
@@ -182,11 +186,14 @@ export class ConsumePipeline {
       if (!committed) return
       const last = chunk[chunk.length - 1] as KafkaMessage
       resolveOffset(last.offset)
-      await commitOffsetsIfNecessary({
-        topics: [
-          { topic: batch.topic, partitions: [{ partition, offset: String(Number(last.offset) + 1) }] },
-        ],
-      })
+      if (performance.now() - work.kafkaCommittedAt >= KAFKA_COMMIT_INTERVAL_MS) {
+        work.kafkaCommittedAt = performance.now()
+        await commitOffsetsIfNecessary({
+          topics: [
+            { topic: batch.topic, partitions: [{ partition, offset: String(Number(last.offset) + 1) }] },
+          ],
+        })
+      }
       await heartbeat()
     }
   }
@@ -197,7 +204,7 @@ export class ConsumePipeline {
     const saved = await this.store.loadPartition(this.options.topic, partition)
     const engine = new Engine(this.options.core, { trackDaily: true })
     engine.restore(saved.states)
-    const work = { engine, committed: saved.nextOffset }
+    const work = { engine, committed: saved.nextOffset, kafkaCommittedAt: 0 }
     this.partitions.set(partition, work)
     log.info('partition loaded', { partition, items: saved.states.length, next_offset: saved.nextOffset })
     return work
@@ -269,6 +276,7 @@ export class ConsumePipeline {
       value: alertRecord(alert, now),
     }))
     await this.sendAndMark(alerts)
+    this.outbox.added(result.rows.length)
     await this.outbox.drain(now)
   }
 

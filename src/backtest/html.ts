@@ -2,16 +2,9 @@
 // readable offline and printable, with the reliability diagram, the ROC curve and the
 // precision-recall curve drawn as inline SVG, and every figure of the terminal report. Pure.
 import { formatDay } from '../core/time.ts'
-import {
-  BASELINE_RULE,
-  type BacktestReport,
-  fixed,
-  prPoints,
-  reportNotes,
-  rocPoints,
-  thinCurve,
-} from './report.ts'
+import { BASELINE_RULE, type BacktestReport, prPoints, reportNotes, rocPoints, thinCurve } from './report.ts'
 import type { ForecastScores } from './scores.ts'
+import { calibrationRows, figureRows, fixed, riskLevelRows } from './tables.ts'
 
 export function escapeHtml(text: string): string {
   return text
@@ -243,67 +236,51 @@ export function renderHtml(report: BacktestReport): string {
   const since = formatDay(report.window.since)
   const until = formatDay(report.window.until)
   const days = report.window.until - report.window.since + 1
-  const both = (label: string, f: (s: ForecastScores) => string) => [label, f(model), f(baseline)]
   const summary = htmlTable(
     ['', 'model (stockout_risk)', `naive baseline (${BASELINE_RULE})`],
-    [
-      both('predictions scored (n)', (s) => String(s.n)),
-      both('followed by a stockout (y = 1)', (s) => String(s.stockouts)),
-      both('base rate', (s) => fixed(s.baseRate)),
-      both('Brier score (0 is perfect)', (s) => fixed(s.brier, 4)),
-      both('Brier skill score vs. base rate (> 0 beats it)', (s) => fixed(s.brierSkillScore)),
-      both('ROC AUC (0.5 is chance)', (s) => fixed(s.rocAuc)),
-      both('average precision (base rate is no skill)', (s) => fixed(s.averagePrecision)),
-      both('stockouts caught by an alert', (s) => `${s.warning.caught} of ${s.warning.stockouts}`),
-      both('median days of warning', (s) => fixed(s.warning.medianDays, 1)),
-    ],
+    figureRows(model, baseline, [
+      ['predictions scored (n)', 'n'],
+      ['followed by a stockout (y = 1)', 'stockouts'],
+      ['base rate', 'baseRate'],
+      ['Brier score (0 is perfect)', 'brier'],
+      ['Brier skill score vs. base rate (> 0 beats it)', 'brierSkillScore'],
+      ['ROC AUC (0.5 is chance)', 'rocAuc'],
+      ['average precision (base rate is no skill)', 'averagePrecision'],
+      ['stockouts caught by an alert', 'caught'],
+      ['median days of warning', 'medianWarningDays'],
+    ]),
     'Scores',
   )
   const alerts = htmlTable(
     ['', 'model', 'naive baseline'],
     [
-      both('alert rule', (s) => (s === model ? `stockout_risk ≥ ${config.alertThreshold}` : BASELINE_RULE)),
-      both('hits (alert, stockout)', (s) => String(s.contingency.hits)),
-      both('misses (no alert, stockout)', (s) => String(s.contingency.misses)),
-      both('false alarms (alert, no stockout)', (s) => String(s.contingency.falseAlarms)),
-      both('correct negatives', (s) => String(s.contingency.correctNegatives)),
-      both('probability of detection (POD = recall)', (s) => fixed(s.contingency.pod)),
-      both('false-alarm ratio (FAR = 1 − precision)', (s) => fixed(s.contingency.far)),
-      both('precision', (s) => fixed(s.contingency.precision)),
-      both('recall', (s) => fixed(s.contingency.recall)),
-      both('F1', (s) => fixed(s.contingency.f1)),
+      ['alert rule', `stockout_risk ≥ ${config.alertThreshold}`, BASELINE_RULE],
+      ...figureRows(model, baseline, [
+        ['hits (alert, stockout)', 'hits'],
+        ['misses (no alert, stockout)', 'misses'],
+        ['false alarms (alert, no stockout)', 'falseAlarms'],
+        ['correct negatives', 'correctNegatives'],
+        ['probability of detection (POD = recall)', 'pod'],
+        ['false-alarm ratio (FAR = 1 − precision)', 'far'],
+        ['precision', 'precision'],
+        ['recall', 'recall'],
+        ['F1', 'f1'],
+      ]),
     ],
     `Alerts at ALERT_THRESHOLD = ${config.alertThreshold}`,
   )
   const calibration = htmlTable(
     ['predicted risk', 'count', 'mean predicted', 'observed rate', 'baseline count', 'baseline observed'],
-    model.calibration.map((bin, k) => {
-      const b = baseline.calibration[k]
-      const upper = k === model.calibration.length - 1 ? ']' : ')'
-      return [
-        `[${bin.lower.toFixed(1)}, ${bin.upper.toFixed(1)}${upper}`,
-        String(bin.count),
-        fixed(bin.meanPredicted),
-        fixed(bin.observedRate),
-        String(b?.count ?? 0),
-        fixed(b?.observedRate ?? null),
-      ]
-    }),
+    calibrationRows(
+      model,
+      baseline,
+      (bin, last) => `[${bin.lower.toFixed(1)}, ${bin.upper.toFixed(1)}${last ? ']' : ')'}`,
+    ),
     'Calibration (10 bins of predicted risk)',
   )
   const levels = htmlTable(
     ['risk level', 'count', 'stockouts', 'observed rate', 'baseline count', 'baseline observed'],
-    model.riskLevels.map((row, k) => {
-      const b = baseline.riskLevels[k]
-      return [
-        row.level,
-        String(row.count),
-        String(row.stockouts),
-        fixed(row.observedRate),
-        String(b?.count ?? 0),
-        fixed(b?.observedRate ?? null),
-      ]
-    }),
+    riskLevelRows(model, baseline),
     'Risk levels (critical ≥ 0.8 > high ≥ 0.5 > medium ≥ 0.2 > low; the baseline is low or critical)',
   )
   const byCode = Object.entries(e.rejected_by_code)

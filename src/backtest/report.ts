@@ -4,6 +4,7 @@ import type { CoreConfig } from '../core/config.ts'
 import { formatDay } from '../core/time.ts'
 import type { BacktestData, CloseCounts } from './collect.ts'
 import { type ForecastScores, scoreForecasts } from './scores.ts'
+import { calibrationRows, figureRows, riskLevelRows } from './tables.ts'
 
 export interface EventCounts {
   read: number
@@ -185,11 +186,6 @@ export function reportNotes(report: BacktestReport): string[] {
   return notes
 }
 
-/** A probability or score for people: 3 decimals, '-' when undefined. */
-export function fixed(value: number | null, digits = 3): string {
-  return value === null ? '-' : value.toFixed(digits)
-}
-
 function table(header: string[], rows: string[][], leftColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
   const line = (cells: string[]) =>
@@ -210,52 +206,28 @@ export function formatReport(report: BacktestReport): string {
     .sort(([, a], [, b]) => (b as number) - (a as number))
     .map(([code, n]) => `${code} ${n}`)
     .join(', ')
-  const both = (label: string, f: (s: ForecastScores) => string): string[] => [label, f(model), f(baseline)]
-  const caught = (s: ForecastScores) => `${s.warning.caught} of ${s.warning.stockouts}`
   const summary = table(
     ['', 'model', 'naive baseline'],
-    [
-      both('predictions (n)', (s) => String(s.n)),
-      both('stockouts followed (y = 1)', (s) => String(s.stockouts)),
-      both('base rate', (s) => fixed(s.baseRate)),
-      both('Brier score (lower is better)', (s) => fixed(s.brier, 4)),
-      both('Brier skill score vs base rate', (s) => fixed(s.brierSkillScore)),
-      both('ROC AUC', (s) => fixed(s.rocAuc)),
-      both('average precision (PR curve)', (s) => fixed(s.averagePrecision)),
-      both('alerts: hits', (s) => String(s.contingency.hits)),
-      both('        misses', (s) => String(s.contingency.misses)),
-      both('        false alarms', (s) => String(s.contingency.falseAlarms)),
-      both('        correct negatives', (s) => String(s.contingency.correctNegatives)),
-      both('POD = recall', (s) => fixed(s.contingency.pod)),
-      both('FAR (false-alarm ratio)', (s) => fixed(s.contingency.far)),
-      both('precision', (s) => fixed(s.contingency.precision)),
-      both('F1', (s) => fixed(s.contingency.f1)),
-      both('stockouts caught', caught),
-      both('median days of warning', (s) => fixed(s.warning.medianDays, 1)),
-    ],
+    figureRows(model, baseline, [
+      ['predictions (n)', 'n'],
+      ['stockouts followed (y = 1)', 'stockouts'],
+      ['base rate', 'baseRate'],
+      ['Brier score (lower is better)', 'brier'],
+      ['Brier skill score vs base rate', 'brierSkillScore'],
+      ['ROC AUC', 'rocAuc'],
+      ['average precision (PR curve)', 'averagePrecision'],
+      ['alerts: hits', 'hits'],
+      ['        misses', 'misses'],
+      ['        false alarms', 'falseAlarms'],
+      ['        correct negatives', 'correctNegatives'],
+      ['POD = recall', 'pod'],
+      ['FAR (false-alarm ratio)', 'far'],
+      ['precision', 'precision'],
+      ['F1', 'f1'],
+      ['stockouts caught', 'caught'],
+      ['median days of warning', 'medianWarningDays'],
+    ]),
   )
-  const calibrationRows = model.calibration.map((bin, k) => {
-    const b = baseline.calibration[k]
-    return [
-      `${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`,
-      String(bin.count),
-      fixed(bin.meanPredicted),
-      fixed(bin.observedRate),
-      String(b?.count ?? 0),
-      fixed(b?.observedRate ?? null),
-    ]
-  })
-  const levelRows = model.riskLevels.map((row, k) => {
-    const b = baseline.riskLevels[k]
-    return [
-      row.level,
-      String(row.count),
-      String(row.stockouts),
-      fixed(row.observedRate),
-      String(b?.count ?? 0),
-      fixed(b?.observedRate ?? null),
-    ]
-  })
   return [
     `backtest     ${formatDay(report.window.since)} … ${formatDay(report.window.until)} (${days} day${days === 1 ? '' : 's'}), data ends ${formatDay(report.endDay)}`,
     `events       ${e.read} read, ${e.accepted} accepted, ${e.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${e.duplicates} duplicates; ${report.items} items`,
@@ -266,9 +238,15 @@ export function formatReport(report: BacktestReport): string {
     summary,
     '',
     'calibration  (baseline p is 0 or 1)',
-    table(['p', 'count', 'mean p', 'observed', 'baseline count', 'observed'], calibrationRows),
+    table(
+      ['p', 'count', 'mean p', 'observed', 'baseline count', 'observed'],
+      calibrationRows(model, baseline, (bin) => `${bin.lower.toFixed(1)}–${bin.upper.toFixed(1)}`),
+    ),
     '',
     'risk levels',
-    table(['level', 'count', 'stockouts', 'observed', 'baseline count', 'observed'], levelRows),
+    table(
+      ['level', 'count', 'stockouts', 'observed', 'baseline count', 'observed'],
+      riskLevelRows(model, baseline),
+    ),
   ].join('\n')
 }

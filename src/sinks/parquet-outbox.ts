@@ -25,6 +25,9 @@ export interface OutboxOptions {
 export class ParquetOutbox {
   readonly files: string[] = []
   rowsWritten = 0
+  /** This instance's rows since its last drain, so that most batches need not ask PostgreSQL. */
+  private rowsSinceDrain = 0
+  private lastDrainAt: number | null = null
 
   constructor(
     private readonly sql: Sql,
@@ -36,6 +39,16 @@ export class ParquetOutbox {
    * finishing claims that a crashed drain left behind. Returns the files written.
    */
   async drain(now: number, everything = false): Promise<string[]> {
+    this.lastDrainAt ??= now
+    if (
+      !everything &&
+      this.rowsSinceDrain < this.options.rowsPerFile &&
+      now - this.lastDrainAt < this.options.maxWaitMs
+    ) {
+      return []
+    }
+    this.rowsSinceDrain = 0
+    this.lastDrainAt = now
     const written: string[] = []
     // At the end of a run, take over every claim: finishing one twice writes the same file twice.
     for (const name of await this.abandonedClaims(everything ? 0 : 30)) {
@@ -50,6 +63,11 @@ export class ParquetOutbox {
     }
     this.files.push(...written)
     return written
+  }
+
+  /** Counts rows this instance added to the outbox (committed with its batch). */
+  added(rows: number): void {
+    this.rowsSinceDrain += rows
   }
 
   /** Claims left by drains that did not finish (their instance crashed, or is long stuck). */
