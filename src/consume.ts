@@ -67,6 +67,9 @@ interface PartitionWork {
 }
 
 const RETRY_AFTER_FAILURE_MS = 1_000
+const PARTITIONS_IN_FLIGHT = 3
+/** An alert still in the outbox this long after its commit was not sent by its instance. */
+const UNSENT_ALERT_AGE_SECONDS = 30
 /** Kafka's copy of the offsets only feeds lag monitoring: once a second is plenty. */
 const KAFKA_COMMIT_INTERVAL_MS = 1_000
 /** A temporary Parquet file untouched this long belongs to a writer that is gone. */
@@ -84,6 +87,7 @@ export class ConsumePipeline {
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
+  private lastResendAt = 0
   private finished: Promise<void> | null = null
   private resolveFinished: () => void = () => {}
 
@@ -105,10 +109,13 @@ export class ConsumePipeline {
     // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.
     this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
     await this.producer.connect()
-    await this.resendUnsentAlerts()
+    // Whatever a crashed run left unsent goes out first.
+    await this.resendUnsentAlerts(0)
     const consumer = kafka.consumer({
       groupId: this.options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs,
+      // Short long-polls, so that a stop is not held up by an empty fetch.
+      maxWaitTimeInMs: 1_000,
       heartbeatInterval: Math.min(3_000, this.options.sessionTimeoutMs / 3),
     })
     this.consumer = consumer
@@ -128,6 +135,9 @@ export class ConsumePipeline {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // Partitions are independent (each has its own engine, offsets and fencing): while one waits
+      // for PostgreSQL another can compute.
+      partitionsConsumedConcurrently: PARTITIONS_IN_FLIGHT,
       eachBatch: (payload) => this.handleBatch(payload),
     })
     if (this.options.drain) void this.watchForCaughtUp(kafka)
@@ -152,7 +162,7 @@ export class ConsumePipeline {
 
   private async shutdown(): Promise<void> {
     await this.consumer?.disconnect()
-    await this.resendUnsentAlerts()
+    await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)
     await this.outbox.drain(this.now(), true)
     if (!(await this.options.redis.flush()))
       log.warn('redis: rows still unwritten at exit', { items: this.options.redis.backlog })
@@ -216,6 +226,7 @@ export class ConsumePipeline {
     work: PartitionWork,
     chunk: KafkaMessage[],
   ): Promise<boolean> {
+    const started = performance.now()
     const source = { topic: batch.topic, partition: batch.partition }
     const rejected: Message[] = []
     // Counted into the run's tally only once committed, so retried chunks are not counted twice.
@@ -231,6 +242,7 @@ export class ConsumePipeline {
     const now = this.now()
     const result = work.engine.flush(now)
     const nextOffset = Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1
+    const processed = performance.now()
     try {
       // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
       await sendDeadLetters(this.producer as Producer, this.options.dlqTopic, rejected)
@@ -258,7 +270,16 @@ export class ConsumePipeline {
     this.tally.add(tally)
     this.deadLetters += rejected.length
     this.batches++
+    const committed = performance.now()
     await this.afterCommit(result, now)
+    log.debug('batch', {
+      partition: batch.partition,
+      events: chunk.length,
+      rows: result.rows.length,
+      process_ms: Math.round(processed - started),
+      commit_ms: Math.round(committed - processed),
+      after_commit_ms: Math.round(performance.now() - committed),
+    })
     return true
   }
 
@@ -276,6 +297,8 @@ export class ConsumePipeline {
       value: alertRecord(alert, now),
     }))
     await this.sendAndMark(alerts)
+    if (now - this.lastResendAt >= UNSENT_ALERT_AGE_SECONDS * 1000)
+      await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)
     this.outbox.added(result.rows.length)
     await this.outbox.drain(now)
   }
@@ -287,14 +310,15 @@ export class ConsumePipeline {
       await this.store.markAlertsSent(alerts.map((a) => a.alertId))
       this.alertsSent += alerts.length
     } catch (error) {
-      // They stay in the outbox, and are sent again (same alert_id) at the next start or stop.
+      // They stay in the outbox and are sent again (same alert_id) within a minute, or at the next start or stop.
       log.error('alerts not sent; kept in the outbox', { alerts: alerts.length, error: String(error) })
     }
   }
 
-  private async resendUnsentAlerts(): Promise<void> {
+  private async resendUnsentAlerts(olderThanSeconds: number): Promise<void> {
+    this.lastResendAt = this.now()
     for (;;) {
-      const unsent = await this.store.unsentAlerts()
+      const unsent = await this.store.unsentAlerts(olderThanSeconds)
       if (unsent.length === 0) return
       const before = this.alertsSent
       await this.sendAndMark(unsent)

@@ -63,7 +63,7 @@ async function verifyParquetExactlyOnce(run: ConsumeRun) {
 
 async function verifyAlerts(run: ConsumeRun) {
   const sent = new Map<string, string>()
-  for (const message of await readTopic(run.alertTopic, expected.alerts.length, 20_000)) {
+  for (const message of await readTopic(run.alertTopic)) {
     const { generated_at: _, ...alert } = JSON.parse(message.value as string)
     const earlier = sent.get(alert.alert_id)
     // A re-sent alert (after a crash between sending and marking it sent) must be the same alert.

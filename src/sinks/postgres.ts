@@ -142,10 +142,19 @@ export class PostgresStore {
     }
   }
 
-  /** Alerts committed but not yet confirmed sent (a crash came between), oldest first. */
-  async unsentAlerts(limit = 1000): Promise<{ alertId: string; key: string; value: unknown }[]> {
+  /**
+   * Alerts committed at least `olderThanSeconds` ago but not yet confirmed sent (a crash or a Kafka
+   * error came between), oldest first. The age keeps instances from re-sending what another is
+   * sending right now.
+   */
+  async unsentAlerts(
+    olderThanSeconds: number,
+    limit = 1000,
+  ): Promise<{ alertId: string; key: string; value: unknown }[]> {
     const rows = await this.sql<{ alert_id: string; item_key: string; value: unknown }[]>`
-      SELECT alert_id, item_key, value FROM analytics.alert_outbox ORDER BY created_at, alert_id LIMIT ${limit}`
+      SELECT alert_id, item_key, value FROM analytics.alert_outbox
+      WHERE created_at <= now() - make_interval(secs => ${olderThanSeconds})
+      ORDER BY created_at, alert_id LIMIT ${limit}`
     return rows.map((row) => ({ alertId: row.alert_id, key: row.item_key, value: row.value }))
   }
 

@@ -41,8 +41,13 @@ export async function produceLines(topic: string, lines: string[]): Promise<void
   }
 }
 
-/** Reads every message of a topic from the beginning until `count` have arrived (or the timeout). */
-export async function readTopic(topic: string, count: number, timeoutMs = 30_000) {
+/** Reads every message the topic holds now (up to its end offsets), from the beginning. */
+export async function readTopic(topic: string, timeoutMs = 30_000) {
+  const admin = testKafka().admin()
+  await admin.connect()
+  const ends = await admin.fetchTopicOffsets(topic)
+  await admin.disconnect()
+  const total = ends.reduce((sum, end) => sum + Number(end.high) - Number(end.low), 0)
   const consumer = testKafka().consumer({ groupId: `reader-${topic}-${crypto.randomUUID()}` })
   const messages: {
     key: string | null
@@ -54,6 +59,7 @@ export async function readTopic(topic: string, count: number, timeoutMs = 30_000
   await consumer.subscribe({ topic, fromBeginning: true })
   const done = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs)
+    if (total === 0) resolve()
     void consumer.run({
       eachMessage: async ({ message, partition }) => {
         const headers: Record<string, string> = {}
@@ -64,7 +70,7 @@ export async function readTopic(topic: string, count: number, timeoutMs = 30_000
           headers,
           partition,
         })
-        if (messages.length >= count) {
+        if (messages.length >= total) {
           clearTimeout(timer)
           resolve()
         }
@@ -73,5 +79,25 @@ export async function readTopic(topic: string, count: number, timeoutMs = 30_000
   })
   await done
   await consumer.disconnect()
+  if (messages.length < total)
+    throw new Error(`${topic}: read ${messages.length} of ${total} messages before the timeout`)
   return messages
+}
+
+/** Waits until the consumer group has `members` members, each with partitions assigned. */
+export async function waitForGroup(groupId: string, members: number, timeoutMs = 60_000): Promise<void> {
+  const admin = testKafka().admin()
+  await admin.connect()
+  try {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const { groups } = await admin.describeGroups([groupId])
+      const group = groups[0]
+      if (group?.state === 'Stable' && group.members.length === members) return
+      await Bun.sleep(200)
+    }
+    throw new Error(`group ${groupId} did not reach ${members} stable members`)
+  } finally {
+    await admin.disconnect()
+  }
 }

@@ -117,9 +117,9 @@ export async function storedResults(database: string): Promise<Pick<Analysis, 'f
 }
 
 /** The alerts on the topic, without the wall-clock field; a re-sent alert must repeat the first exactly. */
-export async function alertsOnTopic(topic: string, atLeast: number) {
+export async function alertsOnTopic(topic: string) {
   const byId = new Map<string, Record<string, unknown>>()
-  for (const message of await readTopic(topic, atLeast)) {
+  for (const message of await readTopic(topic)) {
     const { generated_at: _, ...alert } = JSON.parse(message.value as string)
     expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
     const earlier = byId.get(alert.alert_id)
@@ -143,11 +143,13 @@ export class Scenarios {
     return name
   }
 
+  /** A scenario whose topic already holds the lines (pass `produce: false` to produce them later). */
   async prepare(
     label: string,
     lines: string[],
     batchSize: number,
     env: Record<string, string> = {},
+    produce = true,
   ): Promise<ConsumeRun> {
     const id = `${label}-${Date.now().toString(36)}`
     const run = {
@@ -161,7 +163,7 @@ export class Scenarios {
       env,
     }
     await createTopic(run.topic, 3)
-    await produceLines(run.topic, lines)
+    if (produce) await produceLines(run.topic, lines)
     return run
   }
 
@@ -169,5 +171,24 @@ export class Scenarios {
     if (process.env.KEEP_TEST_DATABASES) return
     for (const name of this.databases) await dropDatabase(name)
     rmSync(this.scratch, { recursive: true, force: true })
+  }
+}
+
+/** Waits until the group's offsets in PostgreSQL add up to `total` messages consumed. */
+export async function waitForOffsets(database: string, total: number, timeoutMs = 120_000): Promise<void> {
+  const sql = connect(database)
+  try {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const [row] =
+        await sql`SELECT coalesce(sum(next_offset), 0)::int AS done FROM analytics.consumer_offsets`.catch(
+          () => [{ done: 0 }],
+        )
+      if ((row?.done ?? 0) >= total) return
+      await Bun.sleep(200)
+    }
+    throw new Error(`offsets did not reach ${total} in ${timeoutMs} ms`)
+  } finally {
+    await sql.end()
   }
 }
