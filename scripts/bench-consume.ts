@@ -7,13 +7,13 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { createTopic, produceLines, testKafka } from '../test/support/kafka.ts'
 import { dropDatabase, freshDatabase, startConsume } from '../test/support/stack.ts'
-import { BENCH_OUT, benchEvents } from './bench-support.ts'
+import { BENCH_OUT, benchEvents, sampleHighWaterMark } from './bench-support.ts'
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '100,5000').split(',').map(Number)
 
-function eventLines(): string[] {
-  return readFileSync(benchEvents(EVENTS, 2_500, 4), 'utf8')
+async function eventLines(): Promise<string[]> {
+  return readFileSync(await benchEvents(EVENTS, 2_500, 4), 'utf8')
     .split('\n')
     .slice(0, -1)
 }
@@ -39,7 +39,7 @@ async function rawConsumeRate(topic: string, total: number): Promise<number> {
   return total / ((lastAt - firstAt) / 1000)
 }
 
-const lines = eventLines()
+const lines = await eventLines()
 const topic = `bench-events-${Date.now().toString(36)}`
 console.log(
   `consume benchmark: ${lines.length} events over 10,000 items, ${availableParallelism()} cores, Bun ${Bun.version}`,
@@ -65,11 +65,12 @@ for (const batchSize of BATCH_SIZES) {
     dataDir,
     batchSize,
   })
+  const sampler = sampleHighWaterMark(proc.pid)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+  const rss = (await sampler.stop()) / 1048576
   const seconds = (performance.now() - started) / 1000
   if (code !== 0) throw new Error(`consume failed:\n${stderr.slice(-2000)}`)
   const rate = lines.length / seconds
-  const rss = (proc.resourceUsage()?.maxRSS ?? 0) / 1048576
   console.log(
     `consume BATCH_SIZE ${String(batchSize).padStart(4)}: ${Math.round(rate).toLocaleString('en')} events/s end to end ` +
       `(${seconds.toFixed(1)} s incl. start-up and final flush), ${((100 * rate) / raw).toFixed(0)} % of raw, peak RSS ${rss.toFixed(0)} MiB`,

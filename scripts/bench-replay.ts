@@ -54,12 +54,12 @@ function stateBytesPerItem(items: number, eventsPerItem: number): number {
 
 console.log(`replay benchmark: ${EVENTS} events, ${availableParallelism()} cores, Bun ${Bun.version}`)
 for (const c of CASES) {
-  const path = benchEvents(EVENTS, c.skus, c.warehouses)
+  const path = await benchEvents(EVENTS, c.skus, c.warehouses)
   for (const batchSize of [100, 5000]) {
     const dataDir = join(BENCH_OUT, `data-${c.skus}-${batchSize}`)
     rmSync(dataDir, { recursive: true, force: true })
     const started = performance.now()
-    const run = invpipe([
+    const run = await invpipe([
       'replay',
       path,
       '--json',
