@@ -1,6 +1,7 @@
 // SPEC §8: every setting is an environment variable, overridable by a flag of the same name in
 // kebab case (BATCH_SIZE → --batch-size). All are validated before anything connects; a bad value
 // is one line naming the variable, the value and what was expected (secrets are never echoed).
+import { existsSync, statSync } from 'node:fs'
 import type { CoreConfig } from './core/config.ts'
 
 type Parser<T> = (raw: string) => T | undefined
@@ -34,6 +35,31 @@ const text: Parser<string> = (raw) => (raw.trim() === '' ? undefined : raw.trim(
 const anyText: Parser<string> = (raw) => raw
 const port = wholeNumber(1, 65_535)
 
+/** One of a fixed list of words (case-insensitive), returned as the list spells it. */
+const oneOf =
+  <W extends string>(words: readonly W[]): Parser<W> =>
+  (raw) =>
+    words.find((word) => word.toLowerCase() === raw.trim().toLowerCase())
+
+/** A file that exists (a PEM certificate); blank means unset. */
+const existingFile: Parser<string> = (raw) => {
+  const path = raw.trim()
+  if (path === '') return ''
+  return existsSync(path) && statSync(path).isFile() ? path : undefined
+}
+
+const yesNo: Parser<boolean> = (raw) => {
+  const word = raw.trim().toLowerCase()
+  if (['true', '1', 'yes', 'on'].includes(word)) return true
+  if (['false', '0', 'no', 'off', ''].includes(word)) return false
+  return undefined
+}
+
+export const KAFKA_SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const
+export const KAFKA_SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
+/** libpq's sslmode words; `allow` is left out (postgres.js treats it as `require`). */
+export const POSTGRES_SSLMODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full'] as const
+
 function setting<T, D extends string | undefined>(
   env: string,
   defaultValue: D,
@@ -63,6 +89,42 @@ export const SETTINGS = {
     text,
     'dead-letter topic for rejected events',
   ),
+  kafkaSecurityProtocol: setting(
+    'KAFKA_SECURITY_PROTOCOL',
+    'PLAINTEXT',
+    KAFKA_SECURITY_PROTOCOLS.join(' | '),
+    oneOf(KAFKA_SECURITY_PROTOCOLS),
+    'how to talk to the Kafka brokers: TLS (SSL, SASL_SSL) and/or SASL authentication',
+  ),
+  kafkaSaslMechanism: setting(
+    'KAFKA_SASL_MECHANISM',
+    undefined,
+    KAFKA_SASL_MECHANISMS.join(' | '),
+    oneOf(KAFKA_SASL_MECHANISMS),
+    'SASL mechanism (required with SASL_PLAINTEXT / SASL_SSL)',
+  ),
+  kafkaSaslUsername: setting(
+    'KAFKA_SASL_USERNAME',
+    undefined,
+    'a user name',
+    text,
+    'SASL user (required with SASL_PLAINTEXT / SASL_SSL)',
+  ),
+  kafkaSaslPassword: setting(
+    'KAFKA_SASL_PASSWORD',
+    undefined,
+    'a password',
+    anyText,
+    'SASL password (required with SASL_PLAINTEXT / SASL_SSL)',
+    true,
+  ),
+  kafkaSslCaFile: setting(
+    'KAFKA_SSL_CA_FILE',
+    undefined,
+    'the path of an existing PEM file',
+    existingFile,
+    "CA certificates (PEM) that sign the brokers' certificates; default the system CAs (SSL / SASL_SSL)",
+  ),
   postgresHost: setting('POSTGRES_HOST', 'localhost', 'a host name', text, 'PostgreSQL host'),
   postgresPort: setting('POSTGRES_PORT', '5432', 'a port 1-65535', port, 'PostgreSQL port'),
   postgresDb: setting('POSTGRES_DB', 'inventory', 'a database name', text, 'PostgreSQL database'),
@@ -75,9 +137,31 @@ export const SETTINGS = {
     'PostgreSQL password',
     true,
   ),
+  postgresSslmode: setting(
+    'POSTGRES_SSLMODE',
+    'disable',
+    POSTGRES_SSLMODES.join(' | '),
+    oneOf(POSTGRES_SSLMODES),
+    "PostgreSQL TLS, as libpq's sslmode: prefer/require encrypt without checking the certificate, verify-ca checks it against the CA, verify-full also the host name",
+  ),
+  postgresSslCaFile: setting(
+    'POSTGRES_SSL_CA_FILE',
+    undefined,
+    'the path of an existing PEM file',
+    existingFile,
+    'CA certificates (PEM) for verify-ca / verify-full (default the system CAs)',
+  ),
   redisHost: setting('REDIS_HOST', 'localhost', 'a host name', text, 'Redis host'),
   redisPort: setting('REDIS_PORT', '6379', 'a port 1-65535', port, 'Redis port'),
   redisPassword: setting('REDIS_PASSWORD', undefined, 'a password', anyText, 'Redis password', true),
+  redisTls: setting('REDIS_TLS', 'false', 'true or false', yesNo, 'connect to Redis over TLS'),
+  redisTlsCaFile: setting(
+    'REDIS_TLS_CA_FILE',
+    undefined,
+    'the path of an existing PEM file',
+    existingFile,
+    'CA certificates (PEM) for Redis TLS (default the system CAs)',
+  ),
   redisTtlSeconds: setting(
     'REDIS_TTL_SECONDS',
     '3600',
@@ -129,6 +213,13 @@ export const SETTINGS = {
     'how far back duplicate event ids are remembered',
   ),
   // Beyond SPEC §8.
+  metricsPort: setting(
+    'METRICS_PORT',
+    '9464',
+    'a port 0-65535 (0: no HTTP endpoint)',
+    wholeNumber(0, 65_535),
+    'consume: port of the /healthz and /metrics HTTP endpoint',
+  ),
   kafkaSessionTimeoutMs: setting(
     'KAFKA_SESSION_TIMEOUT_MS',
     '30000',
@@ -211,7 +302,42 @@ export function loadSettings<N extends SettingName>(
     }
     result[name] = value
   }
+  checkCombinations(result)
   return result as Settings<N>
+}
+
+/**
+ * The checks that involve several settings (only among those loaded): SASL needs a mechanism, a
+ * user and a password; a CA file needs the transport that uses it.
+ */
+function checkCombinations(settings: Record<string, unknown>): void {
+  const given = (name: SettingName) => settings[name] !== undefined && settings[name] !== ''
+  const protocol = settings.kafkaSecurityProtocol as (typeof KAFKA_SECURITY_PROTOCOLS)[number] | undefined
+  if (protocol !== undefined) {
+    const sasl = protocol.startsWith('SASL_')
+    for (const name of ['kafkaSaslMechanism', 'kafkaSaslUsername', 'kafkaSaslPassword'] as const) {
+      const s = SETTINGS[name]
+      if (!(name in settings)) continue
+      if (sasl && !given(name))
+        throw new ConfigError(
+          `missing ${s.env}: KAFKA_SECURITY_PROTOCOL=${protocol} needs ${name === 'kafkaSaslMechanism' ? s.expected : s.expected.replace(/^an? /, 'the ')}`,
+        )
+      if (!sasl && given(name))
+        throw new ConfigError(
+          `${s.env} is set but KAFKA_SECURITY_PROTOCOL=${protocol} does not use SASL (expected SASL_PLAINTEXT or SASL_SSL)`,
+        )
+    }
+    if (given('kafkaSslCaFile') && !protocol.endsWith('SSL'))
+      throw new ConfigError(
+        `KAFKA_SSL_CA_FILE is set but KAFKA_SECURITY_PROTOCOL=${protocol} does not use TLS (expected SSL or SASL_SSL)`,
+      )
+  }
+  if (given('postgresSslCaFile') && settings.postgresSslmode === 'disable')
+    throw new ConfigError(
+      'POSTGRES_SSL_CA_FILE is set but POSTGRES_SSLMODE=disable (expected verify-ca or verify-full)',
+    )
+  if (given('redisTlsCaFile') && settings.redisTls === false)
+    throw new ConfigError('REDIS_TLS_CA_FILE is set but REDIS_TLS=false (expected REDIS_TLS=true)')
 }
 
 export const CORE_SETTINGS = [

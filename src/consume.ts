@@ -9,6 +9,7 @@ import {
   type Consumer,
   type EachBatchPayload,
   type Batch as KafkaBatch,
+  KafkaJSError,
   type KafkaMessage,
   type Message,
   Partitioners,
@@ -20,8 +21,9 @@ import type { CoreConfig } from './core/config.ts'
 import { Engine } from './core/engine.ts'
 import { Tally } from './core/tally.ts'
 import { crashPoint } from './crash-points.ts'
-import { ensureTopics, kafkaClient } from './kafka/client.ts'
+import { ensureTopics, type KafkaSettings, kafkaClient } from './kafka/client.ts'
 import { log } from './log.ts'
+import { Telemetry } from './observability.ts'
 import { migrate } from './postgres/migrations.ts'
 import { deadLetter, type OutgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
 import { removeStaleTemporaryFiles } from './sinks/parquet.ts'
@@ -32,7 +34,7 @@ import { parseMessage } from './sources/kafka.ts'
 
 export interface ConsumeOptions {
   core: CoreConfig
-  bootstrapServers: string
+  kafka: KafkaSettings
   topic: string
   groupId: string
   sessionTimeoutMs: number
@@ -46,6 +48,8 @@ export interface ConsumeOptions {
   drain: boolean
   instance: string
   now?: () => number
+  /** Metrics and health (src/observability.ts); a private one when not given. */
+  telemetry?: Telemetry
 }
 
 export interface ConsumeSummary {
@@ -83,6 +87,7 @@ export class ConsumePipeline {
   private readonly store: PostgresStore
   private readonly outbox: ParquetOutbox
   private readonly now: () => number
+  private readonly telemetry: Telemetry
   private partitions = new Map<number, PartitionWork>()
   private consumer: Consumer | null = null
   private producer: Producer | null = null
@@ -95,6 +100,7 @@ export class ConsumePipeline {
     this.store = new PostgresStore(options.sql, options.groupId)
     this.outbox = new ParquetOutbox(options.sql, { ...options.outbox, instance: options.instance })
     this.now = options.now ?? Date.now
+    this.telemetry = options.telemetry ?? new Telemetry()
   }
 
   /** Runs until stop() is called or, with drain, until caught up; then flushes everything. */
@@ -104,7 +110,7 @@ export class ConsumePipeline {
     if (applied.length > 0) log.info('schema migrated', { versions: applied })
     const stale = removeStaleTemporaryFiles(this.options.outbox.dataDir, STALE_TEMPORARY_MS, this.now())
     if (stale.length > 0) log.info('removed temporary files of crashed writers', { files: stale.length })
-    const kafka = kafkaClient(this.options.bootstrapServers, `invpipe-${this.options.instance}`)
+    const kafka = kafkaClient(this.options.kafka, `invpipe-${this.options.instance}`)
     await ensureTopics(kafka, [this.options.topic, this.options.alertTopic, this.options.dlqTopic])
     // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.
     this.producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
@@ -119,6 +125,7 @@ export class ConsumePipeline {
       heartbeatInterval: Math.min(3_000, this.options.sessionTimeoutMs / 3),
     })
     this.consumer = consumer
+    this.telemetry.watchConsumer(consumer)
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       // After any rebalance every partition is read back from PostgreSQL before it is processed.
       this.partitions = new Map()
@@ -163,7 +170,7 @@ export class ConsumePipeline {
   private async shutdown(): Promise<void> {
     await this.consumer?.disconnect()
     await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)
-    await this.outbox.drain(this.now(), true)
+    await this.telemetry.parquetDrain(() => this.outbox.drain(this.now(), true))
     if (!(await this.options.redis.flush()))
       log.warn('redis: rows still unwritten at exit', { items: this.options.redis.backlog })
     await this.producer?.disconnect()
@@ -252,11 +259,14 @@ export class ConsumePipeline {
       this.partitions.delete(batch.partition)
       if (error instanceof FencedError) log.warn(error.message)
       else {
+        const sink = error instanceof KafkaJSError ? 'kafka' : 'postgres'
+        this.telemetry.sinkError(sink)
         log.error('batch not committed; retrying from the last commit', {
           partition: batch.partition,
           error: String(error),
         })
         await Bun.sleep(RETRY_AFTER_FAILURE_MS)
+        this.telemetry.sinkRetry(sink)
       }
       this.consumer?.seek({
         topic: batch.topic,
@@ -270,8 +280,11 @@ export class ConsumePipeline {
     this.tally.add(tally)
     this.deadLetters += rejected.length
     this.batches++
+    this.telemetry.batchCommitted(tally, rejected.length)
+    this.telemetry.partitionCommitted(batch.partition, batch.highWatermark, nextOffset)
     const committed = performance.now()
     await this.afterCommit(result, now)
+    this.telemetry.batchFinished((performance.now() - started) / 1000)
     log.debug('batch', {
       partition: batch.partition,
       events: chunk.length,
@@ -285,7 +298,9 @@ export class ConsumePipeline {
 
   /** The stores that follow PostgreSQL: none of them can lose what is committed. */
   private async afterCommit(result: ReturnType<Engine['flush']>, now: number): Promise<void> {
+    if (this.options.redis.backlog > 0) this.telemetry.sinkRetry('redis')
     if (!(await this.options.redis.write(result.rows))) {
+      this.telemetry.sinkError('redis')
       log.warn('redis write failed; will retry', {
         error: this.options.redis.lastError,
         backlog: this.options.redis.backlog,
@@ -300,7 +315,7 @@ export class ConsumePipeline {
     if (now - this.lastResendAt >= UNSENT_ALERT_AGE_SECONDS * 1000)
       await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)
     this.outbox.added(result.rows.length)
-    await this.outbox.drain(now)
+    await this.telemetry.parquetDrain(() => this.outbox.drain(now))
   }
 
   private async sendAndMark(alerts: OutgoingAlert[]): Promise<void> {
@@ -309,7 +324,9 @@ export class ConsumePipeline {
       await sendAlerts(this.producer as Producer, this.options.alertTopic, alerts)
       await this.store.markAlertsSent(alerts.map((a) => a.alertId))
       this.alertsSent += alerts.length
+      this.telemetry.alertsSent(alerts.length)
     } catch (error) {
+      this.telemetry.sinkError(error instanceof KafkaJSError ? 'kafka' : 'postgres')
       // They stay in the outbox and are sent again (same alert_id) within a minute, or at the next start or stop.
       log.error('alerts not sent; kept in the outbox', { alerts: alerts.length, error: String(error) })
     }
@@ -320,6 +337,7 @@ export class ConsumePipeline {
     for (;;) {
       const unsent = await this.store.unsentAlerts(olderThanSeconds)
       if (unsent.length === 0) return
+      this.telemetry.sinkRetry('kafka')
       const before = this.alertsSent
       await this.sendAndMark(unsent)
       if (this.alertsSent === before) return

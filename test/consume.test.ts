@@ -73,12 +73,16 @@ describe('consume equals replay', () => {
     }, 180_000)
   }
 
-  for (const batchSize of [1, 100]) {
+  for (const batchSize of [1, 100, 5000]) {
     test(`BATCH_SIZE ${batchSize}, three instances at once sharing the partitions`, async () => {
       const run = await scenarios.prepare(`b${batchSize}x3`, lines, batchSize, {}, false)
       // Started on an empty topic and left to settle, so that each instance owns one partition.
       const processes = Array.from({ length: 3 }, () => startConsume(run, []))
-      await waitForGroup(run.group, 3)
+      await waitForGroup(run.group, 3).catch(async (error) => {
+        for (const proc of processes) proc.kill('SIGKILL')
+        const logs = await Promise.all(processes.map((proc) => new Response(proc.stderr).text()))
+        throw new Error(`${error.message}\n${logs.map((l) => l.slice(-1500)).join('\n---\n')}`)
+      })
       await produceLines(run.topic, lines)
       await waitForOffsets(run.database, lines.length)
       for (const proc of processes) proc.kill('SIGTERM')

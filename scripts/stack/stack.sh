@@ -11,7 +11,9 @@
 # A service that already answers at its address is used as it is; otherwise, when the address is
 # local, the script starts one with its state under .stack/ (repo root) and records that it did.
 # Extra knobs: STACK_DIR, KAFKA_HEAP (-Xmx512m), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90),
-# STACK_NO_INSTALL=1 (never apt-get install a missing redis-server/postgresql/maven).
+# STACK_NO_INSTALL=1 (never apt-get install a missing redis-server/postgresql/maven),
+# KAFKA_SASL_PORT (9094: a SASL_PLAINTEXT listener with SCRAM-SHA-256/512 for the security tests),
+# KAFKA_SCRAM_USER / KAFKA_SCRAM_PASSWORD (invpipe / invpipe-test-secret: the SCRAM user it knows).
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,6 +24,9 @@ KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}"
 KAFKA_HEAP="${KAFKA_HEAP:-${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
+KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+KAFKA_SCRAM_USER="${KAFKA_SCRAM_USER:-invpipe}"
+KAFKA_SCRAM_PASSWORD="${KAFKA_SCRAM_PASSWORD:-invpipe-test-secret}"
 POSTGRES_HOST="${POSTGRES_HOST:-localhost}"
 POSTGRES_PORT="${POSTGRES_PORT:-5432}"
 POSTGRES_DB="${POSTGRES_DB:-inventory}"
@@ -113,6 +118,9 @@ kafka_addr() {
   [[ "$first" == *:* && -n "$KAFKA_HOST" ]] || die "KAFKA_BOOTSTRAP_SERVERS must be host:port[,host:port...], got '$KAFKA_BOOTSTRAP_SERVERS'"
   check_port KAFKA_BOOTSTRAP_SERVERS "$KAFKA_PORT"
   check_port KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
+  check_port KAFKA_SASL_PORT "$KAFKA_SASL_PORT"
+  [[ "$KAFKA_SCRAM_USER" =~ ^[A-Za-z0-9._-]+$ ]] || die "KAFKA_SCRAM_USER must be letters, digits, '.', '_' or '-', got '$KAFKA_SCRAM_USER'"
+  [[ -n "$KAFKA_SCRAM_PASSWORD" && "$KAFKA_SCRAM_PASSWORD" != *[],=[]* ]] || die "KAFKA_SCRAM_PASSWORD must be non-empty without ',', '=', '[' or ']'"
 }
 
 # A Kafka broker answers an ApiVersions v0 request with our correlation id (no JVM needed).
@@ -156,11 +164,15 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+# SASL/SCRAM on its own listener (the security tests); the users live in the KRaft metadata
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_DIR/data
 num.network.threads=2
 num.io.threads=4
@@ -216,19 +228,32 @@ kafka_up() {
     if [[ "$started_port" != "$KAFKA_PORT" ]] || ! is_local_host "$KAFKA_HOST"; then
       die "kafka: the broker started by stack.sh (pid $pid) listens on 127.0.0.1:${started_port:-?}, not at $KAFKA_HOST:$KAFKA_PORT; run '$0 kafka-down' first"
     fi
-    if kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
+    if ! grep -q "^listeners=.*SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT" "$KAFKA_DIR/server.properties" 2>/dev/null; then
+      # started by an older stack.sh, without the SASL/SCRAM listener: restart it with the new config
+      say "kafka: our broker (pid $pid) has no SASL listener on $KAFKA_SASL_PORT, restarting it"
+      kafka_down
+      pid=""
+    elif kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
       say "kafka: already running (pid $pid) at $KAFKA_HOST:$KAFKA_PORT"
+      kafka_ensure_scram_user
       return 0
+    else
+      say "kafka: our broker (pid $pid) does not answer yet, waiting"
     fi
-    say "kafka: our broker (pid $pid) does not answer yet, waiting"
+  fi
+  if [[ -n "$pid" ]]; then
+    :
   elif kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
     say "kafka: a broker already answers at $KAFKA_HOST:$KAFKA_PORT, using it"
+    kafka_answers 127.0.0.1 "$KAFKA_SASL_PORT" ||
+      say "kafka: note: nothing answers at 127.0.0.1:$KAFKA_SASL_PORT, so the SASL/SCRAM test will fail (that broker is not ours)"
     return 0
   else
     rm -f "$KAFKA_PID"
     is_local_host "$KAFKA_HOST" || die "kafka: nothing answers at $KAFKA_HOST:$KAFKA_PORT and it is not a local address; not starting a broker"
     tcp_open 127.0.0.1 "$KAFKA_PORT" && die "kafka: port $KAFKA_PORT is taken by something that is not a Kafka broker"
     tcp_open 127.0.0.1 "$KAFKA_CONTROLLER_PORT" && die "kafka: controller port $KAFKA_CONTROLLER_PORT is taken (set KAFKA_CONTROLLER_PORT)"
+    tcp_open 127.0.0.1 "$KAFKA_SASL_PORT" && die "kafka: SASL port $KAFKA_SASL_PORT is taken (set KAFKA_SASL_PORT)"
     ensure_cmd java openjdk-17-jre-headless || die "java (17+) not found"
     kafka_fetch_libs
     kafka_write_config
@@ -241,12 +266,16 @@ kafka_up() {
         [[ -n "$cid" ]] || die "kafka: could not generate a cluster id"
         echo "$cid" >"$KAFKA_DIR/cluster-id"
       fi
+      # the SCRAM user goes into the initial metadata (no admin call needed on a fresh node)
       if ! java -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$cp" kafka.tools.StorageTool format \
-        --config "$KAFKA_DIR/server.properties" --cluster-id "$cid" --ignore-formatted >"$KAFKA_DIR/format.log" 2>&1; then
+        --config "$KAFKA_DIR/server.properties" --cluster-id "$cid" --ignore-formatted \
+        --add-scram "SCRAM-SHA-256=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]" \
+        --add-scram "SCRAM-SHA-512=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]" >"$KAFKA_DIR/format.log" 2>&1; then
         cat "$KAFKA_DIR/format.log" >&2
         die "kafka: formatting the storage failed"
       fi
-      say "kafka: formatted storage in $KAFKA_DIR/data (cluster id $cid)"
+      scram_mark >"$KAFKA_DIR/scram-user"
+      say "kafka: formatted storage in $KAFKA_DIR/data (cluster id $cid, SCRAM user $KAFKA_SCRAM_USER)"
     fi
     [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
     # shellcheck disable=SC2086 # KAFKA_HEAP holds several JVM options
@@ -265,13 +294,37 @@ kafka_up() {
       die "kafka: broker exited during startup (log above, full log $KAFKA_LOG)"
     fi
     if grep -q 'Kafka Server started' "$KAFKA_LOG" 2>/dev/null && kafka_answers 127.0.0.1 "$KAFKA_PORT"; then
-      say "kafka: up at 127.0.0.1:$KAFKA_PORT (pid $pid, $(since "$t0"))"
+      kafka_ensure_scram_user
+      say "kafka: up at 127.0.0.1:$KAFKA_PORT, SASL/SCRAM at 127.0.0.1:$KAFKA_SASL_PORT (pid $pid, $(since "$t0"))"
       return 0
     fi
     sleep 0.25
   done
   tail -n 40 "$KAFKA_LOG" >&2 || true
   die "kafka: broker (pid $pid) did not answer within ${KAFKA_START_TIMEOUT}s (log above; still running, stop it with: $0 kafka-down)"
+}
+
+# What the SCRAM user was made with (the password only as a hash), to skip the admin call next time.
+scram_mark() { printf '%s %s\n' "$KAFKA_SCRAM_USER" "$(printf '%s' "$KAFKA_SCRAM_PASSWORD" | sha256sum | cut -c1-64)"; }
+
+# A node formatted before the SASL listener existed (or with another user/password) gets the SCRAM
+# user through the admin API (kafka-configs), idempotently.
+kafka_ensure_scram_user() {
+  [[ "$(cat "$KAFKA_DIR/scram-user" 2>/dev/null)" == "$(scram_mark)" ]] && return 0
+  local mechanism out
+  : >"$KAFKA_DIR/scram.log"
+  # one mechanism per call: Kafka refuses to alter one user's credentials twice in a request
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    if ! java -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -cp "$KAFKA_LIBS/*" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$KAFKA_PORT" --alter --entity-type users --entity-name "$KAFKA_SCRAM_USER" \
+      --add-config "$mechanism=[password=$KAFKA_SCRAM_PASSWORD]" >>"$KAFKA_DIR/scram.log" 2>&1; then
+      out="$(grep -v ' INFO ' "$KAFKA_DIR/scram.log" | tail -n 20)"
+      printf '%s\n' "${out//"$KAFKA_SCRAM_PASSWORD"/***}" >&2
+      die "kafka: creating the SCRAM user $KAFKA_SCRAM_USER ($mechanism) failed"
+    fi
+  done
+  scram_mark >"$KAFKA_DIR/scram-user"
+  say "kafka: SCRAM user $KAFKA_SCRAM_USER created through the admin API"
 }
 
 kafka_down() {
@@ -291,6 +344,7 @@ kafka_status() {
   kafka_addr
   local pid who=external
   pid="$(pid_alive "$KAFKA_PID" kafka.Kafka)" && who="started by stack.sh, pid $pid"
+  if kafka_answers 127.0.0.1 "$KAFKA_SASL_PORT"; then who="$who; SASL/SCRAM at 127.0.0.1:$KAFKA_SASL_PORT"; fi
   if kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
     printf '%-9s up    %s (%s)\n' kafka "$KAFKA_HOST:$KAFKA_PORT" "$who"
   else
@@ -540,7 +594,7 @@ services() { # validate the service list (default: all)
   echo "$*"
 }
 
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-help}" s t0 rc=0

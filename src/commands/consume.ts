@@ -2,12 +2,14 @@ import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { ConsumePipeline } from '../consume.ts'
+import { KAFKA_SETTINGS } from '../kafka/client.ts'
 import { log } from '../log.ts'
+import { startMetricsServer, Telemetry } from '../observability.ts'
 import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 
 const CONSUME_SETTINGS = [
-  'kafkaBootstrapServers',
+  ...KAFKA_SETTINGS,
   'kafkaTopic',
   'kafkaGroupId',
   'kafkaSessionTimeoutMs',
@@ -19,6 +21,7 @@ const CONSUME_SETTINGS = [
   'dataDir',
   'parquetRowsPerFile',
   'parquetFlushSeconds',
+  'metricsPort',
   ...CORE_SETTINGS,
 ] as const
 
@@ -45,9 +48,12 @@ export const consumeCommand = defineCommand({
     const instance = (args.instance ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9.-]/g, '-')
     const sql = connectPostgres(settings)
     const redis = new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)
+    const telemetry = new Telemetry()
+    telemetry.watchPostgres(sql)
+    const server = settings.metricsPort > 0 ? startMetricsServer(telemetry, settings.metricsPort) : null
     const pipeline = new ConsumePipeline({
       core: coreConfigOf(settings),
-      bootstrapServers: settings.kafkaBootstrapServers,
+      kafka: settings,
       topic: settings.kafkaTopic,
       groupId: settings.kafkaGroupId,
       sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
@@ -63,6 +69,7 @@ export const consumeCommand = defineCommand({
       },
       drain: args.drain ?? false,
       instance,
+      telemetry,
     })
     const stop = (signal: string) => {
       log.info('stopping: finishing the batch in flight', { signal })
@@ -87,6 +94,8 @@ export const consumeCommand = defineCommand({
         seconds: Number(summary.seconds.toFixed(3)),
       })
     } finally {
+      telemetry.stop()
+      await server?.stop()
       await redis.close()
       await sql.end({ timeout: 5 })
     }

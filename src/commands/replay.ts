@@ -4,7 +4,7 @@ import { Partitioners } from 'kafkajs'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, type Settings, settingArgs } from '../config.ts'
 import { type MetricsRow, metricsRecord } from '../core/rows.ts'
 import { UsageError } from '../errors.ts'
-import { ensureTopics, kafkaClient } from '../kafka/client.ts'
+import { ensureTopics, KAFKA_SETTINGS, kafkaClient } from '../kafka/client.ts'
 import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
 import { type ReplaySummary, replay } from '../replay.ts'
 import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
@@ -17,7 +17,7 @@ const REPLAY_SETTINGS = [
   ...CORE_SETTINGS,
   ...POSTGRES_SETTINGS,
   ...REDIS_SETTINGS,
-  'kafkaBootstrapServers',
+  ...KAFKA_SETTINGS,
   'alertTopic',
 ] as const
 const SINK_NAMES = ['parquet', 'postgres', 'redis', 'kafka'] as const
@@ -104,7 +104,7 @@ async function openSinks(
   if (names.has('redis'))
     sinks.push(redisBatchSink(new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)))
   if (names.has('kafka')) {
-    const kafka = kafkaClient(settings.kafkaBootstrapServers)
+    const kafka = kafkaClient(settings)
     await ensureTopics(kafka, [settings.alertTopic])
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
     await producer.connect()

@@ -1,4 +1,6 @@
 // One place that turns the PostgreSQL settings into a connection pool.
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions } from 'node:tls'
 import postgres, { type Sql } from 'postgres'
 import type { Settings } from '../config.ts'
 
@@ -8,15 +10,19 @@ export const POSTGRES_SETTINGS = [
   'postgresDb',
   'postgresUser',
   'postgresPassword',
+  'postgresSslmode',
+  'postgresSslCaFile',
 ] as const
+type PostgresSettings = Settings<(typeof POSTGRES_SETTINGS)[number]>
 
-export function connectPostgres(settings: Settings<(typeof POSTGRES_SETTINGS)[number]>, max = 4): Sql {
+export function connectPostgres(settings: PostgresSettings, max = 4): Sql {
   return postgres({
     host: settings.postgresHost,
     port: settings.postgresPort,
     database: settings.postgresDb,
     username: settings.postgresUser,
     password: settings.postgresPassword,
+    ssl: postgresSsl(settings),
     max,
     connect_timeout: 10,
     onnotice: () => {},
@@ -25,4 +31,27 @@ export function connectPostgres(settings: Settings<(typeof POSTGRES_SETTINGS)[nu
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
     },
   })
+}
+
+/**
+ * postgres.js' `ssl` option from libpq's sslmode: `prefer` tries TLS and falls back to plain text,
+ * `require` insists on TLS without checking the certificate (with a CA file it checks the chain, as
+ * libpq does when a root certificate is given), `verify-ca` checks the chain only, `verify-full`
+ * the chain and the host name. Without POSTGRES_SSL_CA_FILE the system CAs are trusted.
+ */
+export function postgresSsl(settings: PostgresSettings): false | 'prefer' | 'require' | ConnectionOptions {
+  const ca = settings.postgresSslCaFile ? readFileSync(settings.postgresSslCaFile, 'utf8') : undefined
+  const chainOnly: ConnectionOptions = { rejectUnauthorized: true, checkServerIdentity: () => undefined }
+  switch (settings.postgresSslmode) {
+    case 'disable':
+      return false
+    case 'prefer':
+      return 'prefer'
+    case 'require':
+      return ca === undefined ? 'require' : { ...chainOnly, ca }
+    case 'verify-ca':
+      return { ...chainOnly, ...(ca === undefined ? {} : { ca }) }
+    case 'verify-full':
+      return { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) }
+  }
 }

@@ -99,26 +99,31 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ]
 
-/** Applies the migrations not yet applied, each in its own transaction; returns the versions applied. */
+/**
+ * Applies the migrations not yet applied, in one transaction, and returns their versions. Instances
+ * starting together queue on an advisory lock, taken before anything else: even CREATE TABLE IF NOT
+ * EXISTS fails when two sessions run it at the same moment.
+ */
 export async function migrate(sql: Sql): Promise<number[]> {
-  await sql`CREATE TABLE IF NOT EXISTS public.invpipe_schema_migrations (
-    version integer PRIMARY KEY,
-    name text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT now()
-  )`
-  const applied: number[] = []
-  for (const migration of MIGRATIONS) {
-    const done = await sql.begin(async (tx) => {
-      // One instance migrates at a time; the others wait here and then find the work done.
-      await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_schema_migrations'))`
-      const [existing] =
-        await tx`SELECT 1 FROM public.invpipe_schema_migrations WHERE version = ${migration.version}`
-      if (existing) return false
+  return sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_schema_migrations'))`
+    await tx`CREATE TABLE IF NOT EXISTS public.invpipe_schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`
+    const done = new Set(
+      (await tx<{ version: number }[]>`SELECT version FROM public.invpipe_schema_migrations`).map(
+        (r) => r.version,
+      ),
+    )
+    const applied: number[] = []
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue
       await tx.unsafe(migration.sql)
       await tx`INSERT INTO public.invpipe_schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`
-      return true
-    })
-    if (done) applied.push(migration.version)
-  }
-  return applied
+      applied.push(migration.version)
+    }
+    return applied
+  })
 }

@@ -1,19 +1,33 @@
 // Redis `metrics:{sku}:{warehouse_id}` hashes (SPEC §7): the latest figures for fast look-ups.
 // Written after PostgreSQL commits; while Redis is down the latest row of each item waits here and
 // is retried, so an outage delays the cache but never stops the pipeline.
+import { readFileSync } from 'node:fs'
 import Redis from 'ioredis'
 import type { Settings } from '../config.ts'
 import type { MetricsRow } from '../core/rows.ts'
 import { formatDay } from '../core/time.ts'
 import { log } from '../log.ts'
 
-export const REDIS_SETTINGS = ['redisHost', 'redisPort', 'redisPassword', 'redisTtlSeconds'] as const
+export const REDIS_SETTINGS = [
+  'redisHost',
+  'redisPort',
+  'redisPassword',
+  'redisTls',
+  'redisTlsCaFile',
+  'redisTtlSeconds',
+] as const
 
 export function connectRedis(settings: Settings<(typeof REDIS_SETTINGS)[number]>): Redis {
   const redis = new Redis({
     host: settings.redisHost,
     port: settings.redisPort,
     password: settings.redisPassword,
+    // TLS (REDIS_TLS): the server's certificate is checked against REDIS_TLS_CA_FILE, else the system CAs.
+    tls: settings.redisTls
+      ? settings.redisTlsCaFile
+        ? { ca: readFileSync(settings.redisTlsCaFile, 'utf8') }
+        : {}
+      : undefined,
     lazyConnect: true,
     // Fail fast while disconnected: the sink keeps the rows and retries, the pipeline goes on.
     enableOfflineQueue: false,

@@ -74,6 +74,8 @@ export function consumeEnv(run: ConsumeRun): Record<string, string> {
     POSTGRES_DB: run.database,
     DATA_DIR: run.dataDir,
     BATCH_SIZE: String(run.batchSize),
+    // No HTTP endpoint unless a test asks for one: instances run side by side.
+    METRICS_PORT: '0',
     ...run.env,
   }
 }
