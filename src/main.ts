@@ -19,6 +19,7 @@ const main = defineCommand({
     generate: () => import('./commands/generate.ts').then((m) => m.generateCommand),
     migrate: () => import('./commands/migrate.ts').then((m) => m.migrateCommand),
     backtest: () => import('./commands/backtest.ts').then((m) => m.backtestCommand),
+    health: () => import('./commands/health.ts').then((m) => m.healthCommand),
   },
 })
 
@@ -42,7 +43,8 @@ async function run(rawArgs: string[]): Promise<number> {
   }
   try {
     await runCommand(main, { rawArgs })
-    return 0
+    // A command may have chosen its own status (health reports "not ready" as 1).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
     if (isUsageError(error)) {
       console.error(`invpipe: ${error.message}`)

@@ -1,11 +1,12 @@
 // `invpipe consume` observability: /healthz and /metrics scraped over HTTP from a running consumer
 // on the real stack, and the readiness rule (Kafka joined + PostgreSQL answered recently) as a unit.
 import { afterAll, describe, expect, test } from 'bun:test'
+import { join } from 'node:path'
 import { Tally } from '../src/core/tally.ts'
 import { readiness, startMetricsServer, Telemetry } from '../src/observability.ts'
 import { analyze } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
-import { Scenarios, startConsume, stoppedSummary } from './support/stack.ts'
+import { ROOT, Scenarios, startConsume, stoppedSummary } from './support/stack.ts'
 
 const lines = generatedLines({ events: 2500, skus: 6, warehouses: 3, days: 45, seed: 20261126 })
 const expected = analyze(lines)
@@ -18,6 +19,11 @@ function freePort(): number {
   const port = probe.port as number
   probe.stop(true)
   return port
+}
+
+/** `invpipe health`, the Dockerfile's HEALTHCHECK, against a port. */
+function healthCommand(port: number) {
+  return Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'health', '--metrics-port', String(port)])
 }
 
 /** The body of /healthz. */
@@ -89,6 +95,8 @@ describe('consume serves /healthz and /metrics', () => {
       })
       expect(health.status).toBe('ok')
       expect(health.kafka.joined).toBe(true)
+      // The container HEALTHCHECK command agrees.
+      expect(healthCommand(port).exitCode).toBe(0)
 
       const samples = await waitFor('every event counted', async () => {
         const response = await fetch(`${base}/metrics`)
@@ -146,6 +154,7 @@ describe('consume serves /healthz and /metrics', () => {
     expect(await proc.exited).toBe(0)
     const summary = stoppedSummary(await stderr)
     expect(summary?.read).toBe(lines.length)
+    expect(healthCommand(port).exitCode).toBe(1)
   }, 180_000)
 })
 
