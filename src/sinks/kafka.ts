@@ -1,6 +1,7 @@
 // Kafka outputs: alerts to ALERT_TOPIC (keyed by item) and rejected messages to DLQ_TOPIC
 // (original bytes, with the reason and where they came from in headers).
 import type { KafkaMessage, Message, Producer } from 'kafkajs'
+import { type Alert, alertRecord } from '../core/alerts.ts'
 import type { Rejection } from '../core/event.ts'
 
 export const DLQ_HEADERS = {
@@ -33,7 +34,17 @@ export function deadLetter(
 export interface OutgoingAlert {
   alertId: string
   key: string
-  value: unknown
+  /** The JSON text, serialised once: a re-sent alert is byte for byte the first one. */
+  value: string
+}
+
+/** An alert as the message it becomes: keyed by item, the SPEC §6 record as JSON. */
+export function outgoingAlert(alert: Alert, generatedAt: number): OutgoingAlert {
+  return {
+    alertId: alert.alertId,
+    key: `${alert.sku}:${alert.warehouseId}`,
+    value: JSON.stringify(alertRecord(alert, generatedAt)),
+  }
 }
 
 /** Sends alerts and waits for all in-sync replicas: an alert is only marked sent once it is safe. */
@@ -48,7 +59,7 @@ export async function sendAlerts(
     acks: -1,
     messages: alerts.map((alert) => ({
       key: alert.key,
-      value: JSON.stringify(alert.value),
+      value: alert.value,
       headers: { 'alert-id': alert.alertId },
     })),
   })

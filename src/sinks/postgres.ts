@@ -2,13 +2,13 @@
 // metrics, the daily history, the item states, the outboxes and the consumed offset, so a crash at
 // any instant leaves either all of a batch or none of it.
 import type { Sql, TransactionSql } from 'postgres'
-import { alertRecord } from '../core/alerts.ts'
 import type { Batch } from '../core/engine.ts'
 import { splitItemKey } from '../core/event.ts'
 import { dailyRecord, metricsRecord } from '../core/rows.ts'
 import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts'
 import type { ItemState } from '../core/state.ts'
 import { crashPoint } from '../crash-points.ts'
+import type { OutgoingAlert } from './kafka.ts'
 
 /** Another consumer committed this partition past the offset we started from: our work is stale. */
 export class FencedError extends Error {
@@ -87,7 +87,11 @@ export class PostgresStore {
    * Commits one batch of one partition. Throws FencedError, writing nothing, when the stored offset
    * is no longer the one this instance resumed from (another instance has taken the partition).
    */
-  async commitBatch(position: PartitionPosition, batch: Batch, generatedAt: number): Promise<void> {
+  async commitBatch(
+    position: PartitionPosition,
+    batch: Batch,
+    alerts: readonly OutgoingAlert[],
+  ): Promise<void> {
     await this.sql.begin(async (tx) => {
       await this.advanceOffset(tx, position)
       await writeAnalytics(tx, batch)
@@ -108,15 +112,12 @@ export class PostgresStore {
           INSERT INTO analytics.metrics_outbox (row)
           SELECT value FROM jsonb_array_elements(${JSON.stringify(batch.rows.map(metricsRecord))}::text::jsonb)`
       }
-      if (batch.alerts.length > 0) {
-        const alerts = batch.alerts.map((alert) => ({
-          alert_id: alert.alertId,
-          item_key: `${alert.sku}:${alert.warehouseId}`,
-          value: alertRecord(alert, generatedAt),
-        }))
+      if (alerts.length > 0) {
         await tx`
           INSERT INTO analytics.alert_outbox (alert_id, item_key, value)
-          SELECT a.alert_id, a.item_key, a.value FROM json_to_recordset(${JSON.stringify(alerts)}::text::json) AS a(alert_id text, item_key text, value jsonb)
+          SELECT a.alert_id, a.item_key, a.value
+          FROM unnest(${alerts.map((a) => a.alertId)}::text[], ${alerts.map((a) => a.key)}::text[], ${alerts.map((a) => a.value)}::text[])
+            AS a(alert_id, item_key, value)
           ON CONFLICT (alert_id) DO NOTHING`
       }
       crashPoint('commit')
@@ -147,11 +148,8 @@ export class PostgresStore {
    * error came between), oldest first. The age keeps instances from re-sending what another is
    * sending right now.
    */
-  async unsentAlerts(
-    olderThanSeconds: number,
-    limit = 1000,
-  ): Promise<{ alertId: string; key: string; value: unknown }[]> {
-    const rows = await this.sql<{ alert_id: string; item_key: string; value: unknown }[]>`
+  async unsentAlerts(olderThanSeconds: number, limit = 1000): Promise<OutgoingAlert[]> {
+    const rows = await this.sql<{ alert_id: string; item_key: string; value: string }[]>`
       SELECT alert_id, item_key, value FROM analytics.alert_outbox
       WHERE created_at <= now() - make_interval(secs => ${olderThanSeconds})
       ORDER BY created_at, alert_id LIMIT ${limit}`

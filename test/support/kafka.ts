@@ -17,7 +17,28 @@ export function keyOfLine(line: string): string {
   }
 }
 
+/**
+ * Retries what a broker that has just (re)started may refuse for a few seconds (metadata still
+ * catching up: "does not host this topic-partition"). Only errors kafkajs marks retriable.
+ */
+async function whenBrokerReady<T>(action: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await action()
+    } catch (error) {
+      const retriable = (error as { retriable?: boolean }).retriable === true
+      if (!retriable || Date.now() > deadline) throw error
+      await Bun.sleep(500)
+    }
+  }
+}
+
 export async function createTopic(topic: string, partitions: number): Promise<void> {
+  await whenBrokerReady(() => createTopicOnce(topic, partitions))
+}
+
+async function createTopicOnce(topic: string, partitions: number): Promise<void> {
   const admin = testKafka().admin()
   await admin.connect()
   try {
@@ -34,7 +55,7 @@ export async function produceLines(topic: string, lines: string[]): Promise<void
   try {
     for (let i = 0; i < lines.length; i += 5000) {
       const messages = lines.slice(i, i + 5000).map((line) => ({ key: keyOfLine(line), value: line }))
-      await producer.send({ topic, acks: -1, messages })
+      await whenBrokerReady(() => producer.send({ topic, acks: -1, messages }))
     }
   } finally {
     await producer.disconnect()
