@@ -23,7 +23,10 @@ const defaults = DEFAULT_GENERATE_OPTIONS
 export const generateCommand = defineCommand({
   meta: {
     name: 'generate',
-    description: 'Write deterministic, realistic synthetic inventory events (JSONL or Parquet)',
+    description:
+      'Write deterministic, realistic synthetic inventory events (JSONL or Parquet).\n' +
+      'Examples:\n  invpipe generate --events 100000 --output events.jsonl\n' +
+      '  invpipe generate --skus 2500 --warehouses 4 --days 90 --malformed-rate 0.01 --seed 7 --output events.parquet',
   },
   args: {
     events: {

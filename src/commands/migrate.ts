@@ -6,7 +6,9 @@ import { MIGRATIONS, migrate } from '../postgres/migrations.ts'
 export const migrateCommand = defineCommand({
   meta: {
     name: 'migrate',
-    description: 'Apply the PostgreSQL schema migrations (consume also does this at start-up).',
+    description:
+      'Apply the PostgreSQL schema migrations (consume also does this at start-up).\n' +
+      'Example:\n  POSTGRES_HOST=db.internal POSTGRES_PASSWORD=... invpipe migrate',
   },
   args: settingArgs(POSTGRES_SETTINGS),
   async run({ args }) {
