@@ -60,6 +60,17 @@ export interface ConsumeSummary {
   seconds: number
 }
 
+/** PostgreSQL refused the data itself (SQLSTATE class 22 data exception, 23 integrity violation). */
+function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))
+}
+
+/** The offset a kafkajs batch was fetched from (on the Batch object, though not in its type). */
+function fetchedOffset(batch: KafkaBatch): number {
+  return Number((batch as unknown as { fetchedOffset: string }).fetchedOffset)
+}
+
 /** One assigned partition: its own engine (its items are its own) and the offset PostgreSQL holds. */
 interface PartitionWork {
   engine: Engine
@@ -91,6 +102,8 @@ export class ConsumePipeline {
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
+  /** A permanent failure that stopped the pipeline; run() rethrows it after the shutdown. */
+  private failure: Error | null = null
   private lastResendAt = 0
   private finished: Promise<void> | null = null
   private resolveFinished: () => void = () => {}
@@ -149,6 +162,7 @@ export class ConsumePipeline {
     if (this.options.drain) void this.watchForCaughtUp(kafka)
     await this.finished
     await this.shutdown()
+    if (this.failure !== null) throw this.failure
     return {
       tally: this.tally,
       alertsSent: this.alertsSent,
@@ -185,21 +199,23 @@ export class ConsumePipeline {
   }: EachBatchPayload) {
     const partition = batch.partition
     const work = await this.partitionWork(partition)
-    const messages = batch.messages.filter(
-      (m) => work.committed === null || Number(m.offset) >= (work.committed as number),
-    )
+    const committed = work.committed
+    const messages = batch.messages.filter((m) => committed === null || Number(m.offset) >= committed)
     const first = messages[0]
-    if (first === undefined) return
-    if (work.committed !== null && Number(first.offset) > work.committed) {
-      // Kafka's position is past what PostgreSQL has: go back to PostgreSQL's.
-      this.consumer?.seek({ topic: batch.topic, partition, offset: String(work.committed) })
-      return
+    if (committed !== null && (first === undefined || Number(first.offset) > committed)) {
+      // Kafka's position differs from PostgreSQL's: behind it (Kafka's copy of the offsets lags) or
+      // ahead of it. Either way go to PostgreSQL's, unless this fetch started there and the offsets
+      // in between are simply absent (transaction markers, compaction).
+      if (first === undefined || fetchedOffset(batch) !== committed) {
+        this.consumer?.seek({ topic: batch.topic, partition, offset: String(committed) })
+        return
+      }
     }
+    if (first === undefined) return
     for (let start = 0; start < messages.length; start += this.options.batchSize) {
       if (this.stopping || !isRunning() || isStale()) return
       const chunk = messages.slice(start, start + this.options.batchSize)
-      const committed = await this.processChunk(batch, work, chunk)
-      if (!committed) return
+      if (!(await this.processChunk(batch, work, chunk))) return
       const last = chunk[chunk.length - 1] as KafkaMessage
       resolveOffset(last.offset)
       if (performance.now() - work.kafkaCommittedAt >= KAFKA_COMMIT_INTERVAL_MS) {
@@ -258,7 +274,16 @@ export class ConsumePipeline {
       // The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds.
       this.partitions.delete(batch.partition)
       if (error instanceof FencedError) log.warn(error.message)
-      else {
+      else if (isPermanent(error)) {
+        // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
+        this.failure = error as Error
+        log.error('batch refused by PostgreSQL; stopping', {
+          partition: batch.partition,
+          error: String(error),
+        })
+        this.stop()
+        return false
+      } else {
         const sink = error instanceof KafkaJSError ? 'kafka' : 'postgres'
         this.telemetry.sinkError(sink)
         log.error('batch not committed; retrying from the last commit', {

@@ -111,6 +111,11 @@ describe('validation (SPEC §2)', () => {
     expect(codeOf({ timestamp: '2026-03-01' })).toBe('invalid_timestamp')
     expect(codeOf({ timestamp: '1999-06-01T00:00:00Z' })).toBe('timestamp_out_of_range')
     expect(codeOf({ on_hand: -1 })).toBe('invalid_on_hand')
+    // Beyond 1e12 units the statistics overflow (a sale of 1e200 gives an infinite variance).
+    expect(codeOf({ quantity: 1e200 })).toBe('invalid_quantity')
+    expect(codeOf({ event_type: 'adjustment', quantity: -1.5e12 })).toBe('invalid_quantity')
+    expect(codeOf({ quantity: 1e12 })).toBe('accepted')
+    expect(codeOf({ on_hand: 1e13 })).toBe('invalid_on_hand')
     expect(codeOf({ on_hand: '5' })).toBe('invalid_on_hand')
     expect(codeOf({ on_hand: null })).toBe('accepted')
     expect(codeOf({ lead_time_days: 0 })).toBe('invalid_lead_time')

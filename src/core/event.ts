@@ -113,8 +113,8 @@ export function validateEvent(value: unknown): ParseResult {
         )
   }
   const onHand = optionalNumber(record.on_hand)
-  if (onHand === undefined || (onHand !== null && onHand < 0)) {
-    return reject('invalid_on_hand', 'on_hand must be a finite number >= 0')
+  if (onHand === undefined || (onHand !== null && (onHand < 0 || onHand > MAX_MAGNITUDE))) {
+    return reject('invalid_on_hand', 'on_hand must be a finite number from 0 to 1e12')
   }
   const leadTime = optionalNumber(record.lead_time_days)
   if (leadTime === undefined || (leadTime !== null && !(leadTime > 0 && leadTime <= 365))) {
@@ -135,8 +135,16 @@ export function validateEvent(value: unknown): ParseResult {
   }
 }
 
+/**
+ * The largest quantity or on-hand accepted, in units. SPEC §2 only asks for finite numbers, but a sale
+ * of 1e200 overflows the variance to Infinity and two restocks of 1.7e308 overflow on-hand: results
+ * that no store can hold. 1e12 units is far beyond any real stock level.
+ */
+export const MAX_MAGNITUDE = 1e12
+
 function checkQuantity(type: EventType, quantity: unknown): string | null {
   if (typeof quantity !== 'number' || !Number.isFinite(quantity)) return 'quantity must be a finite number'
+  if (Math.abs(quantity) > MAX_MAGNITUDE) return 'quantity must be at most 1e12 in magnitude'
   switch (type) {
     case 'sale':
     case 'return':

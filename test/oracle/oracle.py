@@ -17,6 +17,8 @@ from statistics import NormalDist
 
 DEFAULTS = {"lead_time_days": 7, "review_period_days": 7, "service_level": 0.95,
             "alert_threshold": 0.5, "dedup_window_hours": 48}
+# Interpretation added after review: quantities beyond 1e12 units overflow σ² to Infinity; rejected.
+MAX_MAGNITUDE = 1e12
 EVENT_TYPES = ("sale", "return", "restock", "adjustment", "stock_count")
 REQUIRED = ("event_id", "event_type", "sku", "warehouse_id", "quantity", "timestamp")
 ID_RE = re.compile(r"[A-Za-z0-9._\-/]{1,64}")
@@ -150,14 +152,14 @@ def validate(line):
         if not isinstance(ev[f], str) or not ID_RE.fullmatch(ev[f]):
             raise Reject("invalid_" + f)
     q = finite(ev["quantity"])
-    ok = q is not None and (q != 0 if et == "adjustment" else q >= 0 if et == "stock_count" else q > 0)
+    ok = q is not None and abs(q) <= MAX_MAGNITUDE and (q != 0 if et == "adjustment" else q >= 0 if et == "stock_count" else q > 0)
     if not ok:
         raise Reject("invalid_quantity")
     ms = parse_timestamp(ev["timestamp"])
     oh = ev.get("on_hand")
     if oh is not None:
         oh = finite(oh)
-        if oh is None or oh < 0:
+        if oh is None or oh < 0 or oh > MAX_MAGNITUDE:
             raise Reject("invalid_on_hand")
     lt = ev.get("lead_time_days")
     if lt is not None:
