@@ -8,7 +8,7 @@ import Redis from 'ioredis'
 import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
-import { produceLines, readTopic, waitForGroup } from './support/kafka.ts'
+import { keyOfLine, produceKeyed, produceLines, readTopic, waitForGroup } from './support/kafka.ts'
 import {
   alertsOnTopic,
   type ConsumeRun,
@@ -209,4 +209,21 @@ describe('outages and set-up', () => {
     const second = migrate()
     expect(second.stdout.toString().trim()).toBe('schema already at version 1')
   })
+})
+
+describe('message keys', () => {
+  test('an event keyed differently from its item is dead-lettered as key_mismatch, the rest consumed', async () => {
+    const good = lines
+      .filter((line) => keyOfLine(line) !== 'unparseable' && !line.includes('"schema_version":2'))
+      .slice(0, 20)
+    const event = JSON.parse(good[0] as string)
+    const stray = JSON.stringify({ ...event, event_id: 'stray-1' })
+    const run = await scenarios.prepare('keys', good, 100)
+    await produceKeyed(run.topic, [{ key: 'some-other-key', value: stray }])
+    await consumeToEnd(run, 1)
+    const letters = await readTopic(run.dlqTopic)
+    const strayLetter = letters.find((l) => l.value === stray)
+    expect(strayLetter?.headers[DLQ_HEADERS.code]).toBe('key_mismatch')
+    expect(strayLetter?.key).toBe('some-other-key')
+  }, 120_000)
 })

@@ -31,6 +31,8 @@ export const REJECTION_CODES = [
   'invalid_on_hand',
   'invalid_lead_time',
   'unsupported_schema_version',
+  // Kafka only: the message key is not the event's {sku}:{warehouse_id}.
+  'key_mismatch',
 ] as const
 export type RejectionCode = (typeof REJECTION_CODES)[number]
 

@@ -122,3 +122,14 @@ export async function waitForGroup(groupId: string, members: number, timeoutMs =
     await admin.disconnect()
   }
 }
+
+/** Produces messages with explicit keys (for tests of what a producer may get wrong). */
+export async function produceKeyed(topic: string, messages: { key: string; value: string }[]): Promise<void> {
+  const producer = testKafka().producer()
+  await producer.connect()
+  try {
+    await whenBrokerReady(() => producer.send({ topic, acks: -1, messages }))
+  } finally {
+    await producer.disconnect()
+  }
+}
