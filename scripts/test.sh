@@ -22,6 +22,10 @@ stop_started() {
 log=$(mktemp)
 trap 'stop_started; rm -f "$log"' EXIT
 
+echo "== browser"
+# Installed here, outside any test timeout: the backtest HTML test renders its page in Chromium.
+bash scripts/ensure-chromium.sh
+
 echo "== typecheck"; bun run typecheck
 echo "== lint"; bun run lint
 
