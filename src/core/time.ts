@@ -106,7 +106,3 @@ export function dayOf(ms: number): number {
 export function formatDay(day: number): string {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10)
 }
-
-export function dayToMs(day: number): number {
-  return day * MS_PER_DAY
-}

@@ -128,6 +128,5 @@ export function makeMalformedLine(template: EventRecord, eventId: string, rng: R
     expectedCode: kind.expectedCode,
     text,
     row: row ?? parquetStandIn(record),
-    key: `${record.sku}:${record.warehouse_id}`,
   }
 }

@@ -49,8 +49,6 @@ export interface MalformedLine {
   text: string
   /** The closest Parquet can come: a row with an invalid value, as text-level damage cannot be stored. */
   row: EventRow
-  /** Kafka key of the item the line was derived from. */
-  key: string
 }
 
 /** The exact JSONL text of a line, without the newline. */
@@ -70,11 +68,6 @@ export function recordJson(record: EventRecord): string {
   if (record.on_hand !== undefined) text += `,"on_hand":${record.on_hand}`
   if (record.lead_time_days !== undefined) text += `,"lead_time_days":${record.lead_time_days}`
   return `${text}}`
-}
-
-/** The Kafka message key `{sku}:{warehouse_id}` of a line. */
-export function lineKey(line: GeneratedLine): string {
-  return line.kind === 'event' ? `${line.record.sku}:${line.record.warehouse_id}` : line.key
 }
 
 export function recordToRow(record: EventRecord): EventRow {
