@@ -4,6 +4,7 @@ import { defineCommand, runCommand, showUsage } from 'citty'
 import packageJson from '../package.json' with { type: 'json' }
 import { replayCommand } from './commands/replay.ts'
 import { ConfigError } from './config.ts'
+import { ServiceError } from './errors.ts'
 import { SourceError } from './sources/files.ts'
 
 const main = defineCommand({
@@ -49,6 +50,10 @@ async function run(rawArgs: string[]): Promise<number> {
     if (isUsageError(error)) {
       console.error(`invpipe: ${error.message}`)
       return 2
+    }
+    if (error instanceof ServiceError) {
+      console.error(`invpipe: ${error.message}`)
+      return 1
     }
     console.error('invpipe: unexpected failure:', error)
     return 1

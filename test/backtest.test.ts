@@ -30,6 +30,7 @@ import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { dayOf } from '../src/core/time.ts'
 import { pythonJson } from './support/python.ts'
+import { expectSubset } from './support/subset.ts'
 
 const ROOT = join(import.meta.dir, '..')
 const FIXTURES = join(ROOT, 'fixtures/backtest')
@@ -43,32 +44,6 @@ function cli(args: string[], options: { stdin?: string; env?: Record<string, str
     stdin: options.stdin === undefined ? 'ignore' : Buffer.from(options.stdin),
   })
   return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
-
-/** Every field of `expected` is in `actual`; numbers agree to 1e-12. */
-function expectSubset(actual: unknown, expected: unknown, path = '$'): void {
-  if (typeof expected === 'number' && typeof actual === 'number') {
-    if (Math.abs(actual - expected) > 1e-12) throw new Error(`${path}: expected ${expected}, got ${actual}`)
-    return
-  }
-  if (Array.isArray(expected)) {
-    if (!Array.isArray(actual) || actual.length !== expected.length)
-      throw new Error(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
-    expected.forEach((e, i) => {
-      expectSubset(actual[i], e, `${path}[${i}]`)
-    })
-    return
-  }
-  if (expected !== null && typeof expected === 'object') {
-    if (actual === null || typeof actual !== 'object') throw new Error(`${path}: expected an object`)
-    for (const [key, value] of Object.entries(expected)) {
-      if (!(key in actual)) throw new Error(`${path}.${key}: missing`)
-      expectSubset((actual as Record<string, unknown>)[key], value, `${path}.${key}`)
-    }
-    return
-  }
-  if (actual !== expected)
-    throw new Error(`${path}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`)
 }
 
 describe('scores against hand-computed values', () => {
@@ -372,8 +347,8 @@ describe('predictions come from the same core as replay', () => {
         buildReport(
           data,
           DEFAULT_CORE_CONFIG,
+          { kind: 'files', files: [] },
           { read: 0, accepted: 0, rejected: 0, duplicates: 0, rejected_by_code: {} },
-          [],
         ),
       )
       return { ...report, items: 0 }
@@ -508,11 +483,11 @@ describe('hand-built fixtures, end to end through the CLI', () => {
 })
 
 describe('usage errors are one line, exit status 2', () => {
-  test('no file: the PostgreSQL source is not available yet', () => {
-    const result = cli([])
-    expect(result.code).toBe(2)
+  test('no file and PostgreSQL unreachable: one line naming the database, exit 1', () => {
+    const result = cli([], { env: { POSTGRES_PORT: '1', POSTGRES_USER: 'planner' } })
+    expect(result.code).toBe(1)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
-    expect(result.stderr).toContain('the PostgreSQL source (analytics.daily_inventory) is not available yet')
+    expect(result.stderr).toContain('invpipe: PostgreSQL planner@localhost:1/inventory: connect ECONNREFUSED')
   })
 
   test('bad --since, empty window, bad setting, missing file, no events, missing --html directory', () => {
@@ -551,8 +526,8 @@ test('HTML escapes what came from the user', () => {
   const report = buildReport(
     data,
     DEFAULT_CORE_CONFIG,
+    { kind: 'files', files: ['<script>alert(1)</script>.jsonl'] },
     { read: 1, accepted: 1, rejected: 0, duplicates: 0, rejected_by_code: {} },
-    ['<script>alert(1)</script>.jsonl'],
   )
   const page = renderHtml(report)
   expect(page).not.toContain('<script>')

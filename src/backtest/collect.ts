@@ -67,8 +67,8 @@ export interface BacktestData {
   predictions: Predictions
 }
 
-interface TrackedItem {
-  state: ItemState
+export interface TrackedItem {
+  key: string
   index: number
   /** Daily history of SPEC §3 as triples (day, closing on-hand or NaN when unknown, stockout 0/1), by day. */
   daily: number[]
@@ -115,14 +115,17 @@ class Closes {
   }
 }
 
-export class BacktestCollector {
+/**
+ * The part both sources share: the predictions of each close, from the item's state at that close,
+ * and the outcomes from the daily histories. The file source feeds it while applying events; the
+ * PostgreSQL source feeds it the closes and the history that consume stored.
+ */
+export class ClosePredictor {
   readonly config: ResolvedConfig
   private readonly since: Bound
   private readonly until: Bound
-  private readonly items = new Map<string, TrackedItem>()
-  private readonly tracked: TrackedItem[] = []
+  private readonly items: TrackedItem[] = []
   private readonly closes = new Closes()
-  private latestDay = Number.NEGATIVE_INFINITY
 
   constructor(core: CoreConfig, since: Bound, until: Bound) {
     this.config = resolveConfig(core)
@@ -131,46 +134,22 @@ export class BacktestCollector {
   }
 
   get itemCount(): number {
-    return this.items.size
+    return this.items.length
   }
 
-  /** One accepted event, in arrival order; duplicates (SPEC §2) are recognized and ignored. */
-  process(event: InventoryEvent): 'applied' | 'duplicate' {
-    const key = itemKey(event.sku, event.warehouseId)
-    let item = this.items.get(key)
-    if (item === undefined) {
-      item = { state: new ItemState(key), index: this.tracked.length, daily: [] }
-      this.items.set(key, item)
-      this.tracked.push(item)
-    } else if (isDuplicate(item.state, event.eventId)) {
-      return 'duplicate'
-    }
-    const day = dayOf(event.ts)
-    if (day > this.latestDay) this.latestDay = day
-    const state = item.state
-    // The item's stream moves past its day D: the closes of D … day − 1 are final now.
-    if (state.eventCount > 0 && day > state.asOfDay) this.closeDays(item, day - 1)
-    applyEvent(state, event, this.config.dedupWindowMs)
-    recordDay(item.daily, day, state.onHand)
-    return 'applied'
+  addItem(key: string, daily: number[] = []): TrackedItem {
+    const item = { key, index: this.items.length, daily }
+    this.items.push(item)
+    return item
   }
 
-  /** Ends the input: closes every item through E, resolves the window and labels the outcomes. */
-  finish(): BacktestData {
-    if (this.tracked.length === 0)
-      throw new UsageError('no accepted events in the input: nothing to backtest')
-    const endDay = this.latestDay
-    for (const item of this.tracked) this.closeDays(item, endDay)
-    const window = resolveWindow(this.since, this.until, endDay)
-    const stockouts = this.tracked.map((item) => stockoutDays(item.daily, endDay))
-    const itemKeys = this.tracked.map((item) => item.state.key)
-    return { endDay, window, itemKeys, ...labelOutcomes(this.closes, window, endDay, stockouts, itemKeys) }
-  }
-
-  /** Takes the closes of the item's days D … through that can fall in the window. */
-  private closeDays(item: TrackedItem, through: number): void {
-    const state = item.state
-    const first = Math.max(state.asOfDay, earliestPossibleDay(this.since, this.latestDay))
+  /**
+   * Takes the closes of days D … through of an item whose state stands at the close of D (its
+   * as-of day), keeping those that can fall in the window. `anchorSoFar`: the day relative bounds
+   * count back from, or the latest it can be known to be by now.
+   */
+  closeDays(item: TrackedItem, state: ItemState, through: number, anchorSoFar: number): void {
+    const first = Math.max(state.asOfDay, earliestPossibleDay(this.since, anchorSoFar))
     const last = Math.min(through, latestPossibleDay(this.until))
     if (first > last) return
     const onHand = state.onHand
@@ -187,6 +166,66 @@ export class BacktestCollector {
       const baseline = onHand < metrics.velocity30d * leadTime ? 1 : 0
       this.closes.push(item.index, t, SCORED, risk, baseline, horizon)
     }
+  }
+
+  resolveWindow(anchorDay: number, endDay: number): Window {
+    return resolveWindow(this.since, this.until, anchorDay, endDay)
+  }
+
+  /**
+   * Resolves the window (relative bounds counted back from `anchorDay`) and labels the outcomes;
+   * E = `endDay`, the latest event day of the data.
+   */
+  finish(endDay: number, anchorDay: number): BacktestData {
+    if (this.items.length === 0) throw new UsageError('no accepted events in the input: nothing to backtest')
+    const window = this.resolveWindow(anchorDay, endDay)
+    const stockouts = this.items.map((item) => stockoutDays(item.daily, endDay))
+    const itemKeys = this.items.map((item) => item.key)
+    return { endDay, window, itemKeys, ...labelOutcomes(this.closes, window, endDay, stockouts, itemKeys) }
+  }
+}
+
+/** The file source's pass: events in arrival order, as replay applies them. */
+export class BacktestCollector {
+  private readonly predictor: ClosePredictor
+  private readonly items = new Map<string, { tracked: TrackedItem; state: ItemState }>()
+  private latestDay = Number.NEGATIVE_INFINITY
+
+  constructor(core: CoreConfig, since: Bound, until: Bound) {
+    this.predictor = new ClosePredictor(core, since, until)
+  }
+
+  get itemCount(): number {
+    return this.items.size
+  }
+
+  /** One accepted event, in arrival order; duplicates (SPEC §2) are recognized and ignored. */
+  process(event: InventoryEvent): 'applied' | 'duplicate' {
+    const key = itemKey(event.sku, event.warehouseId)
+    let item = this.items.get(key)
+    if (item === undefined) {
+      item = { tracked: this.predictor.addItem(key), state: new ItemState(key) }
+      this.items.set(key, item)
+    } else if (isDuplicate(item.state, event.eventId)) {
+      return 'duplicate'
+    }
+    const day = dayOf(event.ts)
+    if (day > this.latestDay) this.latestDay = day
+    const state = item.state
+    // The item's stream moves past its day D: the closes of D … day − 1 are final now.
+    if (state.eventCount > 0 && day > state.asOfDay)
+      this.predictor.closeDays(item.tracked, state, day - 1, this.latestDay)
+    applyEvent(state, event, this.predictor.config.dedupWindowMs)
+    recordDay(item.tracked.daily, day, state.onHand)
+    return 'applied'
+  }
+
+  /** Ends the input: closes every item through E (which is also the window's anchor). */
+  finish(): BacktestData {
+    const endDay = this.latestDay
+    for (const { tracked, state } of this.items.values())
+      this.predictor.closeDays(tracked, state, endDay, endDay)
+    return this.predictor.finish(endDay, endDay)
   }
 }
 

@@ -2,7 +2,16 @@
 // readable offline and printable, with the reliability diagram, the ROC curve and the
 // precision-recall curve drawn as inline SVG, and every figure of the terminal report. Pure.
 import { formatDay } from '../core/time.ts'
-import { BASELINE_RULE, type BacktestReport, prPoints, reportNotes, rocPoints, thinCurve } from './report.ts'
+import {
+  BASELINE_RULE,
+  type BacktestReport,
+  eventWords,
+  prPoints,
+  reportNotes,
+  rocPoints,
+  sourceWords,
+  thinCurve,
+} from './report.ts'
 import type { ForecastScores } from './scores.ts'
 import { calibrationRows, figureRows, fixed, riskLevelRows } from './tables.ts'
 
@@ -232,7 +241,7 @@ dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.3em 1em; } dt
 
 /** The whole page. */
 export function renderHtml(report: BacktestReport): string {
-  const { model, baseline, counts: c, config, events: e } = report
+  const { model, baseline, counts: c, config } = report
   const since = formatDay(report.window.since)
   const until = formatDay(report.window.until)
   const days = report.window.until - report.window.since + 1
@@ -283,10 +292,7 @@ export function renderHtml(report: BacktestReport): string {
     riskLevelRows(model, baseline),
     'Risk levels (critical ≥ 0.8 > high ≥ 0.5 > medium ≥ 0.2 > low; the baseline is low or critical)',
   )
-  const byCode = Object.entries(e.rejected_by_code)
-    .map(([code, n]) => `${code} ${n}`)
-    .join(', ')
-  const files = report.source.files.map((f) => `<code>${escapeHtml(f)}</code>`).join(', ')
+  const events = eventWords(report)
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -297,9 +303,9 @@ export function renderHtml(report: BacktestReport): string {
 </head>
 <body>
 <h1>How good were the stockout-risk predictions?</h1>
-<p class="meta">invpipe backtest of ${files}: predictions made at the close of each day ${since} … ${until}
+<p class="meta">invpipe backtest of <code>${escapeHtml(sourceWords(report))}</code>: predictions made at the close of each day ${since} … ${until}
 (${days} day${days === 1 ? '' : 's'}); the data end ${formatDay(report.endDay)}.
-${report.items} items; events ${e.read} read, ${e.accepted} accepted, ${e.rejected} rejected${byCode ? ` (${escapeHtml(byCode)})` : ''}, ${e.duplicates} duplicates.</p>
+${report.items} items${events === null ? '' : `; events ${escapeHtml(events)}`}.</p>
 
 <h2>What was scored</h2>
 <dl>

@@ -14,13 +14,16 @@ export interface EventCounts {
   rejected_by_code: Partial<Record<string, number>>
 }
 
+export type BacktestSource = { kind: 'files'; files: string[] } | { kind: 'postgresql'; database: string }
+
 export interface BacktestReport {
-  source: { kind: 'files'; files: string[] }
+  source: BacktestSource
   /** Day numbers (UTC). */
   window: { since: number; until: number }
   endDay: number
   config: CoreConfig
-  events: EventCounts
+  /** What the files held; null for the PostgreSQL history (consume counted its events as it went). */
+  events: EventCounts | null
   items: number
   counts: CloseCounts
   model: ForecastScores
@@ -34,12 +37,12 @@ export const BASELINE_RULE = 'on_hand < velocity_30d × lead_time'
 export function buildReport(
   data: BacktestData,
   config: CoreConfig,
-  events: EventCounts,
-  files: string[],
+  source: BacktestSource,
+  events: EventCounts | null,
 ): BacktestReport {
   const { predictions } = data
   return {
-    source: { kind: 'files', files },
+    source,
     window: data.window,
     endDay: data.endDay,
     config,
@@ -186,6 +189,31 @@ export function reportNotes(report: BacktestReport): string[] {
   return notes
 }
 
+/** What was read: the files, or where the PostgreSQL history is. */
+export function sourceWords(report: BacktestReport): string {
+  return report.source.kind === 'files'
+    ? report.source.files.join(', ')
+    : `the PostgreSQL history in ${report.source.database} (analytics.daily_close, analytics.daily_inventory)`
+}
+
+/** The files' event counts in words; null for the PostgreSQL history, which does not keep them. */
+export function eventWords(report: BacktestReport): string | null {
+  const e = report.events
+  if (e === null) return null
+  const byCode = Object.entries(e.rejected_by_code)
+    .sort(([, a], [, b]) => (b as number) - (a as number))
+    .map(([code, n]) => `${code} ${n}`)
+    .join(', ')
+  return `${e.read} read, ${e.accepted} accepted, ${e.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${e.duplicates} duplicates`
+}
+
+function inputLine(report: BacktestReport): string {
+  const events = eventWords(report)
+  return events === null
+    ? `history      ${sourceWords(report)}; ${report.items} items`
+    : `events       ${events}; ${report.items} items`
+}
+
 function table(header: string[], rows: string[][], leftColumns = 1): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
   const line = (cells: string[]) =>
@@ -200,12 +228,8 @@ function table(header: string[], rows: string[][], leftColumns = 1): string {
 
 /** The terminal report. */
 export function formatReport(report: BacktestReport): string {
-  const { model, baseline, counts: c, events: e, config } = report
+  const { model, baseline, counts: c, config } = report
   const days = report.window.until - report.window.since + 1
-  const byCode = Object.entries(e.rejected_by_code)
-    .sort(([, a], [, b]) => (b as number) - (a as number))
-    .map(([code, n]) => `${code} ${n}`)
-    .join(', ')
   const summary = table(
     ['', 'model', 'naive baseline'],
     figureRows(model, baseline, [
@@ -230,7 +254,7 @@ export function formatReport(report: BacktestReport): string {
   )
   return [
     `backtest     ${formatDay(report.window.since)} … ${formatDay(report.window.until)} (${days} day${days === 1 ? '' : 's'}), data ends ${formatDay(report.endDay)}`,
-    `events       ${e.read} read, ${e.accepted} accepted, ${e.rejected} rejected${byCode ? ` (${byCode})` : ''}, ${e.duplicates} duplicates; ${report.items} items`,
+    inputLine(report),
     `closes       ${c.closes} item-days in the window: ${c.scored} scored, ${c.leftOut} left out (horizon past the end of the data), ${c.onHandUnknown} on-hand unknown, ${c.outOfStock} already out of stock`,
     `settings     alert threshold ${config.alertThreshold}, default lead time ${config.leadTimeDays} d, service level ${config.serviceLevel}; baseline: stockout when ${BASELINE_RULE}`,
     ...reportNotes(report).map((note) => `note         ${note}`),

@@ -1,10 +1,14 @@
-// `invpipe backtest FILE...`: the one module of the backtest that reads. Event files (JSONL,
-// Parquet or stdin) → validation → collector (in arrival order, as replay) → scores → report.
+// The two ways `invpipe backtest` reads its input, to one report: event files (JSONL, Parquet or
+// stdin) → validation → collector (in arrival order, as replay); or the PostgreSQL history →
+// predictor. Then scores → report.
+
+import type { Sql } from 'postgres'
 import type { CoreConfig } from '../core/config.ts'
 import { parseEvent, validateEvent } from '../core/event.ts'
 import { Tally } from '../core/tally.ts'
 import { type InputFile, readInput } from '../sources/files.ts'
-import { BacktestCollector } from './collect.ts'
+import { BacktestCollector, ClosePredictor } from './collect.ts'
+import { collectHistory } from './history.ts'
 import { type BacktestReport, buildReport } from './report.ts'
 import type { Bound } from './window.ts'
 
@@ -38,6 +42,25 @@ export async function backtestFiles(options: BacktestFileOptions): Promise<Backt
   }
   const data = collector.finish()
   const files = options.inputs.map((input) => (input.path === '-' ? 'stdin' : input.path))
-  const report = buildReport(data, options.core, tally.toJSON(), files)
+  const report = buildReport(data, options.core, { kind: 'files', files }, tally.toJSON())
+  return { report, seconds: (performance.now() - started) / 1000 }
+}
+
+export interface BacktestHistoryOptions {
+  sql: Sql
+  /** Where the history is, for the report (no password). */
+  database: string
+  /** The UTC day number relative bounds count back from. */
+  today: number
+  core: CoreConfig
+  since: Bound
+  until: Bound
+}
+
+export async function backtestHistory(options: BacktestHistoryOptions): Promise<BacktestRun> {
+  const started = performance.now()
+  const predictor = new ClosePredictor(options.core, options.since, options.until)
+  const data = await collectHistory(options.sql, predictor, options.today)
+  const report = buildReport(data, options.core, { kind: 'postgresql', database: options.database }, null)
   return { report, seconds: (performance.now() - started) / 1000 }
 }

@@ -1,11 +1,12 @@
-// The backtest window: which days' predictions are scored. Pure; no clock (file mode counts back
-// from the latest event day E of the input, not from today).
+// The backtest window: which days' predictions are scored. Pure; no clock. Relative bounds count
+// back from an anchor day A: for event files the latest event day E of the input, for the
+// PostgreSQL history today (UTC), which the command passes in.
 //
-//   --since Nd   the last N days: E − N + 1 … (N ≥ 1; 30d = E − 29 … E)
-//   --until Nd   up to N days before E: … E − N (0d = E itself, the default)
+//   --since Nd   the last N days: A − N + 1 … (N ≥ 1; 30d = A − 29 … A)
+//   --until Nd   up to N days before A: … A − N (0d = A itself, the default)
 //   --since / --until YYYY-MM-DD   that UTC day, inclusive
 //
-// "Nd" reads as "N days ago", counted from the close of E: --since 30d --until 7d is E − 29 … E − 7.
+// "Nd" reads as "N days ago", counted from the close of A: --since 30d --until 7d is A − 29 … A − 7.
 
 import { formatDay } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
@@ -51,11 +52,11 @@ export function parseDay(text: string): number | null {
   return ms / 86_400_000
 }
 
-/** The window, once the latest event day E is known; an empty window is an error. */
-export function resolveWindow(since: Bound, until: Bound, endDay: number): Window {
+/** The window, once the anchor day is known; an empty window is an error. */
+export function resolveWindow(since: Bound, until: Bound, anchorDay: number, endDay = anchorDay): Window {
   const window = {
-    since: since.kind === 'date' ? since.day : endDay - since.days + 1,
-    until: until.kind === 'date' ? until.day : endDay - until.days,
+    since: since.kind === 'date' ? since.day : anchorDay - since.days + 1,
+    until: until.kind === 'date' ? until.day : anchorDay - until.days,
   }
   if (window.since > window.until) {
     throw new UsageError(
@@ -66,12 +67,12 @@ export function resolveWindow(since: Bound, until: Bound, endDay: number): Windo
 }
 
 /**
- * The earliest day that can still fall in the window while the input is being read and the
- * latest day seen so far is `latestSoFar` (E can only grow, so E − N + 1 ≥ latestSoFar − N + 1).
- * Closes before it need no prediction.
+ * The earliest day that can still fall in the window while the anchor is known to be at least
+ * `anchorSoFar` (reading files, E can only grow, so E − N + 1 ≥ anchorSoFar − N + 1). Closes
+ * before it need no prediction.
  */
-export function earliestPossibleDay(since: Bound, latestSoFar: number): number {
-  return since.kind === 'date' ? since.day : latestSoFar - since.days + 1
+export function earliestPossibleDay(since: Bound, anchorSoFar: number): number {
+  return since.kind === 'date' ? since.day : anchorSoFar - since.days + 1
 }
 
 /** The latest day that can fall in the window (a relative --until is known only at the end). */

@@ -1,15 +1,18 @@
-// `invpipe backtest FILE...`: how well did the predicted stockout risk foresee the stockouts that
-// happened? Terminal table, --json, --html FILE. (The PostgreSQL source, for when no file is
-// named, is not available yet.)
+// `invpipe backtest [FILE...]`: how well did the predicted stockout risk foresee the stockouts that
+// happened? From event files, or with none from the history `consume` stored in PostgreSQL.
+// Terminal table, --json, --html FILE.
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { renderHtml } from '../backtest/html.ts'
 import { formatReport, reportRecord } from '../backtest/report.ts'
-import { backtestFiles } from '../backtest/run.ts'
-import { parseBound } from '../backtest/window.ts'
-import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { type BacktestRun, backtestFiles, backtestHistory } from '../backtest/run.ts'
+import { type Bound, parseBound } from '../backtest/window.ts'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, type Settings, settingArgs } from '../config.ts'
+import type { CoreConfig } from '../core/config.ts'
+import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
+import { POSTGRES_SETTINGS, postgresLocation, withPostgres } from '../postgres/connect.ts'
 import { openInputs } from '../sources/files.ts'
 
 export const backtestCommand = defineCommand({
@@ -17,24 +20,26 @@ export const backtestCommand = defineCommand({
     name: 'backtest',
     description:
       'Score the stockout risk predicted at the close of each day against the stockouts that followed within the lead time.\n' +
-      'Examples:\n  invpipe backtest events.jsonl\n  invpipe backtest day1.jsonl day2.parquet --since 60d --until 7d --html backtest.html\n  invpipe backtest events.jsonl --since 2026-03-01 --json',
+      'With no file, reads the history that consume stored in PostgreSQL (relative bounds then count back from today, UTC).\n' +
+      'Examples:\n  invpipe backtest --since 30d\n  invpipe backtest events.jsonl\n  invpipe backtest day1.jsonl day2.parquet --since 60d --until 7d --html backtest.html\n  invpipe backtest events.jsonl --since 2026-03-01 --json',
   },
   args: {
     files: {
       type: 'positional',
-      description: 'event files (JSONL or Parquet), read in the order given; - reads standard input',
+      description:
+        'event files (JSONL or Parquet), read in the order given; - reads standard input; none: the PostgreSQL history',
       required: false,
     },
     since: {
       type: 'string',
       description:
-        'first day of predictions: Nd = the last N days, counted back from the latest event day E (30d = E-29 … E), or YYYY-MM-DD',
+        "first day of predictions: Nd = the last N days, counted back from A = the files' latest event day or, for the PostgreSQL history, today (30d = A-29 … A), or YYYY-MM-DD",
       default: '30d',
       valueHint: 'Nd|YYYY-MM-DD',
     },
     until: {
       type: 'string',
-      description: 'last day of predictions: Nd = N days before E (0d = E), or YYYY-MM-DD',
+      description: 'last day of predictions: Nd = N days before A (0d = A), or YYYY-MM-DD',
       default: '0d',
       valueHint: 'Nd|YYYY-MM-DD',
     },
@@ -44,22 +49,20 @@ export const backtestCommand = defineCommand({
       description: 'also write a self-contained HTML page (charts as inline SVG) to this file',
       valueHint: 'FILE',
     },
-    ...settingArgs(CORE_SETTINGS),
+    ...settingArgs([...CORE_SETTINGS, ...POSTGRES_SETTINGS]),
   },
   async run({ args }) {
     const settings = loadSettings(CORE_SETTINGS, args)
     const since = parseBound(String(args.since), '--since')
     const until = parseBound(String(args.until), '--until')
     const paths = args._.map(String)
-    if (paths.length === 0) {
-      throw new UsageError(
-        'backtest: no event file given, and the PostgreSQL source (analytics.daily_inventory) is not available yet: name one or more JSONL or Parquet files, or - for standard input',
-      )
-    }
     const htmlPath = args.html === undefined ? null : resolve(String(args.html))
     if (htmlPath !== null) checkWritableDirectory(htmlPath)
-    const inputs = openInputs(paths)
-    const { report, seconds } = await backtestFiles({ inputs, core: coreConfigOf(settings), since, until })
+    const core = coreConfigOf(settings)
+    const { report, seconds } =
+      paths.length > 0
+        ? await backtestFiles({ inputs: openInputs(paths), core, since, until })
+        : await backtestPostgres(loadSettings(POSTGRES_SETTINGS, args), core, since, until)
     if (htmlPath !== null) {
       const temporary = `${htmlPath}.tmp`
       writeFileSync(temporary, renderHtml(report))
@@ -71,10 +74,22 @@ export const backtestCommand = defineCommand({
     }
     console.log(formatReport(report))
     console.log(
-      `\n${htmlPath === null ? '' : `wrote ${args.html}; `}${report.events.read} events in ${seconds.toFixed(2)} s`,
+      `\n${htmlPath === null ? '' : `wrote ${args.html}; `}${report.events === null ? `${report.counts.closes} item-days` : `${report.events.read} events`} in ${seconds.toFixed(2)} s`,
     )
   },
 })
+
+function backtestPostgres(
+  settings: Settings<(typeof POSTGRES_SETTINGS)[number]>,
+  core: CoreConfig,
+  since: Bound,
+  until: Bound,
+): Promise<BacktestRun> {
+  const database = postgresLocation(settings)
+  return withPostgres(settings, (sql) =>
+    backtestHistory({ sql, database, today: dayOf(Date.now()), core, since, until }),
+  )
+}
 
 /** Fails before anything is read when the page could not be written. */
 function checkWritableDirectory(path: string): void {

@@ -1,6 +1,6 @@
 import { defineCommand } from 'citty'
 import { loadSettings, settingArgs } from '../config.ts'
-import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
+import { POSTGRES_SETTINGS, withPostgres } from '../postgres/connect.ts'
 import { MIGRATIONS, migrate } from '../postgres/migrations.ts'
 
 export const migrateCommand = defineCommand({
@@ -12,8 +12,7 @@ export const migrateCommand = defineCommand({
   },
   args: settingArgs(POSTGRES_SETTINGS),
   async run({ args }) {
-    const sql = connectPostgres(loadSettings(POSTGRES_SETTINGS, args), 1)
-    try {
+    await withPostgres(loadSettings(POSTGRES_SETTINGS, args), async (sql) => {
       const applied = await migrate(sql)
       const latest = MIGRATIONS.at(-1)?.version
       console.log(
@@ -21,8 +20,6 @@ export const migrateCommand = defineCommand({
           ? `applied migrations ${applied.join(', ')}; schema at version ${latest}`
           : `schema already at version ${latest}`,
       )
-    } finally {
-      await sql.end({ timeout: 5 })
-    }
+    })
   },
 })

@@ -1,6 +1,7 @@
 // The processor: events in, per-item state, and at the end of each batch the rows of the items
 // that changed. Alerts are judged after every event, so no result depends on where a batch ends.
 import { type Alert, buildAlert, shouldAlert } from './alerts.ts'
+import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics } from './metrics.ts'
@@ -20,10 +21,16 @@ export interface Batch {
   alerts: Alert[]
   /** The states of the changed items, as they stand at the end of the batch (for stores that resume). */
   states: ItemState[]
+  /**
+   * With daily tracking: the day closes the batch settled or moved. A changed item's close of its
+   * current day D, as it stands now (a later batch may still move it), and the close of every day
+   * the item's stream moved past inside the batch. At most one per (item, day).
+   */
+  closes: DayClose[]
 }
 
 export interface EngineOptions {
-  /** Collect the daily-history deltas of each batch (needed only by stores that keep the history). */
+  /** Collect the daily-history deltas and day closes of each batch (for stores that keep the history). */
   trackDaily?: boolean
 }
 
@@ -34,6 +41,7 @@ export class Engine {
   private changed: ItemState[] = []
   private readonly changedKeys = new Set<string>()
   private daily = new Map<string, DailyDelta>()
+  private closes: DayClose[] = []
   private alerts: Alert[] = []
 
   constructor(config: CoreConfig, options: EngineOptions = {}) {
@@ -55,6 +63,7 @@ export class Engine {
     } else if (isDuplicate(state, event.eventId)) {
       return 'duplicate'
     }
+    if (this.trackDaily) this.recordClose(state, event)
     applyEvent(state, event, this.config.dedupWindowMs)
     if (!this.changedKeys.has(key)) {
       this.changedKeys.add(key)
@@ -68,8 +77,11 @@ export class Engine {
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
     const rows = this.changed.map((state) => this.rowOf(state, computedAt))
-    const batch = { rows, daily: [...this.daily.values()], alerts: this.alerts, states: this.changed }
+    if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
+    const daily = [...this.daily.values()]
+    const batch = { rows, daily, alerts: this.alerts, states: this.changed, closes: this.closes }
     this.changed = []
+    this.closes = []
     this.changedKeys.clear()
     this.daily = new Map()
     this.alerts = []
@@ -118,6 +130,15 @@ export class Engine {
     this.alerts.push(
       buildAlert(event.sku, event.warehouseId, event.eventId, event.ts, state.onHand, metrics, risk),
     )
+  }
+
+  /**
+   * Takes the close of D when this event moves the item's stream past it, unless the item has not
+   * changed yet in this batch: then the close the previous batch stored for D is already final.
+   */
+  private recordClose(state: ItemState, event: InventoryEvent): void {
+    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && this.changedKeys.has(state.key))
+      this.closes.push(closeOf(state))
   }
 
   private recordDaily(state: ItemState, event: InventoryEvent): void {

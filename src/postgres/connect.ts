@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import postgres, { type Sql } from 'postgres'
 import type { Settings } from '../config.ts'
+import { ServiceError } from '../errors.ts'
 
 export const POSTGRES_SETTINGS = [
   'postgresHost',
@@ -53,5 +54,32 @@ export function postgresSsl(settings: PostgresSettings): false | 'prefer' | 'req
       return { ...chainOnly, ...(ca === undefined ? {} : { ca }) }
     case 'verify-full':
       return { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) }
+  }
+}
+
+/** Where the settings point, for messages (never the password). */
+export function postgresLocation(settings: PostgresSettings): string {
+  return `${settings.postgresUser}@${settings.postgresHost}:${settings.postgresPort}/${settings.postgresDb}`
+}
+
+/**
+ * Runs a one-shot command's work on the database, then closes the pool. A failure of the server or
+ * the network (an error with a code: ECONNREFUSED, a PostgreSQL SQLSTATE) becomes one line naming
+ * the database; anything else is a bug and keeps its stack.
+ */
+export async function withPostgres<T>(
+  settings: PostgresSettings,
+  work: (sql: Sql) => Promise<T>,
+): Promise<T> {
+  const sql = connectPostgres(settings, 1)
+  try {
+    return await work(sql)
+  } catch (error) {
+    const code = (error as { code?: unknown }).code
+    if (typeof code === 'string' && error instanceof Error)
+      throw new ServiceError(`PostgreSQL ${postgresLocation(settings)}: ${error.message} (${code})`)
+    throw error
+  } finally {
+    await sql.end({ timeout: 5 })
   }
 }

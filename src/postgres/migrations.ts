@@ -97,6 +97,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'daily closes for backtest',
+    sql: `
+      -- Each item's state at the close of its day: as it stood when the item's stream moved past
+      -- the date (the latest date's row: as it stands now). What backtest needs to rebuild the
+      -- predictions made at each close; history consumed before this version has no closes.
+      CREATE TABLE analytics.daily_close (
+        sku text NOT NULL,
+        warehouse_id text NOT NULL,
+        date date NOT NULL,
+        on_hand double precision,
+        first_date date NOT NULL,
+        lead_time_days double precision, -- from the item's events; null: the configured default
+        sales_dates date[] NOT NULL, -- the days of date − 29 … date with sales, ascending
+        sales_units double precision[] NOT NULL,
+        PRIMARY KEY (sku, warehouse_id, date)
+      );
+    `,
+  },
 ]
 
 /**

@@ -2,6 +2,7 @@
 // metrics, the daily history, the item states, the outboxes and the consumed offset, so a crash at
 // any instant leaves either all of a batch or none of it.
 import type { Sql, TransactionSql } from 'postgres'
+import { closeRecord } from '../core/close.ts'
 import type { Batch } from '../core/engine.ts'
 import { splitItemKey } from '../core/event.ts'
 import { dailyRecord, metricsRecord } from '../core/rows.ts'
@@ -23,7 +24,7 @@ export interface PartitionPosition {
   nextOffset: number
 }
 
-/** Upserts the processed-metrics rows and adds the daily deltas: shared by consume and replay. */
+/** Upserts the processed-metrics rows and day closes and adds the daily deltas: shared by consume and replay. */
 export async function writeAnalytics(tx: TransactionSql, batch: Batch): Promise<void> {
   if (batch.rows.length > 0) {
     await tx`
@@ -47,6 +48,14 @@ export async function writeAnalytics(tx: TransactionSql, batch: Batch): Promise<
         sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
         received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
         closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
+  }
+  if (batch.closes.length > 0) {
+    await tx`
+      INSERT INTO analytics.daily_close
+      SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecord))}::text::json)
+      ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+        on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
+        sales_dates = excluded.sales_dates, sales_units = excluded.sales_units`
   }
 }
 

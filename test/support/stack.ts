@@ -136,7 +136,7 @@ export async function alertsOnTopic(topic: string) {
  * events produced to a 3-partition topic; cleanup() drops them all.
  */
 export class Scenarios {
-  private readonly scratch = mkdtempSync(join(tmpdir(), 'invpipe-it-'))
+  readonly scratchDir = mkdtempSync(join(tmpdir(), 'invpipe-it-'))
   private readonly databases: string[] = []
 
   async database(label: string): Promise<string> {
@@ -160,7 +160,7 @@ export class Scenarios {
       group: `group-${id}`,
       alertTopic: `alerts-${id}`,
       dlqTopic: `dlq-${id}`,
-      dataDir: join(this.scratch, id),
+      dataDir: join(this.scratchDir, id),
       batchSize,
       env,
     }
@@ -172,7 +172,7 @@ export class Scenarios {
   async cleanup(): Promise<void> {
     if (process.env.KEEP_TEST_DATABASES) return
     for (const name of this.databases) await dropDatabase(name)
-    rmSync(this.scratch, { recursive: true, force: true })
+    rmSync(this.scratchDir, { recursive: true, force: true })
   }
 }
 

@@ -1,0 +1,127 @@
+// The backtest's PostgreSQL source: the history that `consume` (or `replay --sinks postgres`)
+// stored. analytics.daily_close holds each item's state at the close of each of its days, from
+// which the predictions are rebuilt exactly as the file source makes them; analytics.daily_inventory
+// holds what happened. The closes and days read are only those that reach into the window.
+import type { Sql } from 'postgres'
+import type { DayClose } from '../core/close.ts'
+import { stateOfClose } from '../core/close.ts'
+import { itemKey } from '../core/event.ts'
+import { UsageError } from '../errors.ts'
+import type { BacktestData, ClosePredictor } from './collect.ts'
+import type { Window } from './window.ts'
+
+interface CloseRow {
+  sku: string
+  warehouse_id: string
+  day: number
+  /** The item's next close, or null for its latest. */
+  next_day: number | null
+  on_hand: number | null
+  first_day: number
+  lead_time_days: number | null
+  sales_days: number[]
+  sales_units: number[]
+}
+
+interface DailyRow {
+  sku: string
+  warehouse_id: string
+  day: number
+  closing_on_hand: number | null
+  stockout: boolean
+}
+
+const CURSOR_ROWS = 5000
+
+/** Relative bounds count back from `today` (the UTC day number the command passes in). */
+export async function collectHistory(
+  sql: Sql,
+  predictor: ClosePredictor,
+  today: number,
+): Promise<BacktestData> {
+  const endDay = await latestCloseDay(sql)
+  const window = predictor.resolveWindow(today, endDay)
+  const daily = await dailyHistories(sql, window)
+  for await (const rows of sql<CloseRow[]>`
+    SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
+      ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days, sales_units
+    FROM (
+      SELECT *, date - date '1970-01-01' AS day,
+        lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
+      FROM analytics.daily_close
+    ) AS c
+    WHERE day <= ${window.until} AND (next_day IS NULL OR next_day > ${window.since})
+    ORDER BY sku, warehouse_id, day`.cursor(CURSOR_ROWS)) {
+    let item = null
+    for (const row of rows) {
+      const key = itemKey(row.sku, row.warehouse_id)
+      if (item?.key !== key) item = predictor.addItem(key, daily.get(key) ?? [])
+      const through = row.next_day === null ? endDay : row.next_day - 1
+      predictor.closeDays(item, stateOfClose(closeOfRow(key, row)), through, today)
+    }
+  }
+  return predictor.finish(endDay, today)
+}
+
+/** E: the latest day any item's stream reached. */
+async function latestCloseDay(sql: Sql): Promise<number> {
+  const [row] = await sql<{ end_day: number | null }[]>`
+    SELECT max(date) - date '1970-01-01' AS end_day FROM analytics.daily_close`.catch(missingTable)
+  if (row?.end_day == null) {
+    throw new UsageError(
+      'no history in PostgreSQL: analytics.daily_close is empty (run `invpipe consume`, or `invpipe replay FILE --sinks postgres`, first), or name event files',
+    )
+  }
+  return row.end_day
+}
+
+/**
+ * Each item's daily history as triples (day, close or NaN, stockout 0/1): the days after the
+ * window opens, and the latest day before, whose close carries forward.
+ */
+async function dailyHistories(sql: Sql, window: Window): Promise<Map<string, number[]>> {
+  const histories = new Map<string, number[]>()
+  for await (const rows of sql<DailyRow[]>`
+    SELECT sku, warehouse_id, day, closing_on_hand, stockout
+    FROM (
+      SELECT sku, warehouse_id, closing_on_hand, stockout, date - date '1970-01-01' AS day,
+        lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
+      FROM analytics.daily_inventory
+    ) AS d
+    WHERE next_day IS NULL OR next_day > ${window.since}
+    ORDER BY sku, warehouse_id, day`.cursor(CURSOR_ROWS)) {
+    for (const row of rows) {
+      const key = itemKey(row.sku, row.warehouse_id)
+      let history = histories.get(key)
+      if (history === undefined) {
+        history = []
+        histories.set(key, history)
+      }
+      history.push(row.day, row.closing_on_hand ?? Number.NaN, row.stockout ? 1 : 0)
+    }
+  }
+  return histories
+}
+
+function closeOfRow(key: string, row: CloseRow): DayClose {
+  const sales: number[] = []
+  for (let i = 0; i < row.sales_days.length; i++)
+    sales.push(row.sales_days[i] as number, row.sales_units[i] as number)
+  return {
+    key,
+    day: row.day,
+    onHand: row.on_hand,
+    firstDay: row.first_day,
+    leadTimeOverride: row.lead_time_days,
+    sales,
+  }
+}
+
+function missingTable(error: unknown): never {
+  if ((error as { code?: string }).code === '42P01') {
+    throw new UsageError(
+      'no history in PostgreSQL: analytics.daily_close does not exist (run `invpipe migrate` and `invpipe consume` first), or name event files',
+    )
+  }
+  throw error
+}

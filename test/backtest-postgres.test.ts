@@ -1,0 +1,131 @@
+// `invpipe backtest` with no file reads the history that `consume` stored in PostgreSQL
+// (analytics.daily_close and analytics.daily_inventory), through the real stack: Apache Kafka,
+// PostgreSQL. The report must be the one the event files give, figure for figure, whatever the
+// batch size consume ran with (closes are taken inside batches and across them).
+import { afterAll, describe, expect, test } from 'bun:test'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { dayOf, formatDay } from '../src/core/time.ts'
+import { generatedLines } from './support/events.ts'
+import { type ConsumeRun, connect, ROOT, Scenarios, startConsume } from './support/stack.ts'
+import { expectSubset } from './support/subset.ts'
+
+const FIXTURES = join(ROOT, 'fixtures/backtest')
+const scenarios = new Scenarios()
+afterAll(() => scenarios.cleanup())
+
+function backtest(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest', ...args, '--json'], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+  })
+  const stderr = proc.stderr.toString()
+  if (proc.exitCode !== 0) throw new Error(`backtest exited ${proc.exitCode}: ${stderr}`)
+  return JSON.parse(proc.stdout.toString())
+}
+
+async function consumeAll(run: ConsumeRun): Promise<void> {
+  const proc = startConsume(run)
+  const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+  if (code !== 0) throw new Error(`consume exited ${code}:\n${stderr.slice(-3000)}`)
+}
+
+/** The report without what only says where the input came from. */
+function figures(report: Record<string, unknown>) {
+  const { source: _, events: __, ...rest } = report
+  return rest
+}
+
+function writeLines(name: string, lines: string[]): string {
+  const path = join(scenarios.scratchDir, name)
+  writeFileSync(path, `${lines.join('\n')}\n`)
+  return path
+}
+
+describe('the PostgreSQL history gives the report the event files give', () => {
+  for (const name of ['two_items', 'late_and_carry']) {
+    for (const batchSize of [1, 4, 500]) {
+      test(`${name}, consumed in batches of ${batchSize}: every hand-worked figure`, async () => {
+        const path = join(FIXTURES, name, 'events.jsonl')
+        const lines = readFileSync(path, 'utf8').trim().split('\n')
+        const expected = JSON.parse(readFileSync(join(FIXTURES, name, 'expected.json'), 'utf8'))
+        const run = await scenarios.prepare(`bt-${name}-${batchSize}`, lines, batchSize)
+        await consumeAll(run)
+        // Relative bounds count from today for the history: name the fixture's window by its dates.
+        const window = ['--since', expected.window.since, '--until', expected.window.until]
+        const settings = expected.args.includes('--lead-time-days') ? ['--lead-time-days', '2'] : []
+        const fromHistory = backtest([...window, ...settings], { POSTGRES_DB: run.database })
+        const fromFile = backtest([path, ...window, ...settings])
+        expect(figures(fromHistory)).toEqual(figures(fromFile))
+        expect(fromHistory.source).toEqual({
+          kind: 'postgresql',
+          database: expect.stringContaining(`/${run.database}`),
+        })
+        expect(fromHistory.events).toBeNull()
+        const { args: _, events: __, ...handWorked } = expected
+        expectSubset(fromHistory, handWorked)
+      }, 120_000)
+    }
+  }
+
+  test('a generated stream near today (late, duplicate and malformed events): --since counts back from today', async () => {
+    const today = dayOf(Date.now())
+    const lines = generatedLines({
+      events: 4000,
+      skus: 4,
+      warehouses: 2,
+      days: 50,
+      start: formatDay(today - 50),
+      seed: 20261125,
+    })
+    const run = await scenarios.prepare('bt-generated', lines, 37)
+    await consumeAll(run)
+    const fromHistory = backtest(['--since', '30d'], { POSTGRES_DB: run.database })
+    const path = writeLines('generated.jsonl', lines)
+    const fromFile = backtest([path, '--since', formatDay(today - 29), '--until', formatDay(today)])
+    expect(fromHistory.window.since).toBe(formatDay(today - 29))
+    expect(fromHistory.window.until).toBe(formatDay(today))
+    expect(fromHistory.closes.scored).toBeGreaterThan(50)
+    expect(fromHistory.model.stockouts).toBeGreaterThan(0)
+    expect(figures(fromHistory)).toEqual(figures(fromFile))
+  }, 180_000)
+
+  test('replay --sinks postgres stores the same history', async () => {
+    const path = join(FIXTURES, 'two_items', 'events.jsonl')
+    const database = await scenarios.database('bt-replay')
+    const env = { POSTGRES_DB: database }
+    const replay = Bun.spawnSync(
+      ['bun', join(ROOT, 'src/main.ts'), 'replay', path, '--sinks', 'postgres', '--batch-size', '3'],
+      { env: { PATH: process.env.PATH ?? '', DATA_DIR: scenarios.scratchDir, ...env } },
+    )
+    expect(replay.exitCode).toBe(0)
+    const window = ['--since', '2024-03-01', '--until', '2024-03-10']
+    expect(figures(backtest(window, env))).toEqual(figures(backtest([path, ...window])))
+  }, 60_000)
+})
+
+describe('no history', () => {
+  test('an empty or unmigrated database is a one-line error, exit 2', async () => {
+    const database = await scenarios.database('bt-empty')
+    const run = (env: Record<string, string>) =>
+      Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest'], {
+        env: { PATH: process.env.PATH ?? '', POSTGRES_DB: database, ...env },
+      })
+    const unmigrated = run({})
+    expect(unmigrated.exitCode).toBe(2)
+    expect(unmigrated.stderr.toString().trim()).toMatch(
+      /^invpipe: no history in PostgreSQL: analytics.daily_close does not exist/,
+    )
+    const sql = connect(database)
+    await sql`CREATE SCHEMA analytics`
+    await sql`CREATE TABLE analytics.daily_close (date date)`
+    await sql.end()
+    const empty = run({})
+    expect(empty.exitCode).toBe(2)
+    expect(empty.stderr.toString().trim()).toMatch(
+      /^invpipe: no history in PostgreSQL: analytics.daily_close is empty/,
+    )
+    const badSetting = run({ POSTGRES_PORT: 'x' })
+    expect(badSetting.exitCode).toBe(2)
+    expect(badSetting.stderr.toString().trim()).toContain('POSTGRES_PORT')
+  })
+})
