@@ -205,9 +205,9 @@ describe('outages and set-up', () => {
       })
     const first = migrate()
     expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toContain('applied migrations 1')
+    expect(first.stdout.toString()).toContain('applied migrations 1, 2; schema at version 2')
     const second = migrate()
-    expect(second.stdout.toString().trim()).toBe('schema already at version 1')
+    expect(second.stdout.toString().trim()).toBe('schema already at version 2')
   })
 })
 
