@@ -5,7 +5,11 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { reportRecord } from '../src/backtest/report.ts'
+import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
+import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { dayOf, formatDay } from '../src/core/time.ts'
+import { openInputs } from '../src/sources/files.ts'
 import { generatedLines } from './support/events.ts'
 import { type ConsumeRun, connect, ROOT, Scenarios, startConsume } from './support/stack.ts'
 import { expectSubset } from './support/subset.ts'
@@ -30,7 +34,7 @@ async function consumeAll(run: ConsumeRun): Promise<void> {
 }
 
 /** The report without what only says where the input came from. */
-function figures(report: Record<string, unknown>) {
+function figures(report: { source: unknown; events: unknown }) {
   const { source: _, events: __, ...rest } = report
   return rest
 }
@@ -69,7 +73,7 @@ describe('the PostgreSQL history gives the report the event files give', () => {
 
   test('a generated stream near today (late, duplicate and malformed events): --since counts back from today', async () => {
     const today = dayOf(Date.now())
-    const lines = generatedLines({
+    const generated = generatedLines({
       events: 4000,
       skus: 4,
       warehouses: 2,
@@ -77,6 +81,18 @@ describe('the PostgreSQL history gives the report the event files give', () => {
       start: formatDay(today - 50),
       seed: 20261125,
     })
+    // An item first seen after the earlier windows below: it counts among the items all the same.
+    const newcomer = [3, 2].map((ago, i) =>
+      JSON.stringify({
+        event_id: `new-${i}`,
+        event_type: i === 0 ? 'stock_count' : 'sale',
+        sku: 'SKU-NEW',
+        warehouse_id: 'WH-01',
+        quantity: i === 0 ? 40 : 5,
+        timestamp: `${formatDay(today - ago)}T12:00:00Z`,
+      }),
+    )
+    const lines = [...generated, ...newcomer]
     const run = await scenarios.prepare('bt-generated', lines, 37)
     await consumeAll(run)
     const fromHistory = backtest(['--since', '30d'], { POSTGRES_DB: run.database })
@@ -87,6 +103,33 @@ describe('the PostgreSQL history gives the report the event files give', () => {
     expect(fromHistory.closes.scored).toBeGreaterThan(50)
     expect(fromHistory.model.stockouts).toBeGreaterThan(0)
     expect(figures(fromHistory)).toEqual(figures(fromFile))
+
+    // In process, fetching 7 rows at a time so that items span fetches; windows ending before the newcomer.
+    const sql = connect(run.database)
+    try {
+      for (const [since, until] of [
+        [today - 40, today - 10],
+        [today - 25, today - 20],
+      ] as const) {
+        const bounds = {
+          since: { kind: 'date', day: since },
+          until: { kind: 'date', day: until },
+        } as const
+        const history = await backtestHistory({
+          sql,
+          database: run.database,
+          today,
+          core,
+          ...bounds,
+          cursorRows: 7,
+        })
+        const files = await backtestFiles({ inputs: openInputs([path]), core, ...bounds })
+        expect(history.report.items).toBe(8 + 1)
+        expect(figures(reportRecord(history.report))).toEqual(figures(reportRecord(files.report)))
+      }
+    } finally {
+      await sql.end()
+    }
   }, 180_000)
 
   test('replay --sinks postgres stores the same history', async () => {

@@ -1,13 +1,14 @@
 // The backtest's PostgreSQL source: the history that `consume` (or `replay --sinks postgres`)
 // stored. analytics.daily_close holds each item's state at the close of each of its days, from
 // which the predictions are rebuilt exactly as the file source makes them; analytics.daily_inventory
-// holds what happened. The closes and days read are only those that reach into the window.
+// holds what happened. The closes and days read are those that reach into the window or come
+// after it (an item first seen after the window still counts among the items, as with files).
 import type { Sql } from 'postgres'
 import type { DayClose } from '../core/close.ts'
 import { stateOfClose } from '../core/close.ts'
 import { itemKey } from '../core/event.ts'
 import { UsageError } from '../errors.ts'
-import type { BacktestData, ClosePredictor } from './collect.ts'
+import type { BacktestData, ClosePredictor, TrackedItem } from './collect.ts'
 import type { Window } from './window.ts'
 
 interface CloseRow {
@@ -31,17 +32,20 @@ interface DailyRow {
   stockout: boolean
 }
 
-const CURSOR_ROWS = 5000
-
-/** Relative bounds count back from `today` (the UTC day number the command passes in). */
+/**
+ * Relative bounds count back from `today` (the UTC day number the command passes in). Rows are
+ * fetched `cursorRows` at a time, so memory follows the rows in the window, not the whole table.
+ */
 export async function collectHistory(
   sql: Sql,
   predictor: ClosePredictor,
   today: number,
+  cursorRows = 5000,
 ): Promise<BacktestData> {
   const endDay = await latestCloseDay(sql)
   const window = predictor.resolveWindow(today, endDay)
-  const daily = await dailyHistories(sql, window)
+  const daily = await dailyHistories(sql, window, cursorRows)
+  let item: TrackedItem | null = null
   for await (const rows of sql<CloseRow[]>`
     SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
       ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days, sales_units
@@ -50,9 +54,8 @@ export async function collectHistory(
         lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
       FROM analytics.daily_close
     ) AS c
-    WHERE day <= ${window.until} AND (next_day IS NULL OR next_day > ${window.since})
-    ORDER BY sku, warehouse_id, day`.cursor(CURSOR_ROWS)) {
-    let item = null
+    WHERE next_day IS NULL OR next_day > ${window.since}
+    ORDER BY sku, warehouse_id, day`.cursor(cursorRows)) {
     for (const row of rows) {
       const key = itemKey(row.sku, row.warehouse_id)
       if (item?.key !== key) item = predictor.addItem(key, daily.get(key) ?? [])
@@ -79,7 +82,7 @@ async function latestCloseDay(sql: Sql): Promise<number> {
  * Each item's daily history as triples (day, close or NaN, stockout 0/1): the days after the
  * window opens, and the latest day before, whose close carries forward.
  */
-async function dailyHistories(sql: Sql, window: Window): Promise<Map<string, number[]>> {
+async function dailyHistories(sql: Sql, window: Window, cursorRows: number): Promise<Map<string, number[]>> {
   const histories = new Map<string, number[]>()
   for await (const rows of sql<DailyRow[]>`
     SELECT sku, warehouse_id, day, closing_on_hand, stockout
@@ -89,7 +92,7 @@ async function dailyHistories(sql: Sql, window: Window): Promise<Map<string, num
       FROM analytics.daily_inventory
     ) AS d
     WHERE next_day IS NULL OR next_day > ${window.since}
-    ORDER BY sku, warehouse_id, day`.cursor(CURSOR_ROWS)) {
+    ORDER BY sku, warehouse_id, day`.cursor(cursorRows)) {
     for (const row of rows) {
       const key = itemKey(row.sku, row.warehouse_id)
       let history = histories.get(key)

@@ -55,12 +55,14 @@ export interface BacktestHistoryOptions {
   core: CoreConfig
   since: Bound
   until: Bound
+  /** Rows fetched at a time (tests make it small to cross fetches). */
+  cursorRows?: number
 }
 
 export async function backtestHistory(options: BacktestHistoryOptions): Promise<BacktestRun> {
   const started = performance.now()
   const predictor = new ClosePredictor(options.core, options.since, options.until)
-  const data = await collectHistory(options.sql, predictor, options.today)
+  const data = await collectHistory(options.sql, predictor, options.today, options.cursorRows)
   const report = buildReport(data, options.core, { kind: 'postgresql', database: options.database }, null)
   return { report, seconds: (performance.now() - started) / 1000 }
 }
