@@ -3,6 +3,11 @@
 // must end with replay's results, every Parquet row exactly once and every alert sent.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { DuckDBInstance } from '@duckdb/node-api'
+import { BacktestCollector } from '../src/backtest/collect.ts'
+import { buildReport } from '../src/backtest/report.ts'
+import { backtestHistory } from '../src/backtest/run.ts'
+import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
+import { parseEvent } from '../src/core/event.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
 import { readTopic } from './support/kafka.ts'
@@ -17,6 +22,14 @@ import {
 
 const lines = generatedLines({ events: 1500, skus: 4, warehouses: 2, days: 30, seed: 77 })
 const expected = analyze(lines)
+/** The whole history, for the backtest: every close the data hold. */
+const ALL_DAYS = { since: { kind: 'date', day: 0 }, until: { kind: 'date', day: 99_999 } } as const
+const collector = new BacktestCollector(core, ALL_DAYS.since, ALL_DAYS.until)
+for (const line of lines) {
+  const parsed = parseEvent(line)
+  if (parsed.ok) collector.process(parsed.event)
+}
+const backtestFileReport = buildReport(collector.finish(), core, { kind: 'files', files: [] }, null)
 const scenarios = new Scenarios()
 afterAll(() => scenarios.cleanup())
 const prepare = (label: string, env: Record<string, string>) => scenarios.prepare(label, lines, 1, env)
@@ -38,6 +51,12 @@ async function verifyFinalState(run: ConsumeRun) {
   try {
     const [outbox] = await sql`SELECT count(*)::int AS rows FROM analytics.metrics_outbox`
     expect(outbox?.rows).toBe(0)
+    // The day closes survived the crashes too: the backtest of the history is the file's.
+    const history = await backtestHistory({ sql, database: run.database, today: 0, core, ...ALL_DAYS })
+    expect(history.report.counts.scored).toBeGreaterThan(0)
+    const { source: _, ...fromHistory } = history.report
+    const { source: __, events: ___, ...fromFile } = backtestFileReport
+    expect({ ...fromHistory, events: null }).toEqual({ ...fromFile, events: null })
   } finally {
     await sql.end()
   }

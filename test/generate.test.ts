@@ -6,11 +6,14 @@ import { runCommand } from 'citty'
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
 import { generateCommand } from '../src/commands/generate.ts'
 import { itemKey, parseEvent, validateEvent } from '../src/core/event.ts'
+import { messageKey } from '../src/generate/kafka-writer.ts'
 import { MALFORMED_REASONS } from '../src/generate/malformed.ts'
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../src/generate/options.ts'
 import { writeParquet } from '../src/generate/parquet-writer.ts'
 import { type GeneratedLine, lineText } from '../src/generate/record.ts'
 import { generateEvents } from '../src/generate/stream.ts'
+import { BOOTSTRAP, readTopic } from './support/kafka.ts'
+import { ROOT } from './support/stack.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-generate-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -229,10 +232,66 @@ describe('the command', () => {
       ['--output', 'events.csv'],
       '--output must be - or a file ending in .jsonl or .parquet, got "events.csv"',
     ],
+    [['--topic', 't', '--output', 'e.jsonl'], '--output and --topic exclude each other'],
+    [['--topic', 't', '--kafka-security-protocol', 'TLS'], 'KAFKA_SECURITY_PROTOCOL'],
   ] as const) {
     test(`rejects ${args.join(' ')} with a one-line error naming the option`, async () => {
       const attempt = run([...args])
       await expect(attempt).rejects.toThrow(message)
     })
   }
+})
+
+describe('to Kafka (the local Apache Kafka broker)', () => {
+  test('--topic produces every line, in order per item, keyed {sku}:{warehouse_id}', async () => {
+    const topic = `generated-${Date.now().toString(36)}`
+    const options = ['--events', '3000', '--skus', '20', '--warehouses', '3', '--seed', '11']
+    const noise = ['--malformed-rate', '0.05', '--duplicate-rate', '0.03', '--late-rate', '0.03']
+    const run = Bun.spawnSync(
+      ['bun', join(ROOT, 'src/main.ts'), 'generate', ...options, ...noise, '--topic', topic],
+      {
+        env: { PATH: process.env.PATH ?? '', KAFKA_BOOTSTRAP_SERVERS: BOOTSTRAP },
+      },
+    )
+    // kafkajs' timers make Bun print a TimeoutNegativeWarning (three lines) that is not ours.
+    const stderr = run.stderr.toString().replace(/^\(node:\d+\) TimeoutNegativeWarning.*\n.*\n.*\n/, '')
+    expect(stderr).toMatch(
+      new RegExp(`^generate: 3000 events, 60 items, Kafka topic ${topic} at ${BOOTSTRAP}, [\\d.]+ s\n$`),
+    )
+    expect(run.exitCode).toBe(0)
+    const expected = lines({
+      events: 3000,
+      skus: 20,
+      warehouses: 3,
+      seed: 11,
+      malformedRate: 0.05,
+      duplicateRate: 0.03,
+      lateRate: 0.03,
+    })
+    const messages = await readTopic(topic)
+    expect(messages).toHaveLength(3000)
+    expect(new Set(messages.map((m) => m.partition)).size).toBe(3)
+    // The generated order, restricted to one key, is the order on the topic (one partition per key).
+    const byKey = (list: { key: string | null; value: string | null }[]) => {
+      const groups = new Map<string, string[]>()
+      for (const { key, value } of list) {
+        const group = groups.get(String(key)) ?? []
+        group.push(String(value))
+        groups.set(String(key), group)
+      }
+      return groups
+    }
+    const produced = byKey(messages)
+    const wanted = byKey(expected.map((line) => ({ key: messageKey(line), value: lineText(line) })))
+    expect([...produced.keys()].sort()).toEqual([...wanted.keys()].sort())
+    for (const [key, values] of wanted) {
+      if (key === 'null') expect([...(produced.get(key) ?? [])].sort()).toEqual([...values].sort())
+      else expect(produced.get(key)).toEqual(values)
+    }
+    for (const { key, value } of messages) {
+      const parsed = parseEvent(String(value))
+      if (parsed.ok) expect(key).toBe(itemKey(parsed.event.sku, parsed.event.warehouseId))
+    }
+    expect(wanted.get('null')?.length ?? 0).toBeGreaterThan(0)
+  }, 60_000)
 })

@@ -1,6 +1,8 @@
-// The backtest's pass over the events: the predictions the core would have made at the close of
-// each day, and the stockouts that followed. Pure (events in, arrays out); the same ItemState,
+// The backtest's predictions and outcomes: what the core would have predicted at the close of each
+// day, and the stockouts that followed. Pure (events or closes in, arrays out); the same ItemState,
 // applyEvent, computeMetrics and assessRisk as replay and consume, so the formulas cannot drift.
+// ClosePredictor is shared by both sources; BacktestCollector is the event files' pass, and
+// history.ts feeds the closes consume stored (src/core/close.ts: the same close, taken by the engine).
 //
 // The close of day t, for an item (events in arrival order, as replay applies them):
 //   the item's state at the moment its stream first moves past t, i.e. just before the first

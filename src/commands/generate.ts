@@ -2,20 +2,22 @@
 import { existsSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
-import { UsageError } from '../errors.ts'
+import { loadSettings, settingArgs } from '../config.ts'
+import { ServiceError, UsageError } from '../errors.ts'
 import { fileSink, stdoutSink, writeJsonl } from '../generate/jsonl-writer.ts'
+import { produceGenerated } from '../generate/kafka-writer.ts'
 import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
 import { writeParquet } from '../generate/parquet-writer.ts'
 import type { GeneratedLine } from '../generate/record.ts'
 import { generateEvents } from '../generate/stream.ts'
+import { ensureTopics, KAFKA_SETTINGS, type KafkaSettings, kafkaClient } from '../kafka/client.ts'
 
 type OutputFormat = 'jsonl' | 'parquet'
 
-interface OutputTarget {
-  /** null: standard output. */
-  path: string | null
-  format: OutputFormat
-}
+type OutputTarget =
+  /** path null: standard output. */
+  | { kind: 'file'; path: string | null; format: OutputFormat }
+  | { kind: 'kafka'; topic: string; settings: KafkaSettings }
 
 const defaults = DEFAULT_GENERATE_OPTIONS
 
@@ -24,8 +26,9 @@ export const generateCommand = defineCommand({
   meta: {
     name: 'generate',
     description:
-      'Write deterministic, realistic synthetic inventory events (JSONL or Parquet).\n' +
+      'Write deterministic, realistic synthetic inventory events (JSONL, Parquet, or a Kafka topic).\n' +
       'Examples:\n  invpipe generate --events 100000 --output events.jsonl\n' +
+      '  KAFKA_BOOTSTRAP_SERVERS=localhost:9092 invpipe generate --events 100000 --topic inventory-events\n' +
       '  invpipe generate --skus 2500 --warehouses 4 --days 90 --malformed-rate 0.01 --seed 7 --output events.parquet',
   },
   args: {
@@ -71,10 +74,17 @@ export const generateCommand = defineCommand({
       description: 'Output file, .jsonl or .parquet; - or absent: JSONL to standard output',
       valueHint: 'FILE',
     },
+    topic: {
+      type: 'string',
+      description:
+        'Produce to this Kafka topic instead (one message per line, keyed {sku}:{warehouse_id}; created with 3 partitions when missing; KAFKA_BOOTSTRAP_SERVERS and the security settings apply)',
+      valueHint: 'TOPIC',
+    },
+    ...settingArgs(KAFKA_SETTINGS),
   },
   async run({ args }) {
     const options = parseOptions(args)
-    const target = parseOutput(args.output)
+    const target = parseTarget(args)
     const started = performance.now()
     const lines = generateEvents(options)
     const written = await writeLines(lines, target)
@@ -82,7 +92,7 @@ export const generateCommand = defineCommand({
     const items = options.skus * options.warehouses
     const early = written < options.events ? ' (the reader closed the output early)' : ''
     process.stderr.write(
-      `generate: ${written} events, ${items} items, ${target.path ?? 'stdout'} (${target.format}), ${seconds.toFixed(2)} s${early}\n`,
+      `generate: ${written} events, ${items} items, ${describeTarget(target)}, ${seconds.toFixed(2)} s${early}\n`,
     )
   },
 })
@@ -121,9 +131,24 @@ function parseRate(flag: string, value: unknown): number {
   return number
 }
 
+/** Where the lines go; settings are checked here, before anything connects. */
+function parseTarget(args: Record<string, unknown>): OutputTarget {
+  if (args.topic === undefined) return parseOutput(args.output)
+  const topic = String(args.topic).trim()
+  if (args.output !== undefined) throw new UsageError('--output and --topic exclude each other: choose one')
+  if (topic === '' || args.topic === true) throw new UsageError('--topic needs a topic name')
+  return { kind: 'kafka', topic, settings: loadSettings(KAFKA_SETTINGS, args) }
+}
+
+function describeTarget(target: OutputTarget): string {
+  if (target.kind === 'kafka')
+    return `Kafka topic ${target.topic} at ${target.settings.kafkaBootstrapServers}`
+  return `${target.path ?? 'stdout'} (${target.format})`
+}
+
 function parseOutput(value: unknown): OutputTarget {
   if (value === undefined || value === '' || value === '-' || value === true)
-    return { path: null, format: 'jsonl' }
+    return { kind: 'file', path: null, format: 'jsonl' }
   const path = String(value)
   const format = formatOf(path)
   if (format === null) {
@@ -134,7 +159,7 @@ function parseOutput(value: unknown): OutputTarget {
   if (!existsSync(dirname(resolve(path)))) {
     throw new UsageError(`--output ${path}: the directory ${dirname(resolve(path))} does not exist`)
   }
-  return { path, format }
+  return { kind: 'file', path, format }
 }
 
 function formatOf(path: string): OutputFormat | null {
@@ -145,6 +170,18 @@ function formatOf(path: string): OutputFormat | null {
 }
 
 async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget): Promise<number> {
+  if (target.kind === 'kafka') {
+    const kafka = kafkaClient(target.settings, 'invpipe-generate')
+    try {
+      await ensureTopics(kafka, [target.topic])
+      return await produceGenerated(kafka, target.topic, lines)
+    } catch (error) {
+      // The broker's side of things (unreachable, refused): one line naming it, not a stack.
+      if (error instanceof Error && error.name.startsWith('KafkaJS'))
+        throw new ServiceError(`Kafka ${target.settings.kafkaBootstrapServers}: ${error.message}`)
+      throw error
+    }
+  }
   try {
     if (target.path === null) return await writeJsonl(lines, stdoutSink())
     if (target.format === 'parquet') return await writeParquet(lines, target.path)
