@@ -27,6 +27,15 @@ function backtest(args: string[], env: Record<string, string> = {}) {
   return JSON.parse(proc.stdout.toString())
 }
 
+/** A backtest of the history with bounds relative to today, and the day it took for today (rerun across midnight UTC). */
+function historyFromToday(args: string[], database: string) {
+  for (;;) {
+    const today = dayOf(Date.now())
+    const report = backtest(args, { POSTGRES_DB: database })
+    if (dayOf(Date.now()) === today) return { report, today }
+  }
+}
+
 async function consumeAll(run: ConsumeRun): Promise<void> {
   const proc = startConsume(run)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
@@ -95,14 +104,26 @@ describe('the PostgreSQL history gives the report the event files give', () => {
     const lines = [...generated, ...newcomer]
     const run = await scenarios.prepare('bt-generated', lines, 37)
     await consumeAll(run)
-    const fromHistory = backtest(['--since', '30d'], { POSTGRES_DB: run.database })
     const path = writeLines('generated.jsonl', lines)
-    const fromFile = backtest([path, '--since', formatDay(today - 29), '--until', formatDay(today)])
-    expect(fromHistory.window.since).toBe(formatDay(today - 29))
-    expect(fromHistory.window.until).toBe(formatDay(today))
-    expect(fromHistory.closes.scored).toBeGreaterThan(50)
-    expect(fromHistory.model.stockouts).toBeGreaterThan(0)
-    expect(figures(fromHistory)).toEqual(figures(fromFile))
+    for (const [since, until] of [
+      [30, 0],
+      [40, 3],
+    ] as const) {
+      const fromHistory = historyFromToday(['--since', `${since}d`, '--until', `${until}d`], run.database)
+      const day = fromHistory.today
+      expect(fromHistory.report.window.since).toBe(formatDay(day - since + 1))
+      expect(fromHistory.report.window.until).toBe(formatDay(day - until))
+      const fromFile = backtest([
+        path,
+        '--since',
+        formatDay(day - since + 1),
+        '--until',
+        formatDay(day - until),
+      ])
+      expect(fromHistory.report.closes.scored).toBeGreaterThan(50)
+      expect(fromHistory.report.model.stockouts).toBeGreaterThan(0)
+      expect(figures(fromHistory.report)).toEqual(figures(fromFile))
+    }
 
     // In process, fetching 7 rows at a time so that items span fetches; windows ending before the newcomer.
     const sql = connect(run.database)

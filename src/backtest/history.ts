@@ -3,7 +3,7 @@
 // which the predictions are rebuilt exactly as the file source makes them; analytics.daily_inventory
 // holds what happened. The closes and days read are those that reach into the window or come
 // after it (an item first seen after the window still counts among the items, as with files).
-import type { Sql } from 'postgres'
+import type { Sql, TransactionSql } from 'postgres'
 import type { DayClose } from '../core/close.ts'
 import { stateOfClose } from '../core/close.ts'
 import { itemKey } from '../core/event.ts'
@@ -42,9 +42,23 @@ export async function collectHistory(
   today: number,
   cursorRows = 5000,
 ): Promise<BacktestData> {
-  const endDay = await latestCloseDay(sql)
-  const window = predictor.resolveWindow(today, endDay)
-  const daily = await dailyHistories(sql, window, cursorRows)
+  // One snapshot for every read: consume may commit meanwhile, and the closes must match the days.
+  const data = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const endDay = await latestCloseDay(tx)
+    const window = predictor.resolveWindow(today, endDay)
+    const daily = await dailyHistories(tx, window, cursorRows)
+    await predictClosesOf(tx, predictor, { endDay, window, today, daily, cursorRows })
+    return predictor.finish(endDay, today)
+  })
+  return data as BacktestData
+}
+
+/** Every close that reaches into the window or after it, item by item, into the predictor. */
+async function predictClosesOf(
+  sql: TransactionSql,
+  predictor: ClosePredictor,
+  read: { endDay: number; window: Window; today: number; daily: Map<string, number[]>; cursorRows: number },
+): Promise<void> {
   let item: TrackedItem | null = null
   for await (const rows of sql<CloseRow[]>`
     SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
@@ -54,20 +68,19 @@ export async function collectHistory(
         lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
       FROM analytics.daily_close
     ) AS c
-    WHERE next_day IS NULL OR next_day > ${window.since}
-    ORDER BY sku, warehouse_id, day`.cursor(cursorRows)) {
+    WHERE next_day IS NULL OR next_day > ${read.window.since}
+    ORDER BY sku, warehouse_id, day`.cursor(read.cursorRows)) {
     for (const row of rows) {
       const key = itemKey(row.sku, row.warehouse_id)
-      if (item?.key !== key) item = predictor.addItem(key, daily.get(key) ?? [])
-      const through = row.next_day === null ? endDay : row.next_day - 1
-      predictor.closeDays(item, stateOfClose(closeOfRow(key, row)), through, today)
+      if (item?.key !== key) item = predictor.addItem(key, read.daily.get(key) ?? [])
+      const through = row.next_day === null ? read.endDay : row.next_day - 1
+      predictor.closeDays(item, stateOfClose(closeOfRow(key, row)), through, read.today)
     }
   }
-  return predictor.finish(endDay, today)
 }
 
 /** E: the latest day any item's stream reached. */
-async function latestCloseDay(sql: Sql): Promise<number> {
+async function latestCloseDay(sql: TransactionSql): Promise<number> {
   const [row] = await sql<{ end_day: number | null }[]>`
     SELECT max(date) - date '1970-01-01' AS end_day FROM analytics.daily_close`.catch(missingTable)
   if (row?.end_day == null) {
@@ -82,7 +95,11 @@ async function latestCloseDay(sql: Sql): Promise<number> {
  * Each item's daily history as triples (day, close or NaN, stockout 0/1): the days after the
  * window opens, and the latest day before, whose close carries forward.
  */
-async function dailyHistories(sql: Sql, window: Window, cursorRows: number): Promise<Map<string, number[]>> {
+async function dailyHistories(
+  sql: TransactionSql,
+  window: Window,
+  cursorRows: number,
+): Promise<Map<string, number[]>> {
   const histories = new Map<string, number[]>()
   for await (const rows of sql<DailyRow[]>`
     SELECT sku, warehouse_id, day, closing_on_hand, stockout

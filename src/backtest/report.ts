@@ -173,7 +173,11 @@ export type BacktestRecord = ReturnType<typeof reportRecord>
 export function reportNotes(report: BacktestReport): string[] {
   const c = report.counts
   const notes: string[] = []
-  if (c.scored === 0) {
+  if (c.scored === 0 && report.window.since > report.endDay) {
+    notes.push(
+      `nothing could be scored: the window begins after the data end ${formatDay(report.endDay)}${report.source.kind === 'postgresql' ? ' (nothing was stored since; relative bounds count back from today for the PostgreSQL history)' : ''}; name the days with --since and --until`,
+    )
+  } else if (c.scored === 0) {
     notes.push(
       c.leftOut > 0
         ? `nothing could be scored: all ${c.leftOut} predictions in the window look past the end of the data (their lead time runs beyond ${formatDay(report.endDay)}); start the window earlier (--since)`
