@@ -1,10 +1,12 @@
 // Security settings (issue 5 item 4): SASL/SCRAM against the local broker's SASL_PLAINTEXT
-// listener (scripts/stack/stack.sh: 127.0.0.1:9094, user invpipe), the validation of the TLS/SASL
-// settings before anything connects, and secrets kept out of errors and --help.
+// listener (scripts/stack/stack.sh: 127.0.0.1:9094, user invpipe) and its SASL_SSL listener
+// (127.0.0.1:9095, a self-signed certificate whose PEM is .stack/kafka/tls/ca.pem), the validation
+// of the TLS/SASL settings before anything connects, and secrets kept out of errors and --help.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type ConnectionOptions, connect as tlsConnect } from 'node:tls'
 import { loadSettings } from '../src/config.ts'
 import { KAFKA_SETTINGS, kafkaClient, kafkaSecurity } from '../src/kafka/client.ts'
 import { POSTGRES_SETTINGS, postgresSsl } from '../src/postgres/connect.ts'
@@ -12,6 +14,8 @@ import { analyze } from './support/analyze.ts'
 import { ROOT } from './support/stack.ts'
 
 const SASL_BOOTSTRAP = process.env.KAFKA_SASL_BOOTSTRAP_SERVERS ?? '127.0.0.1:9094'
+const SSL_BOOTSTRAP = process.env.KAFKA_SSL_BOOTSTRAP_SERVERS ?? '127.0.0.1:9095'
+const BROKER_CA = process.env.KAFKA_TEST_CA_FILE ?? join(ROOT, '.stack', 'kafka', 'tls', 'ca.pem')
 const SCRAM_USER = process.env.KAFKA_SCRAM_USER ?? 'invpipe'
 const SCRAM_PASSWORD = process.env.KAFKA_SCRAM_PASSWORD ?? 'invpipe-test-secret'
 const SAMPLE = join(ROOT, 'fixtures', 'sample-events.jsonl')
@@ -94,6 +98,48 @@ describe('SASL/SCRAM against the local broker', () => {
     )
     expect(result.stderr + result.stdout).not.toContain(password)
   }, 60_000)
+})
+
+describe('SASL_SSL against the local broker', () => {
+  const overTls = (extra: Record<string, string> = {}) => ({
+    ...scram('scram-sha-512'),
+    KAFKA_BOOTSTRAP_SERVERS: SSL_BOOTSTRAP,
+    KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+    ...extra,
+  })
+
+  test('generate produces over TLS (the broker checked against KAFKA_SSL_CA_FILE) with SCRAM-SHA-512', async () => {
+    const topic = `tls-${Date.now().toString(36)}`
+    const result = invpipe(['generate', '--events', '300', '--seed', '5', '--topic', topic], {
+      ...overTls({ KAFKA_SSL_CA_FILE: BROKER_CA }),
+    })
+    expect(result.stderr).toContain(
+      `generate: 300 events, 200 items, Kafka topic ${topic} at ${SSL_BOOTSTRAP}`,
+    )
+    expect(result.code).toBe(0)
+    const expected = invpipe(['generate', '--events', '300', '--seed', '5'], {}).stdout.trim().split('\n')
+    expect((await readThroughScram(topic, 'scram-sha-256')).sort()).toEqual(expected.sort())
+  }, 60_000)
+
+  test('the TLS options verify the certificate: trusted with the CA file, refused without it', async () => {
+    const [host, port] = SSL_BOOTSTRAP.split(':') as [string, string]
+    const handshake = (options: ConnectionOptions) =>
+      new Promise<string>((resolve) => {
+        const socket = tlsConnect({ host, port: Number(port), servername: 'localhost', ...options })
+        socket.on('secureConnect', () => {
+          socket.end()
+          resolve('trusted')
+        })
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+      })
+    const optionsOf = (env: Record<string, string>) => {
+      const { ssl } = kafkaSecurity(loadSettings(KAFKA_SETTINGS, {}, overTls(env)))
+      if (ssl === undefined || ssl === false) throw new Error('no TLS options')
+      return ssl === true ? {} : (ssl as ConnectionOptions)
+    }
+    expect(await handshake(optionsOf({ KAFKA_SSL_CA_FILE: BROKER_CA }))).toBe('trusted')
+    expect(await handshake(optionsOf({}))).toBe('DEPTH_ZERO_SELF_SIGNED_CERT')
+  })
 })
 
 describe('validation before anything connects', () => {

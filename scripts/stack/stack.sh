@@ -13,6 +13,8 @@
 # Extra knobs: STACK_DIR, KAFKA_HEAP (-Xmx512m), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90),
 # STACK_NO_INSTALL=1 (never apt-get install a missing redis-server/postgresql/maven),
 # KAFKA_SASL_PORT (9094: a SASL_PLAINTEXT listener with SCRAM-SHA-256/512 for the security tests),
+# KAFKA_SSL_PORT (9095: the same over TLS, SASL_SSL, with a self-signed certificate for 127.0.0.1
+# and localhost made by keytool; clients trust it through .stack/kafka/tls/ca.pem),
 # KAFKA_SCRAM_USER / KAFKA_SCRAM_PASSWORD (invpipe / invpipe-test-secret: the SCRAM user it knows).
 set -euo pipefail
 
@@ -25,6 +27,7 @@ KAFKA_HEAP="${KAFKA_HEAP:-${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}}"
 KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 KAFKA_SASL_PORT="${KAFKA_SASL_PORT:-9094}"
+KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-9095}"
 KAFKA_SCRAM_USER="${KAFKA_SCRAM_USER:-invpipe}"
 KAFKA_SCRAM_PASSWORD="${KAFKA_SCRAM_PASSWORD:-invpipe-test-secret}"
 POSTGRES_HOST="${POSTGRES_HOST:-localhost}"
@@ -41,6 +44,9 @@ KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_LIBS="$KAFKA_DIR/libs"
 KAFKA_PID="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/kafka.log"
+KAFKA_TLS_DIR="$KAFKA_DIR/tls"
+# guards only a throwaway development certificate
+KAFKA_KEYSTORE_PASSWORD="invpipe-dev-keystore"
 KAFKA_POM="$SCRIPT_DIR/kafka/pom.xml"
 PG_DIR="$STACK_DIR/postgres"
 PG_DATA="$PG_DIR/data"
@@ -157,6 +163,23 @@ kafka_fetch_libs() {
   say "kafka: $(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars in $KAFKA_LIBS ($(since "$t0"))"
 }
 
+# A self-signed certificate for the SASL_SSL listener, valid for 127.0.0.1 and localhost; its PEM
+# is the CA file clients trust (KAFKA_SSL_CA_FILE). Made once, kept with the broker's state.
+kafka_make_certificate() {
+  [[ -s "$KAFKA_TLS_DIR/broker.p12" && -s "$KAFKA_TLS_DIR/ca.pem" ]] && return 0
+  ensure_cmd keytool openjdk-17-jre-headless || die "keytool (from Java) not found"
+  mkdir -p "$KAFKA_TLS_DIR"
+  rm -f "$KAFKA_TLS_DIR/broker.p12" "$KAFKA_TLS_DIR/ca.pem"
+  keytool -genkeypair -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=localhost" \
+    -ext "SAN=dns:localhost,ip:127.0.0.1" -keystore "$KAFKA_TLS_DIR/broker.p12" -storetype PKCS12 \
+    -storepass "$KAFKA_KEYSTORE_PASSWORD" -keypass "$KAFKA_KEYSTORE_PASSWORD" >"$KAFKA_TLS_DIR/keytool.log" 2>&1 ||
+    { cat "$KAFKA_TLS_DIR/keytool.log" >&2; die "kafka: keytool could not make the TLS certificate"; }
+  keytool -exportcert -rfc -alias broker -keystore "$KAFKA_TLS_DIR/broker.p12" \
+    -storepass "$KAFKA_KEYSTORE_PASSWORD" -file "$KAFKA_TLS_DIR/ca.pem" >>"$KAFKA_TLS_DIR/keytool.log" 2>&1 ||
+    { cat "$KAFKA_TLS_DIR/keytool.log" >&2; die "kafka: keytool could not export the certificate"; }
+  say "kafka: made a TLS certificate for 127.0.0.1/localhost ($KAFKA_TLS_DIR/ca.pem)"
+}
+
 kafka_write_config() {
   mkdir -p "$KAFKA_DIR/data"
   cat >"$KAFKA_DIR/server.properties" <<EOF
@@ -164,15 +187,21 @@ kafka_write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
-# SASL/SCRAM on its own listener (the security tests); the users live in the KRaft metadata
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
+# SASL/SCRAM on listeners of their own (the security tests), in clear and over TLS; the users live
+# in the KRaft metadata
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$KAFKA_TLS_DIR/broker.p12
+ssl.keystore.password=$KAFKA_KEYSTORE_PASSWORD
 log.dirs=$KAFKA_DIR/data
 num.network.threads=2
 num.io.threads=4
@@ -228,9 +257,9 @@ kafka_up() {
     if [[ "$started_port" != "$KAFKA_PORT" ]] || ! is_local_host "$KAFKA_HOST"; then
       die "kafka: the broker started by stack.sh (pid $pid) listens on 127.0.0.1:${started_port:-?}, not at $KAFKA_HOST:$KAFKA_PORT; run '$0 kafka-down' first"
     fi
-    if ! grep -q "^listeners=.*SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT" "$KAFKA_DIR/server.properties" 2>/dev/null; then
-      # started by an older stack.sh, without the SASL/SCRAM listener: restart it with the new config
-      say "kafka: our broker (pid $pid) has no SASL listener on $KAFKA_SASL_PORT, restarting it"
+    if ! grep -q "^listeners=.*SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT" "$KAFKA_DIR/server.properties" 2>/dev/null; then
+      # started by an older stack.sh, without the SASL/SCRAM listeners: restart it with the new config
+      say "kafka: our broker (pid $pid) lacks the SASL listeners on $KAFKA_SASL_PORT and $KAFKA_SSL_PORT, restarting it"
       kafka_down
       pid=""
     elif kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
@@ -254,8 +283,10 @@ kafka_up() {
     tcp_open 127.0.0.1 "$KAFKA_PORT" && die "kafka: port $KAFKA_PORT is taken by something that is not a Kafka broker"
     tcp_open 127.0.0.1 "$KAFKA_CONTROLLER_PORT" && die "kafka: controller port $KAFKA_CONTROLLER_PORT is taken (set KAFKA_CONTROLLER_PORT)"
     tcp_open 127.0.0.1 "$KAFKA_SASL_PORT" && die "kafka: SASL port $KAFKA_SASL_PORT is taken (set KAFKA_SASL_PORT)"
+    tcp_open 127.0.0.1 "$KAFKA_SSL_PORT" && die "kafka: SASL_SSL port $KAFKA_SSL_PORT is taken (set KAFKA_SSL_PORT)"
     ensure_cmd java openjdk-17-jre-headless || die "java (17+) not found"
     kafka_fetch_libs
+    kafka_make_certificate
     kafka_write_config
     local cp="$KAFKA_LIBS/*"
     if [[ ! -s "$KAFKA_DIR/data/meta.properties" ]]; then
@@ -295,7 +326,7 @@ kafka_up() {
     fi
     if grep -q 'Kafka Server started' "$KAFKA_LOG" 2>/dev/null && kafka_answers 127.0.0.1 "$KAFKA_PORT"; then
       kafka_ensure_scram_user
-      say "kafka: up at 127.0.0.1:$KAFKA_PORT, SASL/SCRAM at 127.0.0.1:$KAFKA_SASL_PORT (pid $pid, $(since "$t0"))"
+      say "kafka: up at 127.0.0.1:$KAFKA_PORT, SASL/SCRAM at 127.0.0.1:$KAFKA_SASL_PORT, SASL_SSL at 127.0.0.1:$KAFKA_SSL_PORT (pid $pid, $(since "$t0"))"
       return 0
     fi
     sleep 0.25
@@ -345,6 +376,7 @@ kafka_status() {
   local pid who=external
   pid="$(pid_alive "$KAFKA_PID" kafka.Kafka)" && who="started by stack.sh, pid $pid"
   if kafka_answers 127.0.0.1 "$KAFKA_SASL_PORT"; then who="$who; SASL/SCRAM at 127.0.0.1:$KAFKA_SASL_PORT"; fi
+  if tcp_open 127.0.0.1 "$KAFKA_SSL_PORT"; then who="$who; SASL_SSL at 127.0.0.1:$KAFKA_SSL_PORT"; fi
   if kafka_answers "$KAFKA_HOST" "$KAFKA_PORT"; then
     printf '%-9s up    %s (%s)\n' kafka "$KAFKA_HOST:$KAFKA_PORT" "$who"
   else
