@@ -102,7 +102,17 @@ export function dayOf(ms: number): number {
   return Math.floor(ms / MS_PER_DAY)
 }
 
-/** YYYY-MM-DD of a day number. */
+const formattedDays = new Map<number, string>()
+
+/**
+ * YYYY-MM-DD of a day number. Remembered: the stores write a date for every row and every day of a
+ * close's sales, and the days in play are few (validation keeps them within 2000–2099).
+ */
 export function formatDay(day: number): string {
-  return new Date(day * MS_PER_DAY).toISOString().slice(0, 10)
+  let text = formattedDays.get(day)
+  if (text === undefined) {
+    text = new Date(day * MS_PER_DAY).toISOString().slice(0, 10)
+    formattedDays.set(day, text)
+  }
+  return text
 }
