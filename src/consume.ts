@@ -63,7 +63,8 @@ export interface ConsumeSummary {
 /** PostgreSQL refused the data itself (SQLSTATE class 22 data exception, 23 integrity violation). */
 function isPermanent(error: unknown): boolean {
   const code = (error as { code?: unknown }).code
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'))
+  // 21: cardinality (a statement touching a row twice: a bug here), 22: data, 23: constraints.
+  return typeof code === 'string' && (code.startsWith('21') || code.startsWith('22') || code.startsWith('23'))
 }
 
 /** The offset a kafkajs batch was fetched from (on the Batch object, though not in its type). */

@@ -1,7 +1,8 @@
 // The day closes the engine writes rebuild, in PostgreSQL, exactly the predictions the event files
 // give, under any batch boundaries, failed commits, restarts and an upgrade from a schema without
-// closes. In process, against the real PostgreSQL: the pipeline's own pieces (Engine,
-// writeAnalytics, snapshots) driven the way consume drives them, at seeded random points.
+// closes. In process, against the real PostgreSQL: the pipeline's own pieces (Engine and the
+// PostgresStore consume commits with and resumes from) driven as consume drives them, at seeded
+// random points.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,10 +12,9 @@ import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent } from '../src/core/event.ts'
-import { type ItemSnapshot, restoreState, snapshotOf } from '../src/core/snapshot.ts'
 import { formatDay } from '../src/core/time.ts'
-import { migrate } from '../src/postgres/migrations.ts'
-import { writeAnalytics } from '../src/sinks/postgres.ts'
+import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
+import { PostgresStore } from '../src/sinks/postgres.ts'
 import { openInputs } from '../src/sources/files.ts'
 import { firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
@@ -24,6 +24,7 @@ const START = '2026-01-01'
 const FIRST_DAY = Date.UTC(2026, 0, 1) / 86_400_000
 const scenarios = new Scenarios()
 let sql: Sql
+const store = () => new PostgresStore(sql, 'group')
 beforeAll(async () => {
   sql = connect(await scenarios.database('bt-history'))
   await migrate(sql)
@@ -44,28 +45,31 @@ function random(seed: number): () => number {
   }
 }
 
+const TOPIC = 'events'
+
 interface Partition {
+  number: number
   engine: Engine
   lines: string[]
+  /** Lines committed: the partition's offset in PostgreSQL. */
   committed: number
-  /** analytics.item_state, as consume saves it with each batch. */
-  saved: Map<string, ItemSnapshot>
 }
 
-function restart(partition: Partition): void {
+/** As consume takes a partition: a new engine with the states and the offset PostgreSQL holds. */
+async function restart(partition: Partition): Promise<void> {
+  const saved = await store().loadPartition(TOPIC, partition.number)
   partition.engine = new Engine(core, { trackDaily: true })
-  // Fresh objects, as loading analytics.item_state gives: the engine mutates the states it holds.
-  const saved = [...partition.saved.values()].map((snapshot) => restoreState(structuredClone(snapshot)))
-  partition.engine.restore(saved)
+  partition.engine.restore(saved.states)
+  partition.committed = saved.nextOffset ?? 0
 }
 
 /** Lines to partitions by item key, as Kafka's keyed partitioning does (unparseable lines anywhere). */
 function partitionLines(lines: string[], count: number): Partition[] {
-  const partitions = Array.from({ length: count }, () => ({
+  const partitions = Array.from({ length: count }, (_, number) => ({
+    number,
     engine: new Engine(core, { trackDaily: true }),
     lines: [] as string[],
     committed: 0,
-    saved: new Map<string, ItemSnapshot>(),
   }))
   for (const line of lines) {
     const parsed = parseEvent(line)
@@ -78,9 +82,9 @@ function partitionLines(lines: string[], count: number): Partition[] {
 }
 
 /**
- * Runs a partition's lines up to `until` in random batches of 1–12: 15 % of commits fail (the
- * engine restarts from the saved states and the batch is redone), 15 % are followed by a restart.
- * `withoutCloses`: the batches are written as a version without day closes wrote them.
+ * Runs a partition's lines up to `until` in random batches of 1–12, committed as consume commits
+ * them: 15 % of commits fail (the engine restarts from PostgreSQL and the batch is redone), 15 %
+ * are followed by a restart. `withoutCloses`: the batches are written as version 1 wrote them.
  */
 async function consumeLike(partition: Partition, until: number, next: () => number, withoutCloses = false) {
   while (partition.committed < until) {
@@ -94,15 +98,18 @@ async function consumeLike(partition: Partition, until: number, next: () => numb
     }
     const batch = partition.engine.flush(0)
     if (next() < 0.15) {
-      restart(partition)
+      await restart(partition)
       continue
     }
-    await sql.begin((tx) => writeAnalytics(tx, withoutCloses ? { ...batch, closes: [] } : batch))
-    // Through JSON, as analytics.item_state holds it: the saved state must not share the live arrays.
-    for (const state of batch.states)
-      partition.saved.set(state.key, JSON.parse(JSON.stringify(snapshotOf(state))))
+    const position = {
+      topic: TOPIC,
+      partition: partition.number,
+      expectedOffset: partition.committed === 0 ? null : partition.committed,
+      nextOffset: partition.committed + chunk.length,
+    }
+    await store().commitBatch(position, withoutCloses ? { ...batch, closes: [] } : batch, [])
     partition.committed += chunk.length
-    if (next() < 0.15) restart(partition)
+    if (next() < 0.15) await restart(partition)
   }
 }
 
@@ -130,7 +137,8 @@ function streamOf(seed: number): { path: string; lines: string[] } {
 }
 
 async function emptyTables(): Promise<void> {
-  await sql`TRUNCATE analytics.daily_close, analytics.daily_inventory, analytics.processed_metrics`
+  await sql`TRUNCATE analytics.daily_close, analytics.daily_inventory, analytics.processed_metrics,
+    analytics.item_state, analytics.consumer_offsets, analytics.metrics_outbox`
 }
 
 describe('closes stored batch by batch give the files’ backtest', () => {
@@ -157,29 +165,32 @@ describe('closes stored batch by batch give the files’ backtest', () => {
   }
 })
 
-describe('upgrade from a version without day closes', () => {
+describe('upgrade from schema version 1 (no day closes)', () => {
   for (const seed of [11, 12, 13]) {
-    test(`seed ${seed}: after the restart, every item's close is stored, even one without new events`, async () => {
-      await emptyTables()
+    test(`seed ${seed}: migration 2 stores every item's current close, even one without new events`, async () => {
+      await sql`DROP SCHEMA analytics CASCADE`
+      await sql`DROP TABLE public.invpipe_schema_migrations`
+      await migrate(sql, MIGRATIONS.slice(0, 1))
       const { path, lines } = streamOf(seed)
       const next = random(seed)
       const partitions = partitionLines(lines, 2)
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, true)
-      // The upgrade: the new version starts from the saved states.
-      let upgradeDay = 0
-      for (const partition of partitions) {
-        for (const saved of partition.saved.values())
-          upgradeDay = Math.max(upgradeDay, Math.floor(saved.latestTs / 86_400_000))
-        restart(partition)
-      }
+      // The upgrade: migrate, then the new version starts from the saved states.
+      expect(await migrate(sql)).toEqual([2])
+      const [saved] = await sql<{ items: number; day: number }[]>`
+        SELECT count(*)::int AS items, max(floor((state->>'latestTs')::float8 / 86400000))::int AS day
+        FROM analytics.item_state`
+      for (const partition of partitions) await restart(partition)
       for (const partition of partitions) await consumeLike(partition, partition.lines.length, next)
-      const [stored] = await sql<{ items: number; quiet: number }[]>`
+      const [stored] = await sql<{ items: number; quiet: number; states: number }[]>`
         SELECT count(DISTINCT (sku, warehouse_id))::int AS items,
-          count(*) FILTER (WHERE sku = 'SKU-QUIET')::int AS quiet
+          count(*) FILTER (WHERE sku = 'SKU-QUIET')::int AS quiet,
+          (SELECT count(*)::int FROM analytics.item_state) AS states
         FROM analytics.daily_close`
-      expect(stored).toEqual({ items: partitions.reduce((n, p) => n + p.saved.size, 0), quiet: 1 })
-      const { fromHistory, fromFiles } = await compare(path, upgradeDay, 99_999)
+      expect(stored).toEqual({ items: stored?.states as number, quiet: 1, states: stored?.states as number })
+      expect(stored?.states).toBeGreaterThanOrEqual(saved?.items as number)
+      const { fromHistory, fromFiles } = await compare(path, saved?.day as number, 99_999)
       expect(fromHistory.closes.scored).toBeGreaterThan(0)
       expect(firstDifference(fromHistory, fromFiles)).toBeNull()
     })

@@ -233,6 +233,10 @@ describe('the command', () => {
       '--output must be - or a file ending in .jsonl or .parquet, got "events.csv"',
     ],
     [['--topic', 't', '--output', 'e.jsonl'], '--output and --topic exclude each other'],
+    [
+      ['--topic', 'bad topic'],
+      '--topic must be a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -), got "bad topic"',
+    ],
     [['--topic', 't', '--kafka-security-protocol', 'TLS'], 'KAFKA_SECURITY_PROTOCOL'],
   ] as const) {
     test(`rejects ${args.join(' ')} with a one-line error naming the option`, async () => {

@@ -125,6 +125,7 @@ kafka_addr() {
   check_port KAFKA_BOOTSTRAP_SERVERS "$KAFKA_PORT"
   check_port KAFKA_CONTROLLER_PORT "$KAFKA_CONTROLLER_PORT"
   check_port KAFKA_SASL_PORT "$KAFKA_SASL_PORT"
+  check_port KAFKA_SSL_PORT "$KAFKA_SSL_PORT"
   [[ "$KAFKA_SCRAM_USER" =~ ^[A-Za-z0-9._-]+$ ]] || die "KAFKA_SCRAM_USER must be letters, digits, '.', '_' or '-', got '$KAFKA_SCRAM_USER'"
   [[ -n "$KAFKA_SCRAM_PASSWORD" && "$KAFKA_SCRAM_PASSWORD" != *[],=[]* ]] || die "KAFKA_SCRAM_PASSWORD must be non-empty without ',', '=', '[' or ']'"
 }
@@ -174,6 +175,7 @@ kafka_make_certificate() {
     -ext "SAN=dns:localhost,ip:127.0.0.1" -keystore "$KAFKA_TLS_DIR/broker.p12" -storetype PKCS12 \
     -storepass "$KAFKA_KEYSTORE_PASSWORD" -keypass "$KAFKA_KEYSTORE_PASSWORD" >"$KAFKA_TLS_DIR/keytool.log" 2>&1 ||
     { cat "$KAFKA_TLS_DIR/keytool.log" >&2; die "kafka: keytool could not make the TLS certificate"; }
+  chmod 600 "$KAFKA_TLS_DIR/broker.p12"
   keytool -exportcert -rfc -alias broker -keystore "$KAFKA_TLS_DIR/broker.p12" \
     -storepass "$KAFKA_KEYSTORE_PASSWORD" -file "$KAFKA_TLS_DIR/ca.pem" >>"$KAFKA_TLS_DIR/keytool.log" 2>&1 ||
     { cat "$KAFKA_TLS_DIR/keytool.log" >&2; die "kafka: keytool could not export the certificate"; }
@@ -257,8 +259,12 @@ kafka_up() {
     if [[ "$started_port" != "$KAFKA_PORT" ]] || ! is_local_host "$KAFKA_HOST"; then
       die "kafka: the broker started by stack.sh (pid $pid) listens on 127.0.0.1:${started_port:-?}, not at $KAFKA_HOST:$KAFKA_PORT; run '$0 kafka-down' first"
     fi
-    if ! grep -q "^listeners=.*SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT" "$KAFKA_DIR/server.properties" 2>/dev/null; then
-      # started by an older stack.sh, without the SASL/SCRAM listeners: restart it with the new config
+    if ! grep -Eq "^listeners=.*SASL_PLAINTEXT://127.0.0.1:$KAFKA_SASL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SSL_PORT(,|\$)" "$KAFKA_DIR/server.properties" 2>/dev/null; then
+      # started by an older stack.sh, without the SASL/SCRAM listeners: restart it with the new
+      # config, once what the new one needs is known to be there (a working broker is not stopped
+      # only to fail on a taken port or a missing keytool)
+      tcp_open 127.0.0.1 "$KAFKA_SSL_PORT" && die "kafka: SASL_SSL port $KAFKA_SSL_PORT is taken (set KAFKA_SSL_PORT); the running broker (pid $pid) is left as it is"
+      kafka_make_certificate
       say "kafka: our broker (pid $pid) lacks the SASL listeners on $KAFKA_SASL_PORT and $KAFKA_SSL_PORT, restarting it"
       kafka_down
       pid=""

@@ -5,7 +5,7 @@ import { defineCommand } from 'citty'
 import { loadSettings, settingArgs } from '../config.ts'
 import { ServiceError, UsageError } from '../errors.ts'
 import { fileSink, stdoutSink, writeJsonl } from '../generate/jsonl-writer.ts'
-import { produceGenerated } from '../generate/kafka-writer.ts'
+import { PartialProduceError, produceGenerated } from '../generate/kafka-writer.ts'
 import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
 import { writeParquet } from '../generate/parquet-writer.ts'
 import type { GeneratedLine } from '../generate/record.ts'
@@ -132,11 +132,17 @@ function parseRate(flag: string, value: unknown): number {
 }
 
 /** Where the lines go; settings are checked here, before anything connects. */
+/** Kafka's own rule for topic names. */
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/
+
 function parseTarget(args: Record<string, unknown>): OutputTarget {
   if (args.topic === undefined) return parseOutput(args.output)
   const topic = String(args.topic).trim()
   if (args.output !== undefined) throw new UsageError('--output and --topic exclude each other: choose one')
-  if (topic === '' || args.topic === true) throw new UsageError('--topic needs a topic name')
+  if (!TOPIC_NAME.test(topic) || topic === '.' || topic === '..' || args.topic === true)
+    throw new UsageError(
+      `--topic must be a Kafka topic name (1-249 of a-z A-Z 0-9 . _ -), got ${JSON.stringify(args.topic)}`,
+    )
   return { kind: 'kafka', topic, settings: loadSettings(KAFKA_SETTINGS, args) }
 }
 
@@ -177,9 +183,15 @@ async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget):
       return await produceGenerated(kafka, target.topic, lines)
     } catch (error) {
       // The broker's side of things (unreachable, refused): one line naming it, not a stack.
-      if (error instanceof Error && error.name.startsWith('KafkaJS'))
-        throw new ServiceError(`Kafka ${target.settings.kafkaBootstrapServers}: ${error.message}`)
-      throw error
+      const where = `Kafka ${target.settings.kafkaBootstrapServers}`
+      const partial = error instanceof PartialProduceError ? error : null
+      const cause = partial?.cause ?? error
+      if (!(cause instanceof Error && cause.name.startsWith('KafkaJS'))) throw cause
+      const held =
+        partial === null
+          ? ''
+          : `; topic ${target.topic} holds the first ${partial.produced} lines of this run`
+      throw new ServiceError(`${where}: ${cause.message}${held}`)
     }
   }
   try {

@@ -24,8 +24,7 @@ export interface Batch {
   /**
    * With daily tracking: the day closes the batch settled or moved. A changed item's close of its
    * current day D, as it stands now (a later batch may still move it), the close of every day the
-   * item's stream moved past inside the batch, and, in the first batch after a restore, the close
-   * of every restored item. At most one per (item, day).
+   * item's stream moved past inside the batch. At most one per (item, day).
    */
   closes: DayClose[]
 }
@@ -43,11 +42,6 @@ export class Engine {
   private readonly changedKeys = new Set<string>()
   private daily = new Map<string, DailyDelta>()
   private closes: DayClose[] = []
-  /**
-   * Restored states whose current close the store may lack (it was saved by a version without
-   * day closes, or by another instance): written by the next flush, and taken before a day moves.
-   */
-  private unsavedCloses = new Set<ItemState>()
   private alerts: Alert[] = []
 
   constructor(config: CoreConfig, options: EngineOptions = {}) {
@@ -83,7 +77,7 @@ export class Engine {
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
     const rows = this.changed.map((state) => this.rowOf(state, computedAt))
-    if (this.trackDaily) this.takeBatchCloses()
+    if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
     const daily = [...this.daily.values()]
     const batch = { rows, daily, alerts: this.alerts, states: this.changed, closes: this.closes }
     this.changed = []
@@ -96,10 +90,7 @@ export class Engine {
 
   /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
   restore(states: Iterable<ItemState>): void {
-    for (const state of states) {
-      this.items.set(state.key, state)
-      if (this.trackDaily) this.unsavedCloses.add(state)
-    }
+    for (const state of states) this.items.set(state.key, state)
   }
 
   /** The current row of every item, for summaries and final snapshots. */
@@ -146,18 +137,8 @@ export class Engine {
    * changed yet in this batch: then the close the previous batch stored for D is already final.
    */
   private recordClose(state: ItemState, event: InventoryEvent): void {
-    if (state.eventCount === 0 || dayOf(event.ts) <= state.asOfDay) return
-    if (this.changedKeys.has(state.key) || this.unsavedCloses.delete(state)) this.closes.push(closeOf(state))
-  }
-
-  /** The closes of the changed items as they stand, and of the restored ones not yet written. */
-  private takeBatchCloses(): void {
-    for (const state of this.changed) {
-      this.unsavedCloses.delete(state)
+    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && this.changedKeys.has(state.key))
       this.closes.push(closeOf(state))
-    }
-    for (const state of this.unsavedCloses) this.closes.push(closeOf(state))
-    this.unsavedCloses.clear()
   }
 
   private recordDaily(state: ItemState, event: InventoryEvent): void {

@@ -1,10 +1,10 @@
 // Kafka output of `invpipe generate` (SPEC §1: "files or Kafka"): each line one message, keyed
 // `{sku}:{warehouse_id}` as SPEC §2 asks, so an item's events keep their order in one partition.
 // The producer is idempotent with one request in flight: a retried send neither duplicates nor
-// reorders, and the stream on the topic is the generated stream, line for line. Like Kafka's own
-// producer it retries without a count limit (a limit would void the idempotence, kafkajs warns):
-// the broker was reachable when the topic was checked, and if it goes away mid-run generate waits
-// for it, logging each failure, rather than stop half-way.
+// reorders, and the stream on the topic is the generated stream, line for line. Its requests are
+// retried without a count limit (a limit would void the idempotence, kafkajs warns), so a broker
+// that stalls is waited for; one that stays unreachable past the client's reconnection attempts
+// (about a minute) stops the run with an error that says how many lines the topic already holds.
 import { type Kafka, type Message, Partitioners } from 'kafkajs'
 import { type GeneratedLine, lineText } from './record.ts'
 
@@ -16,6 +16,17 @@ export function messageKey(line: GeneratedLine): string | null {
   if (line.kind === 'event') return `${line.record.sku}:${line.record.warehouse_id}`
   const { sku, warehouse_id: warehouseId } = line.row
   return sku !== null && warehouseId !== null ? `${sku}:${warehouseId}` : null
+}
+
+/** The run stopped part-way: `produced` lines are on the topic, acknowledged. */
+export class PartialProduceError extends Error {
+  override name = 'PartialProduceError'
+  constructor(
+    readonly produced: number,
+    override readonly cause: Error,
+  ) {
+    super(cause.message)
+  }
 }
 
 /** Produces every line to the topic, acknowledged by all in-sync replicas; returns the count. */
@@ -44,8 +55,11 @@ export async function produceGenerated(
       if (messages.length === MESSAGES_PER_SEND) await send()
     }
     if (messages.length > 0) await send()
+  } catch (error) {
+    throw new PartialProduceError(produced, error as Error)
   } finally {
-    await producer.disconnect()
+    // Every acknowledged line is counted already; a failing disconnect must not hide the send's error.
+    await producer.disconnect().catch(() => {})
   }
   return produced
 }

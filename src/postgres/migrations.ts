@@ -2,7 +2,7 @@
 // start-up. A migration, once released, is never edited: changes come as a new version.
 import type { Sql } from 'postgres'
 
-interface Migration {
+export interface Migration {
   version: number
   name: string
   sql: string
@@ -115,6 +115,26 @@ export const MIGRATIONS: readonly Migration[] = [
         sales_units double precision[] NOT NULL,
         PRIMARY KEY (sku, warehouse_id, date)
       );
+
+      -- The current close of every item consume already holds, from its saved state (the JSON of
+      -- version 1's ItemSnapshot: day numbers, sales as flat [day, units, ...] pairs), so that each
+      -- item's history is complete from the day it stands at now, even without another event.
+      INSERT INTO analytics.daily_close
+      SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id,
+        date '1970-01-01' + floor((state->>'latestTs')::float8 / 86400000)::int,
+        (state->>'onHand')::float8,
+        date '1970-01-01' + (state->>'firstDay')::int,
+        (state->>'leadTimeOverride')::float8,
+        ARRAY(SELECT date '1970-01-01' + e.value::int
+              FROM jsonb_array_elements_text(sales) WITH ORDINALITY AS e(value, i) WHERE i % 2 = 1 ORDER BY i),
+        ARRAY(SELECT e.value::float8
+              FROM jsonb_array_elements_text(sales) WITH ORDINALITY AS e(value, i) WHERE i % 2 = 0 ORDER BY i)
+      FROM (
+        SELECT sku, warehouse_id, state,
+          coalesce(nullif(state->'sales', 'null'::jsonb), '[]'::jsonb) AS sales
+        FROM analytics.item_state
+      ) AS s
+      ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC;
     `,
   },
 ]
@@ -124,7 +144,7 @@ export const MIGRATIONS: readonly Migration[] = [
  * starting together queue on an advisory lock, taken before anything else: even CREATE TABLE IF NOT
  * EXISTS fails when two sessions run it at the same moment.
  */
-export async function migrate(sql: Sql): Promise<number[]> {
+export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   return sql.begin(async (tx) => {
     await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_schema_migrations'))`
     await tx`CREATE TABLE IF NOT EXISTS public.invpipe_schema_migrations (
@@ -138,7 +158,7 @@ export async function migrate(sql: Sql): Promise<number[]> {
       ),
     )
     const applied: number[] = []
-    for (const migration of MIGRATIONS) {
+    for (const migration of migrations) {
       if (done.has(migration.version)) continue
       await tx.unsafe(migration.sql)
       await tx`INSERT INTO public.invpipe_schema_migrations (version, name) VALUES (${migration.version}, ${migration.name})`
