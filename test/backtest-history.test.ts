@@ -3,7 +3,7 @@
 // closes. In process, against the real PostgreSQL: the pipeline's own pieces (Engine and the
 // PostgresStore consume commits with and resumes from) driven as consume drives them, at seeded
 // random points.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
@@ -19,6 +19,9 @@ import { openInputs } from '../src/sources/files.ts'
 import { firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
 import { connect, Scenarios } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const START = '2026-01-01'
 const FIRST_DAY = Date.UTC(2026, 0, 1) / 86_400_000

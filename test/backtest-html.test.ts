@@ -1,10 +1,13 @@
 // The backtest's HTML page in a real headless browser: Debian's chromium, installed by
 // scripts/ensure-chromium.sh when missing. Nothing is skipped: without a browser this test fails
 // and says why.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const ROOT = join(import.meta.dir, '..')
 const CHARTS = ['reliability-diagram', 'roc-curve', 'pr-curve']

@@ -2,7 +2,7 @@
 // (analytics.daily_close and analytics.daily_inventory), through the real stack: Apache Kafka,
 // PostgreSQL. The report must be the one the event files give, figure for figure, whatever the
 // batch size consume ran with (closes are taken inside batches and across them).
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { reportRecord } from '../src/backtest/report.ts'
@@ -13,6 +13,9 @@ import { openInputs } from '../src/sources/files.ts'
 import { generatedLines } from './support/events.ts'
 import { type ConsumeRun, connect, ROOT, Scenarios, startConsume } from './support/stack.ts'
 import { expectSubset } from './support/subset.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const FIXTURES = join(ROOT, 'fixtures/backtest')
 const scenarios = new Scenarios()

@@ -1,6 +1,6 @@
 // invpipe backtest: the scoring functions against hand-computed values and an independent Python
 // computation, the window, the close-of-day semantics, the hand-built fixtures end to end, and the CLI.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,6 +31,9 @@ import { parseEvent } from '../src/core/event.ts'
 import { dayOf } from '../src/core/time.ts'
 import { pythonJson } from './support/python.ts'
 import { expectSubset } from './support/subset.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const ROOT = join(import.meta.dir, '..')
 const FIXTURES = join(ROOT, 'fixtures/backtest')

@@ -1,8 +1,11 @@
 // The command line end to end, as a user runs it: from source, and as the compiled binary.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const ROOT = join(import.meta.dir, '..')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-cli-'))

@@ -1,7 +1,7 @@
 // `invpipe consume` against the real stack (Apache Kafka, PostgreSQL, Redis): it must give the same
 // processed metrics, daily history and alerts as replay of the same events, whatever the batch
 // size and the number of instances, and deliver Redis hashes, dead letters and Parquet files.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import Redis from 'ioredis'
@@ -19,6 +19,9 @@ import {
   storedResults,
   waitForOffsets,
 } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const lines = generatedLines({ events: 2500, skus: 6, warehouses: 3, days: 45, seed: 20261125 })
 const expected = analyze(lines)

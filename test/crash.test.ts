@@ -1,7 +1,7 @@
 // Crashes and stops: `consume` killed with SIGKILL at random instants and at the worst ones (inside
 // the PostgreSQL commit, between a Parquet file and the release of its rows), then restarted,
 // must end with replay's results, every Parquet row exactly once and every alert sent.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { BacktestCollector } from '../src/backtest/collect.ts'
 import { buildReport } from '../src/backtest/report.ts'
@@ -19,6 +19,9 @@ import {
   stoppedSummary,
   storedResults,
 } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const lines = generatedLines({ events: 1500, skus: 4, warehouses: 2, days: 30, seed: 77 })
 const expected = analyze(lines)

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, spyOn, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, spyOn, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +14,9 @@ import { type GeneratedLine, lineText } from '../src/generate/record.ts'
 import { generateEvents } from '../src/generate/stream.ts'
 import { BOOTSTRAP, readTopic } from './support/kafka.ts'
 import { ROOT } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-generate-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

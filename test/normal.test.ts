@@ -1,6 +1,9 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { erfc, normalCdf, normalQuantile, normalSurvival } from '../src/core/normal.ts'
 import { pythonJson } from './support/python.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const xs = Array.from({ length: 801 }, (_, i) => -10 + i * 0.025)
 const ps = [

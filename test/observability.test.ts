@@ -1,12 +1,15 @@
 // `invpipe consume` observability: /healthz and /metrics scraped over HTTP from a running consumer
 // on the real stack, and the readiness rule (Kafka joined + PostgreSQL answered recently) as a unit.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { join } from 'node:path'
 import { Tally } from '../src/core/tally.ts'
 import { readiness, startMetricsServer, Telemetry } from '../src/observability.ts'
 import { analyze } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
 import { ROOT, Scenarios, startConsume, stoppedSummary } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const lines = generatedLines({ events: 2500, skus: 6, warehouses: 3, days: 45, seed: 20261126 })
 const expected = analyze(lines)

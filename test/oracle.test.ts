@@ -1,12 +1,15 @@
 // The core against test/oracle/oracle.py, an independent Python implementation of SPEC §2–§6
 // written from the spec alone: random streams and a generated realistic one must agree in full.
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { eventLine } from './support/arbitraries.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const ORACLE = join(import.meta.dir, 'oracle', 'oracle.py')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-oracle-'))

@@ -1,4 +1,4 @@
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
@@ -8,6 +8,9 @@ import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { replay } from '../src/replay.ts'
 import { removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
 import { openInputs } from '../src/sources/files.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-parquet-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))

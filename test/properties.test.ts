@@ -1,8 +1,11 @@
-import { describe, expect, test } from 'bun:test'
+import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import fc from 'fast-check'
 import { riskOfStockout } from '../src/core/risk.ts'
 import { analyze } from './support/analyze.ts'
 import { eventLine } from './support/arbitraries.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 describe('properties', () => {
   test('stockout risk is in [0, 1] and never rises when on-hand rises', () => {

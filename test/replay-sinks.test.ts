@@ -1,5 +1,5 @@
 // `invpipe replay --sinks parquet,postgres,redis,kafka`: the same sink code as consume, fed by files.
-import { afterAll, expect, test } from 'bun:test'
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +7,9 @@ import Redis from 'ioredis'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { BOOTSTRAP } from './support/kafka.ts'
 import { alertsOnTopic, dropDatabase, freshDatabase, ROOT, storedResults } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const SAMPLE = join(ROOT, 'fixtures', 'sample-events.jsonl')
 const lines = readFileSync(SAMPLE, 'utf8').split('\n').slice(0, -1)

@@ -2,7 +2,7 @@
 // listener (scripts/stack/stack.sh: 127.0.0.1:9094, user invpipe) and its SASL_SSL listener
 // (127.0.0.1:9095, a self-signed certificate whose PEM is .stack/kafka/tls/ca.pem), the validation
 // of the TLS/SASL settings before anything connects, and secrets kept out of errors and --help.
-import { afterAll, describe, expect, test } from 'bun:test'
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,6 +12,9 @@ import { KAFKA_SETTINGS, kafkaClient, kafkaSecurity } from '../src/kafka/client.
 import { POSTGRES_SETTINGS, postgresSsl } from '../src/postgres/connect.ts'
 import { analyze } from './support/analyze.ts'
 import { ROOT } from './support/stack.ts'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
 
 const SASL_BOOTSTRAP = process.env.KAFKA_SASL_BOOTSTRAP_SERVERS ?? '127.0.0.1:9094'
 const SSL_BOOTSTRAP = process.env.KAFKA_SSL_BOOTSTRAP_SERVERS ?? '127.0.0.1:9095'
