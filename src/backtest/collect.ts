@@ -135,10 +135,6 @@ export class ClosePredictor {
     this.until = until
   }
 
-  get itemCount(): number {
-    return this.items.length
-  }
-
   addItem(key: string, daily: number[] = []): TrackedItem {
     const item = { key, index: this.items.length, daily }
     this.items.push(item)
@@ -195,10 +191,6 @@ export class BacktestCollector {
 
   constructor(core: CoreConfig, since: Bound, until: Bound) {
     this.predictor = new ClosePredictor(core, since, until)
-  }
-
-  get itemCount(): number {
-    return this.items.size
   }
 
   /** One accepted event, in arrival order; duplicates (SPEC §2) are recognized and ignored. */
