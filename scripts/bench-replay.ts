@@ -33,6 +33,8 @@ function stateBytesPerItem(items: number, eventsPerItem: number): number {
       warehouseId: `WH-${i & 3}`,
       onHand: null,
       leadTimeDays: null,
+      orderId: null,
+      expectedAt: null,
     }
     engine.process({ ...item, eventId: `e-${i}-0`, type: 'stock_count', quantity: 50, ts: start })
     for (let e = 1; e < eventsPerItem; e++) {

@@ -205,6 +205,20 @@ export const SETTINGS = {
     realNumber((v) => v >= 0 && v <= 1),
     'stockout risk that raises an alert',
   ),
+  alertResolveThreshold: setting(
+    'ALERT_RESOLVE_THRESHOLD',
+    '0.2',
+    'a probability with 0 <= x < ALERT_THRESHOLD',
+    realNumber((v) => v >= 0 && v < 1),
+    'stockout risk below which an alert episode resolves',
+  ),
+  alertRepeatDays: setting(
+    'ALERT_REPEAT_DAYS',
+    '7',
+    'a whole number of days from 0 to 3650 (0: no reminders)',
+    wholeNumber(0, 3650),
+    'days between reminders of an open alert episode',
+  ),
   dedupWindowHours: setting(
     'DEDUP_WINDOW_HOURS',
     '48',
@@ -332,6 +346,12 @@ function checkCombinations(settings: Record<string, unknown>): void {
         `KAFKA_SSL_CA_FILE is set but KAFKA_SECURITY_PROTOCOL=${protocol} does not use TLS (expected SSL or SASL_SSL)`,
       )
   }
+  const threshold = settings.alertThreshold as number | undefined
+  const resolve = settings.alertResolveThreshold as number | undefined
+  if (threshold !== undefined && resolve !== undefined && !(resolve < threshold))
+    throw new ConfigError(
+      `invalid ALERT_RESOLVE_THRESHOLD=${resolve}: expected a probability below ALERT_THRESHOLD (${threshold}), the gap keeps a hovering risk from flapping`,
+    )
   if (given('postgresSslCaFile') && settings.postgresSslmode === 'disable')
     throw new ConfigError(
       'POSTGRES_SSL_CA_FILE is set but POSTGRES_SSLMODE=disable (expected verify-ca or verify-full)',
@@ -345,6 +365,8 @@ export const CORE_SETTINGS = [
   'reviewPeriodDays',
   'serviceLevel',
   'alertThreshold',
+  'alertResolveThreshold',
+  'alertRepeatDays',
   'dedupWindowHours',
 ] as const
 
@@ -354,6 +376,8 @@ export function coreConfigOf(settings: Settings<(typeof CORE_SETTINGS)[number]>)
     reviewPeriodDays: settings.reviewPeriodDays,
     serviceLevel: settings.serviceLevel,
     alertThreshold: settings.alertThreshold,
+    alertResolveThreshold: settings.alertResolveThreshold,
+    alertRepeatDays: settings.alertRepeatDays,
     dedupWindowHours: settings.dedupWindowHours,
   }
 }

@@ -79,6 +79,8 @@ describe('validation (SPEC §2)', () => {
         ts: Date.UTC(2026, 2, 1, 10),
         onHand: 5,
         leadTimeDays: 3.5,
+        orderId: null,
+        expectedAt: null,
       },
     })
   })

@@ -1,6 +1,5 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import fc from 'fast-check'
-import { riskOfStockout } from '../src/core/risk.ts'
 import { analyze } from './support/analyze.ts'
 import { eventLine } from './support/arbitraries.ts'
 
@@ -8,26 +7,6 @@ import { eventLine } from './support/arbitraries.ts'
 setDefaultTimeout(60_000)
 
 describe('properties', () => {
-  test('stockout risk is in [0, 1] and never rises when on-hand rises', () => {
-    fc.assert(
-      fc.property(
-        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
-        fc.double({ min: 0, max: 1e5, noNaN: true }),
-        fc.double({ min: 0, max: 1e5, noNaN: true }),
-        fc.double({ min: 0, max: 1e4, noNaN: true }),
-        fc.double({ min: 0.01, max: 365, noNaN: true }),
-        (onHand, extra, mean, sigma, leadTime) => {
-          const lower = riskOfStockout(onHand, mean, sigma, leadTime) as number
-          const higher = riskOfStockout(onHand + extra, mean, sigma, leadTime) as number
-          expect(lower).toBeGreaterThanOrEqual(0)
-          expect(lower).toBeLessThanOrEqual(1)
-          expect(higher).toBeLessThanOrEqual(lower)
-        },
-      ),
-      { numRuns: 2000 },
-    )
-  })
-
   test('final rows, alerts and daily history do not depend on the batch size', () => {
     fc.assert(
       fc.property(fc.array(eventLine, { minLength: 1, maxLength: 60 }), (lines) => {

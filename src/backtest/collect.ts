@@ -1,6 +1,6 @@
 // The backtest's predictions and outcomes: what the core would have predicted at the close of each
 // day, and the stockouts that followed. Pure (events or closes in, arrays out); the same ItemState,
-// applyEvent, computeMetrics and assessRisk as replay and consume, so the formulas cannot drift.
+// applyEvent, computeMetrics and stockoutRisk as replay and consume, so the formulas cannot drift.
 // ClosePredictor is shared by both sources; BacktestCollector is the event files' pass, and
 // history.ts feeds the closes consume stored (src/core/close.ts: the same close, taken by the engine).
 //
@@ -23,7 +23,7 @@ import type { CoreConfig, ResolvedConfig } from '../core/config.ts'
 import { resolveConfig } from '../core/config.ts'
 import { type InventoryEvent, itemKey } from '../core/event.ts'
 import { computeMetrics } from '../core/metrics.ts'
-import { assessRisk } from '../core/risk.ts'
+import { stockoutRisk } from '../core/risk.ts'
 import { applyEvent, ItemState, isDuplicate } from '../core/state.ts'
 import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
@@ -160,7 +160,7 @@ export class ClosePredictor {
     const horizon = Math.ceil(leadTime)
     for (let t = first; t <= last; t++) {
       const metrics = computeMetrics(state, t)
-      const risk = assessRisk(metrics, onHand, leadTime, this.config).stockoutRisk as number
+      const risk = stockoutRisk(state, this.config, t) as number
       const baseline = onHand < metrics.velocity30d * leadTime ? 1 : 0
       this.closes.push(item.index, t, SCORED, risk, baseline, horizon)
     }
@@ -209,7 +209,7 @@ export class BacktestCollector {
     // The item's stream moves past its day D: the closes of D … day − 1 are final now.
     if (state.eventCount > 0 && day > state.asOfDay)
       this.predictor.closeDays(item.tracked, state, day - 1, this.latestDay)
-    applyEvent(state, event, this.predictor.config.dedupWindowMs)
+    applyEvent(state, event, this.predictor.config)
     recordDay(item.tracked.daily, day, state.onHand)
     return 'applied'
   }

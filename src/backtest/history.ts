@@ -4,8 +4,8 @@
 // holds what happened. The closes and days read are those that reach into the window or come
 // after it (an item first seen after the window still counts among the items, as with files).
 import type { Sql, TransactionSql } from 'postgres'
-import type { DayClose } from '../core/close.ts'
-import { stateOfClose } from '../core/close.ts'
+import type { CloseModelRecord, DayClose } from '../core/close.ts'
+import { closeModelFromRecord, stateOfClose } from '../core/close.ts'
 import { itemKey } from '../core/event.ts'
 import { UsageError } from '../errors.ts'
 import type { BacktestData, ClosePredictor, TrackedItem } from './collect.ts'
@@ -22,6 +22,8 @@ interface CloseRow {
   lead_time_days: number | null
   sales_days: number[]
   sales_units: number[]
+  /** Null in closes stored before risk version 2 (migration 3). */
+  model: CloseModelRecord | null
 }
 
 interface DailyRow {
@@ -62,7 +64,7 @@ async function predictClosesOf(
   let item: TrackedItem | null = null
   for await (const rows of sql<CloseRow[]>`
     SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
-      ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days, sales_units
+      ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days, sales_units, model
     FROM (
       SELECT *, date - date '1970-01-01' AS day,
         lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
@@ -134,6 +136,7 @@ function closeOfRow(key: string, row: CloseRow): DayClose {
     firstDay: row.first_day,
     leadTimeOverride: row.lead_time_days,
     sales,
+    ...closeModelFromRecord(row.model),
   }
 }
 

@@ -1,11 +1,32 @@
-// SPEC §6: a stockout alert, at most one per item and as-of day.
+// SPEC §6 (version 2): alerts follow episodes. An episode opens (raised) when the risk reaches
+// ALERT_THRESHOLD, sends `escalated` when the risk level rises above the highest it reported and
+// `reminder` every ALERT_REPEAT_DAYS as-of days, and closes (resolved) when the risk falls below
+// ALERT_RESOLVE_THRESHOLD. The episode lives in the item's state, so the messages are a pure
+// function of the item's event sequence.
+import type { ResolvedConfig } from './config.ts'
+import type { InventoryEvent } from './event.ts'
 import type { DemandMetrics } from './metrics.ts'
-import type { RiskAssessment, RiskLevel } from './risk.ts'
+import { type Order, openQuantity } from './orders.ts'
+import { RISK_LEVELS, type RiskAssessment, type RiskLevel, riskLevel } from './risk.ts'
+import type { Episode, ItemState } from './state.ts'
 import { formatDay } from './time.ts'
 
+export const ALERT_STATUSES = ['raised', 'escalated', 'reminder', 'resolved'] as const
+export type AlertStatus = (typeof ALERT_STATUSES)[number]
+
+export interface OpenOrderRef {
+  orderId: string
+  openQuantity: number
+  /** Day number. */
+  expectedDay: number
+}
+
 export interface Alert {
-  /** `{sku}:{warehouse_id}:{D as YYYY-MM-DD}`: stable, so a re-sent alert carries the same id. */
+  /** `{sku}:{warehouse_id}:{day the episode opened}`: stable, so a re-sent alert carries the same id. */
   alertId: string
+  /** `{alert_id}:{n}`, n = 1, 2, … within the episode. */
+  messageId: string
+  status: AlertStatus
   sku: string
   warehouseId: string
   asOfDay: number
@@ -14,62 +35,133 @@ export interface Alert {
   stockoutRisk: number
   riskLevel: RiskLevel
   onHand: number
+  onOrder: number
+  inventoryPosition: number
   leadTimeDays: number
   expectedDemandLeadTime: number
+  expectedStockoutDate: number | null
   daysOfCover: number | null
   reorderPoint: number
   reorderQuantity: number
   velocity7d: number
   velocity30d: number
+  openOrders: OpenOrderRef[]
+  reason: string
 }
 
-export function alertId(sku: string, warehouseId: string, asOfDay: number): string {
-  return `${sku}:${warehouseId}:${formatDay(asOfDay)}`
+export function alertId(sku: string, warehouseId: string, openedDay: number): string {
+  return `${sku}:${warehouseId}:${formatDay(openedDay)}`
 }
 
-/** Whether the risk after an event calls for an alert: at or over the threshold, and none yet for this D. */
-export function shouldAlert(
+/**
+ * The message the episode calls for after an event with this risk, if any, and the episode's next
+ * state (SPEC §6). Pure: the caller stores the returned episode.
+ */
+export function nextEpisodeStep(
+  episode: Episode | null,
   risk: number | null,
-  threshold: number,
   asOfDay: number,
-  lastAlertDay: number,
-): boolean {
-  return risk !== null && risk >= threshold && asOfDay !== lastAlertDay
+  config: ResolvedConfig,
+): { status: AlertStatus | null; episode: Episode | null } {
+  if (risk === null) return { status: null, episode }
+  const level = RISK_LEVELS.indexOf(riskLevel(risk))
+  if (episode === null) {
+    if (risk < config.alertThreshold) return { status: null, episode: null }
+    return {
+      status: 'raised',
+      episode: { openedDay: asOfDay, messages: 1, highestLevel: level, lastMessageDay: asOfDay },
+    }
+  }
+  if (risk < config.alertResolveThreshold) return { status: 'resolved', episode: null }
+  if (level > episode.highestLevel) return { status: 'escalated', episode: sent(episode, asOfDay, level) }
+  if (config.alertRepeatDays > 0 && asOfDay - episode.lastMessageDay >= config.alertRepeatDays)
+    return { status: 'reminder', episode: sent(episode, asOfDay, episode.highestLevel) }
+  return { status: null, episode }
 }
 
+function sent(episode: Episode, asOfDay: number, highestLevel: number): Episode {
+  return { ...episode, messages: episode.messages + 1, highestLevel, lastMessageDay: asOfDay }
+}
+
+/** The message of an episode step: `episode` is the one the message belongs to (before a resolve closes it). */
 export function buildAlert(
-  sku: string,
-  warehouseId: string,
-  eventId: string,
-  eventTs: number,
-  onHand: number,
+  status: AlertStatus,
+  episode: Episode,
+  messageNumber: number,
+  state: ItemState,
+  event: InventoryEvent,
   metrics: DemandMetrics,
   risk: RiskAssessment,
+  orders: readonly Order[],
 ): Alert {
+  const id = alertId(event.sku, event.warehouseId, episode.openedDay)
+  const onHand = state.onHand as number
+  const openOrders = orders.map((order) => ({
+    orderId: order.id,
+    openQuantity: openQuantity(order),
+    expectedDay: order.expectedDay,
+  }))
   return {
-    alertId: alertId(sku, warehouseId, metrics.asOfDay),
-    sku,
-    warehouseId,
+    alertId: id,
+    messageId: `${id}:${messageNumber}`,
+    status,
+    sku: event.sku,
+    warehouseId: event.warehouseId,
     asOfDay: metrics.asOfDay,
-    eventId,
-    eventTs,
+    eventId: event.eventId,
+    eventTs: event.ts,
     stockoutRisk: risk.stockoutRisk as number,
     riskLevel: risk.riskLevel,
     onHand,
+    onOrder: risk.onOrder,
+    inventoryPosition: risk.inventoryPosition as number,
     leadTimeDays: risk.leadTimeDays,
     expectedDemandLeadTime: risk.expectedDemandLeadTime,
+    expectedStockoutDate: risk.expectedStockoutDate,
     daysOfCover: risk.daysOfCover,
     reorderPoint: risk.reorderPoint,
     reorderQuantity: risk.reorderQuantity as number,
     velocity7d: metrics.velocity7d,
     velocity30d: metrics.velocity30d,
+    openOrders,
+    reason: riskReason(onHand, risk, openOrders, metrics.daysOfHistory),
   }
+}
+
+/**
+ * One sentence a planner can read: stock, demand, what is coming and when it runs out, e.g.
+ * "12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29".
+ */
+export function riskReason(
+  onHand: number | null,
+  risk: RiskAssessment,
+  orders: readonly OpenOrderRef[],
+  daysOfHistory: number,
+): string {
+  if (onHand === null) return 'on hand unknown: no stock count yet'
+  const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day`]
+  const out = risk.expectedStockoutDate
+  if (orders.length === 0) parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
+  for (const order of orders.slice(0, 3)) {
+    const when = out !== null && order.expectedDay > out ? `, after the likely stockout on ${formatDay(out)}` : ''
+    parts.push(`order ${order.orderId} (${units(order.openQuantity)}) expected ${formatDay(order.expectedDay)}${when}`)
+  }
+  if (out !== null && !orders.some((order) => order.expectedDay > out)) parts.push(`likely out of stock on ${formatDay(out)}`)
+  if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
+  return parts.join('; ')
+}
+
+function units(value: number): string {
+  if (Number.isInteger(value)) return String(value)
+  return Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1)
 }
 
 /** The alert's JSON value (SPEC §6) with the wall-clock `generated_at` the sender stamps on it. */
 export function alertRecord(alert: Alert, generatedAt: number) {
   return {
     alert_id: alert.alertId,
+    message_id: alert.messageId,
+    status: alert.status,
     sku: alert.sku,
     warehouse_id: alert.warehouseId,
     as_of_date: formatDay(alert.asOfDay),
@@ -78,13 +170,22 @@ export function alertRecord(alert: Alert, generatedAt: number) {
     stockout_risk: alert.stockoutRisk,
     risk_level: alert.riskLevel,
     on_hand: alert.onHand,
+    on_order: alert.onOrder,
+    inventory_position: alert.inventoryPosition,
     lead_time_days: alert.leadTimeDays,
     expected_demand_lead_time: alert.expectedDemandLeadTime,
+    expected_stockout_date: alert.expectedStockoutDate === null ? null : formatDay(alert.expectedStockoutDate),
     days_of_cover: alert.daysOfCover,
     reorder_point: alert.reorderPoint,
     reorder_quantity: alert.reorderQuantity,
     velocity_7d: alert.velocity7d,
     velocity_30d: alert.velocity30d,
+    open_orders: alert.openOrders.map((order) => ({
+      order_id: order.orderId,
+      open_quantity: order.openQuantity,
+      expected_date: formatDay(order.expectedDay),
+    })),
+    reason: alert.reason,
     generated_at: new Date(generatedAt).toISOString(),
   }
 }

@@ -3,6 +3,7 @@
 // PostgreSQL sink (analytics.daily_close) so that `backtest` can rebuild, from what `consume`
 // wrote, the predictions it would have made at each close: the same ones as from the event files.
 import { splitItemKey } from './event.ts'
+import type { Order } from './orders.ts'
 import { ItemState } from './state.ts'
 import { formatDay } from './time.ts'
 
@@ -16,6 +17,11 @@ export interface DayClose {
   leadTimeOverride: number | null
   /** Pairs (day, units sold) of D − 29 … D, as ItemState.sales; copied, the state moves on. */
   sales: number[]
+  /** What the risk model reads beyond the metrics (ItemState's fields of the same names, copied). */
+  outDays: number[]
+  orders: Order[]
+  deliveries: number[]
+  unplanned: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -26,6 +32,10 @@ export function closeOf(state: ItemState): DayClose {
     firstDay: state.firstDay,
     leadTimeOverride: state.leadTimeOverride,
     sales: state.sales === null ? [] : state.sales.slice(),
+    outDays: state.outDays === null ? [] : state.outDays.slice(),
+    orders: state.orders === null ? [] : state.orders.map((order) => ({ ...order })),
+    deliveries: state.deliveries === null ? [] : state.deliveries.slice(),
+    unplanned: state.unplanned === null ? [] : state.unplanned.slice(),
   }
 }
 
@@ -37,10 +47,17 @@ export function stateOfClose(close: DayClose): ItemState {
   state.latestTs = close.day * 86_400_000
   state.leadTimeOverride = close.leadTimeOverride
   state.sales = close.sales.length === 0 ? null : close.sales
+  state.outDays = close.outDays.length === 0 ? null : close.outDays
+  state.orders = close.orders.length === 0 ? null : close.orders
+  state.deliveries = close.deliveries.length === 0 ? null : close.deliveries
+  state.unplanned = close.unplanned.length === 0 ? null : close.unplanned
   return state
 }
 
-/** The analytics.daily_close row (dates as YYYY-MM-DD, the sales as two parallel arrays). */
+/**
+ * The analytics.daily_close row (dates as YYYY-MM-DD, the sales as two parallel arrays); `model`
+ * holds the rest of what the risk reads (out-of-stock days, orders, delivery record) as JSON.
+ */
 export function closeRecord(close: DayClose) {
   const [sku, warehouseId] = splitItemKey(close.key)
   const salesDays: string[] = []
@@ -58,5 +75,37 @@ export function closeRecord(close: DayClose) {
     lead_time_days: close.leadTimeOverride,
     sales_dates: salesDays,
     sales_units: salesUnits,
+    model: closeModelRecord(close),
+  }
+}
+
+export interface CloseModelRecord {
+  outDays: number[]
+  /** expectedDay null: a receipt-only entry (NaN in memory). */
+  orders: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[]
+  deliveries: number[]
+  unplanned: number[]
+}
+
+function closeModelRecord(close: DayClose): CloseModelRecord {
+  return {
+    outDays: close.outDays,
+    orders: close.orders.map((order) => ({
+      ...order,
+      expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
+    })),
+    deliveries: close.deliveries,
+    unplanned: close.unplanned,
+  }
+}
+
+/** The model part of a close read back from analytics.daily_close (null: a close stored before risk version 2). */
+export function closeModelFromRecord(record: CloseModelRecord | null): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned'> {
+  if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [] }
+  return {
+    outDays: record.outDays,
+    orders: record.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN })),
+    deliveries: record.deliveries,
+    unplanned: record.unplanned,
   }
 }

@@ -6,6 +6,8 @@ export interface CoreConfig {
   reviewPeriodDays: number
   serviceLevel: number
   alertThreshold: number
+  alertResolveThreshold: number
+  alertRepeatDays: number
   dedupWindowHours: number
 }
 
@@ -14,6 +16,8 @@ export const DEFAULT_CORE_CONFIG: Readonly<CoreConfig> = {
   reviewPeriodDays: 7,
   serviceLevel: 0.95,
   alertThreshold: 0.5,
+  alertResolveThreshold: 0.2,
+  alertRepeatDays: 7,
   dedupWindowHours: 48,
 }
 

@@ -1,11 +1,11 @@
 // The processor: events in, per-item state, and at the end of each batch the rows of the items
 // that changed. Alerts are judged after every event, so no result depends on where a batch ends.
-import { type Alert, buildAlert, shouldAlert } from './alerts.ts'
+import { type Alert, buildAlert, nextEpisodeStep } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics } from './metrics.ts'
-import { assessRisk } from './risk.ts'
+import { assessRisk, ordersInHorizon, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
 import { applyEvent, ItemState, isDuplicate } from './state.ts'
 import { dayOf } from './time.ts'
@@ -64,7 +64,7 @@ export class Engine {
       return 'duplicate'
     }
     if (this.trackDaily) this.recordClose(state, event)
-    applyEvent(state, event, this.config.dedupWindowMs)
+    applyEvent(state, event, this.config)
     if (!this.changedKeys.has(key)) {
       this.changedKeys.add(key)
       this.changed.push(state)
@@ -98,38 +98,27 @@ export class Engine {
     for (const state of this.items.values()) yield this.rowOf(state, computedAt)
   }
 
-  private leadTimeOf(state: ItemState): number {
-    return state.leadTimeOverride ?? this.config.leadTimeDays
-  }
-
   private rowOf(state: ItemState, computedAt: number): MetricsRow {
     const metrics = computeMetrics(state)
-    const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
+    const risk = assessRisk(state, this.config)
     const [sku, warehouseId] = splitItemKey(state.key)
-    return buildMetricsRow(
-      sku,
-      warehouseId,
-      state.latestTs,
-      state.eventCount,
-      state.onHand,
-      metrics,
-      risk,
-      computedAt,
-    )
+    return buildMetricsRow(sku, warehouseId, state.latestTs, state.eventCount, state.onHand, metrics, risk, computedAt)
   }
 
+  /** SPEC §6: after every event, the item's episode takes its step; a step that speaks sends a message. */
   private judgeAlert(state: ItemState, event: InventoryEvent): void {
-    // Without a known on-hand the risk is null, and no metric needs computing.
+    // Without a known on-hand the risk is null: no episode opens, and none moves.
     if (state.onHand === null) return
-    const asOfDay = state.asOfDay
-    if (asOfDay === state.lastAlertDay) return
+    const before = state.episode
+    const step = nextEpisodeStep(before, stockoutRisk(state, this.config), state.asOfDay, this.config)
+    state.episode = step.episode
+    if (step.status === null) return
+    const episode = (step.episode ?? before) as NonNullable<typeof before>
+    const messageNumber = step.episode === null ? episode.messages + 1 : episode.messages
     const metrics = computeMetrics(state)
-    const risk = assessRisk(metrics, state.onHand, this.leadTimeOf(state), this.config)
-    if (!shouldAlert(risk.stockoutRisk, this.config.alertThreshold, asOfDay, state.lastAlertDay)) return
-    state.lastAlertDay = asOfDay
-    this.alerts.push(
-      buildAlert(event.sku, event.warehouseId, event.eventId, event.ts, state.onHand, metrics, risk),
-    )
+    const risk = assessRisk(state, this.config)
+    const orders = ordersInHorizon(state, this.config)
+    this.alerts.push(buildAlert(step.status, episode, messageNumber, state, event, metrics, risk, orders))
   }
 
   /**

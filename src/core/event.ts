@@ -1,7 +1,7 @@
 // SPEC §2: the inventory event (schema version 1) and the rules that accept or reject it.
 import { parseTimestamp } from './time.ts'
 
-export const EVENT_TYPES = ['sale', 'return', 'restock', 'adjustment', 'stock_count'] as const
+export const EVENT_TYPES = ['sale', 'return', 'restock', 'adjustment', 'stock_count', 'purchase_order'] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
 export interface InventoryEvent {
@@ -14,6 +14,10 @@ export interface InventoryEvent {
   ts: number
   onHand: number | null
   leadTimeDays: number | null
+  /** The order a `purchase_order` places or changes, or a `restock` receives; null on other types. */
+  orderId: string | null
+  /** When a `purchase_order`'s goods are expected, epoch ms; null: the item's lead time decides. */
+  expectedAt: number | null
 }
 
 /** Stable, machine-readable rejection codes. */
@@ -31,6 +35,8 @@ export const REJECTION_CODES = [
   'invalid_on_hand',
   'invalid_lead_time',
   'unsupported_schema_version',
+  'invalid_order_id',
+  'invalid_expected_at',
   // Kafka only: the message key is not the event's {sku}:{warehouse_id}.
   'key_mismatch',
 ] as const
@@ -122,6 +128,22 @@ export function validateEvent(value: unknown): ParseResult {
   if (leadTime === undefined || (leadTime !== null && !(leadTime > 0 && leadTime <= 365))) {
     return reject('invalid_lead_time', 'lead_time_days must be a finite number with 0 < x <= 365')
   }
+  const orderId = record.order_id
+  const ordersSomething = type === 'purchase_order' || type === 'restock'
+  if (ordersSomething && !validOrderId(orderId, type === 'purchase_order')) {
+    return reject('invalid_order_id', 'order_id must be a string of 1 to 128 characters (required on a purchase_order)')
+  }
+  let expectedAt: number | null = null
+  if (type === 'purchase_order' && record.expected_at !== undefined && record.expected_at !== null) {
+    const expected = parseTimestamp(record.expected_at)
+    if (!expected.ok) {
+      return reject(
+        'invalid_expected_at',
+        'expected_at must be like timestamp: ISO-8601 with a zone or epoch milliseconds, in the years 2000 to 2099',
+      )
+    }
+    expectedAt = expected.ms
+  }
   return {
     ok: true,
     event: {
@@ -133,6 +155,8 @@ export function validateEvent(value: unknown): ParseResult {
       ts: time.ms,
       onHand,
       leadTimeDays: leadTime,
+      orderId: ordersSomething && typeof orderId === 'string' ? orderId : null,
+      expectedAt,
     },
   }
 }
@@ -156,7 +180,15 @@ function checkQuantity(type: EventType, quantity: unknown): string | null {
       return quantity !== 0 ? null : 'quantity of an adjustment must be non-zero'
     case 'stock_count':
       return quantity >= 0 ? null : 'quantity of a stock_count (the counted level) must be >= 0'
+    case 'purchase_order':
+      return quantity >= 0 ? null : 'quantity of a purchase_order (units ordered; 0 cancels) must be >= 0'
   }
+}
+
+/** Required on a purchase_order; optional (absent or null) on a restock. */
+function validOrderId(value: unknown, required: boolean): boolean {
+  if (value === undefined || value === null) return !required
+  return typeof value === 'string' && value.length > 0 && codePointLength(value) <= 128
 }
 
 /** An optional numeric field: absent or null → null; a finite number → itself; anything else → undefined. */

@@ -1,10 +1,35 @@
-// SPEC §5: stockout risk over the lead time and the reorder recommendation.
+// SPEC §5 (version 2): the probability of running out within the lead time, given the stock on
+// hand, the open orders and when they can be expected to arrive, and the item's demand model; and
+// the reorder point and order-up-to level that keep that probability at 1 − SERVICE_LEVEL.
+//
+// Running out before or between receipts (first passage): with receipts arriving on days a₁ < a₂ …
+// the stock runs out when the demand of days D+1 … aⱼ − 1 reaches the stock plus the receipts
+// before aⱼ, for some j, or the demand of the whole horizon reaches the stock plus every receipt.
+// Demand only grows, so only those checkpoints matter. The chance of the union is built up one
+// checkpoint at a time: P ← P + P(Aⱼ) − P·P(the demand between the checkpoints ≥ the receipt),
+// the overlap taken as if the earlier crossing happened right at its checkpoint, kept between
+// max(P, P(Aⱼ)) and P + P(Aⱼ) and never above the risk with nothing on order.
+//
+// When the receipts come: the item's own record of its last deliveries (days late, share of the
+// units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
+// say "usually on time, sometimes days late, now and then short or lost" for items without a
+// record. Each remembered delivery is a scenario; an order already overdue by o days keeps only the
+// scenarios later than o. The risk is the weighted mean over scenarios.
 import type { ResolvedConfig } from './config.ts'
-import type { DemandMetrics } from './metrics.ts'
-import { normalSurvival } from './normal.ts'
+import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
+import { demandAtLeast, levelForTail } from './negbin.ts'
+import { type Order, onOrder, openQuantity } from './orders.ts'
+import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
 export type RiskLevel = (typeof RISK_LEVELS)[number]
+
+/** Triples (days late, fill share, weight); a lateness of Infinity is an order that does not come. */
+export const PRIOR_DELIVERIES: readonly number[] = [0, 1, 1, 2, 1, 0.4, 5, 0.7, 0.3, 10, 1, 0.2, Infinity, 0, 0.1]
+/** Weight of "no unannounced receipt this time" beside each remembered gap between receipts. */
+export const UNANNOUNCED_NONE_WEIGHT = 1
+/** expected_stockout_date looks this far ahead (SPEC §5). */
+const STOCKOUT_DATE_DAYS = 365
 
 export interface RiskAssessment {
   leadTimeDays: number
@@ -15,50 +40,215 @@ export interface RiskAssessment {
   riskLevel: RiskLevel
   daysOfCover: number | null
   reorderQuantity: number | null
+  onOrder: number
+  inventoryPosition: number | null
+  /** Day number, or null. */
+  expectedStockoutDate: number | null
+  /** λ of the demand model, units a day. */
+  demandRate: number
 }
 
-/** μ(T): expected demand over T days from level L and slope b, never negative. */
-export function expectedDemand(level: number, slope: number, days: number): number {
-  return Math.max(0, days * level + (slope * days * (days + 1)) / 2)
+export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
+  return state.leadTimeOverride ?? config.leadTimeDays
 }
 
-export function assessRisk(
-  metrics: DemandMetrics,
-  onHand: number | null,
-  leadTimeDays: number,
-  config: ResolvedConfig,
-): RiskAssessment {
-  const level = metrics.velocity7d
-  const sigma = metrics.volatility
-  const expectedDemandLeadTime = expectedDemand(level, metrics.trend, leadTimeDays)
-  const safetyStock = config.z * sigma * Math.sqrt(leadTimeDays)
-  const reorderPoint = expectedDemandLeadTime + safetyStock
-  const stockoutRisk = riskOfStockout(onHand, expectedDemandLeadTime, sigma, leadTimeDays)
+/** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
+export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): RiskAssessment {
+  const model = demandModel(state, asOfDay)
+  const leadTimeDays = leadTimeOf(state, config)
+  const horizon = Math.ceil(leadTimeDays)
+  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
+  const tail = 1 - config.serviceLevel
+  const expectedDemandLeadTime = meanBetween(model, 0, horizon)
+  const cycleDemand = meanBetween(model, 0, cycle)
+  const reorderPoint = levelForTail(tail, expectedDemandLeadTime, varianceOver(model, expectedDemandLeadTime, horizon))
+  const orderUpTo = levelForTail(tail, cycleDemand, varianceOver(model, cycleDemand, cycle))
+  const onHand = state.onHand
+  const onOrderUnits = onOrder(state.orders)
+  const position = onHand === null ? null : onHand + onOrderUnits
+  const stockoutRisk = riskWithModel(state, model, horizon, asOfDay)
   return {
     leadTimeDays,
     expectedDemandLeadTime,
-    safetyStock,
+    safetyStock: orderUpTo - cycleDemand,
     reorderPoint,
     stockoutRisk,
     riskLevel: riskLevel(stockoutRisk),
-    daysOfCover: daysOfCover(onHand, level),
-    reorderQuantity: reorderQuantity(onHand, reorderPoint, metrics, leadTimeDays, config),
+    daysOfCover: onHand === null ? null : onHand <= 0 ? 0 : model.rate === 0 ? null : onHand / model.rate,
+    reorderQuantity:
+      position === null
+        ? null
+        : position <= reorderPoint
+          ? // The 1e-9 keeps floating-point dust (e.g. 12.000000000000002) from ordering one unit more.
+            Math.max(0, Math.ceil(orderUpTo - position - 1e-9))
+          : 0,
+    onOrder: onOrderUnits,
+    inventoryPosition: position,
+    expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
+    demandRate: model.rate,
   }
 }
 
-/** P(demand over the lead time exceeds on-hand), demand ~ Normal(μ(H), σ√H). */
-export function riskOfStockout(
-  onHand: number | null,
-  mean: number,
-  sigma: number,
-  leadTimeDays: number,
-): number | null {
+/** stockout_risk alone: what the alerts need after every event. */
+export function stockoutRisk(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): number | null {
+  if (state.onHand === null) return null
+  if (state.onHand <= 0) return 1
+  return riskWithModel(state, demandModel(state, asOfDay), Math.ceil(leadTimeOf(state, config)), asOfDay)
+}
+
+function riskWithModel(state: ItemState, model: DemandModel, horizon: number, asOfDay: number): number | null {
+  const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
-  const spread = sigma * Math.sqrt(leadTimeDays)
-  // A σ so small that σ·√H rounds to 0 is no spread at all: the σ = 0 rule, not 0/0.
-  if (spread === 0) return mean >= onHand ? 1 : 0
-  return normalSurvival((onHand - mean) / spread)
+  const total = meanBetween(model, 0, horizon)
+  const nothingComing = demandAtLeast(onHand, total, varianceOver(model, total, horizon))
+  if (nothingComing === 0) return 0
+  const scenarios = receiptScenarios(state, asOfDay, horizon)
+  if (scenarios.length === 0) return nothingComing
+  let risk = 0
+  let weights = 0
+  for (const { weight, receipts } of scenarios) {
+    risk += weight * Math.min(nothingComing, firstPassage(model, onHand, receipts, horizon))
+    weights += weight
+  }
+  return risk / weights
+}
+
+interface Scenario {
+  weight: number
+  receipts: Receipt[]
+}
+
+/**
+ * The ways replenishment may arrive within the horizon: the open orders under each remembered
+ * delivery (late, fill); for an item that has never announced an order, its unplanned receipts'
+ * rhythm. Empty: nothing is known to be coming.
+ */
+function receiptScenarios(state: ItemState, asOfDay: number, horizon: number): Scenario[] {
+  const orders = ordersWithin(state.orders, asOfDay + horizon)
+  if (orders.length > 0) {
+    const scenarios: Scenario[] = []
+    const delivery = deliveryScenarios(state.deliveries, orders[0] as Order, asOfDay)
+    for (let i = 0; i < delivery.length; i += 3) {
+      const late = delivery[i] as number
+      const fill = delivery[i + 1] as number
+      const receipts = orders.map((order) => ({
+        day: Math.max(asOfDay + 1, order.expectedDay + late) - asOfDay,
+        units: openQuantity(order) * fill,
+      }))
+      scenarios.push({ weight: delivery[i + 2] as number, receipts })
+    }
+    return scenarios
+  }
+  if (state.orders === null && state.deliveries === null && state.unplanned !== null)
+    return unannouncedScenarios(state.unplanned, asOfDay)
+  return []
+}
+
+/**
+ * An item that never announces its orders is still replenished. Its own rhythm stands in for the
+ * orders it does not show (a renewal model): with τ days since its last unplanned receipt, each
+ * remembered gap g between receipts longer than τ says "the next one in g − τ days" (of the mean
+ * size), and one more scenario says "none this time".
+ */
+function unannouncedScenarios(unplanned: readonly number[], asOfDay: number): Scenario[] {
+  const receiptCount = unplanned.length / 2
+  if (receiptCount < 2) return []
+  let units = 0
+  for (let i = 1; i < unplanned.length; i += 2) units += unplanned[i] as number
+  units /= receiptCount
+  const sinceLast = asOfDay - (unplanned[unplanned.length - 2] as number)
+  const scenarios: Scenario[] = [{ weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }]
+  for (let i = 2; i < unplanned.length; i += 2) {
+    const gap = (unplanned[i] as number) - (unplanned[i - 2] as number)
+    if (gap > sinceLast) scenarios.push({ weight: 1, receipts: [{ day: gap - sinceLast, units }] })
+  }
+  return scenarios
+}
+
+/** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */
+function ordersWithin(orders: readonly Order[] | null, lastDay: number): Order[] {
+  if (orders === null) return []
+  return orders
+    .filter((order) => openQuantity(order) > 0 && order.expectedDay <= lastDay)
+    .sort((a, b) => a.expectedDay - b.expectedDay)
+}
+
+/**
+ * Triples (days late, fill, weight): the prior's and the item's own deliveries, keeping only those
+ * still possible for the earliest order (an order overdue by o days is more than o days late).
+ */
+function deliveryScenarios(record: readonly number[] | null, first: Order, asOfDay: number): number[] {
+  const overdue = asOfDay - first.expectedDay
+  const kept: number[] = []
+  const keep = (late: number, fill: number, weight: number) => {
+    if (late > overdue) kept.push(late, fill, weight)
+  }
+  for (let i = 0; i < PRIOR_DELIVERIES.length; i += 3)
+    keep(PRIOR_DELIVERIES[i] as number, PRIOR_DELIVERIES[i + 1] as number, PRIOR_DELIVERIES[i + 2] as number)
+  if (record !== null) for (let i = 0; i < record.length; i += 2) keep(record[i] as number, record[i + 1] as number, 1)
+  return kept
+}
+
+/** Receipt days count from D (1 = tomorrow); a receipt is on the shelf for its own day's demand. */
+interface Receipt {
+  day: number
+  units: number
+}
+
+/** P(the stock reaches 0 on some day 1 … horizon) with these receipts (see the header). */
+export function firstPassage(model: DemandModel, onHand: number, receipts: Receipt[], horizon: number): number {
+  const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
+  let level = onHand
+  let risk = 0
+  let lastDay = 0
+  let lastLevel = onHand
+  let lastMean = 0
+  let i = 0
+  while (i <= sorted.length) {
+    const checkpoint = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
+    if (checkpoint > lastDay) {
+      const mean = meanBetween(model, 0, checkpoint)
+      const crossing = demandAtLeast(level, mean, varianceOver(model, mean, checkpoint))
+      if (lastDay === 0) risk = crossing
+      else {
+        const between = mean - lastMean
+        const again = demandAtLeast(level - lastLevel, between, varianceOver(model, between, checkpoint - lastDay))
+        const union = risk + crossing - risk * again
+        risk = Math.min(risk + crossing, Math.max(risk, crossing, union))
+      }
+      lastDay = checkpoint
+      lastLevel = level
+      lastMean = mean
+    }
+    if (i === sorted.length) break
+    const day = (sorted[i] as Receipt).day
+    while (i < sorted.length && (sorted[i] as Receipt).day === day) level += (sorted[i++] as Receipt).units
+  }
+  return risk
+}
+
+/**
+ * SPEC §5 expected_stockout_date: the first day after D on which on-hand − the cumulative mean demand
+ * + the receipts expected by then is ≤ 0, within 365 days.
+ */
+function expectedStockoutDay(
+  orders: readonly Order[] | null,
+  model: DemandModel,
+  onHand: number,
+  asOfDay: number,
+): number | null {
+  const coming = ordersWithin(orders, asOfDay + STOCKOUT_DATE_DAYS)
+  let stock = onHand
+  let next = 0
+  for (let k = 1; k <= STOCKOUT_DATE_DAYS; k++) {
+    while (next < coming.length && (coming[next] as Order).expectedDay <= asOfDay + k)
+      stock += openQuantity(coming[next++] as Order)
+    stock -= meanOnDay(model, k)
+    if (stock <= 0) return asOfDay + k
+    if (model.rate === 0 && next === coming.length) return null
+  }
+  return null
 }
 
 export function riskLevel(risk: number | null): RiskLevel {
@@ -69,26 +259,7 @@ export function riskLevel(risk: number | null): RiskLevel {
   return 'low'
 }
 
-function daysOfCover(onHand: number | null, level: number): number | null {
-  if (onHand === null) return null
-  if (onHand <= 0) return 0
-  return level === 0 ? null : onHand / level
-}
-
-/** Order up to the demand over lead time plus review period, with its safety stock. */
-function reorderQuantity(
-  onHand: number | null,
-  reorderPoint: number,
-  metrics: DemandMetrics,
-  leadTimeDays: number,
-  config: ResolvedConfig,
-): number | null {
-  if (onHand === null) return null
-  if (onHand > reorderPoint) return 0
-  const horizon = leadTimeDays + config.reviewPeriodDays
-  const orderUpTo =
-    expectedDemand(metrics.velocity7d, metrics.trend, horizon) +
-    config.z * metrics.volatility * Math.sqrt(horizon)
-  // The 1e-9 keeps floating-point dust (e.g. 12.000000000000002) from ordering one unit more.
-  return Math.max(0, Math.ceil(orderUpTo - onHand - 1e-9))
+/** The open orders expected by the end of the horizon, as the alerts list them. */
+export function ordersInHorizon(state: ItemState, config: ResolvedConfig): Order[] {
+  return ordersWithin(state.orders, state.asOfDay + Math.ceil(leadTimeOf(state, config)))
 }

@@ -26,6 +26,10 @@ export interface MetricsRow {
   safetyStock: number
   reorderPoint: number
   reorderQuantity: number | null
+  onOrder: number
+  inventoryPosition: number | null
+  /** Day number, or null. */
+  expectedStockoutDate: number | null
   /** Epoch ms, wall clock of the batch that emitted the row. */
   computedAt: number
 }
@@ -61,6 +65,9 @@ export function buildMetricsRow(
     safetyStock: risk.safetyStock,
     reorderPoint: risk.reorderPoint,
     reorderQuantity: risk.reorderQuantity,
+    onOrder: risk.onOrder,
+    inventoryPosition: risk.inventoryPosition,
+    expectedStockoutDate: risk.expectedStockoutDate,
     computedAt,
   }
 }
@@ -88,6 +95,9 @@ export function metricsRecord(row: MetricsRow) {
     safety_stock: row.safetyStock,
     reorder_point: row.reorderPoint,
     reorder_quantity: row.reorderQuantity,
+    on_order: row.onOrder,
+    inventory_position: row.inventoryPosition,
+    expected_stockout_date: row.expectedStockoutDate === null ? null : formatDay(row.expectedStockoutDate),
     computed_at: new Date(row.computedAt).toISOString(),
   }
 }
@@ -99,7 +109,7 @@ export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
   return {
     sku: record.sku,
     warehouseId: record.warehouse_id,
-    asOfDay: dayOf(Date.parse(`${record.as_of_date}T00:00:00Z`)),
+    asOfDay: dayFromDate(record.as_of_date),
     lastEventAt: Date.parse(record.last_event_at),
     eventCount: record.event_count,
     onHand: record.on_hand,
@@ -117,8 +127,15 @@ export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
     safetyStock: record.safety_stock,
     reorderPoint: record.reorder_point,
     reorderQuantity: record.reorder_quantity,
+    onOrder: record.on_order,
+    inventoryPosition: record.inventory_position,
+    expectedStockoutDate: record.expected_stockout_date === null ? null : dayFromDate(record.expected_stockout_date),
     computedAt: Date.parse(record.computed_at),
   }
+}
+
+function dayFromDate(date: string): number {
+  return dayOf(Date.parse(`${date}T00:00:00Z`))
 }
 
 /** The daily-history delta with the column names of analytics.daily_inventory. */

@@ -1,6 +1,7 @@
 // An item's state as plain JSON, so `consume` can store it with the batch that produced it and
 // restore it after a crash or a rebalance. Infinite sentinels become null in JSON and back.
-import { ItemState } from './state.ts'
+import type { Order } from './orders.ts'
+import { type Episode, ItemState } from './state.ts'
 
 export interface ItemSnapshot {
   key: string
@@ -9,9 +10,15 @@ export interface ItemSnapshot {
   latestTs: number
   eventCount: number
   leadTimeOverride: number | null
-  lastAlertDay: number | null
   sales: number[] | null
   recentIds: (string | number)[] | null
+  // Added with risk version 2; absent in snapshots stored before it.
+  outDays?: number[] | null
+  /** Orders with expectedDay NaN (receipt-only) are stored with null. */
+  orders?: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[] | null
+  deliveries?: number[] | null
+  unplanned?: number[] | null
+  episode?: Episode | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -22,9 +29,19 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     latestTs: state.latestTs,
     eventCount: state.eventCount,
     leadTimeOverride: state.leadTimeOverride,
-    lastAlertDay: Number.isFinite(state.lastAlertDay) ? state.lastAlertDay : null,
     sales: state.sales,
     recentIds: state.recentIds,
+    outDays: state.outDays,
+    orders:
+      state.orders === null
+        ? null
+        : state.orders.map((order) => ({
+            ...order,
+            expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
+          })),
+    deliveries: state.deliveries,
+    unplanned: state.unplanned,
+    episode: state.episode,
   }
 }
 
@@ -35,8 +52,15 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.latestTs = snapshot.latestTs
   state.eventCount = snapshot.eventCount
   state.leadTimeOverride = snapshot.leadTimeOverride
-  state.lastAlertDay = snapshot.lastAlertDay ?? Number.NEGATIVE_INFINITY
   state.sales = snapshot.sales
   state.recentIds = snapshot.recentIds
+  state.outDays = snapshot.outDays ?? null
+  state.orders =
+    snapshot.orders == null
+      ? null
+      : snapshot.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN }))
+  state.deliveries = snapshot.deliveries ?? null
+  state.unplanned = snapshot.unplanned ?? null
+  state.episode = snapshot.episode ?? null
   return state
 }

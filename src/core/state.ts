@@ -2,12 +2,32 @@
 // Kept small on purpose (the target is ≤ 400 bytes an item at a million items): only the 30 days
 // of sales that the metrics can still see and the event ids inside the deduplication window.
 import type { InventoryEvent } from './event.ts'
+import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
 import { dayOf } from './time.ts'
 
 /** Days of sales kept: W_30 never reaches further back than D − 29. */
 export const SALES_WINDOW_DAYS = 30
 
-export class ItemState {
+/** What applying an event needs of the settings. */
+export interface StateConfig {
+  dedupWindowMs: number
+  /** LEAD_TIME_DAYS: an order's expected day when neither it nor the item's events say otherwise. */
+  leadTimeDays: number
+}
+
+/** The open alert episode of SPEC §6; null on the state while none is open. */
+export interface Episode {
+  /** The as-of day it opened: part of its alert_id. */
+  openedDay: number
+  /** Messages sent so far (the n of message_id). */
+  messages: number
+  /** Index in RISK_LEVELS of the highest level reported. */
+  highestLevel: number
+  /** As-of day of its latest message, for reminders. */
+  lastMessageDay: number
+}
+
+export class ItemState implements OrderBook {
   /** `{sku}:{warehouse_id}` */
   readonly key: string
   /** null while unknown (SPEC §3). */
@@ -18,12 +38,20 @@ export class ItemState {
   eventCount = 0
   /** The lead_time_days of the most recently arrived event that carried one. */
   leadTimeOverride: number | null = null
-  /** The as-of day of the last alert, so that at most one is emitted per day D. */
-  lastAlertDay = Number.NEGATIVE_INFINITY
+  /** The open alert episode, if any. */
+  episode: Episode | null = null
   /** Pairs (day, units sold) for the days D − 29 … D that had sales, ascending by day. */
   sales: number[] | null = null
   /** Pairs (event_id, timestamp) of accepted events still inside the deduplication window. */
   recentIds: (string | number)[] | null = null
+  /** Days of D − 29 … D on which on-hand was known and ≤ 0 (their demand was censored), ascending. */
+  outDays: number[] | null = null
+  /** Open orders and recently settled ones (SPEC §3). */
+  orders: Order[] | null = null
+  /** Pairs (days late, fill share) of the latest deliveries against orders, oldest first. */
+  deliveries: number[] | null = null
+  /** Pairs (day, units) of the latest receipts no known order accounted for. */
+  unplanned: number[] | null = null
 
   constructor(key: string) {
     this.key = key
@@ -43,15 +71,19 @@ export function isDuplicate(state: ItemState, eventId: string): boolean {
 }
 
 /** Applies an accepted, non-duplicate event to the item's state. */
-export function applyEvent(state: ItemState, event: InventoryEvent, dedupWindowMs: number): void {
+export function applyEvent(state: ItemState, event: InventoryEvent, config: StateConfig): void {
   const day = dayOf(event.ts)
   state.eventCount++
   if (day < state.firstDay) state.firstDay = day
-  if (event.ts > state.latestTs) advanceLatest(state, event.ts, dedupWindowMs)
-  rememberId(state, event.eventId, event.ts, dedupWindowMs)
-  if (event.type === 'sale') recordSale(state, day, event.quantity)
-  state.onHand = nextOnHand(state.onHand, event)
+  if (event.ts > state.latestTs) advanceLatest(state, event.ts, config.dedupWindowMs)
+  rememberId(state, event.eventId, event.ts, config.dedupWindowMs)
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
+  if (event.type === 'sale') recordSale(state, day, event.quantity)
+  else if (event.type === 'purchase_order')
+    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays)
+  else if (event.type === 'restock') receive(state, event)
+  state.onHand = nextOnHand(state.onHand, event)
+  if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
 }
 
 /** On-hand after an event: the arithmetic of SPEC §3, then the event's own `on_hand` wins. */
@@ -64,6 +96,8 @@ export function nextOnHand(onHand: number | null, event: InventoryEvent): number
     case 'sale':
       if (next !== null) next -= event.quantity
       break
+    case 'purchase_order':
+      break
     default:
       if (next !== null) next += event.quantity
   }
@@ -71,8 +105,19 @@ export function nextOnHand(onHand: number | null, event: InventoryEvent): number
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {
+  const previousDay = state.asOfDay
+  const day = dayOf(ts)
+  // Days without events while the stock stood at or below zero were out of stock all day.
+  if (state.onHand !== null && state.onHand <= 0 && day > previousDay + 1)
+    for (let d = Math.max(previousDay + 1, day - SALES_WINDOW_DAYS + 1); d < day; d++) markOut(state, d)
   state.latestTs = ts
-  const oldestDay = dayOf(ts) - SALES_WINDOW_DAYS + 1
+  const oldestDay = day - SALES_WINDOW_DAYS + 1
+  const out = state.outDays
+  if (out !== null && (out[0] as number) < oldestDay) {
+    const kept = out.filter((d) => d >= oldestDay)
+    state.outDays = kept.length === 0 ? null : kept
+  }
+  if (day > previousDay && state.orders !== null) forgetSettled(state, day)
   const sales = state.sales
   if (sales !== null && (sales[0] as number) < oldestDay) {
     let keepFrom = 0
@@ -98,6 +143,19 @@ function rememberId(state: ItemState, eventId: string, ts: number, dedupWindowMs
   if (ts < state.latestTs - dedupWindowMs) return
   if (state.recentIds === null) state.recentIds = [eventId, ts]
   else state.recentIds.push(eventId, ts)
+}
+
+/** Marks a day of the window as (partly) out of stock: its sales are a floor of its demand, not the demand. */
+function markOut(state: ItemState, day: number): void {
+  if (day <= state.asOfDay - SALES_WINDOW_DAYS) return
+  const out = state.outDays
+  if (out === null) {
+    state.outDays = [day]
+    return
+  }
+  let i = out.length - 1
+  while (i >= 0 && (out[i] as number) > day) i--
+  if (out[i] !== day) out.splice(i + 1, 0, day)
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

@@ -1,0 +1,116 @@
+// The demand model behind the risk (SPEC §5): what an item will sell on each coming day, as a count
+// distribution, from basic statistics of its own last 30 days. Pure; nothing is fitted across items.
+//
+//   days        the days of W_30 (§4) that were in stock all day: a day that ended (or spent time)
+//               out of stock sold less than its demand, so it is left out instead of counted as low
+//               demand (censored demand)
+//   rate λ      the recency-weighted mean of those days' sales (weights halve every HALF_LIFE_DAYS:
+//               recent weeks count more, so promotions and level shifts fade instead of lingering)
+//   weekday     f_w = (sales on weekday w + K·λ) / ((days of weekday w + K)·λ): the weekly pattern,
+//               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern
+//   dispersion  φ = the variance-to-mean ratio of the daily sales (≥ 1: Poisson when steady, more
+//               for lumpy, intermittent and bursty items), shrunk towards PRIOR_DISPERSION by a few
+//               pseudo-days so that a short history is not taken as steady
+//   horizon     demand over days D+1 … D+k has mean M = λ·Σ f and variance V = φ·M·(1 + k/n): the
+//               second factor is the uncertainty of λ itself, estimated from n days (large for a
+//               short history, so a 3-day-old item is never certain)
+//
+// No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
+// follows a real change within a couple of weeks. The distribution is the negative binomial with
+// that mean and variance (negbin.ts): whole units, many zero days for slow movers.
+import { SALES_WINDOW_DAYS, type ItemState } from './state.ts'
+
+export const HALF_LIFE_DAYS = 14
+export const WEEKDAY_PSEUDO_DAYS = 4
+/** Weekday factors are used once this many in-stock days are known. */
+export const WEEKDAY_MIN_DAYS = 14
+export const PRIOR_DISPERSION = 2
+export const DISPERSION_PSEUDO_DAYS = 3
+
+export interface DemandModel {
+  /** λ: units a day, the recency-weighted mean of the in-stock days. */
+  rate: number
+  /** φ ≥ 1, the variance-to-mean ratio of a day's demand. */
+  dispersion: number
+  /** n: the effective number of in-stock days behind λ. */
+  days: number
+  /** Weekday factors by (day number mod 7), averaging 1. */
+  weekday: Float64Array
+  /** The as-of day the horizon counts from. */
+  asOfDay: number
+}
+
+const FLAT_WEEK = new Float64Array(7).fill(1)
+
+/** The item's demand model as of `asOfDay` (its day D, or a later day when a close is carried forward). */
+export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
+  const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, state.firstDay)
+  const sales = state.sales ?? []
+  const out = state.outDays ?? []
+  let s = sales.length - 2
+  let o = out.length - 1
+  let weights = 0
+  let weightsSquared = 0
+  let weighted = 0
+  let weightedSquares = 0
+  const daySales = new Float64Array(7)
+  const dayCount = new Float64Array(7)
+  for (let day = asOfDay; day >= start; day--) {
+    let units = 0
+    while (s >= 0 && (sales[s] as number) > day) s -= 2
+    if (s >= 0 && sales[s] === day) units = sales[s + 1] as number
+    while (o >= 0 && (out[o] as number) > day) o--
+    if (o >= 0 && out[o] === day) continue
+    const w = 0.5 ** ((asOfDay - day) / HALF_LIFE_DAYS)
+    weights += w
+    weightsSquared += w * w
+    weighted += w * units
+    weightedSquares += w * units * units
+    const weekday = day % 7
+    daySales[weekday] = (daySales[weekday] as number) + units
+    dayCount[weekday] = (dayCount[weekday] as number) + 1
+  }
+  if (weights === 0) return { rate: 0, dispersion: PRIOR_DISPERSION, days: 0, weekday: FLAT_WEEK, asOfDay }
+  const rate = weighted / weights
+  const days = (weights * weights) / weightsSquared
+  const variance = Math.max(0, weightedSquares / weights - rate * rate) * (days / Math.max(days - 1, 1))
+  const observed = rate > 0 ? Math.max(1, variance / rate) : 1
+  const dispersion =
+    (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
+  return { rate, dispersion, days, weekday: weekdayFactors(daySales, dayCount, rate), asOfDay }
+}
+
+function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: number): Float64Array {
+  let counted = 0
+  for (const n of dayCount) counted += n
+  if (rate === 0 || counted < WEEKDAY_MIN_DAYS) return FLAT_WEEK
+  const factors = new Float64Array(7)
+  let sum = 0
+  for (let w = 0; w < 7; w++) {
+    const f =
+      ((daySales[w] as number) + WEEKDAY_PSEUDO_DAYS * rate) /
+      (((dayCount[w] as number) + WEEKDAY_PSEUDO_DAYS) * rate)
+    factors[w] = f
+    sum += f
+  }
+  for (let w = 0; w < 7; w++) factors[w] = ((factors[w] as number) * 7) / sum
+  return factors
+}
+
+/** Mean demand on day D + k (k ≥ 1). */
+export function meanOnDay(model: DemandModel, k: number): number {
+  return model.rate * (model.weekday[(model.asOfDay + k) % 7] as number)
+}
+
+/** Mean demand over days D + from + 1 … D + to. */
+export function meanBetween(model: DemandModel, from: number, to: number): number {
+  if (model.rate === 0 || to <= from) return 0
+  let sum = 0
+  for (let k = from + 1; k <= to; k++) sum += meanOnDay(model, k)
+  return sum
+}
+
+/** Variance of the demand over `days` coming days whose mean is `mean` (see the header). */
+export function varianceOver(model: DemandModel, mean: number, days: number): number {
+  return model.dispersion * mean * (1 + days / Math.max(model.days, 1))
+}

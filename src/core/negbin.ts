@@ -1,0 +1,107 @@
+// The negative binomial distribution of demand counts, given by its mean m and variance v > m
+// (size r = m² / (v − m), success probability p = r / (r + m)), and the special functions it needs.
+//
+//   P(X ≤ k) = I_p(r, k + 1)       P(X ≥ s) = I_{1−p}(s, r)      (I the regularized incomplete beta)
+//
+// Large means are approximated by the normal distribution with a continuity correction, where the
+// negative binomial is already close to it and the continued fraction would need many terms.
+import { normalQuantile, normalSurvival } from './normal.ts'
+
+/** Above this mean the normal approximation (error well under 1e-3 there) replaces the exact tail. */
+const NORMAL_FROM_MEAN = 2000
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
+export function logGamma(x: number): number {
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x)
+  const z = x - 1
+  let a = LANCZOS[0] as number
+  const t = z + 7.5
+  for (let i = 1; i < 9; i++) a += (LANCZOS[i] as number) / (z + i)
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a)
+}
+
+const LANCZOS = [
+  0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
+  12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+]
+
+/** The regularized incomplete beta I_x(a, b), by its continued fraction (Lentz), on the side where it converges fast. */
+export function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0
+  if (x >= 1) return 1
+  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x)
+  if (x < (a + 1) / (a + b + 2)) return (Math.exp(logFront) * betaFraction(x, a, b)) / a
+  return 1 - (Math.exp(logFront) * betaFraction(1 - x, b, a)) / b
+}
+
+function betaFraction(x: number, a: number, b: number): number {
+  const tiny = 1e-300
+  let c = 1
+  let d = 1 - ((a + b) * x) / (a + 1)
+  if (Math.abs(d) < tiny) d = tiny
+  d = 1 / d
+  let h = d
+  for (let m = 1; m <= 300; m++) {
+    const m2 = 2 * m
+    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    h *= d * c
+    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1))
+    d = 1 + aa * d
+    if (Math.abs(d) < tiny) d = tiny
+    c = 1 + aa / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const step = d * c
+    h *= step
+    if (Math.abs(step - 1) < 1e-13) break
+  }
+  return h
+}
+
+/**
+ * P(X ≥ s) for X with mean m ≥ 0 and variance v > m (a negative binomial). s ≤ 0 is certain; a
+ * mean of 0 is no demand at all.
+ */
+export function demandAtLeast(s: number, m: number, v: number): number {
+  if (s <= 0) return 1
+  if (m <= 0) return 0
+  const units = Math.ceil(s)
+  if (m > NORMAL_FROM_MEAN) return normalSurvival((units - 0.5 - m) / Math.sqrt(v))
+  const r = (m * m) / (v - m)
+  return incompleteBeta(m / (r + m), units, r)
+}
+
+/**
+ * The smallest whole level L ≥ 0 with P(X ≥ L) ≤ tail: the stock that, on hand now, leaves at most
+ * that chance of running out. Starts from the normal quantile and walks to the exact answer.
+ */
+export function levelForTail(tail: number, m: number, v: number): number {
+  if (m <= 0) return 1
+  let level = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
+  if (demandAtLeast(level, m, v) > tail) {
+    let step = 1
+    while (demandAtLeast(level + step, m, v) > tail) step *= 2
+    return smallestPassing(level + (step >> 1), level + step, tail, m, v)
+  }
+  let step = 1
+  while (level - step >= 1 && demandAtLeast(level - step, m, v) <= tail) step *= 2
+  return smallestPassing(Math.max(1, level - step), level - (step >> 1), tail, m, v)
+}
+
+/** Bisection on whole levels: `high` passes (P ≤ tail); the smallest passing level in [low, high]. */
+function smallestPassing(low: number, high: number, tail: number, m: number, v: number): number {
+  let lo = low
+  let hi = high
+  if (demandAtLeast(lo, m, v) <= tail) return lo
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2)
+    if (demandAtLeast(mid, m, v) <= tail) hi = mid
+    else lo = mid
+  }
+  return hi
+}

@@ -1,0 +1,171 @@
+// SPEC §3 open orders: replenishment already on its way, per order_id of an item, and the item's
+// own record of how its deliveries kept their promises (the risk reads it: late and short receipts).
+import type { InventoryEvent } from './event.ts'
+import { dayOf } from './time.ts'
+
+/** An order with nothing open is forgotten this many days after its expected day (SPEC §3). */
+export const FORGET_AFTER_DAYS = 90
+/**
+ * Hard bound on the orders remembered per item. SPEC §3 keeps an open order until it is received
+ * or cancelled; a producer that never closes its orders would grow the state without end, so past
+ * this many the order expected earliest is dropped (documented in the README).
+ */
+export const MAX_ORDERS = 64
+/** Deliveries remembered for the item's record of lateness and fill (the most recent ones). */
+export const DELIVERY_RECORD = 8
+/** Unplanned receipts remembered: their rhythm stands in for the orders an item never announces. */
+export const UNPLANNED_RECORD = 8
+
+export interface Order {
+  id: string
+  /** Units on the most recently arrived purchase_order of this id; null: only receipts seen so far. */
+  ordered: number | null
+  /** Expected UTC day (from expected_at, or the order's time + the item's lead time); NaN while unknown. */
+  expectedDay: number
+  /** Units received against this order. */
+  received: number
+  /** The day of the latest receipt or order event: forgets receipt-only entries that never see their order. */
+  lastDay: number
+  /** Whether its first receipt has been entered in the delivery record. */
+  recorded: boolean
+}
+
+export function openQuantity(order: Order): number {
+  return order.ordered === null ? 0 : Math.max(0, order.ordered - order.received)
+}
+
+/** on_order of SPEC §3: the sum of the open quantities. */
+export function onOrder(orders: readonly Order[] | null): number {
+  if (orders === null) return 0
+  let sum = 0
+  for (const order of orders) sum += openQuantity(order)
+  return sum
+}
+
+/** The item's record: pairs (days late, share of the open units the first receipt brought), oldest first. */
+export type DeliveryRecord = number[]
+
+export interface OrderBook {
+  orders: Order[] | null
+  deliveries: DeliveryRecord | null
+  /** Pairs (day, units) of the latest receipts that no known order accounted for, by day. */
+  unplanned: number[] | null
+}
+
+/** A purchase_order: places, changes (a later event of the same id) or cancels (quantity 0) an order. */
+export function placeOrder(book: OrderBook, event: InventoryEvent, leadTimeDays: number): void {
+  const id = event.orderId as string
+  const expectedDay = dayOf(event.expectedAt ?? event.ts + leadTimeDays * 86_400_000)
+  const day = dayOf(event.ts)
+  const order = findOrder(book, id)
+  if (order === undefined) {
+    addOrder(book, { id, ordered: event.quantity, expectedDay, received: 0, lastDay: day, recorded: false })
+    return
+  }
+  order.ordered = event.quantity
+  order.expectedDay = expectedDay
+  order.lastDay = Math.max(order.lastDay, day)
+}
+
+/**
+ * A restock. With an order_id it is received against that order (remembered when the order has not
+ * arrived yet); without one, against the open orders by earliest expected day (ties: the order
+ * placed first, which is the earlier in the list), the rest of it against the next; what is left
+ * over is an unplanned receipt.
+ */
+export function receive(book: OrderBook, event: InventoryEvent): void {
+  const day = dayOf(event.ts)
+  if (event.orderId !== null) {
+    const order = findOrder(book, event.orderId)
+    if (order === undefined) {
+      addOrder(book, {
+        id: event.orderId,
+        ordered: null,
+        expectedDay: Number.NaN,
+        received: event.quantity,
+        lastDay: day,
+        recorded: false,
+      })
+      return
+    }
+    receiveAgainst(book, order, event.quantity, day)
+    return
+  }
+  let rest = event.quantity
+  while (rest > 0) {
+    const order = earliestOpen(book.orders)
+    if (order === undefined) break
+    const taken = Math.min(rest, openQuantity(order))
+    receiveAgainst(book, order, taken, day)
+    rest -= taken
+  }
+  if (rest === event.quantity) recordUnplanned(book, day, rest)
+}
+
+function recordUnplanned(book: OrderBook, day: number, units: number): void {
+  const record = (book.unplanned ??= [])
+  let i = record.length - 2
+  while (i >= 0 && (record[i] as number) > day) i -= 2
+  if (i >= 0 && record[i] === day) record[i + 1] = (record[i + 1] as number) + units
+  else record.splice(i + 2, 0, day, units)
+  if (record.length > 2 * UNPLANNED_RECORD) record.splice(0, 2)
+}
+
+function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: number): void {
+  const open = openQuantity(order)
+  if (!order.recorded && order.ordered !== null && open > 0) {
+    order.recorded = true
+    recordDelivery(book, day - order.expectedDay, Math.min(1, quantity / open))
+  }
+  order.received += quantity
+  order.lastDay = Math.max(order.lastDay, day)
+}
+
+function recordDelivery(book: OrderBook, daysLate: number, fill: number): void {
+  book.deliveries ??= []
+  book.deliveries.push(daysLate, fill)
+  if (book.deliveries.length > 2 * DELIVERY_RECORD) book.deliveries.splice(0, 2)
+}
+
+/** Forgets the orders with nothing open 90 days after their expected day (receipt-only ones: after their last receipt). */
+export function forgetSettled(book: OrderBook, asOfDay: number): void {
+  const orders = book.orders
+  if (orders === null) return
+  const kept = orders.filter((order) => {
+    if (order.ordered === null) return asOfDay - order.lastDay <= FORGET_AFTER_DAYS
+    return openQuantity(order) > 0 || asOfDay - order.expectedDay <= FORGET_AFTER_DAYS
+  })
+  if (kept.length !== orders.length) book.orders = kept.length === 0 ? null : kept
+}
+
+function findOrder(book: OrderBook, id: string): Order | undefined {
+  if (book.orders === null) return undefined
+  for (const order of book.orders) if (order.id === id) return order
+  return undefined
+}
+
+function addOrder(book: OrderBook, order: Order): void {
+  book.orders ??= []
+  book.orders.push(order)
+  if (book.orders.length > MAX_ORDERS) {
+    let oldest = 0
+    for (let i = 1; i < book.orders.length; i++)
+      if (expectedOrLast(book.orders[i] as Order) < expectedOrLast(book.orders[oldest] as Order)) oldest = i
+    book.orders.splice(oldest, 1)
+  }
+}
+
+function expectedOrLast(order: Order): number {
+  return Number.isNaN(order.expectedDay) ? order.lastDay : order.expectedDay
+}
+
+/** The open order with the earliest expected day; the first in the list among equals. */
+export function earliestOpen(orders: readonly Order[] | null): Order | undefined {
+  if (orders === null) return undefined
+  let best: Order | undefined
+  for (const order of orders) {
+    if (openQuantity(order) <= 0) continue
+    if (best === undefined || order.expectedDay < best.expectedDay) best = order
+  }
+  return best
+}
