@@ -20,11 +20,13 @@
 // that mean and variance (negbin.ts): whole units, many zero days for slow movers.
 import { SALES_WINDOW_DAYS, type ItemState } from './state.ts'
 
-export const HALF_LIFE_DAYS = 14
+const EXP = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
+export const HALF_LIFE_DAYS = EXP('X_HALF', 14)
+export const LEVEL_CV = EXP('X_CV', 0)
 export const WEEKDAY_PSEUDO_DAYS = 4
 /** Weekday factors are used once this many in-stock days are known. */
 export const WEEKDAY_MIN_DAYS = 14
-export const PRIOR_DISPERSION = 2
+export const PRIOR_DISPERSION = EXP('X_PD', 2)
 export const DISPERSION_PSEUDO_DAYS = 3
 
 export interface DemandModel {
@@ -112,5 +114,5 @@ export function meanBetween(model: DemandModel, from: number, to: number): numbe
 
 /** Variance of the demand over `days` coming days whose mean is `mean` (see the header). */
 export function varianceOver(model: DemandModel, mean: number, days: number): number {
-  return model.dispersion * mean * (1 + days / Math.max(model.days, 1))
+  return model.dispersion * mean * (1 + days / Math.max(model.days, 1)) + (LEVEL_CV * mean) ** 2
 }

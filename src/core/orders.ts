@@ -48,7 +48,7 @@ export type DeliveryRecord = number[]
 export interface OrderBook {
   orders: Order[] | null
   deliveries: DeliveryRecord | null
-  /** Pairs (day, units) of the latest receipts that no known order accounted for, by day. */
+  /** Triples (day, units, on-hand just before; NaN unknown) of the latest receipts no known order accounted for, by day. */
   unplanned: number[] | null
 }
 
@@ -73,7 +73,7 @@ export function placeOrder(book: OrderBook, event: InventoryEvent, leadTimeDays:
  * placed first, which is the earlier in the list), the rest of it against the next; what is left
  * over is an unplanned receipt.
  */
-export function receive(book: OrderBook, event: InventoryEvent): void {
+export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: number | null): void {
   const day = dayOf(event.ts)
   if (event.orderId !== null) {
     const order = findOrder(book, event.orderId)
@@ -99,16 +99,16 @@ export function receive(book: OrderBook, event: InventoryEvent): void {
     receiveAgainst(book, order, taken, day)
     rest -= taken
   }
-  if (rest === event.quantity) recordUnplanned(book, day, rest)
+  if (rest === event.quantity) recordUnplanned(book, day, rest, onHandBefore ?? Number.NaN)
 }
 
-function recordUnplanned(book: OrderBook, day: number, units: number): void {
+function recordUnplanned(book: OrderBook, day: number, units: number, levelBefore: number): void {
   const record = (book.unplanned ??= [])
-  let i = record.length - 2
-  while (i >= 0 && (record[i] as number) > day) i -= 2
+  let i = record.length - 3
+  while (i >= 0 && (record[i] as number) > day) i -= 3
   if (i >= 0 && record[i] === day) record[i + 1] = (record[i + 1] as number) + units
-  else record.splice(i + 2, 0, day, units)
-  if (record.length > 2 * UNPLANNED_RECORD) record.splice(0, 2)
+  else record.splice(i + 3, 0, day, units, levelBefore)
+  if (record.length > 3 * UNPLANNED_RECORD) record.splice(0, 3)
 }
 
 function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: number): void {

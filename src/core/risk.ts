@@ -27,7 +27,8 @@ export type RiskLevel = (typeof RISK_LEVELS)[number]
 /** Triples (days late, fill share, weight); a lateness of Infinity is an order that does not come. */
 export const PRIOR_DELIVERIES: readonly number[] = [0, 1, 1, 2, 1, 0.4, 5, 0.7, 0.3, 10, 1, 0.2, Infinity, 0, 0.1]
 /** Weight of "no unannounced receipt this time" beside each remembered gap between receipts. */
-export const UNANNOUNCED_NONE_WEIGHT = 1
+export const UNANNOUNCED_NONE_WEIGHT = Number(process.env.X_NONE ?? 1)
+export const PRIOR_RECEIPT_COVER_DAYS = Number(process.env.X_PRC ?? 2)
 /** expected_stockout_date looks this far ahead (SPEC §5). */
 const STOCKOUT_DATE_DAYS = 365
 
@@ -66,7 +67,7 @@ export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = s
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
-  const stockoutRisk = riskWithModel(state, model, horizon, asOfDay)
+  const stockoutRisk = riskWithModel(state, model, horizon, cycle, asOfDay)
   return {
     leadTimeDays,
     expectedDemandLeadTime,
@@ -93,17 +94,25 @@ export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = s
 export function stockoutRisk(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
-  return riskWithModel(state, demandModel(state, asOfDay), Math.ceil(leadTimeOf(state, config)), asOfDay)
+  const leadTimeDays = leadTimeOf(state, config)
+  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
+  return riskWithModel(state, demandModel(state, asOfDay), Math.ceil(leadTimeDays), cycle, asOfDay)
 }
 
-function riskWithModel(state: ItemState, model: DemandModel, horizon: number, asOfDay: number): number | null {
+function riskWithModel(
+  state: ItemState,
+  model: DemandModel,
+  horizon: number,
+  cycleDays: number,
+  asOfDay: number,
+): number | null {
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const total = meanBetween(model, 0, horizon)
   const nothingComing = demandAtLeast(onHand, total, varianceOver(model, total, horizon))
   if (nothingComing === 0) return 0
-  const scenarios = receiptScenarios(state, asOfDay, horizon)
+  const scenarios = receiptScenarios(state, model, asOfDay, horizon, cycleDays)
   if (scenarios.length === 0) return nothingComing
   let risk = 0
   let weights = 0
@@ -124,44 +133,77 @@ interface Scenario {
  * delivery (late, fill); for an item that has never announced an order, its unplanned receipts'
  * rhythm. Empty: nothing is known to be coming.
  */
-function receiptScenarios(state: ItemState, asOfDay: number, horizon: number): Scenario[] {
+function receiptScenarios(
+  state: ItemState,
+  model: DemandModel,
+  asOfDay: number,
+  horizon: number,
+  cycleDays: number,
+): Scenario[] {
   const orders = ordersWithin(state.orders, asOfDay + horizon)
   if (orders.length > 0) {
+    const delivery = deliveryScenarios(state.deliveries)
+    let latest = 0
+    for (let i = 0; i < delivery.length; i += 3)
+      if (Number.isFinite(delivery[i])) latest = Math.max(latest, delivery[i] as number)
     const scenarios: Scenario[] = []
-    const delivery = deliveryScenarios(state.deliveries, orders[0] as Order, asOfDay)
     for (let i = 0; i < delivery.length; i += 3) {
       const late = delivery[i] as number
       const fill = delivery[i + 1] as number
-      const receipts = orders.map((order) => ({
-        day: Math.max(asOfDay + 1, order.expectedDay + late) - asOfDay,
-        units: openQuantity(order) * fill,
-      }))
+      const receipts: Receipt[] = []
+      for (const order of orders) {
+        const day = arrivalDay(order.expectedDay, late, latest, asOfDay)
+        if (day !== null) receipts.push({ day: day - asOfDay, units: openQuantity(order) * fill })
+      }
       scenarios.push({ weight: delivery[i + 2] as number, receipts })
     }
     return scenarios
   }
-  if (state.orders === null && state.deliveries === null && state.unplanned !== null)
-    return unannouncedScenarios(state.unplanned, asOfDay)
+  if (state.orders === null && state.deliveries === null)
+    return unannouncedScenarios(state.unplanned, model, state.onHand as number, cycleDays)
   return []
 }
 
 /**
- * An item that never announces its orders is still replenished. Its own rhythm stands in for the
- * orders it does not show (a renewal model): with τ days since its last unplanned receipt, each
- * remembered gap g between receipts longer than τ says "the next one in g − τ days" (of the mean
- * size), and one more scenario says "none this time".
+ * When an order arrives if it is `late` days late. An order already overdue past that lateness is
+ * late, but within what deliveries have been: it comes tomorrow; overdue past every lateness on
+ * record, it is taken not to come.
  */
-function unannouncedScenarios(unplanned: readonly number[], asOfDay: number): Scenario[] {
-  const receiptCount = unplanned.length / 2
-  if (receiptCount < 2) return []
-  let units = 0
-  for (let i = 1; i < unplanned.length; i += 2) units += unplanned[i] as number
-  units /= receiptCount
-  const sinceLast = asOfDay - (unplanned[unplanned.length - 2] as number)
+function arrivalDay(expectedDay: number, late: number, latestOnRecord: number, asOfDay: number): number | null {
+  if (!Number.isFinite(late)) return null
+  if (expectedDay + late > asOfDay) return expectedDay + late
+  return asOfDay - expectedDay <= latestOnRecord ? asOfDay + 1 : null
+}
+
+/** Triples (days late, fill, weight): the prior's pseudo-deliveries, then the item's own record. */
+function deliveryScenarios(record: readonly number[] | null): number[] {
+  const scenarios = PRIOR_DELIVERIES.slice()
+  if (record !== null) for (let i = 0; i < record.length; i += 2) scenarios.push(record[i] as number, record[i + 1] as number, 1)
+  return scenarios
+}
+
+/**
+ * An item that never announces its orders is still replenished, by a rule we do not see. Its own
+ * record stands in for the orders it does not show: each remembered unplanned receipt came when the
+ * stock had fallen to some level ρ; one scenario per receipt says "the next comes once the stock
+ * falls to ρ again", i.e. in (I − ρ) / λ days (tomorrow if it is already below ρ), with the mean
+ * receipt size; one more says "none this time".
+ */
+function unannouncedScenarios(unplanned: readonly number[] | null, model: DemandModel, onHand: number, cycleDays: number): Scenario[] {
+  if (model.rate === 0) return []
+  const record = unplanned ?? []
+  // The prior pseudo-receipt: replenished when about PRIOR_RECEIPT_COVER_DAYS of demand are left, a cycle's worth.
+  const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
+  let units = model.rate * cycleDays
+  for (let i = 0; i < record.length; i += 3) {
+    units += record[i + 1] as number
+    if (!Number.isNaN(record[i + 2])) levels.push(record[i + 2] as number)
+  }
+  units /= 1 + record.length / 3
   const scenarios: Scenario[] = [{ weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }]
-  for (let i = 2; i < unplanned.length; i += 2) {
-    const gap = (unplanned[i] as number) - (unplanned[i - 2] as number)
-    if (gap > sinceLast) scenarios.push({ weight: 1, receipts: [{ day: gap - sinceLast, units }] })
+  for (const level of levels) {
+    const day = level >= onHand ? 1 : Math.ceil((onHand - level) / model.rate)
+    scenarios.push({ weight: 1, receipts: [{ day, units }] })
   }
   return scenarios
 }
@@ -172,22 +214,6 @@ function ordersWithin(orders: readonly Order[] | null, lastDay: number): Order[]
   return orders
     .filter((order) => openQuantity(order) > 0 && order.expectedDay <= lastDay)
     .sort((a, b) => a.expectedDay - b.expectedDay)
-}
-
-/**
- * Triples (days late, fill, weight): the prior's and the item's own deliveries, keeping only those
- * still possible for the earliest order (an order overdue by o days is more than o days late).
- */
-function deliveryScenarios(record: readonly number[] | null, first: Order, asOfDay: number): number[] {
-  const overdue = asOfDay - first.expectedDay
-  const kept: number[] = []
-  const keep = (late: number, fill: number, weight: number) => {
-    if (late > overdue) kept.push(late, fill, weight)
-  }
-  for (let i = 0; i < PRIOR_DELIVERIES.length; i += 3)
-    keep(PRIOR_DELIVERIES[i] as number, PRIOR_DELIVERIES[i + 1] as number, PRIOR_DELIVERIES[i + 2] as number)
-  if (record !== null) for (let i = 0; i < record.length; i += 2) keep(record[i] as number, record[i + 1] as number, 1)
-  return kept
 }
 
 /** Receipt days count from D (1 = tomorrow); a receipt is on the shelf for its own day's demand. */

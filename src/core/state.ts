@@ -50,7 +50,7 @@ export class ItemState implements OrderBook {
   orders: Order[] | null = null
   /** Pairs (days late, fill share) of the latest deliveries against orders, oldest first. */
   deliveries: number[] | null = null
-  /** Pairs (day, units) of the latest receipts no known order accounted for. */
+  /** Triples (day, units, on-hand just before) of the latest receipts no known order accounted for. */
   unplanned: number[] | null = null
 
   constructor(key: string) {
@@ -81,7 +81,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   if (event.type === 'sale') recordSale(state, day, event.quantity)
   else if (event.type === 'purchase_order')
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays)
-  else if (event.type === 'restock') receive(state, event)
+  else if (event.type === 'restock') receive(state, event, state.onHand)
   state.onHand = nextOnHand(state.onHand, event)
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
 }
