@@ -23,6 +23,8 @@ import { SALES_WINDOW_DAYS, type ItemState } from './state.ts'
 const EXP = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
 export const HALF_LIFE_DAYS = EXP('X_HALF', 14)
 export const LEVEL_CV = EXP('X_CV', 0)
+export const PRIOR_UNITS = EXP('X_A0', 0.5)
+export const PRIOR_DAYS = EXP('X_B0', 1)
 export const WEEKDAY_PSEUDO_DAYS = 4
 /** Weekday factors are used once this many in-stock days are known. */
 export const WEEKDAY_MIN_DAYS = 14
@@ -73,10 +75,12 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
     dayCount[weekday] = (dayCount[weekday] as number) + 1
   }
   if (weights === 0) return { rate: 0, dispersion: PRIOR_DISPERSION, days: 0, weekday: FLAT_WEEK, asOfDay }
-  const rate = weighted / weights
+  const observedRate = weighted / weights
+  const rate = (weighted + PRIOR_UNITS) / (weights + PRIOR_DAYS)
   const days = (weights * weights) / weightsSquared
-  const variance = Math.max(0, weightedSquares / weights - rate * rate) * (days / Math.max(days - 1, 1))
-  const observed = rate > 0 ? Math.max(1, variance / rate) : 1
+  const variance =
+    Math.max(0, weightedSquares / weights - observedRate * observedRate) * (days / Math.max(days - 1, 1))
+  const observed = observedRate > 0 ? Math.max(1, variance / observedRate) : 1
   const dispersion =
     (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
   return { rate, dispersion, days, weekday: weekdayFactors(daySales, dayCount, rate), asOfDay }
