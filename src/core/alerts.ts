@@ -143,10 +143,14 @@ export function riskReason(
   const out = risk.expectedStockoutDate
   if (orders.length === 0) parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
   for (const order of orders.slice(0, 3)) {
-    const when = out !== null && order.expectedDay > out ? `, after the likely stockout on ${formatDay(out)}` : ''
-    parts.push(`order ${order.orderId} (${units(order.openQuantity)}) expected ${formatDay(order.expectedDay)}${when}`)
+    const when =
+      out !== null && order.expectedDay > out ? `, after the likely stockout on ${formatDay(out)}` : ''
+    parts.push(
+      `order ${order.orderId} (${units(order.openQuantity)}) expected ${formatDay(order.expectedDay)}${when}`,
+    )
   }
-  if (out !== null && !orders.some((order) => order.expectedDay > out)) parts.push(`likely out of stock on ${formatDay(out)}`)
+  if (out !== null && !orders.some((order) => order.expectedDay > out))
+    parts.push(`likely out of stock on ${formatDay(out)}`)
   if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
   return parts.join('; ')
 }
@@ -174,7 +178,8 @@ export function alertRecord(alert: Alert, generatedAt: number) {
     inventory_position: alert.inventoryPosition,
     lead_time_days: alert.leadTimeDays,
     expected_demand_lead_time: alert.expectedDemandLeadTime,
-    expected_stockout_date: alert.expectedStockoutDate === null ? null : formatDay(alert.expectedStockoutDate),
+    expected_stockout_date:
+      alert.expectedStockoutDate === null ? null : formatDay(alert.expectedStockoutDate),
     days_of_cover: alert.daysOfCover,
     reorder_point: alert.reorderPoint,
     reorder_quantity: alert.reorderQuantity,

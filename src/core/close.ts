@@ -100,7 +100,9 @@ function closeModelRecord(close: DayClose): CloseModelRecord {
 }
 
 /** The model part of a close read back from analytics.daily_close (null: a close stored before risk version 2). */
-export function closeModelFromRecord(record: CloseModelRecord | null): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned'> {
+export function closeModelFromRecord(
+  record: CloseModelRecord | null,
+): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned'> {
   if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [] }
   return {
     outDays: record.outDays,

@@ -5,8 +5,10 @@
 //               out of stock sold less than its demand, so it is left out instead of counted as low
 //               demand (censored demand)
 //   rate λ      the recency-weighted mean of those days' sales (weights halve every HALF_LIFE_DAYS:
-//               recent weeks count more, so promotions and level shifts fade instead of lingering)
-//   weekday     f_w = (sales on weekday w + K·λ) / ((days of weekday w + K)·λ): the weekly pattern,
+//               recent weeks count more, so promotions and level shifts fade instead of lingering),
+//               with a weak prior (PRIOR_UNITS over PRIOR_DAYS) so that no sales yet is not "never"
+//   weekday     f_w = (sales on weekday w + K·λ̄) / ((days of weekday w + K)·λ̄), λ̄ the mean without
+//               the prior, scaled to average 1: the weekly pattern,
 //               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern
 //   dispersion  φ = the variance-to-mean ratio of the daily sales (≥ 1: Poisson when steady, more
 //               for lumpy, intermittent and bursty items), shrunk towards PRIOR_DISPERSION by a few
@@ -18,17 +20,16 @@
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
 // that mean and variance (negbin.ts): whole units, many zero days for slow movers.
-import { SALES_WINDOW_DAYS, type ItemState } from './state.ts'
+import { type ItemState, SALES_WINDOW_DAYS } from './state.ts'
 
-const EXP = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
-export const HALF_LIFE_DAYS = EXP('X_HALF', 14)
-export const LEVEL_CV = EXP('X_CV', 0)
-export const PRIOR_UNITS = EXP('X_A0', 0.5)
-export const PRIOR_DAYS = EXP('X_B0', 1)
+export const HALF_LIFE_DAYS = 14
+/** The rate's weak prior: half a unit seen over one day (λ = (Σw·y + 0.5) / (Σw + 1)). */
+export const PRIOR_UNITS = 0.5
+export const PRIOR_DAYS = 1
 export const WEEKDAY_PSEUDO_DAYS = 4
 /** Weekday factors are used once this many in-stock days are known. */
 export const WEEKDAY_MIN_DAYS = 14
-export const PRIOR_DISPERSION = EXP('X_PD', 2)
+export const PRIOR_DISPERSION = 2
 export const DISPERSION_PSEUDO_DAYS = 3
 
 export interface DemandModel {
@@ -83,7 +84,7 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
   const observed = observedRate > 0 ? Math.max(1, variance / observedRate) : 1
   const dispersion =
     (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
-  return { rate, dispersion, days, weekday: weekdayFactors(daySales, dayCount, rate), asOfDay }
+  return { rate, dispersion, days, weekday: weekdayFactors(daySales, dayCount, observedRate), asOfDay }
 }
 
 function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: number): Float64Array {
@@ -118,5 +119,5 @@ export function meanBetween(model: DemandModel, from: number, to: number): numbe
 
 /** Variance of the demand over `days` coming days whose mean is `mean` (see the header). */
 export function varianceOver(model: DemandModel, mean: number, days: number): number {
-  return model.dispersion * mean * (1 + days / Math.max(model.days, 1)) + (LEVEL_CV * mean) ** 2
+  return model.dispersion * mean * (1 + days / Math.max(model.days, 1))
 }

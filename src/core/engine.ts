@@ -102,7 +102,16 @@ export class Engine {
     const metrics = computeMetrics(state)
     const risk = assessRisk(state, this.config)
     const [sku, warehouseId] = splitItemKey(state.key)
-    return buildMetricsRow(sku, warehouseId, state.latestTs, state.eventCount, state.onHand, metrics, risk, computedAt)
+    return buildMetricsRow(
+      sku,
+      warehouseId,
+      state.latestTs,
+      state.eventCount,
+      state.onHand,
+      metrics,
+      risk,
+      computedAt,
+    )
   }
 
   /** SPEC §6: after every event, the item's episode takes its step; a step that speaks sends a message. */

@@ -1,7 +1,14 @@
 // SPEC §2: the inventory event (schema version 1) and the rules that accept or reject it.
 import { parseTimestamp } from './time.ts'
 
-export const EVENT_TYPES = ['sale', 'return', 'restock', 'adjustment', 'stock_count', 'purchase_order'] as const
+export const EVENT_TYPES = [
+  'sale',
+  'return',
+  'restock',
+  'adjustment',
+  'stock_count',
+  'purchase_order',
+] as const
 export type EventType = (typeof EVENT_TYPES)[number]
 
 export interface InventoryEvent {
@@ -131,7 +138,10 @@ export function validateEvent(value: unknown): ParseResult {
   const orderId = record.order_id
   const ordersSomething = type === 'purchase_order' || type === 'restock'
   if (ordersSomething && !validOrderId(orderId, type === 'purchase_order')) {
-    return reject('invalid_order_id', 'order_id must be a string of 1 to 128 characters (required on a purchase_order)')
+    return reject(
+      'invalid_order_id',
+      'order_id must be a string of 1 to 128 characters (required on a purchase_order)',
+    )
   }
   let expectedAt: number | null = null
   if (type === 'purchase_order' && record.expected_at !== undefined && record.expected_at !== null) {

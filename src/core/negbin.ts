@@ -82,7 +82,7 @@ export function demandAtLeast(s: number, m: number, v: number): number {
  */
 export function levelForTail(tail: number, m: number, v: number): number {
   if (m <= 0) return 1
-  let level = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
+  const level = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
   if (demandAtLeast(level, m, v) > tail) {
     let step = 1
     while (demandAtLeast(level + step, m, v) > tail) step *= 2

@@ -103,7 +103,8 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
 }
 
 function recordUnplanned(book: OrderBook, day: number, units: number, levelBefore: number): void {
-  const record = (book.unplanned ??= [])
+  book.unplanned ??= []
+  const record = book.unplanned
   let i = record.length - 3
   while (i >= 0 && (record[i] as number) > day) i -= 3
   if (i >= 0 && record[i] === day) record[i + 1] = (record[i + 1] as number) + units

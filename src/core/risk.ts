@@ -25,10 +25,27 @@ export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as c
 export type RiskLevel = (typeof RISK_LEVELS)[number]
 
 /** Triples (days late, fill share, weight); a lateness of Infinity is an order that does not come. */
-export const PRIOR_DELIVERIES: readonly number[] = [0, 1, 1, 2, 1, 0.4, 5, 0.7, 0.3, 10, 1, 0.2, Infinity, 0, 0.1]
+export const PRIOR_DELIVERIES: readonly number[] = [
+  0,
+  1,
+  1,
+  2,
+  1,
+  0.4,
+  5,
+  0.7,
+  0.3,
+  10,
+  1,
+  0.2,
+  Infinity,
+  0,
+  0.1,
+]
 /** Weight of "no unannounced receipt this time" beside each remembered gap between receipts. */
-export const UNANNOUNCED_NONE_WEIGHT = Number(process.env.X_NONE ?? 1)
-export const PRIOR_RECEIPT_COVER_DAYS = Number(process.env.X_PRC ?? 2)
+export const UNANNOUNCED_NONE_WEIGHT = 1
+/** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
+export const PRIOR_RECEIPT_COVER_DAYS = 2
 /** expected_stockout_date looks this far ahead (SPEC §5). */
 const STOCKOUT_DATE_DAYS = 365
 
@@ -54,7 +71,11 @@ export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
 }
 
 /** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
-export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): RiskAssessment {
+export function assessRisk(
+  state: ItemState,
+  config: ResolvedConfig,
+  asOfDay = state.asOfDay,
+): RiskAssessment {
   const model = demandModel(state, asOfDay)
   const leadTimeDays = leadTimeOf(state, config)
   const horizon = Math.ceil(leadTimeDays)
@@ -62,7 +83,11 @@ export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = s
   const tail = 1 - config.serviceLevel
   const expectedDemandLeadTime = meanBetween(model, 0, horizon)
   const cycleDemand = meanBetween(model, 0, cycle)
-  const reorderPoint = levelForTail(tail, expectedDemandLeadTime, varianceOver(model, expectedDemandLeadTime, horizon))
+  const reorderPoint = levelForTail(
+    tail,
+    expectedDemandLeadTime,
+    varianceOver(model, expectedDemandLeadTime, horizon),
+  )
   const orderUpTo = levelForTail(tail, cycleDemand, varianceOver(model, cycleDemand, cycle))
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
@@ -91,7 +116,11 @@ export function assessRisk(state: ItemState, config: ResolvedConfig, asOfDay = s
 }
 
 /** stockout_risk alone: what the alerts need after every event. */
-export function stockoutRisk(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): number | null {
+export function stockoutRisk(
+  state: ItemState,
+  config: ResolvedConfig,
+  asOfDay = state.asOfDay,
+): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
@@ -169,7 +198,12 @@ function receiptScenarios(
  * late, but within what deliveries have been: it comes tomorrow; overdue past every lateness on
  * record, it is taken not to come.
  */
-function arrivalDay(expectedDay: number, late: number, latestOnRecord: number, asOfDay: number): number | null {
+function arrivalDay(
+  expectedDay: number,
+  late: number,
+  latestOnRecord: number,
+  asOfDay: number,
+): number | null {
   if (!Number.isFinite(late)) return null
   if (expectedDay + late > asOfDay) return expectedDay + late
   return asOfDay - expectedDay <= latestOnRecord ? asOfDay + 1 : null
@@ -178,7 +212,8 @@ function arrivalDay(expectedDay: number, late: number, latestOnRecord: number, a
 /** Triples (days late, fill, weight): the prior's pseudo-deliveries, then the item's own record. */
 function deliveryScenarios(record: readonly number[] | null): number[] {
   const scenarios = PRIOR_DELIVERIES.slice()
-  if (record !== null) for (let i = 0; i < record.length; i += 2) scenarios.push(record[i] as number, record[i + 1] as number, 1)
+  if (record !== null)
+    for (let i = 0; i < record.length; i += 2) scenarios.push(record[i] as number, record[i + 1] as number, 1)
   return scenarios
 }
 
@@ -189,7 +224,12 @@ function deliveryScenarios(record: readonly number[] | null): number[] {
  * falls to ρ again", i.e. in (I − ρ) / λ days (tomorrow if it is already below ρ), with the mean
  * receipt size; one more says "none this time".
  */
-function unannouncedScenarios(unplanned: readonly number[] | null, model: DemandModel, onHand: number, cycleDays: number): Scenario[] {
+function unannouncedScenarios(
+  unplanned: readonly number[] | null,
+  model: DemandModel,
+  onHand: number,
+  cycleDays: number,
+): Scenario[] {
   if (model.rate === 0) return []
   const record = unplanned ?? []
   // The prior pseudo-receipt: replenished when about PRIOR_RECEIPT_COVER_DAYS of demand are left, a cycle's worth.
@@ -223,7 +263,12 @@ interface Receipt {
 }
 
 /** P(the stock reaches 0 on some day 1 … horizon) with these receipts (see the header). */
-export function firstPassage(model: DemandModel, onHand: number, receipts: Receipt[], horizon: number): number {
+export function firstPassage(
+  model: DemandModel,
+  onHand: number,
+  receipts: Receipt[],
+  horizon: number,
+): number {
   const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
   let level = onHand
   let risk = 0
@@ -239,7 +284,11 @@ export function firstPassage(model: DemandModel, onHand: number, receipts: Recei
       if (lastDay === 0) risk = crossing
       else {
         const between = mean - lastMean
-        const again = demandAtLeast(level - lastLevel, between, varianceOver(model, between, checkpoint - lastDay))
+        const again = demandAtLeast(
+          level - lastLevel,
+          between,
+          varianceOver(model, between, checkpoint - lastDay),
+        )
         const union = risk + crossing - risk * again
         risk = Math.min(risk + crossing, Math.max(risk, crossing, union))
       }

@@ -129,7 +129,8 @@ export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
     reorderQuantity: record.reorder_quantity,
     onOrder: record.on_order,
     inventoryPosition: record.inventory_position,
-    expectedStockoutDate: record.expected_stockout_date === null ? null : dayFromDate(record.expected_stockout_date),
+    expectedStockoutDate:
+      record.expected_stockout_date === null ? null : dayFromDate(record.expected_stockout_date),
     computedAt: Date.parse(record.computed_at),
   }
 }
