@@ -9,6 +9,8 @@ import { normalQuantile, normalSurvival } from './normal.ts'
 
 /** Above this mean the normal approximation (error well under 1e-3 there) replaces the exact tail. */
 const NORMAL_FROM_MEAN = 2000
+/** A size r beyond this is a Poisson distribution to every digit that matters (variance/mean − 1 < 1e-6 of the mean). */
+const POISSON_FROM_SIZE = 1e6
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
 export function logGamma(x: number): number {
@@ -73,7 +75,55 @@ export function demandAtLeast(s: number, m: number, v: number): number {
   const units = Math.ceil(s)
   if (m > NORMAL_FROM_MEAN) return normalSurvival((units - 0.5 - m) / Math.sqrt(v))
   const r = (m * m) / (v - m)
+  if (!(r < POISSON_FROM_SIZE)) return incompleteGammaLower(units, m)
   return incompleteBeta(m / (r + m), units, r)
+}
+
+/** P(X = x) for a whole x ≥ 0, the same distribution as demandAtLeast (normal density for large means). */
+export function demandExactly(x: number, m: number, v: number): number {
+  if (x < 0) return 0
+  if (m <= 0) return x === 0 ? 1 : 0
+  if (m > NORMAL_FROM_MEAN) return demandAtLeast(x, m, v) - demandAtLeast(x + 1, m, v)
+  const r = (m * m) / (v - m)
+  if (!(r < POISSON_FROM_SIZE)) return Math.exp(x * Math.log(m) - m - logGamma(x + 1))
+  const p = r / (r + m)
+  return Math.exp(logGamma(x + r) - logGamma(r) - logGamma(x + 1) + r * Math.log(p) + x * Math.log1p(-p))
+}
+
+/** The regularized lower incomplete gamma P(a, x): for a Poisson mean x, P(X ≥ a) = P(a, x). */
+export function incompleteGammaLower(a: number, x: number): number {
+  if (x <= 0) return 0
+  const logFront = a * Math.log(x) - x - logGamma(a)
+  if (x < a + 1) {
+    // Series Σ xⁿ / (a (a+1) … (a+n)).
+    let term = 1 / a
+    let sum = term
+    for (let n = 1; n < 1000; n++) {
+      term *= x / (a + n)
+      sum += term
+      if (term < sum * 1e-15) break
+    }
+    return sum * Math.exp(logFront)
+  }
+  // Continued fraction for the upper part Q(a, x) (Lentz).
+  const tiny = 1e-300
+  let b = x + 1 - a
+  let c = 1 / tiny
+  let d = 1 / b
+  let h = d
+  for (let i = 1; i < 1000; i++) {
+    const an = -i * (i - a)
+    b += 2
+    d = an * d + b
+    if (Math.abs(d) < tiny) d = tiny
+    c = b + an / c
+    if (Math.abs(c) < tiny) c = tiny
+    d = 1 / d
+    const step = d * c
+    h *= step
+    if (Math.abs(step - 1) < 1e-15) break
+  }
+  return 1 - Math.exp(logFront) * h
 }
 
 /**

@@ -6,9 +6,10 @@
 // the stock runs out when the demand of days D+1 … aⱼ − 1 reaches the stock plus the receipts
 // before aⱼ, for some j, or the demand of the whole horizon reaches the stock plus every receipt.
 // Demand only grows, so only those checkpoints matter. The chance of the union is built up one
-// checkpoint at a time: P ← P + P(Aⱼ) − P·P(the demand between the checkpoints ≥ the receipt),
-// the overlap taken as if the earlier crossing happened right at its checkpoint, kept between
-// max(P, P(Aⱼ)) and P + P(Aⱼ) and never above the risk with nothing on order.
+// checkpoint at a time: P ← P + P(below the previous checkpoint's level there, at or above this
+// one's here), summed exactly over the demand at the previous checkpoint (the segments taken as
+// independent; with three or more checkpoints, a path that crosses two apart may be counted twice,
+// so the result is kept at most the risk with nothing on order).
 //
 // When the receipts come: the item's own record of its last deliveries (days late, share of the
 // units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
@@ -17,7 +18,7 @@
 // scenarios later than o. The risk is the weighted mean over scenarios.
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
-import { demandAtLeast, levelForTail } from './negbin.ts'
+import { demandAtLeast, demandExactly, levelForTail } from './negbin.ts'
 import { type Order, onOrder, openQuantity } from './orders.ts'
 import type { ItemState } from './state.ts'
 
@@ -272,35 +273,54 @@ export function firstPassage(
   const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
   let level = onHand
   let risk = 0
-  let lastDay = 0
-  let lastLevel = onHand
-  let lastMean = 0
+  let last: Checkpoint | null = null
   let i = 0
   while (i <= sorted.length) {
-    const checkpoint = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
-    if (checkpoint > lastDay) {
-      const mean = meanBetween(model, 0, checkpoint)
-      const crossing = demandAtLeast(level, mean, varianceOver(model, mean, checkpoint))
-      if (lastDay === 0) risk = crossing
-      else {
-        const between = mean - lastMean
-        const again = demandAtLeast(
-          level - lastLevel,
-          between,
-          varianceOver(model, between, checkpoint - lastDay),
-        )
-        const union = risk + crossing - risk * again
-        risk = Math.min(risk + crossing, Math.max(risk, crossing, union))
-      }
-      lastDay = checkpoint
-      lastLevel = level
-      lastMean = mean
+    const day = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
+    if (day > (last?.day ?? 0)) {
+      const mean = meanBetween(model, 0, day)
+      const here = { day, level, mean, variance: varianceOver(model, mean, day) }
+      risk =
+        last === null ? demandAtLeast(level, mean, here.variance) : risk + crossesOnlyLater(model, last, here)
+      last = here
     }
     if (i === sorted.length) break
-    const day = (sorted[i] as Receipt).day
-    while (i < sorted.length && (sorted[i] as Receipt).day === day) level += (sorted[i++] as Receipt).units
+    const receiptDay = (sorted[i] as Receipt).day
+    while (i < sorted.length && (sorted[i] as Receipt).day === receiptDay)
+      level += (sorted[i++] as Receipt).units
   }
-  return risk
+  return Math.min(1, risk)
+}
+
+/** The demand by the end of `day` reaching `level` (the stock plus the receipts before the next checkpoint). */
+interface Checkpoint {
+  day: number
+  level: number
+  mean: number
+  variance: number
+}
+
+/**
+ * P(the demand stays below the earlier checkpoint's level but reaches the later one's):
+ * Σ over x < L₁ of P(X₁ = x)·P(Y ≥ L₂ − x), Y the demand between them, summed from x = L₁ − 1 down
+ * until the remaining probability of X₁ no longer matters.
+ */
+function crossesOnlyLater(model: DemandModel, earlier: Checkpoint, later: Checkpoint): number {
+  const top = Math.ceil(earlier.level) - 1
+  if (top < 0) return 0
+  const between = later.mean - earlier.mean
+  const betweenVariance = varianceOver(model, between, later.day - earlier.day)
+  const survive = 1 - demandAtLeast(top + 1, earlier.mean, earlier.variance)
+  let sum = 0
+  let seen = 0
+  for (let x = top; x >= 0 && seen < survive - 1e-12; x--) {
+    const p = demandExactly(x, earlier.mean, earlier.variance)
+    seen += p
+    const tail = demandAtLeast(later.level - x, between, betweenVariance)
+    sum += p * tail
+    if (tail < 1e-12) break
+  }
+  return sum
 }
 
 /**

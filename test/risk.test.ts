@@ -1,0 +1,417 @@
+// SPEC §5 (risk version 2): one test for each thing the demand model must cope with, against hand
+// calculations from the README's formulas or independent computations (direct probability sums,
+// seeded Monte Carlo, a simulated stationary world for calibration).
+import { describe, expect, test } from 'bun:test'
+import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
+import { type DemandModel, demandModel } from '../src/core/demand.ts'
+import type { EventType, InventoryEvent } from '../src/core/event.ts'
+import { demandAtLeast, levelForTail } from '../src/core/negbin.ts'
+import { assessRisk, firstPassage, stockoutRisk } from '../src/core/risk.ts'
+import { applyEvent, ItemState } from '../src/core/state.ts'
+
+const config = resolveConfig(DEFAULT_CORE_CONFIG)
+const DAY = 86_400_000
+/** 2026-03-02, a Monday. */
+const START = Date.UTC(2026, 2, 2) / DAY
+
+let counter = 0
+function event(
+  type: EventType,
+  day: number,
+  quantity: number,
+  extra: Partial<InventoryEvent> = {},
+): InventoryEvent {
+  return {
+    eventId: `e${counter++}`,
+    type,
+    sku: 'S',
+    warehouseId: 'W',
+    quantity,
+    ts: (START + day) * DAY + 12 * 3_600_000,
+    onHand: null,
+    leadTimeDays: null,
+    orderId: null,
+    expectedAt: null,
+    ...extra,
+  }
+}
+
+function stateOf(events: InventoryEvent[]): ItemState {
+  const state = new ItemState('S:W')
+  for (const e of events) applyEvent(state, e, config)
+  return state
+}
+
+/** A stock count on day 0, then `sales[d]` units sold on day d (0: no sale event). */
+function salesHistory(sales: number[], stock = 10_000): InventoryEvent[] {
+  const events = [event('stock_count', 0, stock)]
+  sales.forEach((units, day) => {
+    if (units > 0) events.push(event('sale', day, units))
+  })
+  return events
+}
+
+/** Σ weights and Σ weight·units of the README's rate over in-stock days aged 0 … (oldest first input). */
+function weightedRate(units: number[]): number {
+  let weights = 0
+  let weighted = 0
+  units.forEach((y, i) => {
+    const w = 0.5 ** ((units.length - 1 - i) / 14)
+    weights += w
+    weighted += w * y
+  })
+  return (weighted + 0.5) / (weights + 1)
+}
+
+/**
+ * P(X ≥ s) by summing the negative binomial probabilities directly (r = m²/(v − m), q = m/v), in
+ * logarithms so that large means do not underflow; Poisson when v = m.
+ */
+function tailBySum(s: number, m: number, v: number): number {
+  const r = (m * m) / (v - m)
+  const q = m / v // "failures before r successes": mean r(1 − q)/q = m
+  let logPmf = v === m ? -m : r * Math.log(q)
+  const logs: number[] = []
+  for (let x = 0; x < s; x++) {
+    logs.push(logPmf)
+    logPmf += v === m ? Math.log(m / (x + 1)) : Math.log(((x + r) / (x + 1)) * (1 - q))
+  }
+  const top = Math.max(...logs)
+  let below = 0
+  for (const l of logs) below += Math.exp(l - top)
+  return 1 - below * Math.exp(top)
+}
+
+describe('count distribution (negative binomial)', () => {
+  test('tail probabilities agree with a direct sum of the probabilities', () => {
+    for (const m of [0.05, 0.3, 2, 15, 120])
+      for (const ratio of [1.01, 1.5, 4])
+        for (const s of [1, 2, 3, 5, 10, 30, 200]) {
+          const v = m * ratio
+          expect(Math.abs(demandAtLeast(s, m, v) - tailBySum(s, m, v))).toBeLessThan(1e-9)
+        }
+  })
+
+  test('large means use the normal approximation, within 0.005 of the exact sum', () => {
+    for (const s of [2800, 3000, 3100, 3200]) {
+      expect(Math.abs(demandAtLeast(s, 3000, 4500) - tailBySum(s, 3000, 4500))).toBeLessThan(0.005)
+    }
+  })
+
+  test('the level for a tail is the smallest whole level whose tail is at most that', () => {
+    for (const [m, v] of [
+      [0.2, 0.3],
+      [3, 5],
+      [40, 90],
+      [700, 2000],
+    ] as const) {
+      let brute = 1
+      while (tailBySum(brute, m, v) > 0.05) brute++
+      expect(levelForTail(0.05, m, v)).toBe(brute)
+    }
+  })
+})
+
+describe('demand model', () => {
+  test('slow and intermittent items: whole units, many zero days, a count distribution', () => {
+    // 30 days, one unit sold on days 4, 14 and 24: λ from the README formula, φ pulled towards 2.
+    const sales = Array.from({ length: 30 }, (_, d) => (d % 10 === 4 ? 1 : 0))
+    const state = stateOf([...salesHistory(sales, 100), event('purchase_order', 29, 0, { orderId: 'X' })])
+    state.onHand = 1
+    const model = demandModel(state)
+    expect(model.rate).toBeCloseTo(weightedRate(sales), 12)
+    // With 1 unit on hand the stockout is "at least one sale in 7 days": 1 − P(X = 0), not a normal tail.
+    const mean = 7 * model.rate
+    const variance = model.dispersion * mean * (1 + 7 / model.days)
+    const r = (mean * mean) / (variance - mean)
+    const noSale = (r / (r + mean)) ** r
+    expect(stockoutRisk(state, config)).toBeCloseTo(1 - noSale, 12)
+  })
+
+  test('a short history is not extrapolated: 5, 5, 25 with 65 on hand is not critical', () => {
+    const state = stateOf(salesHistory([5, 5, 25], 100))
+    const risk = assessRisk(state, config)
+    expect(state.onHand).toBe(65)
+    const rate = weightedRate([5, 5, 25])
+    // No trend: the lead-time mean is the rate times 7 days (weekday factors need 14 days).
+    expect(risk.expectedDemandLeadTime).toBeCloseTo(7 * rate, 10)
+    expect(risk.stockoutRisk as number).toBeLessThan(0.8)
+    expect(risk.reorderQuantity as number).toBeLessThan(400)
+    // …but it is uncertain: the same rate over 30 days gives a narrower distribution.
+    const settled = stateOf(
+      salesHistory(
+        Array.from({ length: 30 }, () => 11.67),
+        350,
+      ),
+    )
+    const shortModel = demandModel(state)
+    const longModel = demandModel(settled)
+    expect(shortModel.days).toBeLessThan(3.1)
+    expect(1 + 7 / shortModel.days).toBeGreaterThan(2.5 * (1 + 7 / longModel.days))
+  })
+
+  test('days that ended out of stock are censored, not counted as low demand', () => {
+    // 4 a day for 10 days; on day 5 only 1 sold, then the stock was 0 (a stock count), refilled next day.
+    const events = [event('stock_count', 0, 10_000)]
+    for (let d = 0; d < 10; d++) {
+      if (d === 5) {
+        events.push(event('sale', d, 1), event('stock_count', d, 0), event('restock', d + 1, 10_000))
+      } else events.push(event('sale', d, 4))
+    }
+    const state = stateOf(events)
+    expect(state.outDays).toEqual([START + 5])
+    // The in-stock days are days 0–4 and 6–9, ages 9…5 and 3…0.
+    let weights = 0
+    let weighted = 0
+    for (let d = 0; d < 10; d++) {
+      if (d === 5) continue
+      const w = 0.5 ** ((9 - d) / 14)
+      weights += w
+      weighted += 4 * w
+    }
+    expect(demandModel(state).rate).toBeCloseTo((weighted + 0.5) / (weights + 1), 12)
+  })
+
+  test('the weekly pattern: Saturdays sell more, and the factor is the README formula', () => {
+    // 28 days from a Monday: 20 on Saturdays, 2 on the other days.
+    const sales = Array.from({ length: 28 }, (_, d) => (d % 7 === 5 ? 20 : 2))
+    const model = demandModel(stateOf(salesHistory(sales)))
+    // Unnormalised factors f = (sales + 4·λ̄)/((days + 4)·λ̄) with λ̄ the weighted mean.
+    let weights = 0
+    let weighted = 0
+    sales.forEach((y, d) => {
+      const w = 0.5 ** ((27 - d) / 14)
+      weights += w
+      weighted += w * y
+    })
+    const mean = weighted / weights
+    const saturday = (80 + 4 * mean) / (8 * mean)
+    const other = (8 + 4 * mean) / (8 * mean)
+    const scale = 7 / (saturday + 6 * other)
+    // D is day 27 (a Sunday): D + 6 is the next Saturday, D + 2 a Tuesday.
+    expect(model.weekday[(model.asOfDay + 6) % 7]).toBeCloseTo(saturday * scale, 12)
+    expect(model.weekday[(model.asOfDay + 2) % 7]).toBeCloseTo(other * scale, 12)
+    expect(saturday * scale).toBeGreaterThan(2.5)
+  })
+
+  test('promotions and bursts widen the distribution and fade with the recency weights', () => {
+    const steady = Array.from({ length: 30 }, () => 10)
+    const burst = steady.map((y, d) => (d >= 5 && d < 10 ? 50 : y))
+    const steadyModel = demandModel(stateOf(salesHistory(steady)))
+    const burstModel = demandModel(stateOf(salesHistory(burst)))
+    expect(burstModel.dispersion).toBeGreaterThan(3 * steadyModel.dispersion)
+    // The burst was 20–24 days ago: weighted by about 0.35, less than the plain 30-day mean says.
+    const plainMean = burst.reduce((a, b) => a + b, 0) / 30
+    expect(burstModel.rate).toBeLessThan(plainMean)
+    expect(burstModel.rate).toBeCloseTo(weightedRate(burst), 12)
+  })
+})
+
+describe('open orders, late and short deliveries', () => {
+  const sales = Array.from({ length: 30 }, () => 3)
+  /** 30 days of 3 a day with 12 left on day 29 after the given extra events (an item that announces its orders). */
+  function itemWith(extra: InventoryEvent[]): ItemState {
+    let received = 0
+    for (const e of extra) if (e.type === 'restock') received += e.quantity
+    const events = [
+      event('stock_count', 0, 12 + 90 - received),
+      event('purchase_order', 0, 0, { orderId: 'cancelled' }),
+      ...salesHistory(sales).slice(1),
+      ...extra,
+    ]
+    return stateOf(events)
+  }
+  const order = (id: string, units: number, expectedDay: number, day = 29) =>
+    event('purchase_order', day, units, { orderId: id, expectedAt: (START + expectedDay) * DAY })
+
+  test('an order arriving before the likely stockout lowers the risk; one after it does not help as much', () => {
+    const nothing = stockoutRisk(itemWith([]), config) as number
+    const soon = stockoutRisk(itemWith([order('P1', 40, 31)]), config) as number
+    const late = stockoutRisk(itemWith([order('P1', 40, 35)]), config) as number
+    expect(nothing).toBeGreaterThan(0.9)
+    expect(soon).toBeLessThan(0.35)
+    expect(late).toBeGreaterThan(soon)
+    expect(late).toBeLessThanOrEqual(nothing)
+  })
+
+  test("the item's own record of late and short deliveries raises the risk", () => {
+    // Three earlier orders, each received on day 20 against an expected day 15 (5 days late) …
+    const lateRecord = [0, 1, 2].flatMap((i) => [
+      order(`L${i}`, 10, 15 + i, 5),
+      event('restock', 20 + i, 10, { orderId: `L${i}` }),
+    ])
+    // … or on time but with half the units.
+    const shortRecord = [0, 1, 2].flatMap((i) => [
+      order(`H${i}`, 10, 15 + i, 5),
+      event('restock', 15 + i, 5, { orderId: `H${i}` }),
+      order(`H${i}`, 5, 15 + i, 15 + i),
+    ])
+    const onTimeRecord = [0, 1, 2].flatMap((i) => [
+      order(`T${i}`, 10, 15 + i, 5),
+      event('restock', 15 + i, 10, { orderId: `T${i}` }),
+    ])
+    const risk = (record: InventoryEvent[]) =>
+      stockoutRisk(itemWith([...record, order('P1', 40, 31)]), config) as number
+    const onTime = risk(onTimeRecord)
+    expect(itemWith(lateRecord).deliveries).toEqual([5, 1, 5, 1, 5, 1])
+    expect(itemWith(shortRecord).deliveries).toEqual([0, 0.5, 0, 0.5, 0, 0.5])
+    expect(risk(lateRecord)).toBeGreaterThan(onTime + 0.2)
+    expect(risk(shortRecord)).toBeGreaterThan(onTime)
+  })
+
+  test('first passage with receipts agrees with a seeded simulation (Poisson days)', () => {
+    const model: DemandModel = {
+      rate: 3,
+      dispersion: 1,
+      days: 1e12,
+      weekday: new Float64Array(7).fill(1),
+      asOfDay: 0,
+    }
+    const cases = [
+      { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
+      {
+        onHand: 10,
+        receipts: [
+          { day: 2, units: 3 },
+          { day: 5, units: 4 },
+        ],
+        horizon: 9,
+      },
+      { onHand: 5, receipts: [{ day: 4, units: 20 }], horizon: 7 },
+    ]
+    let seed = 7
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const poisson = (mean: number) => {
+      let k = 0
+      let p = Math.exp(-mean)
+      let cdf = p
+      const u = random()
+      while (u > cdf) {
+        k++
+        p *= mean / k
+        cdf += p
+      }
+      return k
+    }
+    for (const c of cases) {
+      let outs = 0
+      const paths = 100_000
+      for (let path = 0; path < paths; path++) {
+        let stock = c.onHand
+        for (let day = 1; day <= c.horizon; day++) {
+          for (const r of c.receipts) if (r.day === day) stock += r.units
+          stock -= poisson(3)
+          if (stock <= 0) {
+            outs++
+            break
+          }
+        }
+      }
+      expect(Math.abs(firstPassage(model, c.onHand, c.receipts, c.horizon) - outs / paths)).toBeLessThan(0.02)
+    }
+  })
+})
+
+describe('items that never announce their orders', () => {
+  /** 2 a day for 30 days from 30 on hand; unplanned receipts of 30 on the given days (at noon, after that day's sale). */
+  function replenishedAt(receiptDays: number[], announced: InventoryEvent[] = []): ItemState {
+    const events = [event('stock_count', 0, 30), ...announced]
+    for (let day = 0; day < 30; day++) {
+      events.push(event('sale', day, 2))
+      if (receiptDays.includes(day)) events.push(event('restock', day, 30))
+    }
+    return stateOf(events)
+  }
+
+  test('their receipts, remembered with the stock they came at, stand in for the orders they do not show', () => {
+    // On hand: 30 − 2·13 = 4 before the receipt on day 12; 34 − 2·15 = 4 before the one on day 27.
+    const state = replenishedAt([12, 27])
+    expect(state.unplanned).toEqual([START + 12, 30, 4, START + 27, 30, 4])
+    expect(state.onHand).toBe(30)
+    // 10 on hand at 2 a day: a receipt is due when 4 are left, in 3 days, so the risk is well below
+    // the risk with nothing coming (which an item that announces its orders, none open, keeps).
+    state.onHand = 10
+    const announcing = replenishedAt([], [event('purchase_order', 0, 0, { orderId: 'X' })])
+    announcing.onHand = 10
+    const withRhythm = stockoutRisk(state, config) as number
+    const nothingComing = stockoutRisk(announcing, config) as number
+    expect(nothingComing).toBeGreaterThan(0.5)
+    expect(withRhythm).toBeLessThan(nothingComing - 0.2)
+  })
+})
+
+describe('reorder point and order-up-to level', () => {
+  test('the reorder point is the smallest level with at most 5 % risk over the lead time', () => {
+    const state = stateOf(
+      salesHistory(
+        Array.from({ length: 30 }, (_, d) => (d % 3 === 0 ? 6 : 1)),
+        50,
+      ),
+    )
+    const risk = assessRisk(state, config)
+    const model = demandModel(state)
+    const mean = 7 * model.rate * 1 // horizon of 7 days: weekday factors average 1 over a whole week
+    const variance = model.dispersion * mean * (1 + 7 / model.days)
+    let brute = 1
+    while (tailBySum(brute, mean, variance) > 0.05) brute++
+    expect(risk.expectedDemandLeadTime).toBeCloseTo(mean, 9)
+    expect(risk.reorderPoint).toBe(brute)
+    // Order-up-to over 7 + 7 days; reorder quantity tops the position up to it.
+    const cycleMean = 2 * mean
+    let upTo = 1
+    while (tailBySum(upTo, cycleMean, model.dispersion * cycleMean * (1 + 14 / model.days)) > 0.05) upTo++
+    expect(risk.safetyStock).toBeCloseTo(upTo - cycleMean, 9)
+  })
+})
+
+describe('calibration on a stationary world', () => {
+  test('of the item-days given risk p, about p stock out (Poisson demand, no orders)', () => {
+    // 400 items, Poisson demand with rates from 0.1 to 8 a day, random starting stock, no
+    // replenishment in the horizon: the model should be honest about how often stock runs out.
+    let seed = 11
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
+      return seed / 2_147_483_648
+    }
+    const poisson = (mean: number) => {
+      let k = 0
+      let p = Math.exp(-mean)
+      let cdf = p
+      const u = random()
+      while (u > cdf && k < 1000) {
+        k++
+        p *= mean / k
+        cdf += p
+      }
+      return k
+    }
+    const bins = Array.from({ length: 10 }, () => ({ n: 0, p: 0, y: 0 }))
+    for (let item = 0; item < 400; item++) {
+      const rate = 0.1 + 7.9 * random() ** 2
+      const demand = Array.from({ length: 50 }, () => poisson(rate))
+      // An item that announces its orders (one, cancelled): nothing unannounced is assumed to come.
+      const state = new ItemState(`S${item}:W`)
+      applyEvent(state, { ...event('stock_count', 0, 1e6), sku: `S${item}` }, config)
+      applyEvent(state, { ...event('purchase_order', 0, 0, { orderId: 'X' }), sku: `S${item}` }, config)
+      for (let day = 0; day < 40; day++)
+        if ((demand[day] as number) > 0)
+          applyEvent(state, { ...event('sale', day, demand[day] as number), sku: `S${item}` }, config)
+      // Stock now: somewhere around a lead time's demand; what happens over days 40 … 46 decides y.
+      const stock = Math.max(1, Math.round(rate * 7 * (0.3 + 1.4 * random())))
+      state.onHand = stock
+      const p = stockoutRisk(state, config) as number
+      let sold = 0
+      for (let day = 40; day < 47; day++) sold += demand[day] as number
+      const bin = bins[Math.min(9, Math.floor(p * 10))] as { n: number; p: number; y: number }
+      bin.n++
+      bin.p += p
+      bin.y += sold >= stock ? 1 : 0
+    }
+    let ece = 0
+    for (const bin of bins) if (bin.n > 0) ece += (bin.n / 400) * Math.abs(bin.p / bin.n - bin.y / bin.n)
+    expect(ece).toBeLessThan(0.06)
+  })
+})
