@@ -109,6 +109,31 @@ describe('the backtest HTML page in headless chromium', () => {
       dom.indexOf('<svg id="roc-curve"'),
     )
     expect((reliability.match(/<circle class="bin"/g) ?? []).length).toBeGreaterThan(3)
+    // The operating points drawn on the ROC and precision-recall charts have their legend.
+    for (const id of ['roc-curve', 'pr-curve']) {
+      const start = dom.indexOf(`<svg id="${id}"`)
+      const svg = dom.slice(start, dom.indexOf('</svg>', start))
+      expect(svg).toContain('model alerting at stockout_risk ≥ 0.5')
+      expect(svg).toContain('naive baseline (its one yes/no rule)')
+    }
+  })
+
+  test('the verdict comes first; the scores are explained; segments and missed stockouts are tables', () => {
+    const dom = browse(page, ['--dump-dom']).stdout
+    const verdict = /<p class="verdict" id="verdict"><strong>Verdict:<\/strong> ([^<]*)<\/p>/.exec(dom)
+    expect(verdict).not.toBeNull()
+    expect(verdict?.[1]).toMatch(/ECE \d\.\d{3}\); Brier skill -?\d\.\d\d: /)
+    expect(dom.indexOf('id="verdict"')).toBeLessThan(dom.indexOf('<h2>'))
+    for (const term of ['Brier skill', 'ROC AUC', 'calibration error'])
+      expect(dom).toContain(`<dt>${term}</dt>`)
+    const segments = dom.slice(dom.indexOf('<caption>The model per segment of items</caption>'))
+    for (const label of ['fast movers', 'slow movers', 'intermittent demand', 'with purchase orders'])
+      expect(segments).toContain(`<th scope="row">${label}</th>`)
+    const missed = dom.slice(dom.indexOf('<p id="missed">'))
+    expect(missed).toMatch(/^<p id="missed">\d+ of \d+ stockouts had no alert/)
+    const rows = (missed.slice(0, missed.indexOf('</table>')).match(/<tr><th scope="row">/g) ?? []).length
+    expect(rows).toBeGreaterThan(0)
+    expect(rows).toBeLessThanOrEqual(50)
   })
 
   test('laid out: each chart has a size on the page and curves of non-zero length', () => {

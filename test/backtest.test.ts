@@ -485,6 +485,40 @@ describe('hand-built fixtures, end to end through the CLI', () => {
   })
 })
 
+test('the verdict leads the terminal report; JSON and the page carry the verdict, segments and missed stockouts', () => {
+  // Only the shape: the figures follow the risk formula, which the fixtures' READMEs work out.
+  const fixture = join(FIXTURES, 'two_items', 'events.jsonl')
+  const html = join(dir, 'verdict.html')
+  const terminal = cli([fixture, '--since', '10d', '--html', html])
+  expect(terminal.code).toBe(0)
+  expect(terminal.stdout.split('\n')[0]).toMatch(/^verdict {6}.*ECE \d\.\d{3}.*; Brier skill/)
+  expect(terminal.stdout).toMatch(/^expected calibration error\s+\d\.\d{3}\s+\d\.\d{3}$/m)
+  expect(terminal.stdout).toMatch(/^segments {5}/m)
+  expect(terminal.stdout).toMatch(/^missed stockouts: \d+ of \d+ stockouts had no alert/m)
+  const record = JSON.parse(cli([fixture, '--since', '10d', '--json']).stdout)
+  expect(Object.keys(record.verdict)).toEqual(['text', 'calibration', 'skill', 'rule', 'miscalibrated'])
+  expect(typeof record.model.ece).toBe('number')
+  expect(typeof record.baseline.ece).toBe('number')
+  expect(Object.keys(record.segments)).toEqual([
+    'fast',
+    'slow',
+    'intermittent',
+    'with_purchase_orders',
+    'without_purchase_orders',
+  ])
+  // Every item-day falls in one demand class and in one of with / without purchase orders.
+  const n = (name: string) => record.segments[name].n as number
+  expect(n('fast') + n('slow') + n('intermittent')).toBe(record.model.n)
+  expect(n('with_purchase_orders') + n('without_purchase_orders')).toBe(record.model.n)
+  const missed = record.missed_stockouts
+  expect(missed.total).toBe(record.model.warning.stockouts - record.model.warning.caught)
+  expect(missed.stockouts).toHaveLength(missed.listed)
+  const page = readFileSync(html, 'utf8')
+  expect(page.indexOf('id="verdict"')).toBeLessThan(page.indexOf('<h2>'))
+  expect(page).toContain('The model per segment of items')
+  expect(page).toContain('<p id="missed">')
+})
+
 describe('usage errors are one line, exit status 2', () => {
   test('no file and PostgreSQL unreachable: one line naming the database, exit 1', () => {
     const result = cli([], { env: { POSTGRES_PORT: '1', POSTGRES_USER: 'planner' } })

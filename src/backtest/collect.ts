@@ -3,6 +3,8 @@
 // applyEvent, computeMetrics and stockoutRisk as replay and consume, so the formulas cannot drift.
 // ClosePredictor is shared by both sources; BacktestCollector is the event files' pass, and
 // history.ts feeds the closes consume stored (src/core/close.ts: the same close, taken by the engine).
+// Each scored prediction also keeps its on-hand and its item's segment (segments.ts), taken in
+// ClosePredictor.closeDays from the same state as the risk, so both sources agree on them too.
 //
 // The close of day t, for an item (events in arrival order, as replay applies them):
 //   the item's state at the moment its stream first moves past t, i.e. just before the first
@@ -27,6 +29,7 @@ import { stockoutRisk } from '../core/risk.ts'
 import { applyEvent, ItemState, isDuplicate } from '../core/state.ts'
 import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
+import { segmentOf } from './segments.ts'
 import { type Bound, earliestPossibleDay, latestPossibleDay, resolveWindow, type Window } from './window.ts'
 
 /** The scored predictions, one entry each, ordered by item key, then day. */
@@ -46,6 +49,10 @@ export interface Predictions {
   outcome: Uint8Array
   /** The first stockout day after t when y = 1 (the stockout the prediction was about), else −1. */
   stockoutDay: Int32Array
+  /** On-hand at the close of t (known and above 0: only those closes are scored). */
+  onHand: Float64Array
+  /** The item's segment as of t (segments.ts: demand class and purchase orders, one byte). */
+  segment: Uint8Array
 }
 
 export interface CloseCounts {
@@ -89,16 +96,25 @@ class Closes {
   risk = new Float64Array(1024)
   baseline = new Float64Array(1024)
   horizon = new Int32Array(1024)
+  onHand = new Float64Array(1024)
+  segment = new Uint8Array(1024)
 
-  push(item: number, day: number, kind: number, risk: number, baseline: number, horizon: number): void {
+  push(item: number, day: number, kind: number): number {
     if (this.length === this.item.length) this.grow()
     const i = this.length++
     this.item[i] = item
     this.day[i] = day
     this.kind[i] = kind
+    return i
+  }
+
+  /** What a scored close predicts, set on the close `i` that push returned. */
+  predict(i: number, risk: number, baseline: number, horizon: number, onHand: number, segment: number): void {
     this.risk[i] = risk
     this.baseline[i] = baseline
     this.horizon[i] = horizon
+    this.onHand[i] = onHand
+    this.segment[i] = segment
   }
 
   private grow(): void {
@@ -114,6 +130,8 @@ class Closes {
     this.risk = grown(this.risk, (n) => new Float64Array(n))
     this.baseline = grown(this.baseline, (n) => new Float64Array(n))
     this.horizon = grown(this.horizon, (n) => new Int32Array(n))
+    this.onHand = grown(this.onHand, (n) => new Float64Array(n))
+    this.segment = grown(this.segment, (n) => new Uint8Array(n))
   }
 }
 
@@ -153,7 +171,7 @@ export class ClosePredictor {
     const onHand = state.onHand
     if (onHand === null || onHand <= 0) {
       const kind = onHand === null ? ON_HAND_UNKNOWN : OUT_OF_STOCK
-      for (let t = first; t <= last; t++) this.closes.push(item.index, t, kind, 0, 0, 0)
+      for (let t = first; t <= last; t++) this.closes.push(item.index, t, kind)
       return
     }
     const leadTime = state.leadTimeOverride ?? this.config.leadTimeDays
@@ -162,7 +180,8 @@ export class ClosePredictor {
       const metrics = computeMetrics(state, t)
       const risk = stockoutRisk(state, this.config, t) as number
       const baseline = onHand < metrics.velocity30d * leadTime ? 1 : 0
-      this.closes.push(item.index, t, SCORED, risk, baseline, horizon)
+      const segment = segmentOf(state, t, metrics.velocity30d)
+      this.closes.predict(this.closes.push(item.index, t, SCORED), risk, baseline, horizon, onHand, segment)
     }
   }
 
@@ -310,6 +329,8 @@ function labelOutcomes(
     horizon: new Int32Array(n),
     outcome: new Uint8Array(n),
     stockoutDay: new Int32Array(n),
+    onHand: new Float64Array(n),
+    segment: new Uint8Array(n),
   }
   for (let k = 0; k < n; k++) {
     const i = kept[k] as number
@@ -325,6 +346,8 @@ function labelOutcomes(
     predictions.horizon[k] = horizon
     predictions.outcome[k] = stockedOut ? 1 : 0
     predictions.stockoutDay[k] = stockedOut ? (next as number) : -1
+    predictions.onHand[k] = closes.onHand[i] as number
+    predictions.segment[k] = closes.segment[i] as number
   }
   return { counts, predictions }
 }

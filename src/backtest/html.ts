@@ -1,19 +1,25 @@
 // The `--html` page: one self-contained file (inline CSS and SVG, no script, no external resource),
 // readable offline and printable, with the reliability diagram, the ROC curve and the
-// precision-recall curve drawn as inline SVG, and every figure of the terminal report. Pure.
+// precision-recall curve drawn as inline SVG, and every figure of the terminal report: the verdict
+// at the top, a line on how to read each score, the segments and the missed stockouts. Pure.
 import { formatDay } from '../core/time.ts'
 import {
   BASELINE_RULE,
   type BacktestReport,
   eventWords,
+  MISSED_HEADER,
+  MISSED_ON_PAGE,
+  missedHeading,
   prPoints,
   reportNotes,
   rocPoints,
   sourceWords,
   thinCurve,
+  VERDICT_RULE,
 } from './report.ts'
 import type { ForecastScores } from './scores.ts'
-import { calibrationRows, figureRows, fixed, riskLevelRows } from './tables.ts'
+import { SEGMENT_RULE } from './segments.ts'
+import { calibrationRows, figureRows, fixed, missedRows, riskLevelRows, segmentRows } from './tables.ts'
 
 export function escapeHtml(text: string): string {
   return text
@@ -36,7 +42,8 @@ const WIDTH = LEFT + PLOT + 24
 /** Below the plot: tick labels, the x-axis label, then the legend (outside the data, never over it). */
 const AXIS_BOTTOM = TOP + PLOT + 40
 const LEGEND_ROW = 17
-const HEIGHT = AXIS_BOTTOM + 3 * LEGEND_ROW + 8
+/** The height of a chart whose legend has `rows` entries. */
+const heightFor = (rows: number) => AXIS_BOTTOM + rows * LEGEND_ROW + 8
 
 const sx = (x: number) => (LEFT + x * PLOT).toFixed(1)
 const sy = (y: number) => (TOP + (1 - y) * PLOT).toFixed(1)
@@ -51,7 +58,26 @@ interface ChartParts {
   yLabel: string
   /** SVG elements drawn inside the plot area. */
   body: string[]
-  legend: { color: string; label: string; dashed?: boolean }[]
+  legend: LegendItem[]
+}
+
+/**
+ * A legend entry: a line (a curve, dashed for a reference), or a marker as the chart draws its
+ * operating points: `point` filled (the baseline's one yes/no rule), `ring` hollow (the model at
+ * the configured alert threshold).
+ */
+interface LegendItem {
+  color: string
+  label: string
+  dashed?: boolean
+  marker?: 'point' | 'ring'
+}
+
+function legendSymbol(item: LegendItem): string {
+  if (item.marker === 'point') return `<circle cx="11" cy="-4" r="5" fill="${item.color}"/>`
+  if (item.marker === 'ring')
+    return `<circle cx="11" cy="-4" r="5" fill="none" stroke="${item.color}" stroke-width="2"/>`
+  return `<line x1="0" y1="-4" x2="22" y2="-4" stroke="${item.color}" stroke-width="2.5"${item.dashed ? ' stroke-dasharray="5 4"' : ''}/>`
 }
 
 function chart(parts: ChartParts): string {
@@ -65,11 +91,12 @@ function chart(parts: ChartParts): string {
   const legend = parts.legend.map(
     (item, k) =>
       `<g class="legend-item" transform="translate(${LEFT},${AXIS_BOTTOM + 14 + LEGEND_ROW * k})">` +
-      `<line x1="0" y1="-4" x2="22" y2="-4" stroke="${item.color}" stroke-width="2.5"${item.dashed ? ' stroke-dasharray="5 4"' : ''}/>` +
+      legendSymbol(item) +
       `<text class="legend" x="30" y="0">${escapeHtml(item.label)}</text></g>`,
   )
+  const height = heightFor(parts.legend.length)
   return [
-    `<svg id="${parts.id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-labelledby="${parts.id}-title ${parts.id}-desc">`,
+    `<svg id="${parts.id}" class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-labelledby="${parts.id}-title ${parts.id}-desc">`,
     `<title id="${parts.id}-title">${escapeHtml(parts.title)}</title>`,
     `<desc id="${parts.id}-desc">${escapeHtml(parts.description)}</desc>`,
     `<rect x="${LEFT}" y="${TOP}" width="${PLOT}" height="${PLOT}" fill="#ffffff" stroke="#444444"/>`,
@@ -158,8 +185,21 @@ function rocChart(model: ForecastScores, baseline: ForecastScores): string {
       { color: MODEL, label: `model, AUC ${fixed(model.rocAuc)}` },
       { color: BASELINE, label: `baseline, AUC ${fixed(baseline.rocAuc)}` },
       { color: NEUTRAL, label: 'chance', dashed: true },
+      ...operatingPoints(model),
     ],
   })
+}
+
+/** The legend of the operating points the ROC and precision-recall charts mark. */
+function operatingPoints(model: ForecastScores): LegendItem[] {
+  return [
+    {
+      color: MODEL,
+      label: `model alerting at stockout_risk ≥ ${model.contingency.threshold}`,
+      marker: 'ring',
+    },
+    { color: BASELINE, label: 'naive baseline (its one yes/no rule)', marker: 'point' },
+  ]
 }
 
 /** A step curve whose area is the average precision: precision Pₖ over recall (Rₖ₋₁, Rₖ]. */
@@ -202,8 +242,8 @@ function prChart(model: ForecastScores, baseline: ForecastScores): string {
     body,
     legend: [
       { color: MODEL, label: `model, AP ${fixed(model.averagePrecision)}` },
-      { color: BASELINE, label: 'naive baseline' },
       { color: NEUTRAL, label: 'base rate (no skill)', dashed: true },
+      ...operatingPoints(model),
     ],
   })
 }
@@ -223,6 +263,7 @@ const STYLE = `
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a; max-width: 1180px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 .meta { color: #555; }
+.verdict { font-size: 1.1em; border-left: 4px solid ${MODEL}; padding: 0.4em 0.9em; background: #eef4fb; }
 .note { border-left: 4px solid #c2571a; padding: 0.3em 0.8em; background: #fdf3ec; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.5em; }
 figure { margin: 0; } figcaption { max-width: ${WIDTH}px; font-size: 0.88em; color: #444; }
@@ -254,6 +295,7 @@ export function renderHtml(report: BacktestReport): string {
       ['Brier score (0 is perfect)', 'brier'],
       ['Brier skill score vs. base rate (> 0 beats it)', 'brierSkillScore'],
       ['ROC AUC (0.5 is chance)', 'rocAuc'],
+      ['expected calibration error (0 is perfect)', 'ece'],
       ['average precision (base rate is no skill)', 'averagePrecision'],
       ['stockouts caught by an alert', 'caught'],
       ['median days of warning', 'medianWarningDays'],
@@ -292,6 +334,18 @@ export function renderHtml(report: BacktestReport): string {
     riskLevelRows(model, baseline),
     'Risk levels (critical ≥ 0.8 > high ≥ 0.5 > medium ≥ 0.2 > low; the baseline is low or critical)',
   )
+  const segments = htmlTable(
+    ['segment', 'predictions', 'stockouts', 'base rate', 'Brier skill', 'calibration error', 'ROC AUC'],
+    segmentRows(report.segments),
+    'The model per segment of items',
+  )
+  const missed =
+    report.missed.length === 0
+      ? ''
+      : htmlTable(
+          MISSED_HEADER.map((h) => (h === 'predictions' ? 'predictions about it' : h)),
+          missedRows(report.missed.slice(0, MISSED_ON_PAGE)),
+        )
   const events = eventWords(report)
   return `<!doctype html>
 <html lang="en">
@@ -303,6 +357,7 @@ export function renderHtml(report: BacktestReport): string {
 </head>
 <body>
 <h1>How good were the stockout-risk predictions?</h1>
+<p class="verdict" id="verdict"><strong>Verdict:</strong> ${escapeHtml(report.verdict.text)}.</p>
 <p class="meta">invpipe backtest of <code>${escapeHtml(sourceWords(report))}</code>: predictions made at the close of each day ${since} … ${until}
 (${days} day${days === 1 ? '' : 's'}); the data end ${formatDay(report.endDay)}.
 ${report.items} items${events === null ? '' : `; events ${escapeHtml(events)}`}.</p>
@@ -324,6 +379,15 @@ ${reportNotes(report)
   .map((note) => `<p class="note">${escapeHtml(note)}</p>`)
   .join('\n')}
 ${summary}
+<dl class="explain">
+<dt>Brier skill</dt><dd>how much smaller the squared error of the risk is than that of always saying the base rate
+(1 − Brier score / base rate × (1 − base rate)): 0 is no better than the base rate, 1 is perfect, below 0 is worse.</dd>
+<dt>ROC AUC</dt><dd>the chance that an item-day followed by a stockout got a higher risk than one that was not: 0.5 is
+a coin toss, 1 a perfect ranking. It says nothing about whether the risk is the right size.</dd>
+<dt>calibration error</dt><dd>ECE: over the 10 bins of predicted risk, the gap between the mean predicted risk and the
+share that stocked out, averaged with the bins' predictions as weights: 0.05 means the risk is off by 5 points on average.</dd>
+<dt>verdict</dt><dd>${escapeHtml(VERDICT_RULE)}.</dd>
+</dl>
 
 <h2>Charts</h2>
 <div class="charts">
@@ -332,10 +396,12 @@ ${summary}
 dashed diagonal. Points below it mean the risk was overstated, above it understated.</figcaption></figure>
 <figure>${rocChart(model, baseline)}
 <figcaption>ROC curve: how well the risk ranks the item-days that stocked out above those that did not, over every
-threshold. The baseline is a single yes/no rule, hence one point.</figcaption></figure>
+threshold. The baseline is a single yes/no rule, hence one point (filled); the ring is the model's operating point at
+the alert threshold.</figcaption></figure>
 <figure>${prChart(model, baseline)}
 <figcaption>Precision-recall curve: of the alerts raised at a threshold, the share that were followed by a stockout,
-against the share of stockouts alerted. The dashed line is the base rate (alerting at random).</figcaption></figure>
+against the share of stockouts alerted. The dashed line is the base rate (alerting at random); the ring and the filled
+point are the operating points of the model at the alert threshold and of the baseline.</figcaption></figure>
 </div>
 
 <h2>Alerts</h2>
@@ -346,6 +412,15 @@ least one scored prediction about it raised an alert. Days of warning = the stoc
 <h2>Calibration and risk levels</h2>
 ${calibration}
 ${levels}
+
+<h2>Segments</h2>
+${segments}
+<p>${escapeHtml(SEGMENT_RULE)}; each item-day is classified from the item's state at that close.</p>
+
+<h2>Missed stockouts</h2>
+<p id="missed">${escapeHtml(missedHeading(report, MISSED_ON_PAGE))}. Highest risk: the highest risk predicted about
+the stockout (on the day given); on hand: at the close of the latest prediction before it.</p>
+${missed}
 </body>
 </html>
 `

@@ -12,6 +12,8 @@
 //   contingency        alert when p ≥ threshold; POD = hits/(hits + misses) = recall,
 //                      FAR (false-alarm ratio) = false alarms/(hits + false alarms) = 1 − precision,
 //                      POFD = false alarms/(false alarms + correct negatives), F1 = 2·hits/(2·hits + misses + false alarms)
+//   calibration error  ECE = Σ_b (n_b/n)·|mean p_b − observed rate_b| over the 10 equal bins of p
+//                      ([k/10, (k+1)/10), the last one closed at 1)
 import { RISK_LEVELS, type RiskLevel, riskLevel } from '../core/risk.ts'
 
 type Probabilities = ArrayLike<number>
@@ -269,6 +271,90 @@ export function calibration(p: Probabilities, y: Outcomes, bins = 10): Calibrati
   }))
 }
 
+/** ECE = Σ_b (n_b / n)·|mean p_b − observed rate_b|; null when no bin holds a prediction. */
+export function calibrationError(bins: readonly CalibrationBin[]): number | null {
+  let n = 0
+  let weighted = 0
+  for (const bin of bins) {
+    if (bin.count === 0) continue
+    n += bin.count
+    weighted += bin.count * binGap(bin)
+  }
+  return n === 0 ? null : weighted / n
+}
+
+/** A bin is judged only with at least this many predictions: fewer, and its observed rate is mostly noise. */
+export const MIN_JUDGED_COUNT = 30
+/** Gaps smaller than this (5 points of probability) do not matter to a planner, however certain. */
+export const MIN_CALIBRATION_GAP = 0.05
+
+/**
+ * Whether a bin's observed rate is off its mean p by more than max(0.05, 2 standard errors), the
+ * standard error being that of the observed rate were the predictions calibrated: √(p̄(1 − p̄)/n).
+ * 0: calibrated, or not judged (fewer than MIN_JUDGED_COUNT); −1: the risk was overstated
+ * (observed below p̄); +1: understated.
+ */
+export function calibrationGap(bin: CalibrationBin, minCount = MIN_JUDGED_COUNT): -1 | 0 | 1 {
+  if (bin.count < minCount || bin.meanPredicted === null || bin.observedRate === null) return 0
+  const p = bin.meanPredicted
+  const gap = bin.observedRate - p
+  const tolerance = Math.max(MIN_CALIBRATION_GAP, 2 * Math.sqrt((p * (1 - p)) / bin.count))
+  if (Math.abs(gap) <= tolerance) return 0
+  return gap < 0 ? -1 : 1
+}
+
+/** A run of adjacent bins off calibration the same way. */
+export interface CalibrationRegion {
+  /** Indexes of its first and last bins. */
+  first: number
+  last: number
+  /** −1: risk overstated (observed below predicted); +1: understated. */
+  direction: -1 | 1
+  count: number
+  /** Σ n_b·|mean p_b − observed_b| over its bins: its part of n·ECE. */
+  weightedGap: number
+  /** Its bin with the largest |mean p − observed|. */
+  worst: number
+}
+
+/**
+ * The runs of adjacent bins that calibrationGap flags the same way, and the one that weighs most in
+ * the ECE (ties: the lower one), or null when no bin is flagged. A bin not flagged (or too sparse
+ * to judge) ends a run.
+ */
+export function largestMiscalibration(
+  bins: readonly CalibrationBin[],
+  minCount = MIN_JUDGED_COUNT,
+): CalibrationRegion | null {
+  const runs: CalibrationRegion[] = []
+  let run: CalibrationRegion | undefined
+  for (let k = 0; k < bins.length; k++) {
+    const bin = bins[k] as CalibrationBin
+    const direction = calibrationGap(bin, minCount)
+    if (direction === 0) {
+      run = undefined
+      continue
+    }
+    if (run === undefined || run.direction !== direction) {
+      run = { first: k, last: k, direction, count: 0, weightedGap: 0, worst: k }
+      runs.push(run)
+    }
+    const gap = binGap(bin)
+    if (gap > binGap(bins[run.worst] as CalibrationBin)) run.worst = k
+    run.last = k
+    run.count += bin.count
+    run.weightedGap += bin.count * gap
+  }
+  let largest: CalibrationRegion | null = null
+  for (const r of runs) if (largest === null || r.weightedGap > largest.weightedGap) largest = r
+  return largest
+}
+
+/** |mean p − observed rate| of a bin that holds predictions. */
+function binGap(bin: CalibrationBin): number {
+  return Math.abs((bin.meanPredicted as number) - (bin.observedRate as number))
+}
+
 export type ScoredLevel = Exclude<RiskLevel, 'unknown'>
 export const SCORED_LEVELS = RISK_LEVELS.filter((l) => l !== 'unknown') as ScoredLevel[]
 
@@ -349,6 +435,67 @@ export function warningSummary(input: WarningInput, p: Probabilities, threshold:
   return { stockouts: stockouts.size, caught: days.length, medianDays: median(days), daysHistogram }
 }
 
+/** A stockout that predictions were about, none of them alerting. */
+export interface MissedStockout {
+  item: number
+  /** The stockout day s. */
+  day: number
+  /** How many scored predictions were about it (their horizon reached s, no stockout in between). */
+  predictions: number
+  /** The highest risk among them, and the first day it was predicted. */
+  highestRisk: number
+  highestRiskDay: number
+  /** The latest of those predictions: its day and the on-hand at that close. */
+  lastDay: number
+  onHand: number
+}
+
+/**
+ * The stockouts no alert foresaw: per (item, s) of warningSummary's stockouts, those whose every
+ * prediction stayed below `threshold`. So their number is warning.stockouts − warning.caught.
+ * In the order of the first prediction about each.
+ */
+export function missedStockouts(
+  input: WarningInput & { onHand: ArrayLike<number> },
+  p: Probabilities,
+  threshold: number,
+): MissedStockout[] {
+  const byStockout = new Map<string, MissedStockout & { alerted: boolean }>()
+  for (let i = 0; i < p.length; i++) {
+    const s = input.stockoutDay[i] as number
+    if (s < 0) continue
+    const item = input.item[i] as number
+    const t = input.day[i] as number
+    const risk = p[i] as number
+    const key = `${item}:${s}`
+    const known = byStockout.get(key)
+    if (known === undefined) {
+      byStockout.set(key, {
+        item,
+        day: s,
+        predictions: 1,
+        highestRisk: risk,
+        highestRiskDay: t,
+        lastDay: t,
+        onHand: input.onHand[i] as number,
+        alerted: risk >= threshold,
+      })
+      continue
+    }
+    known.predictions++
+    known.alerted ||= risk >= threshold
+    if (risk > known.highestRisk || (risk === known.highestRisk && t < known.highestRiskDay)) {
+      known.highestRisk = risk
+      known.highestRiskDay = t
+    }
+    if (t > known.lastDay) {
+      known.lastDay = t
+      known.onHand = input.onHand[i] as number
+    }
+  }
+  return [...byStockout.values()].filter((m) => !m.alerted).map(({ alerted: _, ...missed }) => missed)
+}
+
 export interface ForecastScores {
   n: number
   stockouts: number
@@ -358,6 +505,8 @@ export interface ForecastScores {
   brierSkillScore: number | null
   rocAuc: number | null
   averagePrecision: number | null
+  /** Expected calibration error over the 10 bins of `calibration`. */
+  ece: number | null
   contingency: Contingency
   calibration: CalibrationBin[]
   riskLevels: LevelRow[]
@@ -377,6 +526,7 @@ export function scoreForecasts(
   const brier = brierScore(p, y)
   const steps = thresholdSteps(p, y)
   const precisionRecall = precisionRecallCurve(steps)
+  const bins = calibration(p, y)
   let stockouts = 0
   for (let i = 0; i < y.length; i++) stockouts += y[i] as number
   return {
@@ -388,8 +538,9 @@ export function scoreForecasts(
     brierSkillScore: brierSkillScore(brier, rate),
     rocAuc: rocAuc(p, y),
     averagePrecision: averagePrecision(precisionRecall),
+    ece: calibrationError(bins),
     contingency: contingency(p, y, alertThreshold),
-    calibration: calibration(p, y),
+    calibration: bins,
     riskLevels: riskLevelTable(p, y),
     warning: warningSummary(warning, p, alertThreshold),
     roc: rocCurve(steps),

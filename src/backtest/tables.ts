@@ -1,7 +1,10 @@
 // The rows of the backtest's tables, the model beside the naive baseline, as text cells: computed once
 // here for both the terminal report (report.ts) and the HTML page (html.ts), which only choose the
 // labels and the layout. Pure.
+import { formatDay } from '../core/time.ts'
+import type { MissedStockoutRow } from './report.ts'
 import type { CalibrationBin, ForecastScores } from './scores.ts'
+import type { SegmentScores } from './segments.ts'
 
 /** A probability or score for people: 3 decimals, '-' when undefined. */
 export function fixed(value: number | null, digits = 3): string {
@@ -16,6 +19,7 @@ export const FIGURES = {
   brier: (s) => fixed(s.brier, 4),
   brierSkillScore: (s) => fixed(s.brierSkillScore),
   rocAuc: (s) => fixed(s.rocAuc),
+  ece: (s) => fixed(s.ece),
   averagePrecision: (s) => fixed(s.averagePrecision),
   hits: (s) => String(s.contingency.hits),
   misses: (s) => String(s.contingency.misses),
@@ -76,4 +80,33 @@ export function riskLevelRows(model: ForecastScores, baseline: ForecastScores): 
       fixed(b?.observedRate ?? null),
     ]
   })
+}
+
+/** One row per segment: its label, n, stockouts, base rate, Brier skill, ECE and ROC AUC. */
+export function segmentRows(segments: readonly SegmentScores[]): string[][] {
+  return segments.map((s) => [
+    s.label,
+    String(s.n),
+    String(s.stockouts),
+    fixed(s.baseRate),
+    fixed(s.brierSkillScore),
+    fixed(s.ece),
+    fixed(s.rocAuc),
+  ])
+}
+
+/**
+ * One row per missed stockout: the item, the stockout day, how many predictions were about it, the
+ * highest risk among them and its day, the on-hand at the close of the latest of them and its day.
+ */
+export function missedRows(missed: readonly MissedStockoutRow[]): string[][] {
+  return missed.map((m) => [
+    m.item,
+    formatDay(m.day),
+    String(m.predictions),
+    fixed(m.highestRisk),
+    formatDay(m.highestRiskDay),
+    String(m.onHand),
+    formatDay(m.lastDay),
+  ])
 }

@@ -1,6 +1,7 @@
 // `invpipe backtest [FILE...]`: how well did the predicted stockout risk foresee the stockouts that
 // happened? From event files, or with none from the history `consume` stored in PostgreSQL.
-// Terminal table, --json, --html FILE.
+// Terminal table (a plain-words verdict first), --json, --html FILE; each also gives the scores per
+// segment of items and the stockouts no alert foresaw.
 import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
