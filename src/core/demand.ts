@@ -46,6 +46,10 @@ export interface DemandModel {
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
+const WEIGHT_BY_AGE = Float64Array.from(
+  { length: SALES_WINDOW_DAYS },
+  (_, age) => 0.5 ** (age / HALF_LIFE_DAYS),
+)
 
 /** The item's demand model as of `asOfDay` (its day D, or a later day when a close is carried forward). */
 export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
@@ -66,7 +70,7 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
     if (s >= 0 && sales[s] === day) units = sales[s + 1] as number
     while (o >= 0 && (out[o] as number) > day) o--
     if (o >= 0 && out[o] === day) continue
-    const w = 0.5 ** ((asOfDay - day) / HALF_LIFE_DAYS)
+    const w = WEIGHT_BY_AGE[asOfDay - day] as number
     weights += w
     weightsSquared += w * w
     weighted += w * units

@@ -119,7 +119,14 @@ export class Engine {
     // Without a known on-hand the risk is null: no episode opens, and none moves.
     if (state.onHand === null) return
     const before = state.episode
-    const step = nextEpisodeStep(before, stockoutRisk(state, this.config), state.asOfDay, this.config)
+    // With no episode open, a risk known to be below the threshold is all the step needs to know.
+    const unlessBelow = before === null ? this.config.alertThreshold : 0
+    const step = nextEpisodeStep(
+      before,
+      stockoutRisk(state, this.config, state.asOfDay, unlessBelow),
+      state.asOfDay,
+      this.config,
+    )
     state.episode = step.episode
     if (step.status === null) return
     const episode = (step.episode ?? before) as NonNullable<typeof before>

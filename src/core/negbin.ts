@@ -127,31 +127,71 @@ export function incompleteGammaLower(a: number, x: number): number {
 }
 
 /**
- * The smallest whole level L ≥ 0 with P(X ≥ L) ≤ tail: the stock that, on hand now, leaves at most
+ * P(X = x) and P(X ≥ x) at a whole x that moves one unit at a time: after one exact evaluation,
+ * each step is a multiplication (pmf(x + 1) = pmf(x)·(x + r)/(x + 1)·m/(r + m), Poisson: m/(x + 1))
+ * and an addition. Large means (the normal approximation) are evaluated afresh at each step.
+ */
+export class DemandWalk {
+  x: number
+  pmf: number
+  tail: number
+  private readonly m: number
+  private readonly v: number
+  /** r of the negative binomial; Infinity for Poisson; NaN for the normal approximation or no demand. */
+  private readonly size: number
+
+  constructor(m: number, v: number, x: number) {
+    this.m = m
+    this.v = v
+    const r = m > 0 ? (m * m) / (v - m) : Number.NaN
+    this.size = m > NORMAL_FROM_MEAN ? Number.NaN : r < POISSON_FROM_SIZE ? r : Number.POSITIVE_INFINITY
+    this.x = x
+    this.pmf = demandExactly(x, m, v)
+    this.tail = demandAtLeast(x, m, v)
+  }
+
+  up(): void {
+    const x = this.x
+    this.x = x + 1
+    if (Number.isNaN(this.size) || x < 0) {
+      this.pmf = demandExactly(x + 1, this.m, this.v)
+      this.tail = demandAtLeast(x + 1, this.m, this.v)
+      return
+    }
+    this.tail = Math.max(0, this.tail - this.pmf)
+    this.pmf *= this.ratio(x)
+  }
+
+  down(): void {
+    const x = this.x - 1
+    this.x = x
+    if (Number.isNaN(this.size) || x < 0 || this.pmf === 0) {
+      this.pmf = demandExactly(x, this.m, this.v)
+      this.tail = demandAtLeast(x, this.m, this.v)
+      return
+    }
+    this.pmf /= this.ratio(x)
+    this.tail = Math.min(1, this.tail + this.pmf)
+  }
+
+  /** pmf(x + 1) / pmf(x). */
+  private ratio(x: number): number {
+    const r = this.size
+    return r === Number.POSITIVE_INFINITY ? this.m / (x + 1) : ((x + r) / (x + 1)) * (this.m / (r + this.m))
+  }
+}
+
+/**
+ * The smallest whole level L ≥ 1 with P(X ≥ L) ≤ tail: the stock that, on hand now, leaves at most
  * that chance of running out. Starts from the normal quantile and walks to the exact answer.
  */
 export function levelForTail(tail: number, m: number, v: number): number {
   if (m <= 0) return 1
-  const level = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
-  if (demandAtLeast(level, m, v) > tail) {
-    let step = 1
-    while (demandAtLeast(level + step, m, v) > tail) step *= 2
-    return smallestPassing(level + (step >> 1), level + step, tail, m, v)
+  const walk = new DemandWalk(m, v, Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v))))
+  while (walk.tail > tail) walk.up()
+  while (walk.x > 1) {
+    walk.down()
+    if (walk.tail > tail) return walk.x + 1
   }
-  let step = 1
-  while (level - step >= 1 && demandAtLeast(level - step, m, v) <= tail) step *= 2
-  return smallestPassing(Math.max(1, level - step), level - (step >> 1), tail, m, v)
-}
-
-/** Bisection on whole levels: `high` passes (P ≤ tail); the smallest passing level in [low, high]. */
-function smallestPassing(low: number, high: number, tail: number, m: number, v: number): number {
-  let lo = low
-  let hi = high
-  if (demandAtLeast(lo, m, v) <= tail) return lo
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2)
-    if (demandAtLeast(mid, m, v) <= tail) hi = mid
-    else lo = mid
-  }
-  return hi
+  return 1
 }

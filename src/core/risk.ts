@@ -18,7 +18,7 @@
 // scenarios later than o. The risk is the weighted mean over scenarios.
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
-import { demandAtLeast, demandExactly, levelForTail } from './negbin.ts'
+import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
 import { type Order, onOrder, openQuantity } from './orders.ts'
 import type { ItemState } from './state.ts'
 
@@ -116,17 +116,23 @@ export function assessRisk(
   }
 }
 
-/** stockout_risk alone: what the alerts need after every event. */
+/**
+ * stockout_risk alone: what the alerts need after every event. With `unlessBelow`, an upper bound
+ * of it may be returned instead when that bound is already below `unlessBelow` (the alerts only
+ * compare it with a threshold, and most items are far from theirs).
+ */
 export function stockoutRisk(
   state: ItemState,
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
+  unlessBelow = 0,
 ): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  return riskWithModel(state, demandModel(state, asOfDay), Math.ceil(leadTimeDays), cycle, asOfDay)
+  const model = demandModel(state, asOfDay)
+  return riskWithModel(state, model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
 function riskWithModel(
@@ -135,13 +141,18 @@ function riskWithModel(
   horizon: number,
   cycleDays: number,
   asOfDay: number,
+  unlessBelow = 0,
 ): number | null {
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const total = meanBetween(model, 0, horizon)
-  const nothingComing = demandAtLeast(onHand, total, varianceOver(model, total, horizon))
-  if (nothingComing === 0) return 0
+  const variance = varianceOver(model, total, horizon)
+  // Cantelli's inequality bounds the risk with nothing coming, which bounds the risk.
+  if (onHand > total && variance / (variance + (onHand - total) ** 2) < unlessBelow)
+    return variance / (variance + (onHand - total) ** 2)
+  const nothingComing = demandAtLeast(onHand, total, variance)
+  if (nothingComing === 0 || nothingComing < unlessBelow) return nothingComing
   const scenarios = receiptScenarios(state, model, asOfDay, horizon, cycleDays)
   if (scenarios.length === 0) return nothingComing
   let risk = 0
@@ -210,11 +221,18 @@ function arrivalDay(
   return asOfDay - expectedDay <= latestOnRecord ? asOfDay + 1 : null
 }
 
-/** Triples (days late, fill, weight): the prior's pseudo-deliveries, then the item's own record. */
+/** Triples (days late, fill, weight): the prior's pseudo-deliveries and the item's own record, equal ones merged. */
 function deliveryScenarios(record: readonly number[] | null): number[] {
   const scenarios = PRIOR_DELIVERIES.slice()
-  if (record !== null)
-    for (let i = 0; i < record.length; i += 2) scenarios.push(record[i] as number, record[i + 1] as number, 1)
+  if (record === null) return scenarios
+  for (let i = 0; i < record.length; i += 2) {
+    const late = record[i] as number
+    const fill = record[i + 1] as number
+    let j = 0
+    while (j < scenarios.length && !(scenarios[j] === late && scenarios[j + 1] === fill)) j += 3
+    if (j < scenarios.length) scenarios[j + 2] = (scenarios[j + 2] as number) + 1
+    else scenarios.push(late, fill, 1)
+  }
   return scenarios
 }
 
@@ -244,7 +262,9 @@ function unannouncedScenarios(
   const scenarios: Scenario[] = [{ weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }]
   for (const level of levels) {
     const day = level >= onHand ? 1 : Math.ceil((onHand - level) / model.rate)
-    scenarios.push({ weight: 1, receipts: [{ day, units }] })
+    const same = scenarios.find((s) => s.receipts[0]?.day === day)
+    if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
+    else same.weight++
   }
   return scenarios
 }
@@ -306,19 +326,28 @@ interface Checkpoint {
  * until the remaining probability of X₁ no longer matters.
  */
 function crossesOnlyLater(model: DemandModel, earlier: Checkpoint, later: Checkpoint): number {
-  const top = Math.ceil(earlier.level) - 1
-  if (top < 0) return 0
+  let x = Math.ceil(earlier.level) - 1
+  if (x < 0) return 0
+  // Terms above ten standard deviations past the mean carry nothing (and their probability underflows).
+  x = Math.min(x, Math.ceil(earlier.mean + 10 * Math.sqrt(earlier.variance)))
   const between = later.mean - earlier.mean
-  const betweenVariance = varianceOver(model, between, later.day - earlier.day)
-  const survive = 1 - demandAtLeast(top + 1, earlier.mean, earlier.variance)
+  const stock = new DemandWalk(earlier.mean, earlier.variance, x)
+  const survive = 1 - stock.tail + stock.pmf
+  const need = Math.ceil(later.level - x)
+  const demand = new DemandWalk(
+    between,
+    varianceOver(model, between, later.day - earlier.day),
+    Math.max(0, need),
+  )
   let sum = 0
   let seen = 0
-  for (let x = top; x >= 0 && seen < survive - 1e-12; x--) {
-    const p = demandExactly(x, earlier.mean, earlier.variance)
-    seen += p
-    const tail = demandAtLeast(later.level - x, between, betweenVariance)
-    sum += p * tail
-    if (tail < 1e-12) break
+  for (let step = 0; ; step++) {
+    const tail = need + step <= 0 ? 1 : demand.tail
+    sum += stock.pmf * tail
+    seen += stock.pmf
+    if (stock.x === 0 || tail < 1e-12 || seen >= survive - 1e-12) break
+    stock.down()
+    if (need + step >= 0) demand.up()
   }
   return sum
 }
