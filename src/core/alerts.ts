@@ -54,8 +54,13 @@ export function alertId(sku: string, warehouseId: string, openedDay: number): st
 }
 
 /**
- * The message the episode calls for after an event with this risk, if any, and the episode's next
- * state (SPEC §6). Pure: the caller stores the returned episode.
+ * The message the episode calls for after an event with this risk, if any, and the item's episode
+ * afterwards (SPEC §6); a message belongs to the returned episode, numbered by its `messages`.
+ * Pure: the caller stores the returned episode.
+ *
+ * SPEC §6 names an episode by the day it opened, so a second episode opening on the day the first
+ * did would repeat the first's message ids; it continues the first's numbering instead (its
+ * `raised` is then `{alert_id}:{n + 1}`), which keeps every message_id unique.
  */
 export function nextEpisodeStep(
   episode: Episode | null,
@@ -65,14 +70,22 @@ export function nextEpisodeStep(
 ): { status: AlertStatus | null; episode: Episode | null } {
   if (risk === null) return { status: null, episode }
   const level = RISK_LEVELS.indexOf(riskLevel(risk))
-  if (episode === null) {
-    if (risk < config.alertThreshold) return { status: null, episode: null }
+  if (episode === null || !episode.open) {
+    if (risk < config.alertThreshold) return { status: null, episode }
+    const sameDay = episode !== null && episode.openedDay === asOfDay
     return {
       status: 'raised',
-      episode: { openedDay: asOfDay, messages: 1, highestLevel: level, lastMessageDay: asOfDay },
+      episode: {
+        open: true,
+        openedDay: asOfDay,
+        messages: sameDay ? episode.messages + 1 : 1,
+        highestLevel: level,
+        lastMessageDay: asOfDay,
+      },
     }
   }
-  if (risk < config.alertResolveThreshold) return { status: 'resolved', episode: null }
+  if (risk < config.alertResolveThreshold)
+    return { status: 'resolved', episode: { ...sent(episode, asOfDay, episode.highestLevel), open: false } }
   if (level > episode.highestLevel) return { status: 'escalated', episode: sent(episode, asOfDay, level) }
   if (config.alertRepeatDays > 0 && asOfDay - episode.lastMessageDay >= config.alertRepeatDays)
     return { status: 'reminder', episode: sent(episode, asOfDay, episode.highestLevel) }
@@ -83,11 +96,10 @@ function sent(episode: Episode, asOfDay: number, highestLevel: number): Episode 
   return { ...episode, messages: episode.messages + 1, highestLevel, lastMessageDay: asOfDay }
 }
 
-/** The message of an episode step: `episode` is the one the message belongs to (before a resolve closes it). */
+/** The message of an episode step, numbered by the episode's message count. */
 export function buildAlert(
   status: AlertStatus,
   episode: Episode,
-  messageNumber: number,
   state: ItemState,
   event: InventoryEvent,
   metrics: DemandMetrics,
@@ -103,7 +115,7 @@ export function buildAlert(
   }))
   return {
     alertId: id,
-    messageId: `${id}:${messageNumber}`,
+    messageId: `${id}:${episode.messages}`,
     status,
     sku: event.sku,
     warehouseId: event.warehouseId,

@@ -3,7 +3,7 @@
 // PostgreSQL sink (analytics.daily_close) so that `backtest` can rebuild, from what `consume`
 // wrote, the predictions it would have made at each close: the same ones as from the event files.
 import { splitItemKey } from './event.ts'
-import type { Order } from './orders.ts'
+import { type Order, unplannedFromJson, unplannedToJson } from './orders.ts'
 import { ItemState } from './state.ts'
 import { formatDay } from './time.ts'
 
@@ -84,7 +84,7 @@ export interface CloseModelRecord {
   /** expectedDay null: a receipt-only entry (NaN in memory). */
   orders: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[]
   deliveries: number[]
-  unplanned: number[]
+  unplanned: (number | null)[]
 }
 
 function closeModelRecord(close: DayClose): CloseModelRecord {
@@ -95,7 +95,7 @@ function closeModelRecord(close: DayClose): CloseModelRecord {
       expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
     })),
     deliveries: close.deliveries,
-    unplanned: close.unplanned,
+    unplanned: unplannedToJson(close.unplanned),
   }
 }
 
@@ -108,6 +108,6 @@ export function closeModelFromRecord(
     outDays: record.outDays,
     orders: record.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN })),
     deliveries: record.deliveries,
-    unplanned: record.unplanned,
+    unplanned: unplannedFromJson(record.unplanned ?? []),
   }
 }

@@ -120,7 +120,7 @@ export class Engine {
     if (state.onHand === null) return
     const before = state.episode
     // With no episode open, a risk known to be below the threshold is all the step needs to know.
-    const unlessBelow = before === null ? this.config.alertThreshold : 0
+    const unlessBelow = before === null || !before.open ? this.config.alertThreshold : 0
     const step = nextEpisodeStep(
       before,
       stockoutRisk(state, this.config, state.asOfDay, unlessBelow),
@@ -128,13 +128,11 @@ export class Engine {
       this.config,
     )
     state.episode = step.episode
-    if (step.status === null) return
-    const episode = (step.episode ?? before) as NonNullable<typeof before>
-    const messageNumber = step.episode === null ? episode.messages + 1 : episode.messages
+    if (step.status === null || step.episode === null) return
     const metrics = computeMetrics(state)
     const risk = assessRisk(state, this.config)
     const orders = ordersInHorizon(state, this.config)
-    this.alerts.push(buildAlert(step.status, episode, messageNumber, state, event, metrics, risk, orders))
+    this.alerts.push(buildAlert(step.status, step.episode, state, event, metrics, risk, orders))
   }
 
   /**

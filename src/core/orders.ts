@@ -139,6 +139,15 @@ export function forgetSettled(book: OrderBook, asOfDay: number): void {
   if (kept.length !== orders.length) book.orders = kept.length === 0 ? null : kept
 }
 
+/** JSON has no NaN: the unplanned record's unknown levels travel as null. */
+export function unplannedToJson(record: readonly number[]): (number | null)[] {
+  return record.map((value) => (Number.isNaN(value) ? null : value))
+}
+
+export function unplannedFromJson(record: readonly (number | null)[]): number[] {
+  return record.map((value) => value ?? Number.NaN)
+}
+
 function findOrder(book: OrderBook, id: string): Order | undefined {
   if (book.orders === null) return undefined
   for (const order of book.orders) if (order.id === id) return order

@@ -1,6 +1,6 @@
 // An item's state as plain JSON, so `consume` can store it with the batch that produced it and
 // restore it after a crash or a rebalance. Infinite sentinels become null in JSON and back.
-import type { Order } from './orders.ts'
+import { type Order, unplannedFromJson, unplannedToJson } from './orders.ts'
 import { type Episode, ItemState } from './state.ts'
 
 export interface ItemSnapshot {
@@ -17,7 +17,7 @@ export interface ItemSnapshot {
   /** Orders with expectedDay NaN (receipt-only) are stored with null. */
   orders?: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[] | null
   deliveries?: number[] | null
-  unplanned?: number[] | null
+  unplanned?: (number | null)[] | null
   episode?: Episode | null
 }
 
@@ -40,7 +40,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
             expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
           })),
     deliveries: state.deliveries,
-    unplanned: state.unplanned,
+    unplanned: state.unplanned === null ? null : unplannedToJson(state.unplanned),
     episode: state.episode,
   }
 }
@@ -60,7 +60,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
       ? null
       : snapshot.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN }))
   state.deliveries = snapshot.deliveries ?? null
-  state.unplanned = snapshot.unplanned ?? null
+  state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
   state.episode = snapshot.episode ?? null
   return state
 }

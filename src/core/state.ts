@@ -15,8 +15,10 @@ export interface StateConfig {
   leadTimeDays: number
 }
 
-/** The open alert episode of SPEC §6; null on the state while none is open. */
+/** The item's latest alert episode of SPEC §6, open or closed; null before its first. */
 export interface Episode {
+  /** False once resolved. A closed episode is kept so that one re-raised on the day it opened continues its message numbers. */
+  open: boolean
   /** The as-of day it opened: part of its alert_id. */
   openedDay: number
   /** Messages sent so far (the n of message_id). */
@@ -38,7 +40,7 @@ export class ItemState implements OrderBook {
   eventCount = 0
   /** The lead_time_days of the most recently arrived event that carried one. */
   leadTimeOverride: number | null = null
-  /** The open alert episode, if any. */
+  /** The latest alert episode, if any (see Episode.open). */
   episode: Episode | null = null
   /** Pairs (day, units sold) for the days D − 29 … D that had sales, ascending by day. */
   sales: number[] | null = null

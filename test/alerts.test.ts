@@ -1,0 +1,177 @@
+// SPEC §6 (version 2): alerts as episodes. The step function is checked on hand-made risk
+// sequences; the engine on a stream whose risk rises with sales and falls with a receipt.
+import { describe, expect, test } from 'bun:test'
+import { type AlertStatus, alertRecord, nextEpisodeStep, riskReason } from '../src/core/alerts.ts'
+import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
+import { Engine } from '../src/core/engine.ts'
+import type { EventType, InventoryEvent } from '../src/core/event.ts'
+import type { Episode } from '../src/core/state.ts'
+
+const config = resolveConfig(DEFAULT_CORE_CONFIG)
+
+/** The statuses a sequence of (as-of day, risk) produces, from no open episode. */
+function statuses(steps: [day: number, risk: number | null][], settings = config): (AlertStatus | null)[] {
+  let episode: Episode | null = null
+  return steps.map(([day, risk]) => {
+    const step = nextEpisodeStep(episode, risk, day, settings)
+    episode = step.episode
+    return step.status
+  })
+}
+
+describe('episode steps', () => {
+  test('raised at the threshold, quiet while it hovers, resolved below the resolve threshold', () => {
+    expect(
+      statuses([
+        [1, 0.49],
+        [1, 0.5],
+        [1, 0.55],
+        [2, 0.45],
+        [2, 0.21],
+        [3, 0.6],
+        [3, 0.19],
+        [4, 0.3],
+        [4, 0.52],
+      ]),
+    ).toEqual([null, 'raised', null, null, null, null, 'resolved', null, 'raised'])
+  })
+
+  test('escalated only when the level rises above the highest reported', () => {
+    // high (raised) → critical (escalated) → high → critical again: already reported, no message.
+    expect(
+      statuses([
+        [1, 0.6],
+        [1, 0.85],
+        [2, 0.6],
+        [2, 0.9],
+        [2, 0.99],
+      ]),
+    ).toEqual(['raised', 'escalated', null, null, null])
+  })
+
+  test('a reminder every ALERT_REPEAT_DAYS as-of days since the last message; 0 = never', () => {
+    const steps: [number, number][] = [
+      [10, 0.6],
+      [16, 0.6],
+      [17, 0.6],
+      [18, 0.6],
+      [24, 0.6],
+    ]
+    expect(statuses(steps)).toEqual(['raised', null, 'reminder', null, 'reminder'])
+    expect(statuses(steps, { ...config, alertRepeatDays: 0 })).toEqual(['raised', null, null, null, null])
+  })
+
+  test('an escalation counts as the last message for the reminder clock', () => {
+    expect(
+      statuses([
+        [10, 0.6],
+        [15, 0.9],
+        [17, 0.9],
+        [22, 0.9],
+      ]),
+    ).toEqual(['raised', 'escalated', null, 'reminder'])
+  })
+
+  test('an episode re-raised on the day the last one opened continues its message numbers', () => {
+    let episode: Episode | null = null
+    const ids: string[] = []
+    for (const [day, risk] of [
+      [5, 0.7],
+      [5, 0.1],
+      [5, 0.6],
+      [6, 0.1],
+      [7, 0.6],
+    ] as const) {
+      const step = nextEpisodeStep(episode, risk, day, config)
+      episode = step.episode
+      if (step.status !== null && episode !== null)
+        ids.push(`${step.status} ${episode.openedDay}:${episode.messages}`)
+    }
+    expect(ids).toEqual(['raised 5:1', 'resolved 5:2', 'raised 5:3', 'resolved 5:4', 'raised 7:1'])
+  })
+
+  test('an unknown risk neither opens nor moves an episode', () => {
+    expect(
+      statuses([
+        [1, null],
+        [1, 0.7],
+        [2, null],
+        [2, 0.1],
+      ]),
+    ).toEqual([null, 'raised', null, 'resolved'])
+  })
+})
+
+describe('episodes through the engine', () => {
+  let counter = 0
+  const event = (type: EventType, day: number, quantity: number, extra: Partial<InventoryEvent> = {}) =>
+    ({
+      eventId: `a${counter++}`,
+      type,
+      sku: 'S',
+      warehouseId: 'W',
+      quantity,
+      ts: Date.UTC(2026, 2, 2 + day, 12),
+      onHand: null,
+      leadTimeDays: null,
+      orderId: null,
+      expectedAt: null,
+      ...extra,
+    }) as InventoryEvent
+
+  test('one episode while the item stays at risk: raised, reminders a week apart, resolved by a receipt', () => {
+    const engine = new Engine(DEFAULT_CORE_CONFIG)
+    // An item that announces its orders (one, cancelled), selling 5 a day from 400.
+    engine.process(event('stock_count', 0, 400))
+    engine.process(event('purchase_order', 0, 0, { orderId: 'OLD' }))
+    for (let day = 0; day < 60; day++) engine.process(event('sale', day, 5))
+    // Stock is now 100: 20 days of cover; it then sells on, at risk for two weeks, until a receipt.
+    for (let day = 60; day < 90; day++) engine.process(event('sale', day, 5))
+    engine.process(event('restock', 90, 500))
+    const alerts = engine.flush(0).alerts
+    const statusesSeen = alerts.map((alert) => alert.status)
+    expect(statusesSeen[0]).toBe('raised')
+    expect(statusesSeen.at(-1)).toBe('resolved')
+    expect(statusesSeen.filter((status) => status === 'raised')).toHaveLength(1)
+    const id = alerts[0]?.alertId as string
+    expect(id).toBe(`S:W:${new Date((alerts[0]?.asOfDay as number) * 86_400_000).toISOString().slice(0, 10)}`)
+    alerts.forEach((alert, i) => {
+      expect(alert.alertId).toBe(id)
+      expect(alert.messageId).toBe(`${id}:${i + 1}`)
+    })
+    // Far fewer messages than days at risk.
+    const daysAtRisk = (alerts.at(-1)?.asOfDay as number) - (alerts[0]?.asOfDay as number)
+    expect(alerts.length).toBeLessThan(daysAtRisk / 3)
+    const record = alertRecord(alerts[0] as (typeof alerts)[number], 0)
+    expect(record.reason).toContain('on hand')
+    expect(record.reason).toContain('a day')
+    expect(record.status).toBe('raised')
+    expect(record.on_order).toBe(0)
+  })
+
+  test('the reason names the order that comes too late', () => {
+    const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000
+    const risk = {
+      leadTimeDays: 10,
+      expectedDemandLeadTime: 31,
+      safetyStock: 9,
+      reorderPoint: 40,
+      stockoutRisk: 0.93,
+      riskLevel: 'critical' as const,
+      daysOfCover: 3.9,
+      reorderQuantity: 50,
+      onOrder: 40,
+      inventoryPosition: 52,
+      expectedStockoutDate: day('2026-09-29'),
+      demandRate: 3.1,
+    }
+    const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
+    expect(riskReason(12, risk, late, 30)).toBe(
+      '12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29',
+    )
+    const none = { ...risk, onOrder: 0, expectedStockoutDate: day('2026-09-29') }
+    expect(riskReason(12, none, [], 3)).toBe(
+      '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; only 3 days of history',
+    )
+  })
+})

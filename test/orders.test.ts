@@ -1,0 +1,186 @@
+// SPEC §2–§3 purchase orders and open orders, worked by hand: what is open, what a receipt nets
+// against, when an order is forgotten, and that items without orders are untouched.
+import { describe, expect, test } from 'bun:test'
+import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
+import type { EventType, InventoryEvent } from '../src/core/event.ts'
+import { parseEvent } from '../src/core/event.ts'
+import { computeMetrics } from '../src/core/metrics.ts'
+import { FORGET_AFTER_DAYS, MAX_ORDERS, onOrder, openQuantity } from '../src/core/orders.ts'
+import { assessRisk } from '../src/core/risk.ts'
+import { applyEvent, ItemState } from '../src/core/state.ts'
+
+const config = resolveConfig(DEFAULT_CORE_CONFIG)
+const DAY = 86_400_000
+const START = Date.UTC(2026, 2, 2) / DAY
+
+let counter = 0
+function event(
+  type: EventType,
+  day: number,
+  quantity: number,
+  extra: Partial<InventoryEvent> = {},
+): InventoryEvent {
+  return {
+    eventId: `o${counter++}`,
+    type,
+    sku: 'S',
+    warehouseId: 'W',
+    quantity,
+    ts: (START + day) * DAY + 9 * 3_600_000,
+    onHand: null,
+    leadTimeDays: null,
+    orderId: null,
+    expectedAt: null,
+    ...extra,
+  }
+}
+const po = (id: string, units: number, day: number, expectedDay?: number) =>
+  event('purchase_order', day, units, {
+    orderId: id,
+    expectedAt: expectedDay === undefined ? null : (START + expectedDay) * DAY,
+  })
+const receipt = (units: number, day: number, orderId: string | null = null) =>
+  event('restock', day, units, { orderId })
+
+function stateOf(events: InventoryEvent[]): ItemState {
+  const state = new ItemState('S:W')
+  for (const e of events) applyEvent(state, e, config)
+  return state
+}
+
+const openOf = (state: ItemState) =>
+  Object.fromEntries((state.orders ?? []).map((order) => [order.id, openQuantity(order)]))
+
+describe('validation of the new fields', () => {
+  const base = { event_id: 'e', sku: 'S', warehouse_id: 'W', timestamp: '2026-03-02T09:00:00Z' }
+  const codeOf = (record: Record<string, unknown>) => {
+    const result = parseEvent(JSON.stringify({ ...base, ...record }))
+    return result.ok ? 'ok' : result.rejection.code
+  }
+  test('purchase_order needs an order_id, a quantity >= 0 and a readable expected_at', () => {
+    expect(codeOf({ event_type: 'purchase_order', quantity: 5, order_id: 'P1' })).toBe('ok')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 0, order_id: 'P1' })).toBe('ok')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 5 })).toBe('invalid_order_id')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 5, order_id: '' })).toBe('invalid_order_id')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 5, order_id: 'x'.repeat(129) })).toBe(
+      'invalid_order_id',
+    )
+    expect(codeOf({ event_type: 'purchase_order', quantity: -1, order_id: 'P1' })).toBe('invalid_quantity')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 1e12, order_id: 'P1' })).toBe('ok')
+    expect(codeOf({ event_type: 'purchase_order', quantity: 5, order_id: 'P1', expected_at: 'soon' })).toBe(
+      'invalid_expected_at',
+    )
+    expect(
+      codeOf({
+        event_type: 'purchase_order',
+        quantity: 5,
+        order_id: 'P1',
+        expected_at: '2150-01-01T00:00:00Z',
+      }),
+    ).toBe('invalid_expected_at')
+  })
+  test('order_id is optional on a restock, checked when given, ignored on other types', () => {
+    expect(codeOf({ event_type: 'restock', quantity: 5 })).toBe('ok')
+    expect(codeOf({ event_type: 'restock', quantity: 5, order_id: 7 })).toBe('invalid_order_id')
+    expect(codeOf({ event_type: 'sale', quantity: 5, order_id: 7, expected_at: 'soon' })).toBe('ok')
+    const sale = parseEvent(JSON.stringify({ ...base, event_type: 'sale', quantity: 1, order_id: 'P1' }))
+    expect(sale.ok && sale.event.orderId).toBe(null)
+  })
+})
+
+describe('open orders (SPEC §3)', () => {
+  test('an order is open until received; on_order and inventory_position follow', () => {
+    const state = stateOf([event('stock_count', 0, 10), po('P1', 40, 0, 5), receipt(15, 4, 'P1')])
+    expect(openOf(state)).toEqual({ P1: 25 })
+    expect(onOrder(state.orders)).toBe(25)
+    expect(state.onHand).toBe(25)
+    const risk = assessRisk(state, config)
+    expect(risk.onOrder).toBe(25)
+    expect(risk.inventoryPosition).toBe(50)
+  })
+
+  test('a receipt that arrives before its order is remembered and nets against it', () => {
+    const state = stateOf([event('stock_count', 0, 0), receipt(12, 1, 'P9'), po('P9', 30, 2, 6)])
+    expect(openOf(state)).toEqual({ P9: 18 })
+    expect(state.onHand).toBe(12)
+  })
+
+  test('a receipt without order_id goes to the earliest expected order (ties: the one seen first), the rest to the next', () => {
+    const state = stateOf([
+      event('stock_count', 0, 0),
+      po('B', 10, 0, 6),
+      po('A', 10, 0, 4),
+      po('C', 10, 0, 4),
+      receipt(25, 3),
+    ])
+    // A and C are both expected on day 4; A was seen first: A 10, C 10, then B 5.
+    expect(openOf(state)).toEqual({ B: 5, A: 0, C: 0 })
+    expect(onOrder(state.orders)).toBe(5)
+  })
+
+  test('a later purchase_order of the same id changes it; quantity 0 cancels it', () => {
+    const state = stateOf([
+      event('stock_count', 0, 0),
+      po('P1', 10, 0, 5),
+      po('P1', 14, 1, 7),
+      po('P2', 8, 1, 6),
+    ])
+    expect(openOf(state)).toEqual({ P1: 14, P2: 8 })
+    expect(state.orders?.find((o) => o.id === 'P1')?.expectedDay).toBe(START + 7)
+    const cancelled = stateOf([event('stock_count', 0, 0), po('P1', 10, 0, 5), po('P1', 0, 1)])
+    expect(onOrder(cancelled.orders)).toBe(0)
+  })
+
+  test('expected_at defaults to the order time plus the item lead time', () => {
+    const state = stateOf([event('stock_count', 0, 0, { leadTimeDays: 3 }), po('P1', 10, 2)])
+    expect(state.orders?.[0]?.expectedDay).toBe(START + 5)
+    const fallback = stateOf([po('P1', 10, 2)])
+    expect(fallback.orders?.[0]?.expectedDay).toBe(START + 2 + config.leadTimeDays)
+  })
+
+  test('an order with nothing open is forgotten 90 days after its expected day; an open one stays', () => {
+    const events = [
+      event('stock_count', 0, 0),
+      po('DONE', 5, 0, 2),
+      receipt(5, 2, 'DONE'),
+      po('OPEN', 5, 0, 2),
+    ]
+    const kept = stateOf([...events, event('sale', 2 + FORGET_AFTER_DAYS, 1)])
+    expect(Object.keys(openOf(kept)).sort()).toEqual(['DONE', 'OPEN'])
+    const forgotten = stateOf([...events, event('sale', 3 + FORGET_AFTER_DAYS, 1)])
+    expect(openOf(forgotten)).toEqual({ OPEN: 5 })
+  })
+
+  test('memory is bounded: at most MAX_ORDERS orders an item, the earliest expected dropped first', () => {
+    const events = [event('stock_count', 0, 0)]
+    for (let i = 0; i < MAX_ORDERS + 5; i++) events.push(po(`P${i}`, 1, 0, 10 + i))
+    const state = stateOf(events)
+    expect(state.orders?.length).toBe(MAX_ORDERS)
+    expect(state.orders?.[0]?.id).toBe('P5')
+  })
+
+  test('an absurd order is data and overflows nothing', () => {
+    const state = stateOf([event('stock_count', 0, 10), event('sale', 0, 2), po('BIG', 1e12, 0, 3)])
+    const risk = assessRisk(state, config)
+    expect(risk.onOrder).toBe(1e12)
+    expect(risk.inventoryPosition).toBe(1e12 + 8)
+    expect(Number.isFinite(risk.stockoutRisk as number)).toBe(true)
+    expect(risk.reorderQuantity).toBe(0)
+  })
+
+  test('an item that never sees a purchase order keeps its state and metrics exactly', () => {
+    const plain = [
+      event('stock_count', 0, 50),
+      event('sale', 0, 3),
+      receipt(20, 1),
+      event('sale', 2, 4),
+      event('return', 2, 1),
+      event('adjustment', 3, -2),
+    ]
+    const state = stateOf(plain)
+    expect(state.onHand).toBe(50 - 3 + 20 - 4 + 1 - 2)
+    expect(state.orders).toBeNull()
+    expect(computeMetrics(state).velocity7d).toBeCloseTo(7 / 4, 12)
+    expect(assessRisk(state, config).onOrder).toBe(0)
+  })
+})
