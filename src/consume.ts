@@ -24,10 +24,10 @@ import { ensureTopics, type KafkaSettings, kafkaClient } from './kafka/client.ts
 import { log } from './log.ts'
 import { Telemetry } from './observability.ts'
 import { migrate } from './postgres/migrations.ts'
-import { deadLetter, type OutgoingAlert, outgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
+import { deadLetter, outgoingAlert, sendAlerts, sendDeadLetters } from './sinks/kafka.ts'
 import { removeStaleTemporaryFiles } from './sinks/parquet.ts'
 import { ParquetOutbox } from './sinks/parquet-outbox.ts'
-import { FencedError, PostgresStore } from './sinks/postgres.ts'
+import { FencedError, PostgresStore, type StoredAlert } from './sinks/postgres.ts'
 import type { RedisMetricsSink } from './sinks/redis.ts'
 import { parseMessage } from './sources/kafka.ts'
 
@@ -106,6 +106,8 @@ export class ConsumePipeline {
   /** A permanent failure that stopped the pipeline; run() rethrows it after the shutdown. */
   private failure: Error | null = null
   private lastResendAt = 0
+  /** A send of alert messages failed: they wait in the outbox, and later ones must not overtake them. */
+  private alertsBehind = false
   private finished: Promise<void> | null = null
   private resolveFinished: () => void = () => {}
 
@@ -267,10 +269,15 @@ export class ConsumePipeline {
     const alerts = result.alerts.map((alert) => outgoingAlert(alert, now))
     const nextOffset = Number((chunk[chunk.length - 1] as KafkaMessage).offset) + 1
     const processed = performance.now()
+    let outboxIds: number[]
     try {
       // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
       await sendDeadLetters(this.producer as Producer, this.options.dlqTopic, rejected)
-      await this.store.commitBatch({ ...source, expectedOffset: work.committed, nextOffset }, result, alerts)
+      outboxIds = await this.store.commitBatch(
+        { ...source, expectedOffset: work.committed, nextOffset },
+        result,
+        alerts,
+      )
     } catch (error) {
       // The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds.
       this.partitions.delete(batch.partition)
@@ -309,7 +316,11 @@ export class ConsumePipeline {
     this.telemetry.batchCommitted(tally, rejected.length)
     this.telemetry.partitionCommitted(batch.partition, batch.highWatermark, nextOffset)
     const committed = performance.now()
-    await this.afterCommit(result, alerts, now)
+    await this.afterCommit(
+      result,
+      alerts.map((alert, i) => ({ ...alert, outboxId: outboxIds[i] as number })),
+      now,
+    )
     this.telemetry.batchFinished((performance.now() - started) / 1000)
     log.debug('batch', {
       partition: batch.partition,
@@ -325,7 +336,7 @@ export class ConsumePipeline {
   /** The stores that follow PostgreSQL: none of them can lose what is committed. */
   private async afterCommit(
     result: ReturnType<Engine['flush']>,
-    alerts: OutgoingAlert[],
+    alerts: StoredAlert[],
     now: number,
   ): Promise<void> {
     if (this.options.redis.backlog > 0) this.telemetry.sinkRetry('redis')
@@ -337,24 +348,29 @@ export class ConsumePipeline {
       })
     }
 
-    await this.sendAndMark(alerts)
+    // An episode's messages must reach the topic in order: while earlier messages wait in the outbox
+    // (a failed send), everything unsent goes out oldest first, this batch's included. (That may
+    // repeat a message another instance is sending right now: the same bytes, the same message_id.)
+    if (this.alertsBehind) await this.resendUnsentAlerts(0)
+    else await this.sendAndMark(alerts)
     if (now - this.lastResendAt >= UNSENT_ALERT_AGE_SECONDS * 1000)
       await this.resendUnsentAlerts(UNSENT_ALERT_AGE_SECONDS)
     this.outbox.added(result.rows.length)
     await this.telemetry.parquetDrain(() => this.outbox.drain(now))
   }
 
-  private async sendAndMark(alerts: OutgoingAlert[]): Promise<void> {
+  private async sendAndMark(alerts: StoredAlert[]): Promise<void> {
     if (alerts.length === 0) return
     try {
       await sendAlerts(this.producer as Producer, this.options.alertTopic, alerts)
-      await this.store.markAlertsSent(alerts.map((a) => a.alertId))
+      await this.store.markAlertsSent(alerts.map((a) => a.outboxId))
       this.alertsSent += alerts.length
       this.telemetry.alertsSent(alerts.length)
     } catch (error) {
       this.telemetry.sinkError(error instanceof KafkaJSError ? 'kafka' : 'postgres')
-      // They stay in the outbox and are sent again (same alert_id) within a minute, or at the next start or stop.
+      // They stay in the outbox and are sent again (the same bytes, same message_id) within a minute, or at the next start or stop.
       log.error('alerts not sent; kept in the outbox', { alerts: alerts.length, error: String(error) })
+      this.alertsBehind = true
     }
   }
 
@@ -362,7 +378,10 @@ export class ConsumePipeline {
     this.lastResendAt = this.now()
     for (;;) {
       const unsent = await this.store.unsentAlerts(olderThanSeconds)
-      if (unsent.length === 0) return
+      if (unsent.length === 0) {
+        if (olderThanSeconds === 0) this.alertsBehind = false
+        return
+      }
       this.telemetry.sinkRetry('kafka')
       const before = this.alertsSent
       await this.sendAndMark(unsent)

@@ -75,6 +75,61 @@ describe('invpipe from source', () => {
     expect(readdirSync(join(dir, 'out'))).toHaveLength(1)
   })
 
+  test('--alerts writes the episodes’ messages (SPEC §6); the summary shows the items most at risk and why', () => {
+    const event = (id: string, type: string, quantity: number, timestamp: string, extra = {}) =>
+      JSON.stringify({
+        event_id: id,
+        event_type: type,
+        sku: 'S2',
+        warehouse_id: 'W1',
+        quantity,
+        timestamp,
+        ...extra,
+      })
+    // Stock runs down to nothing (an episode opens and escalates), a purchase order is placed, the
+    // goods arrive (it resolves).
+    const lines = [
+      event('s0', 'stock_count', 40, '2026-03-01T08:00:00Z'),
+      ...[1, 2, 3, 4, 5, 6, 7, 8].map((d) => event(`s${d}`, 'sale', 5, `2026-03-0${d}T12:00:00Z`)),
+      event('po', 'purchase_order', 60, '2026-03-08T13:00:00Z', {
+        order_id: 'PO-77',
+        expected_at: '2026-03-12T00:00:00Z',
+      }),
+      event('r1', 'restock', 60, '2026-03-09T09:00:00Z', { order_id: 'PO-77' }),
+    ]
+    const path = join(dir, 'episode.jsonl')
+    writeFileSync(path, `${lines.join('\n')}\n`)
+    const result = run(
+      source('replay', path, '--alerts', 'episode-alerts.jsonl', '--data-dir', 'out-episode'),
+    )
+    expect(result.code).toBe(0)
+    const alerts = readFileSync(join(dir, 'episode-alerts.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+    const statuses = alerts.map((a) => a.status)
+    expect(statuses[0]).toBe('raised')
+    expect(statuses.at(-1)).toBe('resolved')
+    for (const [i, alert] of alerts.entries()) {
+      // One episode: one alert_id, its messages numbered 1, 2, ...
+      expect(alert.alert_id).toBe(alerts[0].alert_id)
+      expect(alert.alert_id).toStartWith('S2:W1:2026-03-')
+      expect(alert.message_id).toBe(`${alert.alert_id}:${i + 1}`)
+      expect(alert.reason).toMatch(/on hand, about .* a day/)
+      expect(Array.isArray(alert.open_orders)).toBe(true)
+      expect(Object.keys(alert)).toEqual(
+        expect.arrayContaining(['on_order', 'inventory_position', 'expected_stockout_date']),
+      )
+    }
+    // The summary: figures on one line, the reason under it, all within 120 columns.
+    const summary = result.stdout.slice(result.stdout.indexOf('most at risk'))
+    const table = summary.split('\n')
+    expect(table.join('\n')).toContain('S2')
+    expect(table.some((line) => /^ {4}\d+ on hand, about /.test(line))).toBe(true)
+    for (const header of ['on order', 'lead d', 'demand', 'stockout']) expect(summary).toContain(header)
+    for (const line of table) expect(line.length).toBeLessThanOrEqual(120)
+  })
+
   test('standard input with -, settings from the environment', () => {
     const result = run(source('replay', '-', '--json', '--data-dir', 'out-stdin'), {
       stdin: input,

@@ -14,6 +14,7 @@ import {
   type ConsumeRun,
   ROOT,
   Scenarios,
+  sortMessages,
   startConsume,
   stoppedSummary,
   storedResults,
@@ -44,9 +45,7 @@ async function consumeToEnd(run: ConsumeRun, instances: number) {
   return results
 }
 
-const expectedAlerts = [...expected.alerts].sort((a, b) =>
-  (a.alert_id as string) < (b.alert_id as string) ? -1 : 1,
-)
+const expectedAlerts = sortMessages(expected.alerts)
 
 /** Checks what PostgreSQL and the alert topic hold against replay's results. */
 async function expectReplayResults(run: ConsumeRun) {
@@ -121,14 +120,18 @@ describe('consume delivers to every store', () => {
       port: Number(process.env.REDIS_PORT ?? 6379),
     })
     try {
+      // The stream has items with open orders: on_order is really exercised.
+      expect(expected.final.some((row) => (row.on_order as number) > 0)).toBe(true)
       for (const row of expected.final) {
         const key = `metrics:${row.sku}:${row.warehouse_id}`
         const hash = await redis.hgetall(key)
         expect(Object.keys(hash).sort()).toEqual(
           [
             'as_of_date',
+            'expected_stockout_date',
             'last_updated',
             'on_hand',
+            'on_order',
             'reorder_quantity',
             'risk_level',
             'stockout_risk',
@@ -140,6 +143,8 @@ describe('consume delivers to every store', () => {
         expect(hash.stockout_risk).toBe(row.stockout_risk === null ? '' : String(row.stockout_risk))
         expect(hash.risk_level).toBe(row.risk_level as string)
         expect(hash.as_of_date).toBe(row.as_of_date as string)
+        expect(Number(hash.on_order)).toBe(row.on_order as number)
+        expect(hash.expected_stockout_date).toBe((row.expected_stockout_date as string | null) ?? '')
         const ttl = await redis.ttl(key)
         expect(ttl).toBeGreaterThan(1700)
         expect(ttl).toBeLessThanOrEqual(1800)
@@ -147,6 +152,31 @@ describe('consume delivers to every store', () => {
     } finally {
       redis.disconnect()
     }
+  })
+
+  test('alerts: the episodes’ messages (SPEC §6), keyed by item, with message_id, status and reason', async () => {
+    const messages = await alertsOnTopic(run.alertTopic)
+    expect(firstDifference(messages, expectedAlerts)).toBeNull()
+    const statuses = new Set(messages.map((m) => m.status))
+    // The stream holds whole episodes: opened, moved on and closed.
+    expect([...statuses].sort()).toEqual(['escalated', 'raised', 'reminder', 'resolved'])
+    const episodes = new Set<string>()
+    for (const message of messages) {
+      const alertId = message.alert_id as string
+      episodes.add(alertId)
+      // alert_id: the item and the as-of day the episode opened; message_id: {alert_id}:{n}.
+      expect(alertId).toStartWith(`${message.sku}:${message.warehouse_id}:`)
+      expect(alertId.slice(-10) <= (message.as_of_date as string)).toBe(true)
+      const n = (message.message_id as string).slice(alertId.length)
+      expect(n).toMatch(/^:\d+$/)
+      // Every episode opens with `raised`, and only its first message is.
+      expect(message.status === 'raised').toBe(n === ':1')
+      expect((message.reason as string).length).toBeGreaterThan(10)
+      expect(Array.isArray(message.open_orders)).toBe(true)
+      expect(message).toHaveProperty('expected_stockout_date')
+    }
+    // Several messages share an alert_id.
+    expect(messages.length).toBeGreaterThan(episodes.size)
   })
 
   test('dead letters: original bytes, reason and source position in headers', async () => {
@@ -176,13 +206,23 @@ describe('consume delivers to every store', () => {
     expect(counts?.files as number).toBeGreaterThan(1)
     const latest = (
       await connection.runAndReadAll(
-        `SELECT sku, warehouse_id, event_count, on_hand, stockout_risk FROM ${files}
+        `SELECT sku, warehouse_id, event_count, on_hand, stockout_risk, on_order, inventory_position,
+           strftime(expected_stockout_date, '%Y-%m-%d') AS expected_stockout_date FROM ${files}
          QUALIFY row_number() OVER (PARTITION BY sku, warehouse_id ORDER BY event_count DESC) = 1 ORDER BY sku, warehouse_id`,
       )
     ).getRowObjectsJson()
     const summarize = (rows: Record<string, unknown>[]) =>
       rows.map((r) =>
-        JSON.stringify([r.sku, r.warehouse_id, Number(r.event_count), r.on_hand, r.stockout_risk]),
+        JSON.stringify([
+          r.sku,
+          r.warehouse_id,
+          Number(r.event_count),
+          r.on_hand,
+          r.stockout_risk,
+          r.on_order,
+          r.inventory_position,
+          r.expected_stockout_date,
+        ]),
       )
     expect(summarize(latest)).toEqual(summarize(expected.final))
     connection.closeSync()
@@ -208,9 +248,9 @@ describe('outages and set-up', () => {
       })
     const first = migrate()
     expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toContain('applied migrations 1, 2; schema at version 2')
+    expect(first.stdout.toString()).toContain('applied migrations 1, 2, 3; schema at version 3')
     const second = migrate()
-    expect(second.stdout.toString().trim()).toBe('schema already at version 2')
+    expect(second.stdout.toString().trim()).toBe('schema already at version 3')
   })
 })
 

@@ -5,6 +5,9 @@ import { basename, join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
+import { Engine } from '../src/core/engine.ts'
+import { parseEvent } from '../src/core/event.ts'
+import { metricsRecord } from '../src/core/rows.ts'
 import { replay } from '../src/replay.ts'
 import { removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
 import { openInputs } from '../src/sources/files.ts'
@@ -18,16 +21,49 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const line = (id: string, type: string, sku: string, quantity: number, timestamp: string, extra = {}) =>
   JSON.stringify({ event_id: id, event_type: type, sku, warehouse_id: 'W1', quantity, timestamp, ...extra })
 
-// Two items; A gets a stock count, B never does (so its on-hand, risk, cover and reorder stay null).
+// Two items; A gets a stock count and a purchase order, B neither (so its on-hand, risk, cover,
+// reorder quantity, inventory position and expected stockout date stay null).
 const events = [
   line('1', 'stock_count', 'A', 10, '2026-01-01T08:00:00Z'),
   line('2', 'sale', 'A', 4, '2026-01-01T09:00:00Z'),
   line('3', 'sale', 'B', 1, '2026-01-01T10:00:00Z'),
-  line('4', 'sale', 'A', 2, '2026-01-02T09:00:00+02:00'),
+  line('4', 'purchase_order', 'A', 20, '2026-01-01T11:00:00Z', {
+    order_id: 'PO-1',
+    expected_at: '2026-01-05T00:00:00Z',
+  }),
+  line('5', 'sale', 'A', 2, '2026-01-02T09:00:00+02:00'),
 ]
 const eventsPath = join(dir, 'events.jsonl')
 writeFileSync(eventsPath, `${events.join('\n')}\n`)
 const computedAt = Date.UTC(2026, 10, 25, 12)
+
+/** SPEC §7's columns, in its order: the files' schema must list exactly these. */
+const SPEC_COLUMNS = [
+  'sku',
+  'warehouse_id',
+  'as_of_date',
+  'last_event_at',
+  'event_count',
+  'on_hand',
+  'velocity_7d',
+  'velocity_30d',
+  'volatility',
+  'trend',
+  'seasonality_index',
+  'days_of_history',
+  'lead_time_days',
+  'expected_demand_lead_time',
+  'stockout_risk',
+  'risk_level',
+  'days_of_cover',
+  'safety_stock',
+  'reorder_point',
+  'reorder_quantity',
+  'on_order',
+  'inventory_position',
+  'expected_stockout_date',
+  'computed_at',
+]
 
 async function runReplay(batchSize: number, dataDir: string) {
   return replay({
@@ -39,56 +75,91 @@ async function runReplay(batchSize: number, dataDir: string) {
   })
 }
 
+/** The rows the core emits for the same events and batches, as SPEC §7 records: what the files must hold. */
+function coreRecords(batchSize: number) {
+  const engine = new Engine(DEFAULT_CORE_CONFIG)
+  const records: ReturnType<typeof metricsRecord>[] = []
+  events.forEach((text, i) => {
+    const parsed = parseEvent(text)
+    if (parsed.ok) engine.process(parsed.event)
+    if ((i + 1) % batchSize === 0 || i === events.length - 1)
+      records.push(...engine.flush(computedAt).rows.map(metricsRecord))
+  })
+  return records
+}
+
 describe('processed-metrics Parquet (SPEC §7)', async () => {
   const dataDir = join(dir, 'data')
-  // Batch size 2: batch 1 emits A, batch 2 emits B and A again: 3 rows.
+  // Batch size 2: batch 1 emits A, batch 2 emits B and A again, batch 3 A once more: 4 rows.
   const summary = await runReplay(2, dataDir)
+  const expected = coreRecords(2)
 
   test('files appear under their final name only, one per run here', () => {
     const names = readdirSync(dataDir)
     expect(names).toHaveLength(1)
     expect(names[0]).toMatch(/^processed_metrics_\d{8}T\d{9}Z_0001\.parquet$/)
-    expect(summary.rowsWritten).toBe(3)
+    expect(summary.rowsWritten).toBe(4)
   })
 
-  test('hyparquet reads back every row with the logical types of SPEC §7', async () => {
+  test('hyparquet reads back every row with the logical types of SPEC §7, columns in its order', async () => {
     const file = await asyncBufferFromFile(summary.files[0] as string)
     const metadata = await parquetMetadataAsync(file)
+    const columns = metadata.schema.slice(1)
+    expect(columns.map((e) => e.name)).toEqual(SPEC_COLUMNS)
     const types = Object.fromEntries(
-      metadata.schema.slice(1).map((e) => [e.name, [e.type, e.logical_type?.type ?? null]]),
+      columns.map((e) => [e.name, [e.type, e.logical_type?.type ?? null, e.repetition_type]]),
     )
     expect(types).toMatchObject({
-      sku: ['BYTE_ARRAY', 'STRING'],
-      as_of_date: ['INT32', 'DATE'],
-      last_event_at: ['INT64', 'TIMESTAMP'],
-      event_count: ['INT64', null],
-      on_hand: ['DOUBLE', null],
-      reorder_quantity: ['DOUBLE', null],
-      risk_level: ['BYTE_ARRAY', 'STRING'],
-      computed_at: ['INT64', 'TIMESTAMP'],
+      sku: ['BYTE_ARRAY', 'STRING', 'REQUIRED'],
+      as_of_date: ['INT32', 'DATE', 'REQUIRED'],
+      last_event_at: ['INT64', 'TIMESTAMP', 'REQUIRED'],
+      event_count: ['INT64', null, 'REQUIRED'],
+      on_hand: ['DOUBLE', null, 'OPTIONAL'],
+      reorder_quantity: ['DOUBLE', null, 'OPTIONAL'],
+      risk_level: ['BYTE_ARRAY', 'STRING', 'REQUIRED'],
+      on_order: ['DOUBLE', null, 'REQUIRED'],
+      inventory_position: ['DOUBLE', null, 'OPTIONAL'],
+      expected_stockout_date: ['INT32', 'DATE', 'OPTIONAL'],
+      computed_at: ['INT64', 'TIMESTAMP', 'REQUIRED'],
     })
-    const rows = await parquetReadObjects({ file })
+    const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[]
     expect(rows.map((r) => [r.sku, r.event_count])).toEqual([
       ['A', 2n],
       ['B', 1n],
       ['A', 3n],
+      ['A', 4n],
     ])
-    const last = rows[2] as Record<string, unknown>
-    // A: D = 2026-01-02 (09:00+02:00 is 07:00Z), sales 4 then 2 → velocity 3, on-hand 10 − 4 − 2 = 4.
+    const last = rows[3] as Record<string, unknown>
+    // A: D = 2026-01-02 (09:00+02:00 is 07:00Z), sales 4 then 2 → velocity 3, on-hand 10 − 4 − 2 = 4;
+    // PO-1's 20 units on order: inventory position 24.
     expect(last.as_of_date).toEqual(new Date(Date.UTC(2026, 0, 2)))
     expect(last.last_event_at).toEqual(new Date(Date.UTC(2026, 0, 2, 7)))
     expect(last.computed_at).toEqual(new Date(computedAt))
     expect(last.velocity_7d).toBe(3)
     expect(last.on_hand).toBe(4)
-    expect((rows[1] as Record<string, unknown>).on_hand).toBeNull()
-    expect((rows[1] as Record<string, unknown>).risk_level).toBe('unknown')
+    expect(last.on_order).toBe(20)
+    expect(last.inventory_position).toBe(24)
+    // A DATE, read back as the day the core computed.
+    expect(last.expected_stockout_date).toBeInstanceOf(Date)
+    expect((last.expected_stockout_date as Date).toISOString().slice(0, 10)).toBe(
+      expected[3]?.expected_stockout_date as string,
+    )
+    const b = rows[1] as Record<string, unknown>
+    expect(b.on_hand).toBeNull()
+    expect(b.risk_level).toBe('unknown')
+    expect(b.on_order).toBe(0)
+    expect(b.inventory_position).toBeNull()
+    expect(b.expected_stockout_date).toBeNull()
+    // Row 1 (A before its order): nothing on order, the position is the on-hand.
+    expect([rows[0]?.on_order, rows[0]?.inventory_position]).toEqual([0, 6])
   })
 
-  test('DuckDB, an independent reader, sees the same rows and types', async () => {
+  test('DuckDB, an independent reader, sees the same rows and types: every column the core emitted', async () => {
     const db = await DuckDBInstance.create(':memory:')
     const connection = await db.connect()
     const source = `read_parquet('${join(dataDir, '*.parquet')}')`
     const described = (await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`)).getRowObjectsJson()
+    expect(described.map((r) => r.column_name)).toEqual(SPEC_COLUMNS)
     const types = Object.fromEntries(described.map((r) => [r.column_name, r.column_type]))
     expect(types).toMatchObject({
       sku: 'VARCHAR',
@@ -97,41 +168,37 @@ describe('processed-metrics Parquet (SPEC §7)', async () => {
       event_count: 'BIGINT',
       days_of_history: 'BIGINT',
       stockout_risk: 'DOUBLE',
+      on_order: 'DOUBLE',
+      inventory_position: 'DOUBLE',
+      expected_stockout_date: 'DATE',
       computed_at: 'TIMESTAMP WITH TIME ZONE',
     })
     const rows = (
       await connection.runAndReadAll(
-        `SELECT sku, strftime(as_of_date, '%Y-%m-%d') AS d, epoch_ms(last_event_at) AS t, on_hand, velocity_7d, risk_level FROM ${source} ORDER BY sku, event_count`,
+        `SELECT * REPLACE (strftime(as_of_date, '%Y-%m-%d') AS as_of_date,
+           strftime(expected_stockout_date, '%Y-%m-%d') AS expected_stockout_date,
+           epoch_ms(last_event_at) AS last_event_at, epoch_ms(computed_at) AS computed_at,
+           event_count::INT AS event_count, days_of_history::INT AS days_of_history)
+         FROM ${source}`,
       )
     ).getRowObjectsJson()
-    // A on day 1: one day of sales, σ = 0 and μ(7) = 28 ≥ 6 on hand, so risk 1: critical.
-    expect(rows).toEqual([
-      {
-        sku: 'A',
-        d: '2026-01-01',
-        t: String(Date.UTC(2026, 0, 1, 9)),
-        on_hand: 6,
-        velocity_7d: 4,
-        risk_level: 'critical',
-      },
-      // Sales 4, 2: slope −2 pulls μ(7) = max(0, 21 − 56) to 0; σ = √2, risk = 1 − Φ(4 / (√2·√7)) = 0.142: low.
-      {
-        sku: 'A',
-        d: '2026-01-02',
-        t: String(Date.UTC(2026, 0, 2, 7)),
-        on_hand: 4,
-        velocity_7d: 3,
-        risk_level: 'low',
-      },
-      {
-        sku: 'B',
-        d: '2026-01-01',
-        t: String(Date.UTC(2026, 0, 1, 10)),
-        on_hand: null,
-        velocity_7d: 1,
-        risk_level: 'unknown',
-      },
+    const asRead = expected.map((record) => ({
+      ...record,
+      last_event_at: String(Date.parse(record.last_event_at)),
+      computed_at: String(Date.parse(record.computed_at)),
+    }))
+    expect(rows).toEqual(asRead)
+    // The hand-worked figures among them (A on day 1: 10 − 4 on hand; B: no stock known).
+    expect(
+      rows.map((r) => [r.sku, r.as_of_date, r.on_hand, r.velocity_7d, r.on_order, r.inventory_position]),
+    ).toEqual([
+      ['A', '2026-01-01', 6, 4, 0, 6],
+      ['B', '2026-01-01', null, 1, 0, null],
+      ['A', '2026-01-01', 6, 4, 20, 26],
+      ['A', '2026-01-02', 4, 3, 20, 24],
     ])
+    expect(rows[1]?.risk_level).toBe('unknown')
+    expect(rows[1]?.expected_stockout_date).toBeNull()
     connection.closeSync()
   })
 

@@ -6,7 +6,7 @@ import { type MetricsRow, metricsRecord } from '../core/rows.ts'
 import { UsageError } from '../errors.ts'
 import { ensureTopics, KAFKA_SETTINGS, kafkaClient } from '../kafka/client.ts'
 import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
-import { type ReplaySummary, replay } from '../replay.ts'
+import { type ReplaySummary, replay, rowReason } from '../replay.ts'
 import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
@@ -144,7 +144,7 @@ export function summaryRecord(summary: ReplaySummary) {
     events_per_second: Math.round(summary.eventsPerSecond),
     top_at_risk: summary.topAtRisk.map((row) => {
       const { computed_at: _, ...record } = metricsRecord(row)
-      return record
+      return { ...record, reason: rowReason(row) }
     }),
   }
 }
@@ -167,24 +167,77 @@ function formatSummary(summary: ReplaySummary): string {
   return lines.join('\n')
 }
 
+/** The summary's terminal width: the table and the wrapped reasons stay within it. */
+const SUMMARY_WIDTH = 120
+
+/**
+ * The items most at risk: one line of figures per item (within 120 columns for the usual SKU and
+ * warehouse names), and under it, indented, the reason in words (wrapped).
+ */
 function formatRiskTable(rows: MetricsRow[]): string {
-  const header = ['sku', 'warehouse', 'as of', 'risk', 'level', 'on hand', 'cover (d)', 'reorder qty']
-  const body = rows.map((r) => [
-    r.sku,
-    r.warehouseId,
-    metricsRecord(r).as_of_date,
-    (r.stockoutRisk as number).toFixed(3),
-    r.riskLevel,
-    formatNumber(r.onHand),
-    formatNumber(r.daysOfCover),
-    formatNumber(r.reorderQuantity),
-  ])
+  const header = [
+    'sku',
+    'warehouse',
+    'as of',
+    'risk',
+    'level',
+    'on hand',
+    'on order',
+    'lead d',
+    'demand',
+    'stockout',
+    'cover d',
+    'reorder',
+  ]
+  const left = new Set([0, 1, 2, 4, 9])
+  const body = rows.map((r) => {
+    const record = metricsRecord(r)
+    return [
+      r.sku,
+      r.warehouseId,
+      record.as_of_date,
+      (r.stockoutRisk as number).toFixed(3),
+      r.riskLevel,
+      formatNumber(r.onHand),
+      formatNumber(r.onOrder),
+      formatNumber(r.leadTimeDays),
+      formatNumber(r.expectedDemandLeadTime),
+      record.expected_stockout_date ?? '-',
+      formatNumber(r.daysOfCover),
+      formatNumber(r.reorderQuantity),
+    ]
+  })
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (i < 2 || i === 4 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
       .join('  ')
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
+      .trimEnd()
+  const lines = [
+    'demand: expected over the lead time; stockout: expected stockout date; lead and cover in days',
+    '',
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+  ]
+  rows.forEach((row, i) => {
+    lines.push(line(body[i] as string[]))
+    lines.push(...wrap(rowReason(row), SUMMARY_WIDTH, '    '))
+  })
+  return lines.join('\n')
+}
+
+/** Words into lines of at most `width` characters, each starting with `indent`. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = []
+  let current = ''
+  for (const word of text.split(' ')) {
+    if (current !== '' && indent.length + current.length + 1 + word.length > width) {
+      lines.push(indent + current)
+      current = word
+    } else current = current === '' ? word : `${current} ${word}`
+  }
+  if (current !== '') lines.push(indent + current)
+  return lines
 }
 
 function formatNumber(value: number | null): string {

@@ -32,22 +32,32 @@ export function deadLetter(
 }
 
 export interface OutgoingAlert {
+  /** The episode the message belongs to (SPEC §6): several messages share it. */
   alertId: string
+  /** `{alert_id}:{n}`: the message's own identity. */
+  messageId: string
   key: string
-  /** The JSON text, serialised once: a re-sent alert is byte for byte the first one. */
+  /** The JSON text, serialised once: a re-sent message is byte for byte the first one. */
   value: string
 }
 
-/** An alert as the message it becomes: keyed by item, the SPEC §6 record as JSON. */
+/** An alert message as the Kafka message it becomes: keyed by item, the SPEC §6 record as JSON. */
 export function outgoingAlert(alert: Alert, generatedAt: number): OutgoingAlert {
   return {
     alertId: alert.alertId,
+    messageId: alert.messageId,
     key: `${alert.sku}:${alert.warehouseId}`,
     value: JSON.stringify(alertRecord(alert, generatedAt)),
   }
 }
 
-/** Sends alerts and waits for all in-sync replicas: an alert is only marked sent once it is safe. */
+/** Kafka headers naming the message, so consumers can route or deduplicate without parsing the value. */
+export const ALERT_HEADERS = { alertId: 'alert-id', messageId: 'message-id' } as const
+
+/**
+ * Sends alert messages, in the order given (an episode's messages keep their order: one key, one
+ * partition), and waits for all in-sync replicas: a message is only marked sent once it is safe.
+ */
 export async function sendAlerts(
   producer: Producer,
   topic: string,
@@ -60,7 +70,7 @@ export async function sendAlerts(
     messages: alerts.map((alert) => ({
       key: alert.key,
       value: alert.value,
-      headers: { 'alert-id': alert.alertId },
+      headers: { [ALERT_HEADERS.alertId]: alert.alertId, [ALERT_HEADERS.messageId]: alert.messageId },
     })),
   })
 }

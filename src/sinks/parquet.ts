@@ -57,6 +57,9 @@ export const METRICS_COLUMNS: readonly Column[] = [
   column('safety_stock', 'double', (r) => r.safetyStock),
   column('reorder_point', 'double', (r) => r.reorderPoint),
   column('reorder_quantity', 'double', (r) => r.reorderQuantity, true),
+  column('on_order', 'double', (r) => r.onOrder),
+  column('inventory_position', 'double', (r) => r.inventoryPosition, true),
+  column('expected_stockout_date', 'date', (r) => r.expectedStockoutDate, true),
   column('computed_at', 'timestamp', (r) => r.computedAt),
 ]
 

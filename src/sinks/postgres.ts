@@ -16,6 +16,11 @@ export class FencedError extends Error {
   override name = 'FencedError'
 }
 
+/** An alert message waiting in analytics.alert_outbox. */
+export interface StoredAlert extends OutgoingAlert {
+  outboxId: number
+}
+
 export interface PartitionPosition {
   topic: string
   partition: number
@@ -38,7 +43,8 @@ export async function writeAnalytics(tx: TransactionSql, batch: Batch): Promise<
         expected_demand_lead_time = excluded.expected_demand_lead_time, stockout_risk = excluded.stockout_risk,
         risk_level = excluded.risk_level, days_of_cover = excluded.days_of_cover, safety_stock = excluded.safety_stock,
         reorder_point = excluded.reorder_point, reorder_quantity = excluded.reorder_quantity,
-        computed_at = excluded.computed_at`
+        on_order = excluded.on_order, inventory_position = excluded.inventory_position,
+        expected_stockout_date = excluded.expected_stockout_date, computed_at = excluded.computed_at`
   }
   if (batch.daily.length > 0) {
     await tx`
@@ -55,7 +61,7 @@ export async function writeAnalytics(tx: TransactionSql, batch: Batch): Promise<
       SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecord))}::text::json)
       ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
         on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
-        sales_dates = excluded.sales_dates, sales_units = excluded.sales_units`
+        sales_dates = excluded.sales_dates, sales_units = excluded.sales_units, model = excluded.model`
   }
 }
 
@@ -93,15 +99,16 @@ export class PostgresStore {
   }
 
   /**
-   * Commits one batch of one partition. Throws FencedError, writing nothing, when the stored offset
-   * is no longer the one this instance resumed from (another instance has taken the partition).
+   * Commits one batch of one partition, and returns the outbox ids of its alert messages (for
+   * markAlertsSent). Throws FencedError, writing nothing, when the stored offset is no longer the
+   * one this instance resumed from (another instance has taken the partition).
    */
   async commitBatch(
     position: PartitionPosition,
     batch: Batch,
     alerts: readonly OutgoingAlert[],
-  ): Promise<void> {
-    await this.sql.begin(async (tx) => {
+  ): Promise<number[]> {
+    return this.sql.begin(async (tx) => {
       await this.advanceOffset(tx, position)
       await writeAnalytics(tx, batch)
       if (batch.states.length > 0) {
@@ -121,15 +128,24 @@ export class PostgresStore {
           INSERT INTO analytics.metrics_outbox (row)
           SELECT value FROM jsonb_array_elements(${JSON.stringify(batch.rows.map(metricsRecord))}::text::jsonb)`
       }
+      // Every message is a row of its own (no key on alert_id, which an episode's messages share;
+      // none on message_id either, see migration 3), in the order the events raised them: the outbox
+      // id orders a re-send, and names the rows a confirmed send deletes.
+      let outboxIds: number[] = []
       if (alerts.length > 0) {
-        await tx`
-          INSERT INTO analytics.alert_outbox (alert_id, item_key, value)
-          SELECT a.alert_id, a.item_key, a.value
-          FROM unnest(${alerts.map((a) => a.alertId)}::text[], ${alerts.map((a) => a.key)}::text[], ${alerts.map((a) => a.value)}::text[])
-            AS a(alert_id, item_key, value)
-          ON CONFLICT (alert_id) DO NOTHING`
+        const inserted = await tx<{ id: number }[]>`
+          INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
+          SELECT a.alert_id, a.message_id, a.item_key, a.value
+          FROM unnest(${alerts.map((a) => a.alertId)}::text[], ${alerts.map((a) => a.messageId)}::text[],
+            ${alerts.map((a) => a.key)}::text[], ${alerts.map((a) => a.value)}::text[])
+            WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
+          ORDER BY a.n
+          RETURNING id`
+        // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
+        outboxIds = inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
       }
       crashPoint('commit')
+      return outboxIds
     })
   }
 
@@ -157,16 +173,25 @@ export class PostgresStore {
    * error came between), oldest first. The age keeps instances from re-sending what another is
    * sending right now.
    */
-  async unsentAlerts(olderThanSeconds: number, limit = 1000): Promise<OutgoingAlert[]> {
-    const rows = await this.sql<{ alert_id: string; item_key: string; value: string }[]>`
-      SELECT alert_id, item_key, value FROM analytics.alert_outbox
+  async unsentAlerts(olderThanSeconds: number, limit = 1000): Promise<StoredAlert[]> {
+    const rows = await this.sql<
+      { id: number; alert_id: string; message_id: string; item_key: string; value: string }[]
+    >`
+      SELECT id, alert_id, message_id, item_key, value FROM analytics.alert_outbox
       WHERE created_at <= now() - make_interval(secs => ${olderThanSeconds})
-      ORDER BY created_at, alert_id LIMIT ${limit}`
-    return rows.map((row) => ({ alertId: row.alert_id, key: row.item_key, value: row.value }))
+      ORDER BY id LIMIT ${limit}`
+    return rows.map((row) => ({
+      outboxId: Number(row.id),
+      alertId: row.alert_id,
+      messageId: row.message_id,
+      key: row.item_key,
+      value: row.value,
+    }))
   }
 
-  async markAlertsSent(alertIds: string[]): Promise<void> {
-    if (alertIds.length > 0)
-      await this.sql`DELETE FROM analytics.alert_outbox WHERE alert_id = ANY(${alertIds})`
+  /** Deletes the outbox rows of messages the alert topic has acknowledged. */
+  async markAlertsSent(outboxIds: readonly number[]): Promise<void> {
+    if (outboxIds.length > 0)
+      await this.sql`DELETE FROM analytics.alert_outbox WHERE id = ANY(${outboxIds as number[]}::bigint[])`
   }
 }

@@ -52,7 +52,9 @@ export function redisFields(row: MetricsRow): Record<string, string> {
     stockout_risk: text(row.stockoutRisk),
     risk_level: row.riskLevel,
     on_hand: text(row.onHand),
+    on_order: text(row.onOrder),
     reorder_quantity: text(row.reorderQuantity),
+    expected_stockout_date: row.expectedStockoutDate === null ? '' : formatDay(row.expectedStockoutDate),
     as_of_date: formatDay(row.asOfDay),
     last_updated: new Date(row.computedAt).toISOString(),
   }

@@ -107,7 +107,8 @@ export async function storedResults(database: string): Promise<Pick<Analysis, 'f
         to_char(last_event_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS last_event_at,
         event_count, on_hand, velocity_7d, velocity_30d, volatility, trend, seasonality_index, days_of_history,
         lead_time_days, expected_demand_lead_time, stockout_risk, risk_level, days_of_cover, safety_stock,
-        reorder_point, reorder_quantity
+        reorder_point, reorder_quantity, on_order, inventory_position,
+        expected_stockout_date::text AS expected_stockout_date
       FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
     const daily = await sql`
       SELECT sku, warehouse_id, date::text AS date, sold, returned, received, adjusted, closing_on_hand, stockout
@@ -118,17 +119,35 @@ export async function storedResults(database: string): Promise<Pick<Analysis, 'f
   }
 }
 
-/** The alerts on the topic, without the wall-clock field; a re-sent alert must repeat the first exactly. */
+/**
+ * The alert messages on the topic, one per message_id, without the wall-clock field, sorted by
+ * message_id; a re-sent message must repeat the first exactly, and an item's messages must be in
+ * the order the episode sent them.
+ */
 export async function alertsOnTopic(topic: string) {
   const byId = new Map<string, Record<string, unknown>>()
+  const lastOfEpisode = new Map<string, number>()
   for (const message of await readTopic(topic)) {
     const { generated_at: _, ...alert } = JSON.parse(message.value as string)
     expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
-    const earlier = byId.get(alert.alert_id)
+    expect(message.headers['message-id']).toBe(alert.message_id)
+    expect(message.headers['alert-id']).toBe(alert.alert_id)
+    const earlier = byId.get(alert.message_id)
     if (earlier !== undefined) expect(alert).toEqual(earlier)
-    byId.set(alert.alert_id, alert)
+    else {
+      // n of {alert_id}:{n} counts up within the episode; a re-send repeats an n already seen.
+      const n = Number((alert.message_id as string).slice(alert.alert_id.length + 1))
+      expect(n).toBe((lastOfEpisode.get(alert.alert_id) ?? 0) + 1)
+      lastOfEpisode.set(alert.alert_id, n)
+    }
+    byId.set(alert.message_id, alert)
   }
-  return [...byId.values()].sort((a, b) => ((a.alert_id as string) < (b.alert_id as string) ? -1 : 1))
+  return sortMessages([...byId.values()])
+}
+
+/** Alert messages by message_id (the test's canonical order). */
+export function sortMessages<T extends Record<string, unknown>>(messages: T[]): T[] {
+  return [...messages].sort((a, b) => ((a.message_id as string) < (b.message_id as string) ? -1 : 1))
 }
 
 /**
