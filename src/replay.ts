@@ -32,7 +32,8 @@ export interface ReplaySummary {
   alerts: number
   rowsWritten: number
   files: string[]
-  topAtRisk: MetricsRow[]
+  /** The final rows of highest risk, each with the sentence that explains it. */
+  topAtRisk: (MetricsRow & { reason: string })[]
   seconds: number
   eventsPerSecond: number
 }
@@ -102,7 +103,10 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     alerts: alertCount,
     rowsWritten: parquet.rowsWritten,
     files,
-    topAtRisk: mostAtRisk(engine.currentRows(now()), TOP_AT_RISK),
+    topAtRisk: mostAtRisk(engine.currentRows(now()), TOP_AT_RISK).map((row) => ({
+      ...row,
+      reason: engine.reasonOf(row.sku, row.warehouseId),
+    })),
     seconds,
     eventsPerSecond: seconds > 0 ? tally.read / seconds : 0,
   }
@@ -143,31 +147,4 @@ function compareRisk(a: MetricsRow, b: MetricsRow): number {
     (a.daysOfCover ?? Number.POSITIVE_INFINITY) - (b.daysOfCover ?? Number.POSITIVE_INFINITY) ||
     (a.sku + a.warehouseId < b.sku + b.warehouseId ? -1 : 1)
   )
-}
-
-/**
- * One sentence a planner can read for a final row (the summary's "most at risk"), in the words of
- * the alerts' reason (src/core/alerts.ts riskReason), from what the row itself holds: stock, the
- * demand expected over the lead time, what is on order in total, the expected stockout date.
- * (The alerts' reason also names each open order; a final row does not list them.)
- */
-export function rowReason(row: MetricsRow): string {
-  if (row.onHand === null) return 'on hand unknown: no stock count yet'
-  const horizon = Math.max(1, Math.ceil(row.leadTimeDays))
-  const parts = [
-    row.onHand <= 0
-      ? `out of stock (${units(row.onHand)} on hand)`
-      : `${units(row.onHand)} on hand, about ${units(row.expectedDemandLeadTime / horizon)} a day over the ${units(row.leadTimeDays)}-day lead time`,
-  ]
-  parts.push(row.onOrder > 0 ? `${units(row.onOrder)} on order` : 'nothing on order')
-  if (row.onHand > 0 && row.expectedStockoutDate !== null)
-    parts.push(`likely out of stock on ${formatDay(row.expectedStockoutDate)}`)
-  if (row.daysOfHistory < 7)
-    parts.push(`only ${row.daysOfHistory} day${row.daysOfHistory === 1 ? '' : 's'} of history`)
-  return parts.join('; ')
-}
-
-function units(value: number): string {
-  if (Number.isInteger(value)) return String(value)
-  return Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1)
 }

@@ -164,6 +164,7 @@ describe('episodes through the engine', () => {
       inventoryPosition: 52,
       expectedStockoutDate: day('2026-09-29'),
       demandRate: 3.1,
+      unannounced: null,
     }
     const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
     expect(riskReason(12, risk, late, 30)).toBe(

@@ -6,7 +6,7 @@ import { type MetricsRow, metricsRecord } from '../core/rows.ts'
 import { UsageError } from '../errors.ts'
 import { ensureTopics, KAFKA_SETTINGS, kafkaClient } from '../kafka/client.ts'
 import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
-import { type ReplaySummary, replay, rowReason } from '../replay.ts'
+import { type ReplaySummary, replay } from '../replay.ts'
 import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
@@ -144,7 +144,7 @@ export function summaryRecord(summary: ReplaySummary) {
     events_per_second: Math.round(summary.eventsPerSecond),
     top_at_risk: summary.topAtRisk.map((row) => {
       const { computed_at: _, ...record } = metricsRecord(row)
-      return { ...record, reason: rowReason(row) }
+      return { ...record, reason: row.reason }
     }),
   }
 }
@@ -174,7 +174,7 @@ const SUMMARY_WIDTH = 120
  * The items most at risk: one line of figures per item (within 120 columns for the usual SKU and
  * warehouse names), and under it, indented, the reason in words (wrapped).
  */
-function formatRiskTable(rows: MetricsRow[]): string {
+function formatRiskTable(rows: ReplaySummary['topAtRisk']): string {
   const header = [
     'sku',
     'warehouse',
@@ -221,7 +221,7 @@ function formatRiskTable(rows: MetricsRow[]): string {
   ]
   rows.forEach((row, i) => {
     lines.push(line(body[i] as string[]))
-    lines.push(...wrap(rowReason(row), SUMMARY_WIDTH, '    '))
+    lines.push(...wrap(row.reason, SUMMARY_WIDTH, '    '))
   })
   return lines.join('\n')
 }

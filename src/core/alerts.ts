@@ -49,6 +49,10 @@ export interface Alert {
   reason: string
 }
 
+export function orderRef(order: Order): OpenOrderRef {
+  return { orderId: order.id, openQuantity: openQuantity(order), expectedDay: order.expectedDay }
+}
+
 export function alertId(sku: string, warehouseId: string, openedDay: number): string {
   return `${sku}:${warehouseId}:${formatDay(openedDay)}`
 }
@@ -108,11 +112,7 @@ export function buildAlert(
 ): Alert {
   const id = alertId(event.sku, event.warehouseId, episode.openedDay)
   const onHand = state.onHand as number
-  const openOrders = orders.map((order) => ({
-    orderId: order.id,
-    openQuantity: openQuantity(order),
-    expectedDay: order.expectedDay,
-  }))
+  const openOrders = orders.map(orderRef)
   return {
     alertId: id,
     messageId: `${id}:${episode.messages}`,
@@ -153,7 +153,15 @@ export function riskReason(
   if (onHand === null) return 'on hand unknown: no stock count yet'
   const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day`]
   const out = risk.expectedStockoutDate
-  if (orders.length === 0) parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
+  const unannounced = risk.unannounced
+  if (unannounced !== null)
+    parts.push(
+      unannounced.receipts === 0
+        ? 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
+        : `no purchase orders seen: its last ${unannounced.receipts} restock${unannounced.receipts === 1 ? '' : 's'} came with about ${units(unannounced.level)} left`,
+    )
+  else if (orders.length === 0)
+    parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
   for (const order of orders.slice(0, 3)) {
     const when =
       out !== null && order.expectedDay > out ? `, after the likely stockout on ${formatDay(out)}` : ''

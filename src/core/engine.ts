@@ -1,6 +1,6 @@
 // The processor: events in, per-item state, and at the end of each batch the rows of the items
 // that changed. Alerts are judged after every event, so no result depends on where a batch ends.
-import { type Alert, buildAlert, nextEpisodeStep } from './alerts.ts'
+import { type Alert, buildAlert, nextEpisodeStep, orderRef, riskReason } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
@@ -96,6 +96,19 @@ export class Engine {
   /** The current row of every item, for summaries and final snapshots. */
   *currentRows(computedAt: number): IterableIterator<MetricsRow> {
     for (const state of this.items.values()) yield this.rowOf(state, computedAt)
+  }
+
+  /** The sentence that explains an item's current risk (as its alerts' reason), or '' for an unknown item. */
+  reasonOf(sku: string, warehouseId: string): string {
+    const state = this.items.get(itemKey(sku, warehouseId))
+    if (state === undefined) return ''
+    const orders = ordersInHorizon(state, this.config).map(orderRef)
+    return riskReason(
+      state.onHand,
+      assessRisk(state, this.config),
+      orders,
+      computeMetrics(state).daysOfHistory,
+    )
   }
 
   private rowOf(state: ItemState, computedAt: number): MetricsRow {

@@ -65,6 +65,11 @@ export interface RiskAssessment {
   expectedStockoutDate: number | null
   /** λ of the demand model, units a day. */
   demandRate: number
+  /**
+   * For an item that has never announced an order: the stock level its unannounced restocks have
+   * come at on average (the prior's when it has no record yet), and how many it has on record.
+   */
+  unannounced: { level: number; receipts: number } | null
 }
 
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
@@ -113,6 +118,7 @@ export function assessRisk(
     inventoryPosition: position,
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
+    unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
   }
 }
 
@@ -200,7 +206,7 @@ function receiptScenarios(
     }
     return scenarios
   }
-  if (state.orders === null && state.deliveries === null)
+  if (neverAnnounces(state))
     return unannouncedScenarios(state.unplanned, model, state.onHand as number, cycleDays)
   return []
 }
@@ -251,13 +257,9 @@ function unannouncedScenarios(
 ): Scenario[] {
   if (model.rate === 0) return []
   const record = unplanned ?? []
-  // The prior pseudo-receipt: replenished when about PRIOR_RECEIPT_COVER_DAYS of demand are left, a cycle's worth.
-  const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
-  let units = model.rate * cycleDays
-  for (let i = 0; i < record.length; i += 3) {
-    units += record[i + 1] as number
-    if (!Number.isNaN(record[i + 2])) levels.push(record[i + 2] as number)
-  }
+  const levels = receiptLevels(record, model)
+  let units = model.rate * cycleDays // the pseudo-receipt brings a lead time plus review period of demand
+  for (let i = 1; i < record.length; i += 3) units += record[i] as number
   units /= 1 + record.length / 3
   const scenarios: Scenario[] = [{ weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }]
   for (const level of levels) {
@@ -267,6 +269,25 @@ function unannouncedScenarios(
     else same.weight++
   }
   return scenarios
+}
+
+function neverAnnounces(state: ItemState): boolean {
+  return state.orders === null && state.deliveries === null
+}
+
+/** The stock levels the unannounced receipts came at: the prior pseudo-receipt's, then the record's known ones. */
+function receiptLevels(record: readonly number[], model: DemandModel): number[] {
+  const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
+  for (let i = 2; i < record.length; i += 3) if (!Number.isNaN(record[i])) levels.push(record[i] as number)
+  return levels
+}
+
+function unannouncedSummary(
+  unplanned: readonly number[] | null,
+  model: DemandModel,
+): RiskAssessment['unannounced'] {
+  const levels = receiptLevels(unplanned ?? [], model)
+  return { level: levels.reduce((a, b) => a + b, 0) / levels.length, receipts: (unplanned?.length ?? 0) / 3 }
 }
 
 /** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */
