@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { runCommand } from 'citty'
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
 import { generateCommand } from '../src/commands/generate.ts'
-import { itemKey, parseEvent, validateEvent } from '../src/core/event.ts'
+import { type InventoryEvent, itemKey, parseEvent, validateEvent } from '../src/core/event.ts'
 import { messageKey } from '../src/generate/kafka-writer.ts'
 import { MALFORMED_REASONS } from '../src/generate/malformed.ts'
 import { DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../src/generate/options.ts'
@@ -114,7 +114,14 @@ describe('well-formed events', () => {
 
   test('use every event type, timestamp form and optional field', () => {
     const types = new Set(events.map((line) => line.record.event_type))
-    expect([...types].sort()).toEqual(['adjustment', 'restock', 'return', 'sale', 'stock_count'])
+    expect([...types].sort()).toEqual([
+      'adjustment',
+      'purchase_order',
+      'restock',
+      'return',
+      'sale',
+      'stock_count',
+    ])
     const forms = new Set(
       events.map(({ record }) =>
         typeof record.timestamp === 'number' ? 'epoch' : record.timestamp.slice(19),
@@ -123,6 +130,8 @@ describe('well-formed events', () => {
     expect([...forms].sort()).toEqual(['+02:00', '-05:00', 'Z', 'epoch'])
     expect(events.some((line) => line.record.on_hand !== undefined)).toBe(true)
     expect(events.some((line) => line.record.lead_time_days !== undefined)).toBe(true)
+    expect(events.some((line) => line.record.order_id !== undefined)).toBe(true)
+    expect(events.some((line) => line.record.expected_at !== undefined)).toBe(true)
     expect(events.some((line) => line.record.event_type === 'adjustment' && line.record.quantity < 0)).toBe(
       true,
     )
@@ -166,6 +175,285 @@ describe('well-formed events', () => {
   })
 })
 
+const DAY_MS = 86_400_000
+/** SPEC §8's default LEAD_TIME_DAYS: the lead time of an item before an event tells it. */
+const DEFAULT_LEAD_TIME_DAYS = 7
+
+function utcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS)
+}
+
+/** The events of a generated stream as the core parses them; every one must be accepted. */
+function parsedEvents(generated: GeneratedLine[]): InventoryEvent[] {
+  const events: InventoryEvent[] = []
+  for (const line of generated) {
+    if (line.kind !== 'event') continue
+    const result = parseEvent(lineText(line))
+    if (!result.ok) throw new Error(`${lineText(line)}: ${result.rejection.message}`)
+    events.push(result.event)
+  }
+  return events
+}
+
+/** What the stream says about one order_id. */
+interface Order {
+  item: string
+  /** The quantity of each purchase_order of the id, in stream order (0 cancels). */
+  ordered: number[]
+  /** The UTC day of the first purchase_order's expected_at, null when it left it out. */
+  expectedDay: number | null
+  /** The restocks that name the order. */
+  receipts: { quantity: number; day: number }[]
+  /** The event type that first mentioned the id. */
+  firstType: string
+}
+
+function ordersOf(events: InventoryEvent[]): Map<string, Order> {
+  const orders = new Map<string, Order>()
+  for (const event of events) {
+    if (event.orderId === null) continue
+    const item = itemKey(event.sku, event.warehouseId)
+    let order = orders.get(event.orderId)
+    if (order === undefined) {
+      order = { item, ordered: [], expectedDay: null, receipts: [], firstType: event.type }
+      orders.set(event.orderId, order)
+    }
+    if (order.item !== item) throw new Error(`order ${event.orderId} is used by ${order.item} and ${item}`)
+    if (event.type === 'purchase_order') {
+      if (order.ordered.length === 0 && event.expectedAt !== null)
+        order.expectedDay = utcDay(event.expectedAt)
+      order.ordered.push(event.quantity)
+    } else {
+      order.receipts.push({ quantity: event.quantity, day: utcDay(event.ts) })
+    }
+  }
+  return orders
+}
+
+function itemsWith(events: InventoryEvent[], type: string): Set<string> {
+  return new Set(events.filter((e) => e.type === type).map((e) => itemKey(e.sku, e.warehouseId)))
+}
+
+function share(part: number, whole: number): number {
+  return whole === 0 ? Number.NaN : part / whole
+}
+
+/** One item's daily history (SPEC §3), by UTC day: the close of the day and whether it stocked out. */
+interface ItemDays {
+  firstDay: number
+  close: Map<number, { onHand: number | null; leadTime: number; stockout: boolean }>
+}
+
+/**
+ * The base rate `invpipe backtest` scores risk against, computed from the events alone: of the
+ * item-days that closed with stock on hand (known, > 0), the share with a stockout day in the next
+ * ⌈lead time⌉ days. on_hand follows SPEC §3 (unknown until a stock_count or an on_hand; sale
+ * subtracts, return, restock and adjustment add; purchase orders change nothing); a day is a
+ * stockout day when on_hand was ≤ 0 after one of its events, or, without events, when the close
+ * carried forward is ≤ 0. Only item-days whose horizon ends within the stream count. Needs a
+ * stream without duplicates or late events, so that arrival order is time order.
+ */
+function stockoutShare(events: InventoryEvent[]): { share: number; itemDays: number } {
+  const items = new Map<string, ItemDays>()
+  const state = new Map<string, { onHand: number | null; leadTime: number }>()
+  let lastDay = Number.NEGATIVE_INFINITY
+  for (const event of events) {
+    const key = itemKey(event.sku, event.warehouseId)
+    const day = utcDay(event.ts)
+    lastDay = Math.max(lastDay, day)
+    const item = items.get(key) ?? { firstDay: day, close: new Map() }
+    items.set(key, item)
+    const now = state.get(key) ?? { onHand: null, leadTime: DEFAULT_LEAD_TIME_DAYS }
+    state.set(key, now)
+    if (event.type === 'stock_count') now.onHand = event.quantity
+    else if (now.onHand !== null && event.type === 'sale') now.onHand -= event.quantity
+    else if (now.onHand !== null && event.type !== 'purchase_order') now.onHand += event.quantity
+    if (event.onHand !== null) now.onHand = event.onHand
+    if (event.leadTimeDays !== null) now.leadTime = event.leadTimeDays
+    const stockout = (item.close.get(day)?.stockout ?? false) || (now.onHand !== null && now.onHand <= 0)
+    item.close.set(day, { onHand: now.onHand, leadTime: now.leadTime, stockout })
+  }
+  let itemDays = 0
+  let followed = 0
+  for (const item of items.values()) {
+    const closes: { onHand: number | null; leadTime: number; stockout: boolean }[] = []
+    let carried = { onHand: null as number | null, leadTime: DEFAULT_LEAD_TIME_DAYS, stockout: false }
+    for (let day = item.firstDay; day <= lastDay; day++) {
+      const close = item.close.get(day)
+      carried = close ?? { ...carried, stockout: carried.onHand !== null && carried.onHand <= 0 }
+      closes.push(carried)
+    }
+    closes.forEach((close, t) => {
+      const horizon = Math.ceil(close.leadTime)
+      if (close.onHand === null || close.onHand <= 0 || t + horizon >= closes.length) return
+      itemDays++
+      if (closes.slice(t + 1, t + horizon + 1).some((later) => later.stockout)) followed++
+    })
+  }
+  return { share: followed / itemDays, itemDays }
+}
+
+describe('replenishment', () => {
+  // Dense enough for fast items, wide enough for slow ones; no duplicates or late lines, so that the
+  // stream's order is the items' time order.
+  const seed = 5
+  const events = parsedEvents(lines({ events: 100_000, seed, duplicateRate: 0, lateRate: 0 }))
+  const orders = ordersOf(events)
+  const live = [...orders.values()].filter((order) => order.ordered.at(-1) !== 0)
+
+  test('most items announce their orders with purchase orders; the others never do', () => {
+    const restocked = itemsWith(events, 'restock')
+    const announcing = itemsWith(events, 'purchase_order')
+    const silent = [...restocked].filter((item) => !announcing.has(item))
+    expect(share(restocked.size - silent.length, restocked.size)).toBeGreaterThan(0.55)
+    expect(share(silent.length, restocked.size)).toBeGreaterThan(0.05)
+    for (const event of events) {
+      if (silent.includes(itemKey(event.sku, event.warehouseId))) expect(event.orderId).toBeNull()
+    }
+  })
+
+  test('each order id is PO-<seed>-<n>, belongs to one item and starts with its purchase_order', () => {
+    expect(orders.size).toBeGreaterThan(200)
+    for (const [id, order] of orders) {
+      expect(id).toMatch(new RegExp(`^PO-${seed}-\\d+$`))
+      expect(order.firstType).toBe('purchase_order')
+      expect(order.ordered[0]).toBeGreaterThan(0)
+    }
+  })
+
+  test('most receipts of announcing items name their order', () => {
+    const announcing = itemsWith(events, 'purchase_order')
+    const receipts = events.filter(
+      (e) => e.type === 'restock' && announcing.has(itemKey(e.sku, e.warehouseId)),
+    )
+    const named = receipts.filter((e) => e.orderId !== null).length
+    expect(share(named, receipts.length)).toBeGreaterThan(0.8)
+    expect(share(named, receipts.length)).toBeLessThan(0.97)
+  })
+
+  test('most orders say when they are expected: whole days after the order', () => {
+    const placed = events.filter((e) => e.type === 'purchase_order' && e.quantity > 0)
+    const withExpected = placed.filter((e) => e.expectedAt !== null)
+    expect(share(withExpected.length, placed.length)).toBeGreaterThan(0.6)
+    expect(share(withExpected.length, placed.length)).toBeLessThan(0.95)
+    for (const order of withExpected) {
+      const days = ((order.expectedAt as number) - order.ts) / DAY_MS
+      expect(Number.isInteger(days) && days >= 1 && days <= 60).toBe(true)
+    }
+  })
+
+  test('most orders arrive whole: received = ordered', () => {
+    const received = live.filter((order) => order.receipts.length > 0)
+    const whole = received.filter(
+      (order) => order.receipts.reduce((sum, r) => sum + r.quantity, 0) === order.ordered.at(-1),
+    )
+    expect(share(whole.length, received.length)).toBeGreaterThan(0.8)
+  })
+
+  test('a few orders are cancelled: a second purchase_order of 0 units, then no delivery', () => {
+    const cancelled = [...orders.values()].filter((order) => order.ordered.at(-1) === 0)
+    expect(cancelled.length).toBeGreaterThan(0)
+    expect(share(cancelled.length, orders.size)).toBeLessThan(0.1)
+    for (const order of cancelled) {
+      expect(order.ordered).toHaveLength(2)
+      expect(order.receipts).toEqual([])
+    }
+  })
+
+  test('about one delivery in ten is short (40–90 %); the rest comes later, or never', () => {
+    const received = live.filter((order) => order.receipts.length > 0)
+    const short = received.filter(
+      (order) => (order.receipts[0]?.quantity ?? 0) < (order.ordered[0] as number),
+    )
+    expect(share(short.length, received.length)).toBeGreaterThan(0.04)
+    expect(share(short.length, received.length)).toBeLessThan(0.2)
+    const total = (order: Order) => order.receipts.reduce((sum, r) => sum + r.quantity, 0)
+    const restLater = short.filter((order) => order.receipts.length > 1 && total(order) === order.ordered[0])
+    const closedShort = short.filter(
+      (order) => order.ordered.length === 2 && order.ordered[1] === total(order),
+    )
+    const leftOpen = short.filter((order) => total(order) < (order.ordered.at(-1) as number))
+    expect(restLater.length).toBeGreaterThan(0)
+    expect(closedShort.length).toBeGreaterThan(0)
+    expect(leftOpen.length).toBeGreaterThan(0)
+    for (const order of restLater)
+      expect(order.receipts[1]?.day).toBeGreaterThan(order.receipts[0]?.day as number)
+    // Where the short delivery is surely the first receipt (a receipt may leave its order_id out).
+    for (const order of [...restLater, ...closedShort]) {
+      const first = (order.receipts[0]?.quantity ?? 0) / (order.ordered[0] as number)
+      // 40–90 %, rounded to whole units of orders of a few cases.
+      expect(first).toBeGreaterThanOrEqual(0.3)
+      expect(first).toBeLessThanOrEqual(0.95)
+    }
+  })
+
+  test('deliveries mostly come on the expected day or a day off, sometimes days late, rarely weeks', () => {
+    const offsets = live
+      .filter((order) => order.expectedDay !== null && order.receipts.length > 0)
+      .map((order) => (order.receipts[0]?.day as number) - (order.expectedDay as number))
+    expect(offsets.length).toBeGreaterThan(150)
+    expect(share(offsets.filter((d) => d === 0).length, offsets.length)).toBeGreaterThan(0.45)
+    expect(share(offsets.filter((d) => Math.abs(d) <= 1).length, offsets.length)).toBeGreaterThan(0.7)
+    expect(offsets.some((d) => d < 0)).toBe(true)
+    expect(offsets.filter((d) => d >= 2).length).toBeGreaterThan(5)
+    expect(Math.max(...offsets)).toBeGreaterThanOrEqual(6)
+  })
+
+  test('slow, intermittent items sell alongside fast ones', () => {
+    const lastDay = utcDay(Math.max(...events.map((e) => e.ts)))
+    const firstDay = new Map<string, number>()
+    const salesByDay = new Map<string, Map<number, number>>()
+    for (const event of events) {
+      const key = itemKey(event.sku, event.warehouseId)
+      if (!firstDay.has(key)) firstDay.set(key, utcDay(event.ts))
+      if (event.type !== 'sale') continue
+      const days = salesByDay.get(key) ?? new Map<number, number>()
+      days.set(utcDay(event.ts), (days.get(utcDay(event.ts)) ?? 0) + event.quantity)
+      salesByDay.set(key, days)
+    }
+    let slow = 0
+    let fast = 0
+    for (const [key, first] of firstDay) {
+      const days = lastDay - first + 1
+      const sales = salesByDay.get(key) ?? new Map<number, number>()
+      const perDay = [...sales.values()].reduce((sum, units) => sum + units, 0) / days
+      if (perDay < 1 && sales.size < days / 2) slow++
+      if (perDay > 5) fast++
+    }
+    expect(share(slow, firstDay.size)).toBeGreaterThan(0.1)
+    expect(share(fast, firstDay.size)).toBeGreaterThan(0.1)
+  })
+
+  test('some items are new listings: they start selling mid-history', () => {
+    const start = utcDay(events[0]?.ts as number)
+    const firstDay = new Map<string, number>()
+    const units = new Map<string, number>()
+    for (const event of events) {
+      const key = itemKey(event.sku, event.warehouseId)
+      if (!firstDay.has(key)) firstDay.set(key, utcDay(event.ts))
+      if (event.type === 'sale') units.set(key, (units.get(key) ?? 0) + event.quantity)
+    }
+    const lastDay = utcDay(Math.max(...events.map((e) => e.ts)))
+    // Late first events of slow movers are chance; a new listing then sells briskly.
+    const listedLate = [...firstDay].filter(
+      ([key, first]) => first >= start + 10 && (units.get(key) ?? 0) / (lastDay - first + 1) >= 1,
+    )
+    expect(listedLate.length).toBeGreaterThan(0)
+  })
+
+  test('5–20 % of in-stock item-days are followed by a stockout within the lead time', () => {
+    for (const stream of [
+      events,
+      parsedEvents(lines({ events: 20_000, seed: 11, duplicateRate: 0, lateRate: 0 })),
+    ]) {
+      const { share: stockouts, itemDays } = stockoutShare(stream)
+      expect(itemDays).toBeGreaterThan(5000)
+      expect(stockouts).toBeGreaterThan(0.05)
+      expect(stockouts).toBeLessThan(0.2)
+    }
+  })
+})
+
 test('every item of a 10-item generation starts with a stock count', () => {
   const generated = lines({ events: 2000, skus: 5, warehouses: 2, lateRate: 0, duplicateRate: 0 })
   const firstType = new Map<string, string>()
@@ -197,6 +485,8 @@ test('a Parquet file holds the same rows, with typed columns', async () => {
     'timestamp',
     'on_hand',
     'lead_time_days',
+    'order_id',
+    'expected_at',
   ])
   rows.forEach((row, index) => {
     const line = generated[index] as GeneratedLine

@@ -21,6 +21,10 @@ export class DayBuffer {
   private leadTime = new Uint8Array(this.capacity)
   /** 1: the producer sends epoch milliseconds rather than an ISO string. */
   private epochMs = new Uint8Array(this.capacity)
+  /** The order a purchase_order or restock carries (its number), or -1 for none. */
+  private order = new Int32Array(this.capacity)
+  /** Days from the event to a purchase_order's expected_at; 0: no expected_at. */
+  private expectedDays = new Uint8Array(this.capacity)
 
   clear(): void {
     this.length = 0
@@ -44,6 +48,15 @@ export class DayBuffer {
     this.onHand[at] = onHand ?? Number.NaN
     this.leadTime[at] = leadTime ?? 0
     this.epochMs[at] = epochMs ? 1 : 0
+    this.order[at] = -1
+    this.expectedDays[at] = 0
+  }
+
+  /** Attaches an order (and, for a purchase_order, its expected arrival) to the event pushed last. */
+  setOrder(order: number, expectedDays: number): void {
+    const at = this.length - 1
+    this.order[at] = order
+    this.expectedDays[at] = expectedDays
   }
 
   /** Orders the events by time of day; afterwards position p means the p-th event in time order. */
@@ -87,6 +100,16 @@ export class DayBuffer {
     return this.epochMs[slot] === 1
   }
 
+  /** The order number, or -1 when the event carries no order_id. */
+  orderOf(slot: number): number {
+    return this.order[slot] as number
+  }
+
+  /** Days to expected_at, or 0 when the event carries none. */
+  expectedDaysOf(slot: number): number {
+    return this.expectedDays[slot] as number
+  }
+
   private grow(): void {
     this.capacity *= 2
     this.keys = grown(this.keys, new Float64Array(this.capacity))
@@ -96,6 +119,8 @@ export class DayBuffer {
     this.onHand = grown(this.onHand, new Float64Array(this.capacity))
     this.leadTime = grown(this.leadTime, new Uint8Array(this.capacity))
     this.epochMs = grown(this.epochMs, new Uint8Array(this.capacity))
+    this.order = grown(this.order, new Int32Array(this.capacity))
+    this.expectedDays = grown(this.expectedDays, new Uint8Array(this.capacity))
   }
 }
 

@@ -1,6 +1,7 @@
 // The demand model shared by the simulation and by the calibration that sizes it:
 // a base rate per item, shaped by weekday, a linear trend and promotions.
 import { clamp, type ItemTable } from './items.ts'
+import { PURCHASE_ORDERS_PER_ORDER, RESTOCKS_PER_ORDER } from './orders.ts'
 
 /** Among accepted demand events: returns, shrinkage, found stock; the rest are sales. */
 export const RETURN_SHARE = 0.035
@@ -54,8 +55,9 @@ export function orderQuantity(items: ItemTable, item: number, unitsPerDay: numbe
 
 /** Stock level at which an order is placed: demand over the lead time plus a safety margin. */
 export function reorderPoint(items: ItemTable, item: number, unitsPerDay: number): number {
-  const safetyDays = (items.coverDays[item] as number) / 4
-  return Math.max(1, Math.ceil(unitsPerDay * ((items.leadTime[item] as number) + safetyDays)))
+  const safetyDays = (items.safetyTenths[item] as number) / 10
+  // Below half a unit of demand over the lead time, buyers reorder only when the shelf is empty.
+  return Math.round(unitsPerDay * ((items.leadTime[item] as number) + safetyDays))
 }
 
 /** Expected units sold per day at the item's average demand level. */
@@ -71,27 +73,30 @@ export function expectedUnitsPerDay(items: ItemTable, item: number, scale: numbe
 
 /**
  * Expected output lines of one item over the history for a given demand scale: its demand
- * events, plus the stock counts and restocks that activity brings along. An approximation;
- * the stream still ends at exactly the requested number of lines.
+ * events, plus the stock counts, purchase orders and restocks that activity brings along. An
+ * approximation; the stream still ends at exactly the requested number of lines.
  */
 function expectedItemEvents(items: ItemTable, item: number, scale: number, historyDays: number): number {
+  // A new listing sells only from its listing day on.
+  const listedDays = historyDays * (1 - (items.listedAt[item] as number))
   const demandEvents =
-    scale * (items.popularity[item] as number) * averageMultiplier(items, item) * historyDays
+    scale * (items.popularity[item] as number) * averageMultiplier(items, item) * listedDays
   const started = 1 - Math.exp(-demandEvents)
   const sales = demandEvents * SALE_SHARE
   const cycle = items.cycleDays[item] as number
   // A cycle count happens only when something sold since the previous one.
-  const cycleCounts = (historyDays / cycle) * (1 - Math.exp((-sales * cycle) / historyDays))
+  const cycleCounts = (listedDays / cycle) * (1 - Math.exp((-sales * cycle) / listedDays))
   const unitsPerDay = expectedUnitsPerDay(items, item, scale)
-  const orders = (unitsPerDay * historyDays) / orderQuantity(items, item, unitsPerDay)
+  const orders = (unitsPerDay * listedDays) / orderQuantity(items, item, unitsPerDay)
   // The last order is often still on its way; slow movers, though, reach the reorder point by chance too.
-  const restocks = Math.max(orders - 0.5, orders / 2)
-  return demandEvents * KEPT_DEMAND_SHARE + started * (1 + cycleCounts + restocks)
+  const restocks = Math.max(orders - 0.5, orders / 2) * RESTOCKS_PER_ORDER
+  const purchaseOrders = (items.announcesOrders[item] as number) * orders * PURCHASE_ORDERS_PER_ORDER
+  return demandEvents * KEPT_DEMAND_SHARE + started * (1 + cycleCounts + restocks + purchaseOrders)
 }
 
 const CALIBRATION_SAMPLE = 20_000
-/** Some demand is lost to stockouts (and shrinkage needs stock), measured at about 4%. */
-const KEPT_DEMAND_SHARE = 0.96
+/** Some demand is lost to stockouts (and shrinkage needs stock), measured at about 8%. */
+const KEPT_DEMAND_SHARE = 0.92
 
 /** Finds the global demand scale at which the items produce about `targetEvents` lines over the history. */
 export function calibrateDemandScale(items: ItemTable, targetEvents: number, historyDays: number): number {

@@ -92,6 +92,43 @@ const leadTimeOutOfRange: Damage = (record, rng) =>
 
 const schemaVersion2: Damage = (record) => ({ text: JSON.stringify({ ...record, schema_version: 2 }) })
 
+/** The record as a purchase order, for the damage only a purchase order can have. */
+function asPurchaseOrder(record: EventRecord): EventRecord {
+  return {
+    ...record,
+    event_type: 'purchase_order',
+    quantity: Math.abs(record.quantity),
+    order_id: record.order_id ?? `PO-${record.event_id}`,
+  }
+}
+
+/** An order exported without its id: the field dropped, null, or empty. */
+const purchaseOrderWithoutId: Damage = (record, rng) => {
+  const order = asPurchaseOrder(record)
+  const variant = rng.int(0, 2)
+  if (variant === 0) {
+    const { order_id: _, ...rest } = order
+    return { text: JSON.stringify(rest), row: { ...recordToRow(order), order_id: null } }
+  }
+  return withFields({ order_id: variant === 1 ? null : '' })(order, rng)
+}
+
+/** expected_at that is no SPEC §2 time: no zone, impossible dates, words, out of range (strings only, so Parquet can hold them). */
+const badExpectedAt: Damage = (record, rng) => {
+  const expected = rng.pick([
+    '2026-03-01T10:00:00',
+    '2026-13-01T10:00:00Z',
+    '2026-02-01T25:00:00Z',
+    'next week',
+    '',
+    '1999-06-15T10:00:00Z',
+  ])
+  return withFields({ expected_at: expected })(asPurchaseOrder(record), rng)
+}
+
+const negativeOrderQuantity: Damage = (record, rng) =>
+  withFields({ quantity: -rng.int(1, 500) })(asPurchaseOrder(record), rng)
+
 const KINDS: readonly MalformedKind[] = [
   { reason: 'invalid JSON', expectedCode: 'invalid_json', damage: breakJson },
   { reason: 'truncated line', expectedCode: 'invalid_json', damage: truncate },
@@ -105,6 +142,13 @@ const KINDS: readonly MalformedKind[] = [
   { reason: 'negative on_hand', expectedCode: 'invalid_on_hand', damage: negativeOnHand },
   { reason: 'lead_time_days out of range', expectedCode: 'invalid_lead_time', damage: leadTimeOutOfRange },
   { reason: 'schema_version 2', expectedCode: 'unsupported_schema_version', damage: schemaVersion2 },
+  {
+    reason: 'purchase_order without order_id',
+    expectedCode: 'invalid_order_id',
+    damage: purchaseOrderWithoutId,
+  },
+  { reason: 'bad expected_at', expectedCode: 'invalid_expected_at', damage: badExpectedAt },
+  { reason: 'negative order quantity', expectedCode: 'invalid_quantity', damage: negativeOrderQuantity },
 ]
 
 export const MALFORMED_REASONS: readonly string[] = KINDS.map((kind) => kind.reason)

@@ -31,7 +31,7 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   lateRate: 0.02,
 }
 
-/** Per-item state is ~95 bytes of typed arrays; beyond this the run would need gigabytes. */
+/** Per-item state is ~110 bytes of typed arrays; beyond this the run would need gigabytes. */
 export const MAX_ITEMS = 10_000_000
 export const MAX_WAREHOUSES = 999
 export const MAX_DAYS = 3650

@@ -8,7 +8,15 @@ import { type EventRow, type GeneratedLine, recordToRow } from './record.ts'
 
 const ROW_GROUP_ROWS = 100_000
 
-const STRING_COLUMNS = ['event_id', 'event_type', 'sku', 'warehouse_id', 'timestamp'] as const
+const STRING_COLUMNS = [
+  'event_id',
+  'event_type',
+  'sku',
+  'warehouse_id',
+  'timestamp',
+  'order_id',
+  'expected_at',
+] as const
 const DOUBLE_COLUMNS = ['quantity', 'on_hand', 'lead_time_days'] as const
 type ColumnName = (typeof STRING_COLUMNS)[number] | (typeof DOUBLE_COLUMNS)[number]
 
@@ -22,6 +30,8 @@ const COLUMN_ORDER: readonly ColumnName[] = [
   'timestamp',
   'on_hand',
   'lead_time_days',
+  'order_id',
+  'expected_at',
 ]
 
 /**

@@ -12,6 +12,10 @@ export interface EventRecord {
   timestamp: string | number
   on_hand?: number
   lead_time_days?: number
+  /** On a purchase_order (required) and on most receipts of an announced order. */
+  order_id?: string
+  /** On most purchase_orders: when the goods are expected, ISO-8601 with a zone. */
+  expected_at?: string
 }
 
 /** One row of the Parquet event file; null stands for an absent field. */
@@ -25,6 +29,8 @@ export interface EventRow {
   timestamp: string | null
   on_hand: number | null
   lead_time_days: number | null
+  order_id: string | null
+  expected_at: string | null
 }
 
 export type GeneratedLine = EventLine | MalformedLine
@@ -67,6 +73,8 @@ export function recordJson(record: EventRecord): string {
   let text = `{"event_id":"${record.event_id}","event_type":"${record.event_type}","sku":"${record.sku}","warehouse_id":"${record.warehouse_id}","quantity":${record.quantity},"timestamp":${typeof time === 'number' ? time : `"${time}"`}`
   if (record.on_hand !== undefined) text += `,"on_hand":${record.on_hand}`
   if (record.lead_time_days !== undefined) text += `,"lead_time_days":${record.lead_time_days}`
+  if (record.order_id !== undefined) text += `,"order_id":"${record.order_id}"`
+  if (record.expected_at !== undefined) text += `,"expected_at":"${record.expected_at}"`
   return `${text}}`
 }
 
@@ -83,5 +91,7 @@ export function recordToRow(record: EventRecord): EventRow {
       typeof record.timestamp === 'number' ? new Date(record.timestamp).toISOString() : record.timestamp,
     on_hand: record.on_hand ?? null,
     lead_time_days: record.lead_time_days ?? null,
+    order_id: record.order_id ?? null,
+    expected_at: record.expected_at ?? null,
   }
 }

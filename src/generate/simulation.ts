@@ -1,6 +1,8 @@
-// A day-by-day simulation of every item's stock: demand events, stock counts, reorders
-// and deliveries. Items sleep in a calendar of day buckets and wake only when something
-// can happen to them, so the work is proportional to events, not to items × days.
+// A day-by-day simulation of every item's stock: demand events (from the item's listing day on),
+// stock counts, reorders (announced with purchase orders, or not) and their deliveries, which come
+// on time or late or early, whole or short, or not at all. Items sleep in a calendar of day buckets
+// and wake only when something can happen to them, so the work is proportional to events, not to
+// items × days.
 import type { EventType } from '../core/event.ts'
 import { DayBuffer } from './day-buffer.ts'
 import {
@@ -22,6 +24,19 @@ import {
 } from './demand.ts'
 import { ItemTable } from './items.ts'
 import { type GenerateOptions, parseStartDay } from './options.ts'
+import {
+  CANCEL_SHARE,
+  CLOSE_SHORT_SHARE,
+  cancelDelayDays,
+  deliveryLateness,
+  EXPECTED_AT_OMITTED_SHARE,
+  ORDER_LEAD_TIME_SHARE,
+  PARTIAL_SHARE,
+  partialUnits,
+  RECEIPT_ORDER_ID_SHARE,
+  REST_LATER_SHARE,
+  restDelayDays,
+} from './orders.ts'
 import { Random } from './random.ts'
 import type { EventRecord } from './record.ts'
 import { formatInZone, MS_PER_DAY, zoneOfWarehouse } from './timestamp.ts'
@@ -49,8 +64,6 @@ const EPOCH_MS_SHARE = 0.12
 /** A sale against empty (or short) stock usually does not happen; sometimes it is oversold. */
 const OVERSELL_WHEN_EMPTY = 0.08
 const OVERSELL_WHEN_SHORT = 0.15
-/** Suppliers are sometimes late, which is where most stockouts come from. */
-const LATE_DELIVERY_SHARE = 0.12
 // How often events carry the optional fields.
 const ON_HAND_SHARE: Record<EventType, number> = {
   sale: 0.04,
@@ -58,13 +71,29 @@ const ON_HAND_SHARE: Record<EventType, number> = {
   restock: 0.5,
   adjustment: 0.3,
   stock_count: 0,
+  purchase_order: 0,
 }
+/** Spread (sigma of the log) of the buyer's demand forecast around the item's true average. */
+const FORECAST_ERROR_SIGMA = 0.3
 const RESTOCK_LEAD_TIME_SHARE = 0.35
 const COUNT_LEAD_TIME_SHARE = 0.5
 
 const FLAG_STARTED = 1
 const FLAG_SOLD_SINCE_COUNT = 2
 const NONE = -1
+/** A close-short amendment follows the short delivery by one to thirty minutes. */
+const AMEND_MIN_SECONDS = 60
+const AMEND_MAX_SECONDS = 1800
+/** expected_at must stay inside SPEC §2's years; an order expected in 2100 leaves it out. */
+const END_OF_2099_MS = Date.UTC(2100, 0, 1)
+
+// What happens to an item's order on its arrivalDay.
+/** The order's delivery: whole, or (sometimes) short. */
+const STAGE_DELIVERY = 0
+/** The rest of a short delivery. */
+const STAGE_REST = 1
+/** The supplier cancels it; nothing comes. */
+const STAGE_CANCEL = 2
 
 /** Unique event ids: one counter per run, the seed in the prefix so files from different seeds can be mixed. */
 export class IdSource {
@@ -89,6 +118,8 @@ export class InventorySimulation {
   private readonly scale: number
   private readonly skuWidth: number
   private readonly warehouseNames: string[]
+  private readonly orderPrefix: string
+  private orderCount = 0
   private day = 0
 
   // Calendar: one singly linked list of items per day bucket.
@@ -108,9 +139,13 @@ export class InventorySimulation {
   private readonly onHand: Int32Array
   private readonly reorderAt: Int32Array
   private readonly orderSize: Int32Array
+  /** The day of the next thing to happen to the item's order (see STAGE_*), or NONE when none is open. */
   private readonly arrivalDay: Int32Array
   private readonly arrivalQuantity: Int32Array
-  private readonly arrivalLeadDays: Uint8Array
+  private readonly arrivalStage: Uint8Array
+  /** The open order's number (its order_id), or NONE when the buyer does not announce orders. */
+  private readonly orderNumber: Int32Array
+  private readonly orderDay: Int32Array
   private readonly nextCountDay: Int32Array
 
   private readonly today = new DayBuffer()
@@ -129,6 +164,7 @@ export class InventorySimulation {
       { length: options.warehouses },
       (_, w) => `WH-${String(w + 1).padStart(warehouseWidth, '0')}`,
     )
+    this.orderPrefix = `PO-${options.seed}-`
     const n = this.items.count
     this.bucketNext = new Int32Array(n)
     this.nextCandidate = new Float64Array(n)
@@ -143,7 +179,9 @@ export class InventorySimulation {
     this.orderSize = new Int32Array(n)
     this.arrivalDay = new Int32Array(n).fill(NONE)
     this.arrivalQuantity = new Int32Array(n)
-    this.arrivalLeadDays = new Uint8Array(n)
+    this.arrivalStage = new Uint8Array(n)
+    this.orderNumber = new Int32Array(n).fill(NONE)
+    this.orderDay = new Int32Array(n)
     this.nextCountDay = new Int32Array(n)
     // Promotions are planned from a random point before the history, so some run on day 0.
     for (let item = n - 1; item >= 0; item--) {
@@ -184,19 +222,28 @@ export class InventorySimulation {
     const item = today.itemOf(slot)
     const warehouse = this.items.warehouseIndex(item)
     const ms = this.timeAt(position)
-    const record: EventRecord = {
+    const order = today.orderOf(slot)
+    // Every record has every field, undefined when absent (JSON leaves it out): records of one
+    // shape keep the serialiser's property reads fast, as fields come in many combinations.
+    return {
       event_id: this.ids.next(),
       event_type: today.typeOf(slot),
       sku: `SKU-${String(this.items.skuIndex(item) + 1).padStart(this.skuWidth, '0')}`,
       warehouse_id: this.warehouseNames[warehouse] as string,
       quantity: today.quantityOf(slot),
       timestamp: today.isEpochMs(slot) ? ms : formatInZone(ms, zoneOfWarehouse(warehouse)),
+      on_hand: today.onHandOf(slot),
+      lead_time_days: today.leadTimeOf(slot),
+      order_id: order === NONE ? undefined : this.orderPrefix + order,
+      expected_at: this.expectedAt(ms, today.expectedDaysOf(slot), warehouse),
     }
-    const onHand = today.onHandOf(slot)
-    if (onHand !== undefined) record.on_hand = onHand
-    const leadTime = today.leadTimeOf(slot)
-    if (leadTime !== undefined) record.lead_time_days = leadTime
-    return record
+  }
+
+  /** A purchase order's expected_at, in the warehouse's zone; left out past SPEC §2's last year. */
+  private expectedAt(ms: number, days: number, warehouse: number): string | undefined {
+    const expectedMs = ms + days * MS_PER_DAY
+    if (days === 0 || expectedMs >= END_OF_2099_MS) return undefined
+    return formatInZone(expectedMs, zoneOfWarehouse(warehouse))
   }
 
   private insert(item: number, day: number): void {
@@ -206,10 +253,17 @@ export class InventorySimulation {
   }
 
   private simulateItemDay(item: number, day: number): void {
+    if (!this.isStarted(item) && day < this.listingDay(item)) {
+      // Not listed yet: sleep towards the listing day (the calendar reaches only RING_DAYS ahead).
+      this.insert(item, Math.min(this.listingDay(item), day + RING_DAYS - 1))
+      return
+    }
     if (day > (this.promoEnd[item] as number)) this.schedulePromotion(item, day)
     if (day >= (this.envelopeEnd[item] as number)) this.planEnvelope(item, day)
     if (this.isStarted(item) && day >= (this.nextCountDay[item] as number)) this.cycleCount(item, day)
-    let deliveryAt = this.arrivalDay[item] === day ? DELIVERY_FROM + this.rng.int(0, DELIVERY_SPAN - 1) : NONE
+    // Deliveries and supplier news come in office hours, between the day's sales.
+    let orderNewsAt =
+      this.arrivalDay[item] === day ? DELIVERY_FROM + this.rng.int(0, DELIVERY_SPAN - 1) : NONE
     const rate = this.demandRate(item, day)
     const envelope = this.envelope[item] as number
     let t = this.nextCandidate[item] as number
@@ -217,17 +271,22 @@ export class InventorySimulation {
     while (t < day + 1) {
       if (this.rng.next() * envelope < rate) {
         const second = SALES_FROM + Math.floor((t - day) * SALES_SPAN)
-        if (deliveryAt !== NONE && deliveryAt <= second) {
-          this.receiveDelivery(item, day, deliveryAt)
-          deliveryAt = NONE
+        if (orderNewsAt !== NONE && orderNewsAt <= second) {
+          this.orderNews(item, day, orderNewsAt)
+          orderNewsAt = NONE
         }
         this.demandEvent(item, day, second)
       }
       t += this.rng.exponential(envelope)
     }
-    if (deliveryAt !== NONE) this.receiveDelivery(item, day, deliveryAt)
+    if (orderNewsAt !== NONE) this.orderNews(item, day, orderNewsAt)
     this.nextCandidate[item] = t
     this.insert(item, this.nextWakeDay(item, day))
+  }
+
+  /** The first day of a new listing's demand (0 for items listed before the history). */
+  private listingDay(item: number): number {
+    return Math.floor((this.items.listedAt[item] as number) * this.historyDays)
   }
 
   /** The earliest day anything can happen to the item: a demand candidate, a new envelope, a delivery, a count. */
@@ -305,12 +364,15 @@ export class InventorySimulation {
 
   /** An item enters the stream with a stock count, so on_hand is known from its first event on. */
   private startItem(item: number, day: number): void {
-    const unitsPerDay = expectedUnitsPerDay(this.items, item, this.scale)
+    // The buyer sizes orders from a forecast, not from the truth: some items are over-, some understocked.
+    const forecastError = Math.exp(FORECAST_ERROR_SIGMA * this.rng.normal() - FORECAST_ERROR_SIGMA ** 2 / 2)
+    const unitsPerDay = expectedUnitsPerDay(this.items, item, this.scale) * forecastError
     const orderSize = orderQuantity(this.items, item, unitsPerDay)
     const reorderAt = reorderPoint(this.items, item, unitsPerDay)
     this.orderSize[item] = orderSize
     this.reorderAt[item] = reorderAt
-    this.onHand[item] = reorderAt + this.rng.int(Math.ceil(orderSize / 2), orderSize)
+    // Anywhere in its order cycle, as an (s, Q) policy leaves an item at a random moment.
+    this.onHand[item] = reorderAt + this.rng.int(1, orderSize)
     this.flags[item] = FLAG_STARTED
     this.nextCountDay[item] = day + (this.items.cycleDays[item] as number)
     const leadTime = this.rng.chance(COUNT_LEAD_TIME_SHARE)
@@ -328,8 +390,9 @@ export class InventorySimulation {
     const unrecordedLoss = this.rng.chance(0.35) ? this.rng.int(1, 3) : 0
     const counted = Math.max(0, (this.onHand[item] as number) - unrecordedLoss)
     this.onHand[item] = counted
-    this.emit(item, COUNT_FROM + this.rng.int(0, COUNT_SPAN - 1), 'stock_count', counted)
-    this.reorderIfLow(item, day)
+    const second = COUNT_FROM + this.rng.int(0, COUNT_SPAN - 1)
+    this.emit(item, second, 'stock_count', counted)
+    this.reorderIfLow(item, day, second)
   }
 
   /** One accepted demand candidate: mostly a sale, sometimes a return or an adjustment. */
@@ -366,34 +429,97 @@ export class InventorySimulation {
     const onHand = (this.onHand[item] as number) + (type === 'sale' ? -quantity : quantity)
     this.onHand[item] = onHand
     this.emit(item, second, type, quantity, this.maybeOnHand(type, onHand))
-    if (type === 'sale' || quantity < 0) this.reorderIfLow(item, day)
+    if (type === 'sale' || quantity < 0) this.reorderIfLow(item, day, second)
   }
 
-  /** Places a replenishment order when stock falls to the reorder point and none is on the way. */
-  private reorderIfLow(item: number, day: number): void {
+  /**
+   * Places a replenishment order when stock falls to the reorder point and none is open, announces
+   * it when the item's buyer does, and decides now when the supplier will deliver or cancel.
+   */
+  private reorderIfLow(item: number, day: number, second: number): void {
     if (this.arrivalDay[item] !== NONE || (this.onHand[item] as number) > (this.reorderAt[item] as number))
       return
-    let leadDays = (this.items.leadTime[item] as number) + this.rng.int(-1, 2)
-    if (this.rng.chance(LATE_DELIVERY_SHARE)) leadDays += this.rng.int(3, 10)
-    leadDays = Math.max(1, leadDays)
-    this.arrivalDay[item] = day + leadDays
-    this.arrivalLeadDays[item] = leadDays
-    // Short shipments happen; so does a bigger order after a stockout.
-    const size = this.orderSize[item] as number
+    const leadTime = this.items.leadTime[item] as number
+    // A bigger order after a stockout covers the backlog, in whole cases.
     const backlog = Math.max(0, -(this.onHand[item] as number))
-    this.arrivalQuantity[item] = Math.max(1, Math.round(size * (0.8 + 0.4 * this.rng.next())) + backlog)
+    const pack = this.items.minimumOrder[item] as number
+    const quantity = Math.ceil(((this.orderSize[item] as number) + backlog) / pack) * pack
+    this.arrivalQuantity[item] = quantity
+    this.orderDay[item] = day
+    if (this.rng.chance(CANCEL_SHARE)) {
+      this.arrivalStage[item] = STAGE_CANCEL
+      this.arrivalDay[item] = day + cancelDelayDays(leadTime, this.rng)
+    } else {
+      this.arrivalStage[item] = STAGE_DELIVERY
+      this.arrivalDay[item] = day + Math.max(1, leadTime + deliveryLateness(this.rng))
+    }
+    const announced = (this.items.announcesOrders[item] as number) === 1
+    this.orderNumber[item] = announced ? this.orderCount++ : NONE
+    if (announced) this.announceOrder(item, second, quantity, leadTime)
   }
 
-  private receiveDelivery(item: number, day: number, second: number): void {
+  /** The purchase_order of a new order: the units ordered and, mostly, when they are expected. */
+  private announceOrder(item: number, second: number, quantity: number, leadTime: number): void {
+    const expectedDays = this.rng.chance(EXPECTED_AT_OMITTED_SHARE) ? 0 : leadTime
+    const sentLeadTime = this.rng.chance(ORDER_LEAD_TIME_SHARE) ? leadTime : undefined
+    this.emit(item, second, 'purchase_order', quantity, undefined, sentLeadTime)
+    this.today.setOrder(this.orderNumber[item] as number, expectedDays)
+  }
+
+  /** The open order's day has come: its delivery, the rest of a short one, or its cancellation. */
+  private orderNews(item: number, day: number, second: number): void {
+    const stage = this.arrivalStage[item] as number
     const quantity = this.arrivalQuantity[item] as number
+    this.arrivalDay[item] = NONE
+    if (stage === STAGE_CANCEL) this.cancelOrder(item, second)
+    else if (stage === STAGE_DELIVERY && this.rng.chance(PARTIAL_SHARE)) this.shortDelivery(item, day, second)
+    else this.receive(item, day, second, quantity)
+    this.reorderIfLow(item, day, second)
+  }
+
+  /** The supplier cannot deliver: an announced order is cancelled with a purchase_order of 0 units. */
+  private cancelOrder(item: number, second: number): void {
+    const order = this.orderNumber[item] as number
+    if (order === NONE) return
+    this.emit(item, second, 'purchase_order', 0)
+    this.today.setOrder(order, 0)
+  }
+
+  /**
+   * Only part of the order comes; the rest follows a few days later, or never (and then the buyer
+   * sometimes closes the order at what came, so that nothing stays open on the books).
+   */
+  private shortDelivery(item: number, day: number, second: number): void {
+    const ordered = this.arrivalQuantity[item] as number
+    const shipped = partialUnits(ordered, this.rng)
+    if (shipped === 0) {
+      this.receive(item, day, second, ordered)
+      return
+    }
+    this.receive(item, day, second, shipped)
+    if (this.rng.chance(REST_LATER_SHARE)) {
+      this.arrivalStage[item] = STAGE_REST
+      this.arrivalQuantity[item] = ordered - shipped
+      this.arrivalDay[item] = day + restDelayDays(this.rng)
+      return
+    }
+    const order = this.orderNumber[item] as number
+    if (order !== NONE && this.rng.chance(CLOSE_SHORT_SHARE)) {
+      this.emit(item, second + this.rng.int(AMEND_MIN_SECONDS, AMEND_MAX_SECONDS), 'purchase_order', shipped)
+      this.today.setOrder(order, 0)
+    }
+  }
+
+  /** A restock; most receipts of an announced order name it. */
+  private receive(item: number, day: number, second: number, quantity: number): void {
     const onHand = (this.onHand[item] as number) + quantity
     this.onHand[item] = onHand
-    this.arrivalDay[item] = NONE
     const leadTime = this.rng.chance(RESTOCK_LEAD_TIME_SHARE)
-      ? (this.arrivalLeadDays[item] as number)
+      ? Math.max(1, day - (this.orderDay[item] as number))
       : undefined
     this.emit(item, second, 'restock', quantity, this.maybeOnHand('restock', onHand), leadTime)
-    this.reorderIfLow(item, day)
+    const order = this.orderNumber[item] as number
+    if (order !== NONE && this.rng.chance(RECEIPT_ORDER_ID_SHARE)) this.today.setOrder(order, 0)
   }
 
   /** Some producers report the resulting stock level; SPEC §2 only allows it when it is not negative. */
