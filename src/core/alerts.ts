@@ -158,7 +158,7 @@ export function riskReason(
     parts.push(
       unannounced.receipts === 0
         ? 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
-        : `no purchase orders seen: its last ${unannounced.receipts} restock${unannounced.receipts === 1 ? '' : 's'} came with about ${units(unannounced.level)} left`,
+        : `no purchase orders seen: its last ${unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`} came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}`,
     )
   else if (orders.length === 0)
     parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
