@@ -116,9 +116,17 @@ export function meanOnDay(model: DemandModel, k: number): number {
 /** Mean demand over days D + from + 1 … D + to. */
 export function meanBetween(model: DemandModel, from: number, to: number): number {
   if (model.rate === 0 || to <= from) return 0
-  let sum = 0
-  for (let k = from + 1; k <= to; k++) sum += meanOnDay(model, k)
-  return sum
+  return meanThrough(model, to) - meanThrough(model, from)
+}
+
+/** Mean demand over days D + 1 … D + k: whole weeks at once (the factors repeat), then the days left. */
+function meanThrough(model: DemandModel, k: number): number {
+  if (k <= 0) return 0
+  let week = 0
+  for (let w = 0; w < 7; w++) week += model.weekday[w] as number
+  let sum = Math.floor(k / 7) * week
+  for (let j = 1; j <= k % 7; j++) sum += model.weekday[(model.asOfDay + j) % 7] as number
+  return model.rate * sum
 }
 
 /** Variance of the demand over `days` coming days whose mean is `mean` (see the header). */

@@ -140,14 +140,15 @@ export class DemandWalk {
   /** r of the negative binomial; Infinity for Poisson; NaN for the normal approximation or no demand. */
   private readonly size: number
 
-  constructor(m: number, v: number, x: number) {
+  /** `tailAbove`: P(X ≥ x + 1) when the caller knows it already (saves the exact tail). */
+  constructor(m: number, v: number, x: number, tailAbove?: number) {
     this.m = m
     this.v = v
     const r = m > 0 ? (m * m) / (v - m) : Number.NaN
     this.size = m > NORMAL_FROM_MEAN ? Number.NaN : r < POISSON_FROM_SIZE ? r : Number.POSITIVE_INFINITY
     this.x = x
     this.pmf = demandExactly(x, m, v)
-    this.tail = demandAtLeast(x, m, v)
+    this.tail = tailAbove === undefined ? demandAtLeast(x, m, v) : tailAbove + this.pmf
   }
 
   up(): void {

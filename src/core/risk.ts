@@ -163,8 +163,10 @@ function riskWithModel(
   if (scenarios.length === 0) return nothingComing
   let risk = 0
   let weights = 0
+  const beforeFirstReceipt = new Map<number, number>()
   for (const { weight, receipts } of scenarios) {
-    risk += weight * Math.min(nothingComing, firstPassage(model, onHand, receipts, horizon))
+    risk +=
+      weight * Math.min(nothingComing, firstPassage(model, onHand, receipts, horizon, beforeFirstReceipt))
     weights += weight
   }
   return risk / weights
@@ -310,6 +312,8 @@ export function firstPassage(
   onHand: number,
   receipts: Receipt[],
   horizon: number,
+  /** P(the demand reaches the stock by day k), by k: shared by the scenarios of one item. */
+  firstCrossing = new Map<number, number>(),
 ): number {
   const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
   let level = onHand
@@ -320,9 +324,17 @@ export function firstPassage(
     const day = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
     if (day > (last?.day ?? 0)) {
       const mean = meanBetween(model, 0, day)
-      const here = { day, level, mean, variance: varianceOver(model, mean, day) }
-      risk =
-        last === null ? demandAtLeast(level, mean, here.variance) : risk + crossesOnlyLater(model, last, here)
+      const here: Checkpoint = { day, level, mean, variance: varianceOver(model, mean, day) }
+      if (last !== null) risk += crossesOnlyLater(model, last, here)
+      else {
+        let crossing = firstCrossing.get(day)
+        if (crossing === undefined) {
+          crossing = demandAtLeast(level, mean, here.variance)
+          firstCrossing.set(day, crossing)
+        }
+        risk = crossing
+        here.crossing = crossing
+      }
       last = here
     }
     if (i === sorted.length) break
@@ -339,6 +351,8 @@ interface Checkpoint {
   level: number
   mean: number
   variance: number
+  /** P(the demand by `day` reaches `level`), where it has been worked out. */
+  crossing?: number
 }
 
 /**
@@ -347,12 +361,13 @@ interface Checkpoint {
  * until the remaining probability of X₁ no longer matters.
  */
 function crossesOnlyLater(model: DemandModel, earlier: Checkpoint, later: Checkpoint): number {
-  let x = Math.ceil(earlier.level) - 1
-  if (x < 0) return 0
+  const top = Math.ceil(earlier.level) - 1
+  if (top < 0) return 0
   // Terms above ten standard deviations past the mean carry nothing (and their probability underflows).
-  x = Math.min(x, Math.ceil(earlier.mean + 10 * Math.sqrt(earlier.variance)))
+  const x = Math.min(top, Math.ceil(earlier.mean + 10 * Math.sqrt(earlier.variance)))
   const between = later.mean - earlier.mean
-  const stock = new DemandWalk(earlier.mean, earlier.variance, x)
+  const known = x === top ? earlier.crossing : undefined
+  const stock = new DemandWalk(earlier.mean, earlier.variance, x, known)
   const survive = 1 - stock.tail + stock.pmf
   const need = Math.ceil(later.level - x)
   const demand = new DemandWalk(
