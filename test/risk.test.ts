@@ -313,6 +313,20 @@ describe('open orders, late and short deliveries', () => {
       expect(Math.abs(firstPassage(model, c.onHand, c.receipts, c.horizon) - outs / paths)).toBeLessThan(0.02)
     }
   })
+  test("the scenarios' shared first crossing is only reused at the same stock level", () => {
+    const model: DemandModel = {
+      rate: 2,
+      dispersion: 1.5,
+      days: 20,
+      weekday: new Float64Array(7).fill(1),
+      asOfDay: 0,
+    }
+    const shared = new Map<number, number>()
+    firstPassage(model, 6, [], 7, shared)
+    const tomorrow = [{ day: 1, units: 10 }]
+    expect(firstPassage(model, 6, tomorrow, 7, shared)).toBe(firstPassage(model, 6, tomorrow, 7))
+    expect(firstPassage(model, 6, tomorrow, 7)).toBeLessThan(firstPassage(model, 6, [], 7) / 2)
+  })
 })
 
 describe('items that never announce their orders', () => {

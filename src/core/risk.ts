@@ -312,7 +312,7 @@ export function firstPassage(
   onHand: number,
   receipts: Receipt[],
   horizon: number,
-  /** P(the demand reaches the stock by day k), by k: shared by the scenarios of one item. */
+  /** P(the demand reaches the stock on hand by day k), by k: shared by the scenarios of one item. */
   firstCrossing = new Map<number, number>(),
 ): number {
   const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
@@ -327,10 +327,11 @@ export function firstPassage(
       const here: Checkpoint = { day, level, mean, variance: varianceOver(model, mean, day) }
       if (last !== null) risk += crossesOnlyLater(model, last, here)
       else {
-        let crossing = firstCrossing.get(day)
+        // Shared only while nothing has arrived yet (receipts on day 1 raise the first level).
+        let crossing = level === onHand ? firstCrossing.get(day) : undefined
         if (crossing === undefined) {
           crossing = demandAtLeast(level, mean, here.variance)
-          firstCrossing.set(day, crossing)
+          if (level === onHand) firstCrossing.set(day, crossing)
         }
         risk = crossing
         here.crossing = crossing
