@@ -14,8 +14,10 @@
 // When the receipts come: the item's own record of its last deliveries (days late, share of the
 // units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
 // say "usually on time, sometimes days late, now and then short or lost" for items without a
-// record. Each remembered delivery is a scenario; an order already overdue by o days keeps only the
-// scenarios later than o. The risk is the weighted mean over scenarios.
+// record. Each remembered delivery is a scenario; an order already overdue past a scenario's
+// lateness comes tomorrow in it, unless it is overdue past every lateness on record (then it is
+// taken not to come). Items that never announce an order get scenarios from their unannounced
+// receipts instead (unannouncedScenarios). The risk is the weighted mean over scenarios.
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -25,25 +27,15 @@ import type { ItemState } from './state.ts'
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
 export type RiskLevel = (typeof RISK_LEVELS)[number]
 
-/** Triples (days late, fill share, weight); a lateness of Infinity is an order that does not come. */
-export const PRIOR_DELIVERIES: readonly number[] = [
-  0,
-  1,
-  1,
-  2,
-  1,
-  0.4,
-  5,
-  0.7,
-  0.3,
-  10,
-  1,
-  0.2,
-  Infinity,
-  0,
-  0.1,
+/** (days late, fill share, weight) of the prior's pseudo-deliveries; a lateness of Infinity is an order that does not come. */
+export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, weight: number])[] = [
+  [0, 1, 1],
+  [2, 1, 0.4],
+  [5, 0.7, 0.3],
+  [10, 1, 0.2],
+  [Infinity, 0, 0.1],
 ]
-/** Weight of "no unannounced receipt this time" beside each remembered gap between receipts. */
+/** Weight of "no unannounced receipt this time" beside each remembered receipt (weight 1 each). */
 export const UNANNOUNCED_NONE_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
@@ -231,7 +223,7 @@ function arrivalDay(
 
 /** Triples (days late, fill, weight): the prior's pseudo-deliveries and the item's own record, equal ones merged. */
 function deliveryScenarios(record: readonly number[] | null): number[] {
-  const scenarios = PRIOR_DELIVERIES.slice()
+  const scenarios = PRIOR_DELIVERIES.flat()
   if (record === null) return scenarios
   for (let i = 0; i < record.length; i += 2) {
     const late = record[i] as number
