@@ -165,8 +165,8 @@ export const SETTINGS = {
   redisTtlSeconds: setting(
     'REDIS_TTL_SECONDS',
     '3600',
-    'a whole number of seconds >= 1',
-    wholeNumber(1),
+    'a whole number of seconds from 1 to 2147483647',
+    wholeNumber(1, 2_147_483_647),
     'TTL of the Redis metrics hashes',
   ),
   batchSize: setting(
@@ -187,7 +187,7 @@ export const SETTINGS = {
   reviewPeriodDays: setting(
     'REVIEW_PERIOD_DAYS',
     '7',
-    'a number of days >= 0',
+    'a number of days from 0 to 3650',
     realNumber((v) => v >= 0 && v <= 3650),
     'days between reorder reviews',
   ),
@@ -222,7 +222,7 @@ export const SETTINGS = {
   dedupWindowHours: setting(
     'DEDUP_WINDOW_HOURS',
     '48',
-    'a number of hours >= 0',
+    'a number of hours from 0 to 87600 (ten years)',
     realNumber((v) => v >= 0 && v <= 87_600),
     'how far back duplicate event ids are remembered',
   ),
@@ -251,8 +251,8 @@ export const SETTINGS = {
   parquetFlushSeconds: setting(
     'PARQUET_FLUSH_SECONDS',
     '60',
-    'a number of seconds > 0',
-    realNumber((v) => v > 0),
+    'a number of seconds with 0 < x <= 86400',
+    realNumber((v) => v > 0 && v <= 86_400),
     'consume: ...or once the oldest row has waited this long',
   ),
 } as const
@@ -273,16 +273,48 @@ export function flagName(name: SettingName): string {
   return SETTINGS[name].env.toLowerCase().replaceAll('_', '-')
 }
 
-/** citty argument definitions for the given settings (no defaults here: the environment comes first). */
+/** The placeholder of a setting's value in help (`--batch-size N`), from its variable's name. */
+const METAVARS: [RegExp, string][] = [
+  [/_ROWS_PER_FILE$/, 'N'],
+  [/_PORT$/, 'PORT'],
+  [/_HOST$/, 'HOST'],
+  [/_SERVERS$/, 'HOST:PORT,...'],
+  [/_(CA_)?FILE$/, 'FILE'],
+  [/_DIR$/, 'DIR'],
+  [/_TOPIC$/, 'TOPIC'],
+  [/_DAYS$/, 'DAYS'],
+  [/_HOURS$/, 'HOURS'],
+  [/_SECONDS$/, 'SECONDS'],
+  [/_MS$/, 'MS'],
+  [/(_LEVEL|_THRESHOLD|_RATE)$/, 'P'],
+  [/_SIZE$/, 'N'],
+  [/_TLS$/, 'true|false'],
+  [/_PROTOCOL$/, 'PROTOCOL'],
+  [/_MECHANISM$/, 'MECHANISM'],
+  [/_SSLMODE$/, 'MODE'],
+  [/_PASSWORD$/, 'PASSWORD'],
+  [/_USER(NAME)?$/, 'USER'],
+  [/_DB$/, 'NAME'],
+  [/_ID$/, 'ID'],
+]
+
+export function metavar(env: string): string {
+  return METAVARS.find(([pattern]) => pattern.test(env))?.[1] ?? 'VALUE'
+}
+
+/**
+ * citty argument definitions for the given settings (no defaults here: the environment comes
+ * first): what it is, the values it takes, its variable and default.
+ */
 export function settingArgs<N extends SettingName>(names: readonly N[]) {
   const args: Record<string, { type: 'string'; description: string; valueHint: string }> = {}
   for (const name of names) {
     const s = SETTINGS[name]
-    const shown = s.secret ? '' : s.default === undefined ? '' : ` (default ${s.default})`
+    const shown = s.secret ? '' : s.default === undefined ? '' : `, default ${s.default}`
     args[flagName(name)] = {
       type: 'string',
-      description: `${s.description}; env ${s.env}${shown}`,
-      valueHint: s.expected,
+      description: `${s.description}: ${s.expected} (env ${s.env}${shown})`,
+      valueHint: metavar(s.env),
     }
   }
   return args

@@ -1,49 +1,79 @@
 #!/usr/bin/env bun
 // The `invpipe` executable: one binary, one command per job, all sharing the core.
-import { defineCommand, runCommand, showUsage } from 'citty'
+// citty parses each command's options; checkArgs (src/commands/cli.ts) first refuses anything
+// citty would silently ignore or misread, for every command alike.
+import type { ArgsDef, CommandDef } from 'citty'
+import { runCommand } from 'citty'
 import packageJson from '../package.json' with { type: 'json' }
+import {
+  checkArgs,
+  closest,
+  type NamedCommand,
+  renderCommandUsage,
+  renderMainUsage,
+  usageStyle,
+} from './commands/cli.ts'
 import { replayCommand } from './commands/replay.ts'
 import { ConfigError } from './config.ts'
-import { ServiceError } from './errors.ts'
+import { ServiceError, UsageError } from './errors.ts'
 import { SourceError } from './sources/files.ts'
 
-const main = defineCommand({
-  meta: {
-    name: 'invpipe',
-    version: packageJson.version,
-    description:
-      'Real-time inventory analytics: demand metrics, stockout risk and reorder recommendations from inventory events.',
-  },
-  subCommands: {
-    replay: replayCommand,
-    consume: () => import('./commands/consume.ts').then((m) => m.consumeCommand),
-    generate: () => import('./commands/generate.ts').then((m) => m.generateCommand),
-    migrate: () => import('./commands/migrate.ts').then((m) => m.migrateCommand),
-    backtest: () => import('./commands/backtest.ts').then((m) => m.backtestCommand),
-    health: () => import('./commands/health.ts').then((m) => m.healthCommand),
-  },
-})
+const DESCRIPTION =
+  'inventory analytics from a stream of inventory events: demand, stockout risk and how much to reorder.'
+
+type Loader = () => Promise<CommandDef<ArgsDef>>
+const COMMANDS: Record<string, Loader> = {
+  replay: async () => replayCommand as unknown as CommandDef<ArgsDef>,
+  generate: () =>
+    import('./commands/generate.ts').then((m) => m.generateCommand as unknown as CommandDef<ArgsDef>),
+  consume: () =>
+    import('./commands/consume.ts').then((m) => m.consumeCommand as unknown as CommandDef<ArgsDef>),
+  backtest: () =>
+    import('./commands/backtest.ts').then((m) => m.backtestCommand as unknown as CommandDef<ArgsDef>),
+  migrate: () =>
+    import('./commands/migrate.ts').then((m) => m.migrateCommand as unknown as CommandDef<ArgsDef>),
+  health: () => import('./commands/health.ts').then((m) => m.healthCommand as unknown as CommandDef<ArgsDef>),
+}
 
 /** Errors of the user's making: one line, no stack trace. */
 function isUsageError(error: unknown): error is Error {
   return (
     error instanceof ConfigError ||
     error instanceof SourceError ||
-    (error instanceof Error && (error.name === 'CLIError' || error.name === 'UsageError'))
+    error instanceof UsageError ||
+    (error instanceof Error && error.name === 'CLIError')
   )
 }
 
+const isHelp = (arg: string) => arg === '--help' || arg === '-h'
+
 async function run(rawArgs: string[]): Promise<number> {
-  if (rawArgs.length === 0 || rawArgs.includes('--help') || rawArgs.includes('-h')) {
-    await showUsage(...(await resolveForUsage(rawArgs)))
-    return 0
-  }
-  if (rawArgs.length === 1 && (rawArgs[0] === '--version' || rawArgs[0] === '-v')) {
+  const [name, ...rest] = rawArgs
+  if (rawArgs.length === 1 && (name === '--version' || name === '-v')) {
     console.log(packageJson.version)
     return 0
   }
   try {
-    await runCommand(main, { rawArgs })
+    if (name === undefined || isHelp(name)) {
+      console.log(await mainUsage())
+      return 0
+    }
+    const load = COMMANDS[name]
+    if (load === undefined) {
+      if (name.startsWith('-')) throw new UsageError(`unknown option ${name}; see invpipe --help`)
+      const meant = closest(name, Object.keys(COMMANDS))
+      throw new UsageError(
+        `unknown command ${JSON.stringify(name)}${meant === null ? '' : ` (did you mean ${meant}?)`}; commands: ${Object.keys(COMMANDS).join(', ')}`,
+      )
+    }
+    const command = await load()
+    const end = rest.indexOf('--')
+    if ((end < 0 ? rest : rest.slice(0, end)).some(isHelp)) {
+      console.log(renderCommandUsage({ name, command }, packageJson.version, usageStyle()))
+      return 0
+    }
+    checkArgs(name, (command.args ?? {}) as ArgsDef, rest)
+    await runCommand(command, { rawArgs: rest })
     // A command may have chosen its own status (health reports "not ready" as 1).
     return typeof process.exitCode === 'number' ? process.exitCode : 0
   } catch (error) {
@@ -60,16 +90,14 @@ async function run(rawArgs: string[]): Promise<number> {
   }
 }
 
-/** The (sub)command whose usage to show: the first argument names it, when it is one. */
-async function resolveForUsage(rawArgs: string[]): Promise<Parameters<typeof showUsage>> {
-  const name = rawArgs[0]
-  const subCommands = main.subCommands as Record<string, unknown>
-  if (name !== undefined && name in subCommands) {
-    const entry = subCommands[name] as (() => Promise<typeof main>) | typeof main
-    const command = typeof entry === 'function' ? await entry() : entry
-    return [command, main]
-  }
-  return [main]
+async function mainUsage(): Promise<string> {
+  const commands: NamedCommand[] = []
+  for (const [name, load] of Object.entries(COMMANDS)) commands.push({ name, command: await load() })
+  return renderMainUsage(DESCRIPTION, commands, packageJson.version, usageStyle())
 }
 
-process.exitCode = await run(process.argv.slice(2))
+const status = await run(process.argv.slice(2))
+// After a failure, clients still retrying in the background (a broker, a database) must not keep a
+// one-shot command alive: the line is printed, the run is over.
+if (status !== 0) process.exit(status)
+process.exitCode = status

@@ -29,6 +29,7 @@ export const backtestCommand = defineCommand({
       type: 'positional',
       description:
         'event files (JSONL or Parquet), read in the order given; - reads standard input; none: the PostgreSQL history',
+      valueHint: '[FILE... | -]',
       required: false,
     },
     since: {

@@ -34,38 +34,50 @@ export const generateCommand = defineCommand({
   args: {
     events: {
       type: 'string',
+      valueHint: 'N',
       description: 'Exact number of lines to write',
       default: String(defaults.events),
     },
-    skus: { type: 'string', description: 'Number of SKUs', default: String(defaults.skus) },
+    skus: { type: 'string', valueHint: 'N', description: 'Number of SKUs', default: String(defaults.skus) },
     warehouses: {
       type: 'string',
+      valueHint: 'N',
       description: 'Number of warehouses (items = skus × warehouses)',
       default: String(defaults.warehouses),
     },
-    days: { type: 'string', description: 'History length in days', default: String(defaults.days) },
+    days: {
+      type: 'string',
+      valueHint: 'N',
+      description: 'History length in days',
+      default: String(defaults.days),
+    },
     start: {
       type: 'string',
+      valueHint: 'YYYY-MM-DD',
       description: 'First day of the history, YYYY-MM-DD (UTC)',
       default: defaults.start,
     },
     seed: {
       type: 'string',
+      valueHint: 'N',
       description: 'Random seed; the same seed gives the same bytes',
       default: String(defaults.seed),
     },
     'malformed-rate': {
       type: 'string',
+      valueHint: 'R',
       description: 'Share of lines that are malformed (0–1)',
       default: String(defaults.malformedRate),
     },
     'duplicate-rate': {
       type: 'string',
+      valueHint: 'R',
       description: 'Share of events sent twice (0–1)',
       default: String(defaults.duplicateRate),
     },
     'late-rate': {
       type: 'string',
+      valueHint: 'R',
       description: 'Share of events that arrive out of order (0–1)',
       default: String(defaults.lateRate),
     },

@@ -2,7 +2,7 @@ import { defineCommand } from 'citty'
 import { SingleBar } from 'cli-progress'
 import { Partitioners } from 'kafkajs'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, type Settings, settingArgs } from '../config.ts'
-import { type MetricsRow, metricsRecord } from '../core/rows.ts'
+import { metricsRecord } from '../core/rows.ts'
 import { UsageError } from '../errors.ts'
 import { ensureTopics, KAFKA_SETTINGS, kafkaClient } from '../kafka/client.ts'
 import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
@@ -35,12 +35,14 @@ export const replayCommand = defineCommand({
   args: {
     files: {
       type: 'positional',
-      description: 'event files, read in the order given; - reads standard input',
+      description: 'event files (JSON lines or Parquet), read in the order given; - reads standard input',
+      valueHint: 'FILE... | -',
       required: false,
     },
     alerts: {
       type: 'string',
-      description: 'write the alerts (SPEC §6) to this file as JSON lines',
+      description:
+        'write the alert messages (raised, escalated, reminder, resolved, each with its reason) to this file as JSON lines',
       valueHint: 'FILE',
     },
     rejects: {
@@ -58,6 +60,8 @@ export const replayCommand = defineCommand({
     progress: {
       type: 'boolean',
       description: 'draw a progress bar on a terminal (--no-progress to hide it)',
+      negativeDescription:
+        'no progress bar (one is drawn on stderr only when it is a terminal and the input exceeds 32 MiB)',
       default: true,
     },
     ...settingArgs(REPLAY_SETTINGS),

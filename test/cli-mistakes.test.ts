@@ -1,0 +1,110 @@
+// The mistakes a new user makes on the command line, as typed: each is one line naming what was
+// wrong and a non-zero exit, never a silent run with something else than what was asked.
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
+setDefaultTimeout(60_000)
+
+const ROOT = join(import.meta.dir, '..')
+const dir = mkdtempSync(join(tmpdir(), 'invpipe-mistakes-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const event = (id: string, type: string, quantity: number, day: number, extra: object = {}) =>
+  JSON.stringify({
+    event_id: id,
+    event_type: type,
+    sku: 'S1',
+    warehouse_id: 'W1',
+    quantity,
+    timestamp: `2026-02-${String(day).padStart(2, '0')}T12:00:00Z`,
+    ...extra,
+  })
+const inputPath = join(dir, 'in.jsonl')
+writeFileSync(
+  inputPath,
+  `${[event('c', 'stock_count', 40, 1), ...[2, 3, 4, 5, 6].map((d) => event(`s${d}`, 'sale', 6, d))].join('\n')}\n`,
+)
+
+function run(args: string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}) {
+  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
+    cwd: options.cwd ?? dir,
+    env: { PATH: process.env.PATH ?? '', ...options.env },
+    stdin: options.stdin === undefined ? 'ignore' : Buffer.from(options.stdin),
+  })
+  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
+}
+
+/** One line on stderr, nothing on stdout, exit 2. */
+function expectUsageError(result: ReturnType<typeof run>, pattern: RegExp) {
+  expect(result.stderr.trim().split('\n')).toHaveLength(1)
+  expect(result.stderr.trim()).toMatch(pattern)
+  expect(result.stdout).toBe('')
+  expect(result.code).toBe(2)
+}
+
+describe('unknown and misspelled options', () => {
+  test('a misspelled setting is named, with the option meant, and nothing runs', () => {
+    const result = run(['replay', inputPath, '--leadtime-days=14', '--data-dir', 'never'])
+    expectUsageError(result, /^invpipe: unknown option --leadtime-days \(did you mean --lead-time-days\?\)/)
+    expect(existsSync(join(dir, 'never'))).toBe(false)
+  })
+
+  test('--alert=x, --bogus, -x and a stray --sku are each refused by name', () => {
+    expectUsageError(run(['replay', inputPath, '--alert=x']), /unknown option --alert .*--alerts/)
+    expectUsageError(run(['replay', inputPath, '--bogus']), /^invpipe: unknown option --bogus;/)
+    expectUsageError(run(['replay', inputPath, '-x']), /^invpipe: unknown option -x;/)
+    expectUsageError(run(['replay', inputPath, '--sku', 'SKU-00002']), /^invpipe: unknown option --sku;/)
+  })
+
+  test('every command checks its options, and a command or option before it must exist', () => {
+    expectUsageError(
+      run(['generate', '--bogus']),
+      /^invpipe: unknown option --bogus;.*invpipe generate --help/,
+    )
+    expectUsageError(run(['generate', 'events.jsonl']), /^invpipe: unexpected argument "events.jsonl"/)
+    expectUsageError(run(['backtest', inputPath, '--sine', '30d']), /unknown option --sine .*--since/)
+    expectUsageError(
+      run(['migrate', '--postgres-hots', 'x']),
+      /unknown option --postgres-hots .*--postgres-host/,
+    )
+    expectUsageError(run(['health', '-p', '9464']), /^invpipe: unknown option -p;/)
+    expectUsageError(run(['consume', '--drian']), /unknown option --drian .*--drain/)
+    expectUsageError(run(['--bogus', 'replay', inputPath]), /^invpipe: unknown option --bogus;/)
+    expectUsageError(
+      run(['replya', inputPath]),
+      /^invpipe: unknown command "replya" \(did you mean replay\?\)/,
+    )
+  })
+
+  test('a string option needs a value; a flag takes none; --no-x only for flags', () => {
+    expectUsageError(run(['backtest', inputPath, '--html']), /^invpipe: --html needs a value \(FILE\)/)
+    expectUsageError(run(['backtest', inputPath, '--html', '--json']), /^invpipe: --html needs a value/)
+    expectUsageError(run(['backtest', inputPath, '--html=']), /^invpipe: --html needs a value/)
+    expectUsageError(run(['replay', inputPath, '--json=yes']), /^invpipe: --json takes no value/)
+    expectUsageError(run(['replay', inputPath, '--no-alerts']), /^invpipe: unknown option --no-alerts;/)
+  })
+
+  test('the forms citty understands still work: --flag=value, --no-flag, -- before file names', () => {
+    const result = run([
+      'replay',
+      '--lead-time-days=14',
+      '--no-progress',
+      '--json',
+      '--data-dir=out-forms',
+      '--',
+      inputPath,
+    ])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    const summary = JSON.parse(result.stdout)
+    expect(summary.events.accepted).toBe(6)
+    expect(summary.top_at_risk[0].lead_time_days).toBe(14)
+  })
+
+  test('a name that is not a file: one line', () => {
+    expectUsageError(run(['replay', inputPath, 'SKU-00002']), /^invpipe: SKU-00002: cannot read \(ENOENT\)$/)
+  })
+})
