@@ -1,68 +1,191 @@
-// The core against test/oracle/oracle.py, an independent Python implementation of SPEC §2–§6
-// written from the spec alone: random streams and a generated realistic one must agree in full.
-import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+// The core against test/oracle/oracle.py, an independent Python implementation of SPEC §2–§6 and
+// the README's risk version 2, written from those texts alone: random streams and the sample stream
+// must agree on every column of every final row, every alert message (all but its free-text
+// `reason`), every reject, duplicate and daily row.
+//
+// Tolerance: 1e-9, relative (absolute below 1), everywhere. The oracle computes the negative
+// binomial with scipy (Boost's incomplete beta) where the engine has its own continued fraction and
+// recurrences; both are good to ~1e-13. Two places where the engine approximates are kept out of
+// reach instead of tolerated: means above 2000 (the engine's normal approximation: the streams here
+// stay far below), and the engine's first-passage sum, which stops ten standard deviations above the
+// mean of the demand at the previous checkpoint (off by up to ~1e-4 for dispersed slow items): the
+// oracle reproduces that cut on request (`ten_sd_cut`, ENGINE_DEVIATIONS in oracle.py), and a test
+// below shows the size of the difference.
+import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { analyze, firstDifference } from './support/analyze.ts'
+import type { CoreConfig } from '../src/core/config.ts'
+import { type Analysis, analyze, firstDifference, withoutReasons } from './support/analyze.ts'
 import { eventLine } from './support/arbitraries.ts'
 
-// Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
-setDefaultTimeout(60_000)
+// Bun's 5 s default is too short for a test that talks to a process on 2 loaded cores.
+setDefaultTimeout(120_000)
 
 const ORACLE = join(import.meta.dir, 'oracle', 'oracle.py')
-const dir = mkdtempSync(join(tmpdir(), 'invpipe-oracle-'))
 
-function oracle(lines: string[], config: Record<string, number> = {}) {
-  const path = join(dir, 'events.jsonl')
-  writeFileSync(path, `${lines.join('\n')}\n`)
-  const result = Bun.spawnSync(['python3', ORACLE, path, '--config', JSON.stringify(config)])
-  if (result.exitCode !== 0) throw new Error(result.stderr.toString())
-  return JSON.parse(result.stdout.toString())
+/** The engine's approximations the oracle reproduces for the random comparisons (see the header). */
+const AS_ENGINE = ['ten_sd_cut']
+
+/** One oracle process for the whole file: a request a line on stdin, an answer a line on stdout. */
+class Oracle {
+  private readonly proc = Bun.spawn(['python3', ORACLE, '--serve'], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'inherit',
+  })
+  private readonly reader = this.proc.stdout.getReader()
+  private readonly decoder = new TextDecoder()
+  private buffer = ''
+
+  async run(lines: string[], config: Record<string, number> = {}, asEngine = AS_ENGINE): Promise<Analysis> {
+    this.proc.stdin.write(`${JSON.stringify({ lines, config, as_engine: asEngine })}\n`)
+    this.proc.stdin.flush()
+    while (!this.buffer.includes('\n')) {
+      const { value, done } = await this.reader.read()
+      if (done) throw new Error('the oracle exited')
+      this.buffer += this.decoder.decode(value, { stream: true })
+    }
+    const end = this.buffer.indexOf('\n')
+    const answer = JSON.parse(this.buffer.slice(0, end))
+    this.buffer = this.buffer.slice(end + 1)
+    if (answer.error) throw new Error(`oracle: ${answer.error}`)
+    return answer as Analysis
+  }
+
+  close(): void {
+    this.proc.stdin.end()
+  }
+}
+
+const oracle = new Oracle()
+afterAll(() => oracle.close())
+
+/** The oracle's settings (snake case, SPEC §8 names) as the core's. */
+function coreConfig(config: Record<string, number>): Partial<CoreConfig> {
+  const names: Record<string, keyof CoreConfig> = {
+    lead_time_days: 'leadTimeDays',
+    review_period_days: 'reviewPeriodDays',
+    service_level: 'serviceLevel',
+    alert_threshold: 'alertThreshold',
+    alert_resolve_threshold: 'alertResolveThreshold',
+    alert_repeat_days: 'alertRepeatDays',
+    dedup_window_hours: 'dedupWindowHours',
+  }
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [names[k] ?? k, v]))
+}
+
+function randomAgreement(config: Record<string, number>, numRuns: number) {
+  return fc.assert(
+    fc.asyncProperty(fc.array(eventLine, { minLength: 1, maxLength: 80 }), async (lines) => {
+      const expected = await oracle.run(lines, config)
+      expect(firstDifference(withoutReasons(analyze(lines, coreConfig(config))), expected)).toBeNull()
+    }),
+    { numRuns },
+  )
+}
+
+function event(id: string, type: string, day: number, quantity: number, extra: Record<string, unknown> = {}) {
+  return JSON.stringify({
+    event_id: id,
+    event_type: type,
+    sku: 'S',
+    warehouse_id: 'W',
+    quantity,
+    timestamp: `2026-03-${String(day).padStart(2, '0')}T12:00:00Z`,
+    ...extra,
+  })
 }
 
 describe('agreement with the independent Python oracle', () => {
-  test('the generated sample stream (late events, duplicates, malformed lines, zones): every row, alert, reject and daily row', () => {
+  test('the generated sample stream (late events, duplicates, malformed lines, zones): every row, alert, reject and daily row', async () => {
     const lines = readFileSync(join(import.meta.dir, '..', 'fixtures', 'sample-events.jsonl'), 'utf8').split(
       '\n',
     )
     if (lines.at(-1) === '') lines.pop()
-    const expected = oracle(lines)
+    const expected = await oracle.run(lines, {}, [])
     expect(expected.alerts.length).toBeGreaterThan(10)
     expect(expected.counts.duplicates).toBeGreaterThan(10)
-    expect(firstDifference(analyze(lines), expected)).toBeNull()
+    expect(firstDifference(withoutReasons(analyze(lines)), expected)).toBeNull()
   })
 
-  test('random small streams (collisions of ids, days and items; malformed lines)', () => {
-    fc.assert(
-      fc.property(fc.array(eventLine, { minLength: 1, maxLength: 80 }), (lines) => {
-        expect(firstDifference(analyze(lines), oracle(lines))).toBeNull()
-      }),
-      { numRuns: 40 },
+  test('random small streams with purchase orders (collisions of ids, orders, days and items; malformed lines)', async () => {
+    await randomAgreement({}, 150)
+  })
+
+  test('random streams under other settings: many episodes, escalations and reminders', async () => {
+    await randomAgreement(
+      {
+        lead_time_days: 3,
+        review_period_days: 14,
+        service_level: 0.8,
+        alert_threshold: 0.1,
+        alert_resolve_threshold: 0.05,
+        alert_repeat_days: 2,
+        dedup_window_hours: 6,
+      },
+      60,
     )
   })
 
-  test('random streams under other settings', () => {
-    const config = {
-      lead_time_days: 3,
-      review_period_days: 14,
-      service_level: 0.8,
-      alert_threshold: 0.3,
-      dedup_window_hours: 6,
-    }
-    const core = {
-      leadTimeDays: 3,
-      reviewPeriodDays: 14,
-      serviceLevel: 0.8,
-      alertThreshold: 0.3,
-      dedupWindowHours: 6,
-    }
-    fc.assert(
-      fc.property(fc.array(eventLine, { minLength: 1, maxLength: 80 }), (lines) => {
-        expect(firstDifference(analyze(lines, core), oracle(lines, config))).toBeNull()
-      }),
-      { numRuns: 20 },
+  test('random streams with long lead times and no reminders', async () => {
+    await randomAgreement(
+      { lead_time_days: 12, service_level: 0.99, alert_threshold: 0.3, alert_repeat_days: 0 },
+      40,
     )
+  })
+
+  test('the episodes of §6 are all exercised by the random streams', async () => {
+    // Not a comparison: a guard that the generators keep reaching every kind of message.
+    const statuses = new Set<string>()
+    const streams = fc.sample(fc.array(eventLine, { minLength: 40, maxLength: 80 }), { numRuns: 60, seed: 7 })
+    for (const lines of streams) {
+      const result = await oracle.run(lines, {
+        alert_threshold: 0.1,
+        alert_resolve_threshold: 0.05,
+        alert_repeat_days: 2,
+      })
+      for (const alert of result.alerts) statuses.add(alert.status as string)
+    }
+    expect([...statuses].sort()).toEqual(['escalated', 'raised', 'reminder', 'resolved'])
+  })
+})
+
+describe('where the engine and the spec differ (ENGINE_DEVIATIONS of oracle.py)', () => {
+  test('ten_sd_cut: the engine leaves out the demand beyond ten standard deviations, a difference of ~1e-5 here', async () => {
+    // λ = 0.25 (the prior alone), φ = 2, n = 1: over 4 days mean 1, variance 10, ten standard deviations
+    // at 32.6 units, below the 56 on hand; 20 units arrive on day 5 of an 18-day horizon.
+    const lines = [
+      event('1', 'purchase_order', 1, 20, {
+        on_hand: 56,
+        lead_time_days: 18,
+        order_id: 'P',
+        expected_at: '2026-03-06T10:00:00Z',
+      }),
+    ]
+    const engine = analyze(lines).final[0]?.stockout_risk as number
+    const spec = (await oracle.run(lines, {}, [])).final[0]?.stockout_risk as number
+    const cut = (await oracle.run(lines, {}, ['ten_sd_cut'])).final[0]?.stockout_risk as number
+    expect(Math.abs(engine - cut)).toBeLessThan(1e-12)
+    expect(Math.abs(engine - spec)).toBeGreaterThan(1e-6)
+    expect(Math.abs(engine - spec)).toBeLessThan(1e-4)
+  })
+
+  // SPEC §3: an unlabelled receipt goes to the open order with the earliest expected day, "ties: the
+  // order seen first". The engine breaks the tie by the order whose id it met first, which is the
+  // earlier receipt when a receipt came before its order. Remove `.failing` once src/core/orders.ts
+  // keeps the order of the purchase_orders.
+  test.failing('ties between orders expected the same day go to the order seen first, not to an earlier receipt', async () => {
+    const lines = [
+      event('1', 'stock_count', 1, 10),
+      event('2', 'restock', 1, 1, { order_id: 'X' }), // X's receipt comes before X
+      event('3', 'purchase_order', 1, 10, { order_id: 'Y', expected_at: '2026-03-05T00:00:00Z' }),
+      event('4', 'purchase_order', 1, 10, { order_id: 'X', expected_at: '2026-03-05T00:00:00Z' }),
+      event('5', 'restock', 2, 3), // Y was seen first: Y 10 → 7
+      event('6', 'restock', 2, 10, { order_id: 'X' }), // X received 1 + 10 ≥ 10: X 0
+    ]
+    const spec = await oracle.run(lines, {}, [])
+    expect(spec.final[0]?.on_order).toBe(7)
+    expect(analyze(lines).final[0]?.on_order).toBe(7) // the engine: 10 (X took the 3)
   })
 })

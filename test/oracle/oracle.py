@@ -1,25 +1,38 @@
 #!/usr/bin/env python3
-"""Independent reference implementation of invpipe's core (SPEC.md §2-§7).
+"""Independent reference implementation of invpipe's core (SPEC.md §2-§7, risk version 2).
 
-Stdlib only. Written from the SPEC and the interpretation notes in
-test/oracle/README.md, never from src/. Usage:
+Written from SPEC.md and README.md ("How the numbers are computed", "The risk, in a planner's
+words (risk version 2)", "Choices where the spec is silent") and the interpretation notes in
+test/oracle/README.md, never by porting src/. Python 3 with scipy (the negative binomial tail).
 
-    python3 test/oracle/oracle.py EVENTS.jsonl [--config JSON] [--batch-size N]
+    python3 test/oracle/oracle.py EVENTS.jsonl [--config JSON] [--as-engine NAME,...]
+    python3 test/oracle/oracle.py --self-test
 
-Prints {"final", "alerts", "rejects", "duplicates", "daily", "counts"} as JSON.
+Prints {"final", "alerts", "rejects", "duplicates", "daily", "counts"} as JSON. Alert messages
+carry every field of SPEC §6 except the free-text `reason` and the wall-clock `generated_at`.
+
+`--as-engine` switches on, by name, a known difference of the TypeScript engine from the spec
+(see ENGINE_DEVIATIONS and test/oracle/README.md): the random comparisons use it so that a known,
+reported difference does not hide every other one; without it the oracle follows the spec.
 """
 import argparse
 import json
 import math
 import re
 import sys
+from fractions import Fraction
 from statistics import NormalDist
 
+import numpy as np
+from scipy.special import betainc
+from scipy.stats import nbinom
+
 DEFAULTS = {"lead_time_days": 7, "review_period_days": 7, "service_level": 0.95,
-            "alert_threshold": 0.5, "dedup_window_hours": 48}
+            "alert_threshold": 0.5, "alert_resolve_threshold": 0.2, "alert_repeat_days": 7,
+            "dedup_window_hours": 48}
 # Interpretation added after review: quantities beyond 1e12 units overflow σ² to Infinity; rejected.
 MAX_MAGNITUDE = 1e12
-EVENT_TYPES = ("sale", "return", "restock", "adjustment", "stock_count")
+EVENT_TYPES = ("sale", "return", "restock", "adjustment", "stock_count", "purchase_order")
 REQUIRED = ("event_id", "event_type", "sku", "warehouse_id", "quantity", "timestamp")
 ID_RE = re.compile(r"[A-Za-z0-9._\-/]{1,64}")
 TS_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
@@ -31,6 +44,35 @@ MAX_MS = 4_102_444_799_999        # 2099-12-31T23:59:59.999Z
 JS_WS = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008" \
         "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 N = NormalDist()
+
+# SPEC §3: an order with nothing open is forgotten 90 days after its expected day.
+FORGET_AFTER_DAYS = 90
+# README, risk version 2 (the constants are the README's words, in numbers).
+HALF_LIFE_DAYS = 14               # "a day's weight halves every 14 days back"
+PRIOR_UNITS, PRIOR_DAYS = 0.5, 1  # "a weak prior of half a unit over one day"
+WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
+WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
+DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
+DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
+UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
+# (days late, share of the open units that arrive, weight); None = never comes.
+PSEUDO_DELIVERIES = ((0, Fraction(1), 1.0), (2, Fraction(1), 0.4), (5, Fraction(7, 10), 0.3),
+                     (10, Fraction(1), 0.2), (None, Fraction(0), 0.1))
+PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
+NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
+STOCKOUT_DATE_DAYS = 365
+LEVELS = ("unknown", "low", "medium", "high", "critical")
+
+# Known differences of the TypeScript engine from the spec, reproduced on request (--as-engine).
+ENGINE_DEVIATIONS = {
+    # Ties between open orders of the same expected day go to the id entered first, counting a
+    # receipt that arrived before its order (spec: the order seen first).
+    "tie_by_first_entry",
+    # The first-passage sum over the demand at the previous checkpoint stops ten standard deviations
+    # above its mean: for the dispersed negative binomials of slow items, the mass left out is not
+    # negligible (spec: every value below the checkpoint's level counts).
+    "ten_sd_cut",
+}
 
 
 class Reject(Exception):
@@ -152,7 +194,9 @@ def validate(line):
         if not isinstance(ev[f], str) or not ID_RE.fullmatch(ev[f]):
             raise Reject("invalid_" + f)
     q = finite(ev["quantity"])
-    ok = q is not None and abs(q) <= MAX_MAGNITUDE and (q != 0 if et == "adjustment" else q >= 0 if et == "stock_count" else q > 0)
+    ok = q is not None and abs(q) <= MAX_MAGNITUDE and (q != 0 if et == "adjustment"
+                                                         else q >= 0 if et in ("stock_count", "purchase_order")
+                                                         else q > 0)
     if not ok:
         raise Reject("invalid_quantity")
     ms = parse_timestamp(ev["timestamp"])
@@ -166,38 +210,160 @@ def validate(line):
         lt = finite(lt)
         if lt is None or not 0 < lt <= 365:
             raise Reject("invalid_lead_time")
+    # order_id: required on purchase_order, optional on restock (null = absent), ignored elsewhere.
+    order_id = None
+    if et in ("purchase_order", "restock"):
+        oid = ev.get("order_id")
+        if oid is None:
+            if et == "purchase_order":
+                raise Reject("invalid_order_id")
+        elif not isinstance(oid, str) or not 1 <= len(oid) <= 128:
+            raise Reject("invalid_order_id")
+        else:
+            order_id = oid
+    # expected_at: optional on purchase_order (same forms and range as timestamp), ignored elsewhere.
+    expected_at = None
+    if et == "purchase_order" and ev.get("expected_at") is not None:
+        try:
+            expected_at = parse_timestamp(ev["expected_at"])
+        except Reject:
+            raise Reject("invalid_expected_at")
     return {"event_id": eid, "event_type": et, "sku": ev["sku"], "warehouse_id": ev["warehouse_id"],
-            "quantity": q, "ts": ms, "on_hand": oh, "lead_time_days": lt}
+            "quantity": q, "ts": ms, "on_hand": oh, "lead_time_days": lt, "order_id": order_id,
+            "expected_at": expected_at}
+
+
+# ------------------------------------------------------ negative binomial
+def nb_at_least(s, m, v):
+    """P(X ≥ s) for X negative binomial with mean m and variance v > m (demand counts, whole units).
+
+    X ≥ s ⇔ X ≥ ⌈s⌉. Computed by scipy: with size r = m²/(v − m) and p = r/(r + m),
+    P(X ≥ u) = nbinom.sf(u − 1, r, p) = I_{1−p}(u, r) (scipy.special.betainc, Boost's ibeta).
+    """
+    if s <= 0:
+        return 1.0
+    if m <= 0:
+        return 0.0
+    u = math.ceil(s)
+    r = m * m / (v - m)
+    return float(betainc(u, r, m / (r + m)))
+
+
+def nb_at_least_by_pmf(u, m, v):
+    """The same tail by direct summation of the pmf (log-gamma), for the self-test only."""
+    r = m * m / (v - m)
+    p = r / (r + m)
+    below = 0.0
+    for k in range(u):
+        below += math.exp(math.lgamma(k + r) - math.lgamma(r) - math.lgamma(k + 1)
+                          + r * math.log(p) + k * math.log1p(-p))
+    return 1.0 - below
+
+
+def smallest_level(tail, m, v):
+    """The smallest whole s ≥ 1 with P(X ≥ s) ≤ tail (s = 0 is always out of stock: risk 1)."""
+    if m <= 0:
+        return 1
+    lo, hi = 0, 1                 # invariant: lo fails (or is 0), hi is the candidate
+    while nb_at_least(hi, m, v) > tail:
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if nb_at_least(mid, m, v) <= tail:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def self_test():
+    worst = 0.0
+    for m in (0.05, 0.5, 1.3, 4.0, 17.5, 60.0, 250.0):
+        for ratio in (1.01, 1.5, 2.0, 7.0):
+            v = m * ratio
+            r = m * m / (v - m)
+            p = r / (r + m)
+            for u in range(1, int(m * 3) + 25, max(1, int(m / 10))):
+                a = nb_at_least(u, m, v)
+                b = nb_at_least_by_pmf(u, m, v)
+                c = float(nbinom.sf(u - 1, r, p))
+                worst = max(worst, abs(a - b), abs(a - c))
+    print(json.dumps({"max_abs_difference": worst}))
+    sys.exit(0 if worst < 1e-9 else 1)
 
 
 # ------------------------------------------------------------------ state
+class Order:
+    """One order_id of an item (SPEC §3)."""
+
+    def __init__(self, oid, entered):
+        self.oid = oid
+        self.ordered = None          # units of the latest purchase_order; None: only receipts so far
+        self.expected = None         # expected UTC day
+        self.received = 0.0
+        self.entered = entered       # arrival number of the first event that named the id
+        self.seen = None             # arrival number of its first purchase_order ("seen first")
+        self.last_day = None         # day of its latest event (forgets receipt-only entries)
+        self.recorded = False        # first receipt entered in the delivery record
+
+    def open(self):
+        return 0.0 if self.ordered is None else max(0.0, self.ordered - self.received)
+
+
 class Item:
-    def __init__(self, sku, wh):
+    def __init__(self, sku, wh, deviations=frozenset()):
         self.sku, self.wh = sku, wh
+        self.dev = deviations
         self.on_hand = None
         self.lead_time = None          # None -> config default
         self.sold = {}                 # day -> units sold
         self.daily = {}                # day -> daily row (dict)
+        self.out = set()               # days that were (partly) out of stock: censored demand
         self.first_day = None
         self.max_ts = None
         self.event_count = 0
         self.seen = {}                 # event_id -> largest ts of a non-duplicate event with that id
-        self.last_alert_day = None
+        self.orders = {}               # order_id -> Order, in the order the ids were entered
+        self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
+        self.unplanned = []            # [day, units, on-hand before or None], by day
+        self.arrivals = 0
+        self.episode = None            # latest alert episode (dict, open or resolved) or None
+
+    @property
+    def D(self):
+        return self.max_ts // MS_PER_DAY
 
     def is_duplicate(self, ev, window_ms):
         t = self.seen.get(ev["event_id"])
         return t is not None and t >= self.max_ts - window_ms
 
-    def apply(self, ev):
+    # ----------------------------------------------------------- events
+    def apply(self, ev, cfg):
         q, et, day = ev["quantity"], ev["event_type"], ev["ts"] // MS_PER_DAY
+        self.arrivals += 1
+        if self.max_ts is None or day > self.D:
+            if self.max_ts is not None:
+                # A day without events while the stock stood at or below 0 was out of stock all day.
+                if self.on_hand is not None and self.on_hand <= 0:
+                    self.out.update(range(self.D + 1, day))
+                self.forget(day)
+        self.first_day = day if self.first_day is None else min(self.first_day, day)
+        self.max_ts = ev["ts"] if self.max_ts is None else max(self.max_ts, ev["ts"])
+        self.event_count += 1
+        self.seen[ev["event_id"]] = max(self.seen.get(ev["event_id"], ev["ts"]), ev["ts"])
+        if ev["lead_time_days"] is not None:
+            self.lead_time = ev["lead_time_days"]
+        before = self.on_hand
+        if et == "purchase_order":
+            self.place(ev, day, cfg)
+        elif et == "restock":
+            self.receive(ev, day, before)
         if et == "stock_count":
             self.on_hand = q
-        elif self.on_hand is not None:
+        elif self.on_hand is not None and et != "purchase_order":
             self.on_hand += -q if et == "sale" else q
         if ev["on_hand"] is not None:
             self.on_hand = ev["on_hand"]
-        if ev["lead_time_days"] is not None:
-            self.lead_time = ev["lead_time_days"]
         row = self.daily.setdefault(day, {"sold": 0.0, "returned": 0.0, "received": 0.0,
                                           "adjusted": 0.0, "closing_on_hand": None, "stockout": False})
         col = {"sale": "sold", "return": "returned", "restock": "received", "adjustment": "adjusted"}.get(et)
@@ -208,15 +374,87 @@ class Item:
         row["closing_on_hand"] = self.on_hand
         if self.on_hand is not None and self.on_hand <= 0:
             row["stockout"] = True
-        self.first_day = day if self.first_day is None else min(self.first_day, day)
-        self.max_ts = ev["ts"] if self.max_ts is None else max(self.max_ts, ev["ts"])
-        self.event_count += 1
-        self.seen[ev["event_id"]] = max(self.seen.get(ev["event_id"], ev["ts"]), ev["ts"])
+            self.out.add(day)
 
-    # -------------------------------------------------------------- metrics
-    def metrics(self, cfg):
-        D = self.max_ts // MS_PER_DAY
+    def lead(self, cfg):
+        return float(self.lead_time if self.lead_time is not None else cfg["lead_time_days"])
 
+    def place(self, ev, day, cfg):
+        """A purchase_order places, changes (same id again) or cancels (quantity 0) an order."""
+        o = self.orders.get(ev["order_id"])
+        if o is None:
+            o = self.orders[ev["order_id"]] = Order(ev["order_id"], self.arrivals)
+        if o.seen is None:
+            o.seen = self.arrivals
+        at = ev["expected_at"] if ev["expected_at"] is not None else ev["ts"] + self.lead(cfg) * MS_PER_DAY
+        o.ordered = ev["quantity"]
+        o.expected = int(at // MS_PER_DAY)
+        o.last_day = day if o.last_day is None else max(o.last_day, day)
+
+    def tie_key(self, o):
+        return o.entered if "tie_by_first_entry" in self.dev else o.seen
+
+    def earliest_open(self):
+        candidates = [o for o in self.orders.values() if o.open() > 0]
+        return min(candidates, key=lambda o: (o.expected, self.tie_key(o)), default=None)
+
+    def receive(self, ev, day, before):
+        q = ev["quantity"]
+        if ev["order_id"] is not None:
+            o = self.orders.get(ev["order_id"])
+            if o is None:            # before its order: remembered, nets against it when it comes
+                o = self.orders[ev["order_id"]] = Order(ev["order_id"], self.arrivals)
+            self.receive_against(o, q, day)
+            return
+        rest = q
+        while rest > 0:
+            o = self.earliest_open()
+            if o is None:
+                break
+            taken = min(rest, o.open())
+            self.receive_against(o, taken, day)
+            rest -= taken
+        if rest == q:                # no open order: an unplanned receipt
+            self.record_unplanned(day, q, before)
+
+    def receive_against(self, o, q, day):
+        if not o.recorded and o.ordered is not None and o.open() > 0:
+            o.recorded = True
+            self.deliveries.append((day - o.expected, min(Fraction(1), Fraction(q) / Fraction(o.open()))))
+            del self.deliveries[:-DELIVERY_RECORD]
+        o.received += q
+        o.last_day = day if o.last_day is None else max(o.last_day, day)
+
+    def record_unplanned(self, day, q, before):
+        for rec in self.unplanned:
+            if rec[0] == day:        # several unplanned receipts of one day are one receipt
+                rec[1] += q
+                return
+        self.unplanned.append([day, q, before])
+        self.unplanned.sort(key=lambda rec: rec[0])
+        del self.unplanned[:-UNPLANNED_RECORD]
+
+    def forget(self, new_day):
+        """SPEC §3 bounded memory, as of the new day D: settled orders 90 days after their expected day."""
+        for oid in list(self.orders):
+            o = self.orders[oid]
+            if o.ordered is None:
+                gone = new_day - o.last_day > FORGET_AFTER_DAYS
+            else:
+                gone = o.open() <= 0 and new_day - o.expected > FORGET_AFTER_DAYS
+            if gone:
+                del self.orders[oid]
+
+    def on_order(self):
+        return math.fsum(o.open() for o in self.orders.values())
+
+    def orders_by(self, last_day):
+        """Open orders expected (or overdue) by last_day, earliest expected first."""
+        chosen = [o for o in self.orders.values() if o.open() > 0 and o.expected <= last_day]
+        return sorted(chosen, key=lambda o: (o.expected, self.tie_key(o)))
+
+    # ---------------------------------------------------------- §4 metrics
+    def metrics(self, D):
         def window(n):
             return [self.sold.get(d, 0.0) for d in range(max(D - n + 1, self.first_day), D + 1)]
 
@@ -231,97 +469,349 @@ class Item:
             xbar = (n - 1) / 2
             slope = (math.fsum((x - xbar) * (y - v30) for x, y in enumerate(w30))
                      / math.fsum((x - xbar) ** 2 for x in range(n)))
-        season = 1.0 if v30 == 0 else v7 / v30
-        L, b = v7, slope
-        H = float(self.lead_time if self.lead_time is not None else cfg["lead_time_days"])
-        R = float(cfg["review_period_days"])
-        z = N.inv_cdf(cfg["service_level"])
+        return {"velocity_7d": v7, "velocity_30d": v30, "volatility": sigma, "trend": slope,
+                "seasonality_index": 1.0 if v30 == 0 else v7 / v30, "days_of_history": D - self.first_day + 1}
+
+    # ------------------------------------------------------ demand model
+    def demand(self, D):
+        """README risk v2 §1: the demand model as of day D."""
+        days = [d for d in range(max(D - 29, self.first_day), D + 1) if d not in self.out]
+        if not days:
+            # Every day of the window was out of stock: the README's formulas are undefined (n = 0);
+            # like the engine, no demand (rate 0). Reported as a gap in the README.
+            return {"rate": 0.0, "phi": float(DISPERSION_PRIOR), "n": 0.0, "f": [1.0] * 7, "D": D}
+        w = {d: 0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in days}
+        y = {d: self.sold.get(d, 0.0) for d in days}
+        sw = math.fsum(w.values())
+        swy = math.fsum(w[d] * y[d] for d in days)
+        mean = swy / sw                                   # λ̄, without the prior
+        rate = (swy + PRIOR_UNITS) / (sw + PRIOR_DAYS)     # λ
+        n = sw * sw / math.fsum(x * x for x in w.values())
+        # Weighted variance about λ̄ with the effective-days correction n/(n − 1) (n ≤ 2: no correction
+        # beyond dividing by 1, as the engine does).
+        var = math.fsum(w[d] * (y[d] - mean) ** 2 for d in days) / sw * (n / max(n - 1, 1))
+        phi_obs = max(1.0, var / mean) if mean > 0 else 1.0
+        phi = (DISPERSION_PSEUDO_DAYS * DISPERSION_PRIOR + (n - 1) * phi_obs) / (DISPERSION_PSEUDO_DAYS + n - 1)
+        f = [1.0] * 7
+        if mean > 0 and len(days) >= WEEKDAY_MIN_DAYS:
+            sales = [0.0] * 7
+            count = [0] * 7
+            for d in days:
+                sales[d % 7] += y[d]
+                count[d % 7] += 1
+            raw = [(sales[k] + WEEKDAY_PSEUDO_DAYS * mean) / ((count[k] + WEEKDAY_PSEUDO_DAYS) * mean)
+                   for k in range(7)]
+            avg = math.fsum(raw) / 7
+            f = [x / avg for x in raw]
+        return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D}
+
+    @staticmethod
+    def mean_between(model, a, b):
+        """Mean demand of days D+a+1 … D+b."""
+        return math.fsum(model["rate"] * model["f"][(model["D"] + k) % 7] for k in range(a + 1, b + 1))
+
+    @staticmethod
+    def var_of(model, m, k):
+        return model["phi"] * m * (1 + k / max(model["n"], 1.0))
+
+    # -------------------------------------------------------------- risk
+    def scenarios(self, model, D, h, cycle):
+        """[(weight, [(day 1…, units)])]: how replenishment may arrive within the horizon."""
+        orders = self.orders_by(D + h)
+        if orders:
+            table = list(PSEUDO_DELIVERIES) + [(late, fill, 1.0) for late, fill in self.deliveries]
+            latest = max(late for late, _, _ in table if late is not None)
+            out = []
+            for late, fill, weight in table:
+                receipts = []
+                for o in orders:
+                    if late is None:
+                        continue
+                    if o.expected + late > D:
+                        day = o.expected + late
+                    elif D - o.expected <= latest:
+                        day = D + 1      # overdue, but within the lateness on record: tomorrow
+                    else:
+                        continue         # overdue past any lateness on record: taken not to come
+                    receipts.append((day - D, Fraction(o.open()) * fill))
+                out.append((weight, receipts))
+            return out
+        if not self.orders and not self.deliveries and model["rate"] > 0:
+            # Never announces its orders: the rhythm of its unplanned receipts stands in for them.
+            lam = model["rate"]
+            levels = [PSEUDO_RECEIPT_COVER_DAYS * lam]
+            sizes = [lam * cycle]
+            for _, units, before in self.unplanned:
+                sizes.append(units)
+                if before is not None:
+                    levels.append(before)
+            size = math.fsum(sizes) / len(sizes)
+            out = [(NOTHING_COMES_WEIGHT, [])]
+            for rho in levels:
+                day = 1 if rho >= self.on_hand else math.ceil((self.on_hand - rho) / lam)
+                out.append((1.0, [(day, size)]))
+            return out
+        return []
+
+    def first_passage(self, model, receipts, h):
+        """P(stock ≤ 0 on some day 1 … h) with these receipts (README risk v2 §3, as the engine's
+        commit e96cc16 refined it): the demand before each receipt and by the horizon's end are the
+        checkpoints c₁ < c₂ < … with levels L₁ ≤ L₂ ≤ … (stock plus the receipts before). P(A₁) is
+        exact; each later checkpoint adds P(X(cⱼ₋₁) < Lⱼ₋₁, X(cⱼ) ≥ Lⱼ), summed over every value of
+        X(cⱼ₋₁) with the demand between the checkpoints independent of it; capped at 1."""
+        arrivals = {}
+        for day, units in receipts:
+            if day <= h and units > 0:
+                arrivals.setdefault(day, []).append(units)
+        stock = Fraction(self.on_hand)     # exact: ⌈stock + receipts⌉ must not see floating-point dust
+        checkpoints = []                   # (last day of the stretch, stock before the next receipt)
+        for day in sorted(arrivals):
+            checkpoints.append((day - 1, stock))
+            for units in arrivals[day]:
+                stock = stock + units
+        checkpoints.append((h, stock))
+        risk, prev = None, None
+        for cp, level in checkpoints:
+            if cp <= (prev[0] if prev else 0):
+                continue                    # a receipt tomorrow: nothing to check before it
+            m = self.mean_between(model, 0, cp)
+            v = self.var_of(model, m, cp)
+            if prev is None:
+                risk = nb_at_least(level, m, v)
+            else:
+                risk += self.crosses_only_later(model, prev, (cp, level, m, v))
+            prev = (cp, level, m, v)
+        return min(1.0, risk)
+
+    def crosses_only_later(self, model, earlier, later):
+        """P(X₁ < L₁ and X₁ + Y ≥ L₂): Σ over x = 0 … ⌈L₁⌉ − 1 of P(X₁ = x)·P(Y ≥ L₂ − x)."""
+        c1, l1, m1, v1 = earlier
+        c2, l2, m2, v2 = later
+        top = math.ceil(l1)
+        if "ten_sd_cut" in self.dev:
+            top = min(top, math.ceil(m1 + 10 * math.sqrt(v1)) + 1)
+        if top <= 0:
+            return 0.0
+        xs = np.arange(top, dtype=float)
+        r1 = m1 * m1 / (v1 - m1)
+        pmf = nbinom.pmf(xs, r1, r1 / (r1 + m1))
+        mb = m2 - m1
+        vb = self.var_of(model, mb, c2 - c1)
+        need = math.ceil(l2) - xs            # whole units: ⌈L₂ − x⌉ = ⌈L₂⌉ − x
+        rb = mb * mb / (vb - mb)
+        tail = np.where(need <= 0, 1.0, betainc(np.maximum(need, 1.0), rb, mb / (rb + mb)))
+        return float(math.fsum(pmf * tail))
+
+    def assess(self, cfg, D=None):
+        """Everything of SPEC §5 as of day D (the item's own D, or a later day for a carried close)."""
+        D = self.D if D is None else D
+        model = self.demand(D)
+        H = self.lead(cfg)
+        h = math.ceil(H)
+        cycle = math.ceil(H + cfg["review_period_days"])
+        tail = 1 - cfg["service_level"]
+        m_h = self.mean_between(model, 0, h)
+        m_c = self.mean_between(model, 0, cycle)
+        rop = smallest_level(tail, m_h, self.var_of(model, m_h, h))
+        up_to = smallest_level(tail, m_c, self.var_of(model, m_c, cycle))
         I = self.on_hand
-
-        def mu(T):
-            return max(0.0, T * L + b * T * (T + 1) / 2)
-
-        muH = mu(H)
-        ss = z * sigma * math.sqrt(H)
-        rop = muH + ss
-        if I is None:
-            risk = cover = rq = None
-        else:
+        on_order = self.on_order()
+        position = None if I is None else I + on_order
+        risk = None
+        if I is not None:
             if I <= 0:
                 risk = 1.0
-            elif sigma == 0:
-                risk = 1.0 if muH >= I else 0.0
             else:
-                risk = N.cdf(-(I - muH) / (sigma * math.sqrt(H)))
-            cover = 0.0 if I <= 0 else None if L == 0 else I / L
-            if I <= rop:
-                rq = float(max(0, math.ceil(mu(H + R) + z * sigma * math.sqrt(H + R) - I - 1e-9)))
-            else:
-                rq = 0.0
-        level = ("unknown" if risk is None else "critical" if risk >= 0.8 else "high" if risk >= 0.5
-                 else "medium" if risk >= 0.2 else "low")
-        return {"sku": self.sku, "warehouse_id": self.wh, "as_of_date": date_str(D),
-                "last_event_at": iso_ms(self.max_ts), "event_count": self.event_count,
-                "on_hand": I, "velocity_7d": v7, "velocity_30d": v30, "volatility": sigma,
-                "trend": slope, "seasonality_index": season, "days_of_history": D - self.first_day + 1,
-                "lead_time_days": H, "expected_demand_lead_time": muH, "stockout_risk": risk,
-                "risk_level": level, "days_of_cover": cover, "safety_stock": ss,
-                "reorder_point": rop, "reorder_quantity": rq}
+                alone = nb_at_least(I, m_h, self.var_of(model, m_h, h))
+                sc = self.scenarios(model, D, h, cycle) if alone > 0 else []
+                if alone == 0 or not sc:
+                    risk = alone
+                else:
+                    total = math.fsum(w for w, _ in sc)
+                    risk = math.fsum(w * min(alone, self.first_passage(model, rc, h)) for w, rc in sc) / total
+        if position is None:
+            rq = None
+        elif position <= rop:
+            rq = float(max(0, math.ceil(up_to - position - 1e-9)))
+        else:
+            rq = 0.0
+        lam = model["rate"]
+        return {"lead_time_days": H, "expected_demand_lead_time": m_h, "stockout_risk": risk,
+                "risk_level": level_of(risk),
+                "days_of_cover": None if I is None else 0.0 if I <= 0 else None if lam == 0 else I / lam,
+                "safety_stock": up_to - m_c, "reorder_point": float(rop), "reorder_quantity": rq,
+                "on_order": on_order, "inventory_position": position,
+                "expected_stockout_date": None if I is None else self.stockout_date(model, D)}
+
+    def stockout_date(self, model, D):
+        """SPEC §5: the first day D+k (k ≤ 365) on which on_hand − the mean demand of days 1 … k + the
+        open orders expected by D+k is ≤ 0 (an overdue order counts from day 1)."""
+        coming = self.orders_by(D + STOCKOUT_DATE_DAYS)
+        demand = 0.0
+        for k in range(1, STOCKOUT_DATE_DAYS + 1):
+            demand += model["rate"] * model["f"][(D + k) % 7]
+            arrived = math.fsum(o.open() for o in coming if o.expected <= D + k)
+            if self.on_hand + arrived - demand <= 0:
+                return date_str(D + k)
+        return None
+
+    def row(self, cfg):
+        D = self.D
+        out = {"sku": self.sku, "warehouse_id": self.wh, "as_of_date": date_str(D),
+               "last_event_at": iso_ms(self.max_ts), "event_count": self.event_count, "on_hand": self.on_hand}
+        out.update(self.metrics(D))
+        out.update(self.assess(cfg))
+        return out
 
 
-ALERT_FIELDS = ("stockout_risk", "risk_level", "on_hand", "lead_time_days", "expected_demand_lead_time",
-                "days_of_cover", "reorder_point", "reorder_quantity", "velocity_7d", "velocity_30d")
+def level_of(risk):
+    return ("unknown" if risk is None else "critical" if risk >= 0.8 else "high" if risk >= 0.5
+            else "medium" if risk >= 0.2 else "low")
 
 
-def run(raw_lines, cfg):
-    items, alerts, rejects, dups = {}, [], [], []
-    counts = {"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
-    window_ms = cfg["dedup_window_hours"] * 3_600_000
+# ---------------------------------------------------------------- alerts
+ALERT_ROW_FIELDS = ("stockout_risk", "risk_level", "on_hand", "on_order", "inventory_position",
+                    "lead_time_days", "expected_demand_lead_time", "expected_stockout_date",
+                    "days_of_cover", "reorder_point", "reorder_quantity", "velocity_7d", "velocity_30d")
+
+
+def episode_step(item, ev, cfg):
+    """SPEC §6 after one applied event: the message it calls for, if any (reason and generated_at left out)."""
+    if item.on_hand is None:
+        return None                        # risk unknown: no episode opens and none moves
+    row = item.row(cfg)
+    risk, D = row["stockout_risk"], item.D
+    level = LEVELS.index(row["risk_level"])
+    ep = item.episode
+    if ep is None or not ep["open"]:
+        if risk < cfg["alert_threshold"]:
+            return None
+        # A new episode opening on the as-of day the previous one opened would repeat its alert_id;
+        # it continues that episode's message numbers (README, choices where the spec is silent).
+        n = ep["n"] if ep is not None and ep["opened"] == D else 0
+        ep = item.episode = {"open": True, "opened": D, "n": n, "highest": level, "last": D}
+        status = "raised"
+    elif risk < cfg["alert_resolve_threshold"]:
+        ep["open"] = False
+        status = "resolved"
+    elif level > ep["highest"]:
+        ep["highest"] = level
+        status = "escalated"
+    elif cfg["alert_repeat_days"] > 0 and D - ep["last"] >= cfg["alert_repeat_days"]:
+        status = "reminder"
+    else:
+        return None
+    ep["n"] += 1
+    ep["last"] = D
+    alert_id = f"{item.sku}:{item.wh}:{date_str(ep['opened'])}"
+    msg = {"alert_id": alert_id, "message_id": f"{alert_id}:{ep['n']}", "status": status,
+           "sku": item.sku, "warehouse_id": item.wh, "as_of_date": date_str(D),
+           "event_id": ev["event_id"], "event_timestamp": iso_ms(ev["ts"])}
+    msg.update({k: row[k] for k in ALERT_ROW_FIELDS})
+    msg["open_orders"] = [{"order_id": o.oid, "open_quantity": o.open(), "expected_date": date_str(o.expected)}
+                          for o in item.orders_by(D + math.ceil(item.lead(cfg)))]
+    return msg
+
+
+# ------------------------------------------------------------------- run
+def accepted_events(raw_lines):
+    """(line number, event or None, reject code or None) for each non-blank line."""
     for lineno, line in enumerate(raw_lines, 1):
         if not line.strip(JS_WS):
             continue
-        counts["read"] += 1
         try:
-            ev = validate(line)
+            yield lineno, validate(line), None
         except Reject as r:
+            yield lineno, None, str(r)
+
+
+def run(raw_lines, cfg, deviations=frozenset()):
+    items, alerts, rejects, dups = {}, [], [], []
+    counts = {"read": 0, "accepted": 0, "rejected": 0, "duplicates": 0}
+    window_ms = cfg["dedup_window_hours"] * 3_600_000
+    for lineno, ev, code in accepted_events(raw_lines):
+        counts["read"] += 1
+        if ev is None:
             counts["rejected"] += 1
-            rejects.append({"line": lineno, "code": str(r)})
+            rejects.append({"line": lineno, "code": code})
             continue
         counts["accepted"] += 1
         key = (ev["sku"], ev["warehouse_id"])
-        item = items.get(key) or items.setdefault(key, Item(*key))
+        item = items.get(key) or items.setdefault(key, Item(*key, deviations))
         if item.event_count and item.is_duplicate(ev, window_ms):
             counts["duplicates"] += 1
             dups.append(lineno)
             continue
-        item.apply(ev)
-        m = item.metrics(cfg)
-        D = item.max_ts // MS_PER_DAY
-        if m["stockout_risk"] is not None and m["stockout_risk"] >= cfg["alert_threshold"] \
-                and item.last_alert_day != D:
-            item.last_alert_day = D
-            alert = {"alert_id": f"{item.sku}:{item.wh}:{m['as_of_date']}", "sku": item.sku,
-                     "warehouse_id": item.wh, "as_of_date": m["as_of_date"],
-                     "event_id": ev["event_id"], "event_timestamp": iso_ms(ev["ts"])}
-            alert.update({k: m[k] for k in ALERT_FIELDS})
-            alerts.append(alert)
-    final = [items[k].metrics(cfg) for k in sorted(items)]
+        item.apply(ev, cfg)
+        msg = episode_step(item, ev, cfg)
+        if msg is not None:
+            alerts.append(msg)
+    final = [items[k].row(cfg) for k in sorted(items)]
     daily = [dict(sku=k[0], warehouse_id=k[1], date=date_str(d), **items[k].daily[d])
              for k in sorted(items) for d in sorted(items[k].daily)]
     return {"final": final, "alerts": alerts, "rejects": rejects, "duplicates": dups,
             "daily": daily, "counts": counts}
 
 
+def item_at_close(raw_lines, cfg, sku, wh, day, deviations=frozenset()):
+    """The item (sku, wh) at the close of `day` (fixtures/backtest/README.md): its state just before
+    the first arriving event of the item dated after `day`, or at the end of the input; None if it
+    has no event yet. Its risk as of that day: item.assess(cfg, day)["stockout_risk"]."""
+    window_ms = cfg["dedup_window_hours"] * 3_600_000
+    item = None
+    for _, ev, _ in accepted_events(raw_lines):
+        if ev is None or (ev["sku"], ev["warehouse_id"]) != (sku, wh):
+            continue
+        if ev["ts"] // MS_PER_DAY > day:
+            break
+        if item is None:
+            item = Item(sku, wh, deviations)
+        elif item.is_duplicate(ev, window_ms):
+            continue
+        item.apply(ev, cfg)
+    return item
+
+
+def serve():
+    """One request a line on stdin, {"lines": [...], "config": {...}, "as_engine": [...]}; one answer
+    a line on stdout (the tests keep one oracle process for many random streams)."""
+    for request in sys.stdin:
+        if not request.strip():
+            continue
+        req = json.loads(request)
+        cfg = dict(DEFAULTS, **req.get("config", {}))
+        deviations = frozenset(req.get("as_engine", []))
+        try:
+            if deviations - ENGINE_DEVIATIONS:
+                raise ValueError(f"unknown as_engine {sorted(deviations - ENGINE_DEVIATIONS)}")
+            answer = run(req["lines"], cfg, deviations)
+        except Exception as error:   # the client shows it; the server keeps serving
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("events")
+    ap.add_argument("events", nargs="?")
     ap.add_argument("--config", default="{}", help="JSON object overriding the defaults")
     ap.add_argument("--batch-size", type=int, default=100, help="accepted and ignored")
+    ap.add_argument("--as-engine", default="", help="comma-separated ENGINE_DEVIATIONS to reproduce")
+    ap.add_argument("--self-test", action="store_true", help="check the tail against pmf sums and nbinom.sf")
+    ap.add_argument("--serve", action="store_true", help="answer JSON requests on stdin, one a line")
     a = ap.parse_args()
+    if a.self_test:
+        self_test()
+    if a.serve:
+        return serve()
+    deviations = frozenset(x for x in a.as_engine.split(",") if x)
+    unknown = deviations - ENGINE_DEVIATIONS
+    if unknown:
+        ap.error(f"unknown --as-engine {sorted(unknown)}")
     cfg = dict(DEFAULTS, **json.loads(a.config))
     with open(a.events, "rb") as fh:
         text = fh.read().decode("utf-8", errors="replace")
-    json.dump(run(text.split("\n"), cfg), sys.stdout, indent=1, ensure_ascii=False)
+    json.dump(run(text.split("\n"), cfg, deviations), sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
 
 

@@ -108,3 +108,11 @@ export function firstDifference(actual: unknown, expected: unknown, path = '$'):
     ? null
     : `${path}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`
 }
+
+/**
+ * The analysis without the alerts' `reason`: free text for a planner (SPEC §6), which the oracle and
+ * the golden cases do not write, so they compare every other field.
+ */
+export function withoutReasons(analysis: Analysis): Analysis {
+  return { ...analysis, alerts: analysis.alerts.map(({ reason: _, ...alert }) => alert) }
+}
