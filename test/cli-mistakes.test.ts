@@ -1,7 +1,16 @@
 // The mistakes a new user makes on the command line, as typed: each is one line naming what was
 // wrong and a non-zero exit, never a silent run with something else than what was asked.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -106,5 +115,65 @@ describe('unknown and misspelled options', () => {
 
   test('a name that is not a file: one line', () => {
     expectUsageError(run(['replay', inputPath, 'SKU-00002']), /^invpipe: SKU-00002: cannot read \(ENOENT\)$/)
+  })
+})
+
+describe('outputs that would destroy an input or each other', () => {
+  const original = readFileSync(inputPath, 'utf8')
+  const unchanged = () => expect(readFileSync(inputPath, 'utf8')).toBe(original)
+
+  test('--alerts or --rejects naming the input (by any spelling or link) is refused before anything is read', () => {
+    const copy = join(dir, 'copy.jsonl')
+    writeFileSync(copy, original)
+    const before = readFileSync(copy, 'utf8')
+    expectUsageError(
+      run(['replay', 'copy.jsonl', '--alerts', 'copy.jsonl', '--data-dir', 'never-a']),
+      /^invpipe: --alerts copy.jsonl: is the input copy.jsonl/,
+    )
+    expectUsageError(run(['replay', copy, '--rejects', './sub/../copy.jsonl']), /--rejects .*is the input/)
+    symlinkSync(copy, join(dir, 'link.jsonl'))
+    linkSync(copy, join(dir, 'hard.jsonl'))
+    expectUsageError(
+      run(['replay', 'link.jsonl', '--alerts', 'hard.jsonl']),
+      /--alerts hard.jsonl: is the input/,
+    )
+    expect(readFileSync(copy, 'utf8')).toBe(before)
+    expect(existsSync(join(dir, 'never-a'))).toBe(false)
+  })
+
+  test('--alerts and --rejects naming one file are refused; so is a directory', () => {
+    expectUsageError(
+      run(['replay', inputPath, '--alerts', 'same.jsonl', '--rejects', 'same.jsonl']),
+      /^invpipe: --rejects same.jsonl: is also the --alerts output/,
+    )
+    mkdirSync(join(dir, 'a-dir'), { recursive: true })
+    expectUsageError(
+      run(['replay', inputPath, '--alerts', 'a-dir']),
+      /^invpipe: --alerts a-dir: is a directory/,
+    )
+    expect(existsSync(join(dir, 'same.jsonl'))).toBe(false)
+    unchanged()
+  })
+
+  test('backtest --html: not an input, not a directory, not a file that is no page', () => {
+    const page = join(dir, 'events.html')
+    writeFileSync(page, original)
+    expectUsageError(run(['backtest', page, '--html', page]), /^invpipe: --html .*events.html: is the input/)
+    writeFileSync(join(dir, 'README.md'), '# keep me\n')
+    expectUsageError(
+      run(['backtest', inputPath, '--html', 'README.md']),
+      /^invpipe: --html README.md: expected a file name ending in .html or .htm/,
+    )
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('# keep me\n')
+    mkdirSync(join(dir, 'page.html'), { recursive: true })
+    expectUsageError(run(['backtest', inputPath, '--html', 'page.html']), /--html page.html: is a directory/)
+  })
+
+  test('generate --output that is a directory is refused', () => {
+    mkdirSync(join(dir, 'out.jsonl'), { recursive: true })
+    expectUsageError(
+      run(['generate', '--events', '10', '--output', 'out.jsonl']),
+      /--output out.jsonl: is a directory/,
+    )
   })
 })

@@ -15,6 +15,7 @@ import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
 import { POSTGRES_SETTINGS, postgresLocation, withPostgres } from '../postgres/connect.ts'
 import { openInputs } from '../sources/files.ts'
+import { checkOutputs } from './paths.ts'
 
 export const backtestCommand = defineCommand({
   meta: {
@@ -59,6 +60,8 @@ export const backtestCommand = defineCommand({
     const until = parseBound(String(args.until), '--until')
     const paths = args._.map(String)
     const htmlPath = args.html === undefined ? null : resolve(String(args.html))
+    if (args.html !== undefined)
+      checkOutputs(paths, [{ flag: '--html', path: String(args.html), extensions: ['.html', '.htm'] }])
     if (htmlPath !== null) checkWritableDirectory(htmlPath)
     const core = coreConfigOf(settings)
     const { report, seconds } =

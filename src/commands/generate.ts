@@ -11,6 +11,7 @@ import { writeParquet } from '../generate/parquet-writer.ts'
 import type { GeneratedLine } from '../generate/record.ts'
 import { generateEvents } from '../generate/stream.ts'
 import { ensureTopics, KAFKA_SETTINGS, type KafkaSettings, kafkaClient } from '../kafka/client.ts'
+import { checkOutputs } from './paths.ts'
 
 type OutputFormat = 'jsonl' | 'parquet'
 
@@ -174,6 +175,7 @@ function parseOutput(value: unknown): OutputTarget {
       `--output must be - or a file ending in .jsonl or .parquet, got ${JSON.stringify(path)}`,
     )
   }
+  checkOutputs([], [{ flag: '--output', path }])
   if (!existsSync(dirname(resolve(path)))) {
     throw new UsageError(`--output ${path}: the directory ${dirname(resolve(path))} does not exist`)
   }

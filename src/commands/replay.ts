@@ -10,6 +10,7 @@ import { type ReplaySummary, replay } from '../replay.ts'
 import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
+import { checkOutputs } from './paths.ts'
 
 const REPLAY_SETTINGS = [
   'batchSize',
@@ -69,7 +70,12 @@ export const replayCommand = defineCommand({
   async run({ args }) {
     const settings = loadSettings(REPLAY_SETTINGS, args)
     const sinkNames = parseSinks(args.sinks)
-    const inputs = openInputs(args._.map(String))
+    const paths = args._.map(String)
+    checkOutputs(paths, [
+      ...(args.alerts === undefined ? [] : [{ flag: '--alerts', path: args.alerts }]),
+      ...(args.rejects === undefined ? [] : [{ flag: '--rejects', path: args.rejects }]),
+    ])
+    const inputs = openInputs(paths)
     const sinks = await openSinks(sinkNames, settings)
     const progress = args.progress ? progressBar(inputs) : null
     try {

@@ -1,6 +1,7 @@
 // File sources for replay and backtest: JSON-lines files, Parquet files and standard input.
 // They hand out records in chunks, so the per-record cost is a loop step, not an await.
-import { closeSync, openSync, readSync, statSync } from 'node:fs'
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
+import { basename, dirname, join, resolve } from 'node:path'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 
 /** Records of one source, `first` being the 1-based line (or row) number of `records[0]`. */
@@ -39,6 +40,31 @@ export function openInputs(paths: readonly string[]): InputFile[] {
     }
     return { path, format: isParquet(path) ? 'parquet' : 'jsonl', size }
   })
+}
+
+/**
+ * What makes two names the same file: its real location (the path made absolute, `..` applied,
+ * every existing link on the way followed) and, when it exists, its device and inode (so a hard
+ * link is the same file too). Two names are the same file when they share any of these.
+ */
+export function fileIdentities(path: string): string[] {
+  const ids = [`path ${realLocation(resolve(path))}`]
+  try {
+    const stat = statSync(path)
+    ids.push(`inode ${stat.dev}:${stat.ino}`)
+  } catch {
+    // Not there (yet): the location is all there is.
+  }
+  return ids
+}
+
+function realLocation(absolute: string): string {
+  try {
+    return realpathSync(absolute)
+  } catch {
+    const parent = dirname(absolute)
+    return parent === absolute ? absolute : join(realLocation(parent), basename(absolute))
+  }
 }
 
 function isParquet(path: string): boolean {
