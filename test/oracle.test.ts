@@ -172,10 +172,8 @@ describe('where the engine and the spec differ (ENGINE_DEVIATIONS of oracle.py)'
   })
 
   // SPEC §3: an unlabelled receipt goes to the open order with the earliest expected day, "ties: the
-  // order seen first". The engine breaks the tie by the order whose id it met first, which is the
-  // earlier receipt when a receipt came before its order. Remove `.failing` once src/core/orders.ts
-  // keeps the order of the purchase_orders.
-  test.failing('ties between orders expected the same day go to the order seen first, not to an earlier receipt', async () => {
+  // order seen first" — the first purchase_order, not an earlier receipt that named the id.
+  test('ties between orders expected the same day go to the order seen first, not to an earlier receipt', async () => {
     const lines = [
       event('1', 'stock_count', 1, 10),
       event('2', 'restock', 1, 1, { order_id: 'X' }), // X's receipt comes before X
@@ -186,6 +184,6 @@ describe('where the engine and the spec differ (ENGINE_DEVIATIONS of oracle.py)'
     ]
     const spec = await oracle.run(lines, {}, [])
     expect(spec.final[0]?.on_order).toBe(7)
-    expect(analyze(lines).final[0]?.on_order).toBe(7) // the engine: 10 (X took the 3)
+    expect(analyze(lines).final[0]?.on_order).toBe(7)
   })
 })

@@ -3,7 +3,14 @@
 // PostgreSQL sink (analytics.daily_close) so that `backtest` can rebuild, from what `consume`
 // wrote, the predictions it would have made at each close: the same ones as from the event files.
 import { splitItemKey } from './event.ts'
-import { type Order, unplannedFromJson, unplannedToJson } from './orders.ts'
+import {
+  type Order,
+  type OrderJson,
+  orderFromJson,
+  orderToJson,
+  unplannedFromJson,
+  unplannedToJson,
+} from './orders.ts'
 import { ItemState } from './state.ts'
 import { formatDay } from './time.ts'
 
@@ -82,7 +89,7 @@ export function closeRecord(close: DayClose) {
 export interface CloseModelRecord {
   outDays: number[]
   /** expectedDay null: a receipt-only entry (NaN in memory). */
-  orders: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[]
+  orders: OrderJson[]
   deliveries: number[]
   unplanned: (number | null)[]
 }
@@ -90,10 +97,7 @@ export interface CloseModelRecord {
 function closeModelRecord(close: DayClose): CloseModelRecord {
   return {
     outDays: close.outDays,
-    orders: close.orders.map((order) => ({
-      ...order,
-      expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
-    })),
+    orders: close.orders.map(orderToJson),
     deliveries: close.deliveries,
     unplanned: unplannedToJson(close.unplanned),
   }
@@ -106,7 +110,7 @@ export function closeModelFromRecord(
   if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [] }
   return {
     outDays: record.outDays,
-    orders: record.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN })),
+    orders: record.orders.map(orderFromJson),
     deliveries: record.deliveries,
     unplanned: unplannedFromJson(record.unplanned ?? []),
   }

@@ -51,8 +51,17 @@ const WEIGHT_BY_AGE = Float64Array.from(
   (_, age) => 0.5 ** (age / HALF_LIFE_DAYS),
 )
 
-/** The item's demand model as of `asOfDay` (its day D, or a later day when a close is carried forward). */
+/**
+ * The item's demand model as of `asOfDay` (its day D, or a later day when a close is carried
+ * forward). When every day of the window was out of stock, their sales are all there is: taken as
+ * they are (a floor of the demand) rather than knowing nothing.
+ */
 export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
+  return modelOfWindow(state, asOfDay, true) ?? (modelOfWindow(state, asOfDay, false) as DemandModel)
+}
+
+/** The model from the window's days, skipping the out-of-stock ones when told; null when no day is left. */
+function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): DemandModel | null {
   const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, state.firstDay)
   const sales = state.sales ?? []
   const out = state.outDays ?? []
@@ -69,7 +78,7 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
     while (s >= 0 && (sales[s] as number) > day) s -= 2
     if (s >= 0 && sales[s] === day) units = sales[s + 1] as number
     while (o >= 0 && (out[o] as number) > day) o--
-    if (o >= 0 && out[o] === day) continue
+    if (skipOut && o >= 0 && out[o] === day) continue
     const w = WEIGHT_BY_AGE[asOfDay - day] as number
     weights += w
     weightsSquared += w * w
@@ -79,7 +88,7 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
     daySales[weekday] = (daySales[weekday] as number) + units
     dayCount[weekday] = (dayCount[weekday] as number) + 1
   }
-  if (weights === 0) return { rate: 0, dispersion: PRIOR_DISPERSION, days: 0, weekday: FLAT_WEEK, asOfDay }
+  if (weights === 0) return null
   const observedRate = weighted / weights
   const rate = (weighted + PRIOR_UNITS) / (weights + PRIOR_DAYS)
   const days = (weights * weights) / weightsSquared

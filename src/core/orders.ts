@@ -28,6 +28,11 @@ export interface Order {
   lastDay: number
   /** Whether its first receipt has been entered in the delivery record. */
   recorded: boolean
+  /**
+   * When its first purchase_order arrived (the item's event count then; NaN while only receipts):
+   * SPEC §3's "the order seen first" among open orders expected the same day.
+   */
+  placedAt: number
 }
 
 export function openQuantity(order: Order): number {
@@ -52,16 +57,33 @@ export interface OrderBook {
   unplanned: number[] | null
 }
 
-/** A purchase_order: places, changes (a later event of the same id) or cancels (quantity 0) an order. */
-export function placeOrder(book: OrderBook, event: InventoryEvent, leadTimeDays: number): void {
+/**
+ * A purchase_order: places, changes (a later event of the same id) or cancels (quantity 0) an
+ * order. `arrival`: the item's event count, which orders ties.
+ */
+export function placeOrder(
+  book: OrderBook,
+  event: InventoryEvent,
+  leadTimeDays: number,
+  arrival: number,
+): void {
   const id = event.orderId as string
   const expectedDay = dayOf(event.expectedAt ?? event.ts + leadTimeDays * 86_400_000)
   const day = dayOf(event.ts)
   const order = findOrder(book, id)
   if (order === undefined) {
-    addOrder(book, { id, ordered: event.quantity, expectedDay, received: 0, lastDay: day, recorded: false })
+    addOrder(book, {
+      id,
+      ordered: event.quantity,
+      expectedDay,
+      received: 0,
+      lastDay: day,
+      recorded: false,
+      placedAt: arrival,
+    })
     return
   }
+  if (Number.isNaN(order.placedAt)) order.placedAt = arrival
   order.ordered = event.quantity
   order.expectedDay = expectedDay
   order.lastDay = Math.max(order.lastDay, day)
@@ -69,9 +91,9 @@ export function placeOrder(book: OrderBook, event: InventoryEvent, leadTimeDays:
 
 /**
  * A restock. With an order_id it is received against that order (remembered when the order has not
- * arrived yet); without one, against the open orders by earliest expected day (ties: the order
- * placed first, which is the earlier in the list), the rest of it against the next; what is left
- * over is an unplanned receipt.
+ * arrived yet: that receipt is also unplanned as far as anyone knew); without one, against the open
+ * orders by earliest expected day (ties: the order placed first), the rest of it against the next;
+ * what is left over is an unplanned receipt.
  */
 export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: number | null): void {
   const day = dayOf(event.ts)
@@ -85,7 +107,9 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
         received: event.quantity,
         lastDay: day,
         recorded: false,
+        placedAt: Number.NaN,
       })
+      recordUnplanned(book, day, event.quantity, onHandBefore ?? Number.NaN)
       return
     }
     receiveAgainst(book, order, event.quantity, day)
@@ -139,9 +163,28 @@ export function forgetSettled(book: OrderBook, asOfDay: number): void {
   if (kept.length !== orders.length) book.orders = kept.length === 0 ? null : kept
 }
 
+/** An order as JSON, which has no NaN: unknown days and arrivals travel as null. */
+export type OrderJson = Omit<Order, 'expectedDay' | 'placedAt'> & {
+  expectedDay: number | null
+  /** Absent in states stored before it existed. */
+  placedAt?: number | null
+}
+
+export function orderToJson(order: Order): OrderJson {
+  return { ...order, expectedDay: nanToNull(order.expectedDay), placedAt: nanToNull(order.placedAt) }
+}
+
+export function orderFromJson(order: OrderJson): Order {
+  return { ...order, expectedDay: order.expectedDay ?? Number.NaN, placedAt: order.placedAt ?? Number.NaN }
+}
+
+function nanToNull(value: number): number | null {
+  return Number.isNaN(value) ? null : value
+}
+
 /** JSON has no NaN: the unplanned record's unknown levels travel as null. */
 export function unplannedToJson(record: readonly number[]): (number | null)[] {
-  return record.map((value) => (Number.isNaN(value) ? null : value))
+  return record.map(nanToNull)
 }
 
 export function unplannedFromJson(record: readonly (number | null)[]): number[] {
@@ -169,13 +212,23 @@ function expectedOrLast(order: Order): number {
   return Number.isNaN(order.expectedDay) ? order.lastDay : order.expectedDay
 }
 
-/** The open order with the earliest expected day; the first in the list among equals. */
+/** The open order with the earliest expected day; among equals, the one placed first. */
 export function earliestOpen(orders: readonly Order[] | null): Order | undefined {
   if (orders === null) return undefined
   let best: Order | undefined
   for (const order of orders) {
     if (openQuantity(order) <= 0) continue
-    if (best === undefined || order.expectedDay < best.expectedDay) best = order
+    if (best === undefined || byExpectedDay(order, best) < 0) best = order
   }
   return best
+}
+
+/** Earliest expected day first; among equals, the order placed first. */
+export function byExpectedDay(a: Order, b: Order): number {
+  return a.expectedDay - b.expectedDay || a.placedAt - b.placedAt
+}
+
+/** Whether the item has shown a purchase order (one it still remembers) or a delivery against one. */
+export function announcesOrders(book: OrderBook): boolean {
+  return book.deliveries !== null || (book.orders?.some((order) => order.ordered !== null) ?? false)
 }

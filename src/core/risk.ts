@@ -21,7 +21,7 @@
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
-import { type Order, onOrder, openQuantity } from './orders.ts'
+import { announcesOrders, byExpectedDay, type Order, onOrder, openQuantity } from './orders.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -266,7 +266,7 @@ function unannouncedScenarios(
 }
 
 function neverAnnounces(state: ItemState): boolean {
-  return state.orders === null && state.deliveries === null
+  return !announcesOrders(state)
 }
 
 /** The stock levels the unannounced receipts came at: the prior pseudo-receipt's, then the record's known ones. */
@@ -287,9 +287,7 @@ function unannouncedSummary(
 /** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */
 function ordersWithin(orders: readonly Order[] | null, lastDay: number): Order[] {
   if (orders === null) return []
-  return orders
-    .filter((order) => openQuantity(order) > 0 && order.expectedDay <= lastDay)
-    .sort((a, b) => a.expectedDay - b.expectedDay)
+  return orders.filter((order) => openQuantity(order) > 0 && order.expectedDay <= lastDay).sort(byExpectedDay)
 }
 
 /** Receipt days count from D (1 = tomorrow); a receipt is on the shelf for its own day's demand. */

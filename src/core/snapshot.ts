@@ -1,6 +1,6 @@
 // An item's state as plain JSON, so `consume` can store it with the batch that produced it and
 // restore it after a crash or a rebalance. Infinite sentinels become null in JSON and back.
-import { type Order, unplannedFromJson, unplannedToJson } from './orders.ts'
+import { type OrderJson, orderFromJson, orderToJson, unplannedFromJson, unplannedToJson } from './orders.ts'
 import { type Episode, ItemState } from './state.ts'
 
 export interface ItemSnapshot {
@@ -15,7 +15,7 @@ export interface ItemSnapshot {
   // Added with risk version 2; absent in snapshots stored before it.
   outDays?: number[] | null
   /** Orders with expectedDay NaN (receipt-only) are stored with null. */
-  orders?: (Omit<Order, 'expectedDay'> & { expectedDay: number | null })[] | null
+  orders?: OrderJson[] | null
   deliveries?: number[] | null
   unplanned?: (number | null)[] | null
   episode?: Episode | null
@@ -32,13 +32,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     sales: state.sales,
     recentIds: state.recentIds,
     outDays: state.outDays,
-    orders:
-      state.orders === null
-        ? null
-        : state.orders.map((order) => ({
-            ...order,
-            expectedDay: Number.isNaN(order.expectedDay) ? null : order.expectedDay,
-          })),
+    orders: state.orders === null ? null : state.orders.map(orderToJson),
     deliveries: state.deliveries,
     unplanned: state.unplanned === null ? null : unplannedToJson(state.unplanned),
     episode: state.episode,
@@ -55,10 +49,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.sales = snapshot.sales
   state.recentIds = snapshot.recentIds
   state.outDays = snapshot.outDays ?? null
-  state.orders =
-    snapshot.orders == null
-      ? null
-      : snapshot.orders.map((order) => ({ ...order, expectedDay: order.expectedDay ?? Number.NaN }))
+  state.orders = snapshot.orders == null ? null : snapshot.orders.map(orderFromJson)
   state.deliveries = snapshot.deliveries ?? null
   state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
   state.episode = snapshot.episode ?? null

@@ -82,7 +82,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
   if (event.type === 'sale') recordSale(state, day, event.quantity)
   else if (event.type === 'purchase_order')
-    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays)
+    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount)
   else if (event.type === 'restock') receive(state, event, state.onHand)
   state.onHand = nextOnHand(state.onHand, event)
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)

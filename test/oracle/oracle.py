@@ -65,9 +65,6 @@ LEVELS = ("unknown", "low", "medium", "high", "critical")
 
 # Known differences of the TypeScript engine from the spec, reproduced on request (--as-engine).
 ENGINE_DEVIATIONS = {
-    # Ties between open orders of the same expected day go to the id entered first, counting a
-    # receipt that arrived before its order (spec: the order seen first).
-    "tie_by_first_entry",
     # The first-passage sum over the demand at the previous checkpoint stops ten standard deviations
     # above its mean: for the dispersed negative binomials of slow items, the mass left out is not
     # negligible (spec: every value below the checkpoint's level counts).
@@ -392,7 +389,7 @@ class Item:
         o.last_day = day if o.last_day is None else max(o.last_day, day)
 
     def tie_key(self, o):
-        return o.entered if "tie_by_first_entry" in self.dev else o.seen
+        return o.seen
 
     def earliest_open(self):
         candidates = [o for o in self.orders.values() if o.open() > 0]
@@ -404,6 +401,8 @@ class Item:
             o = self.orders.get(ev["order_id"])
             if o is None:            # before its order: remembered, nets against it when it comes
                 o = self.orders[ev["order_id"]] = Order(ev["order_id"], self.arrivals)
+                # README: a receipt for an order not (yet) seen is also an unannounced receipt.
+                self.record_unplanned(day, q, before)
             self.receive_against(o, q, day)
             return
         rest = q
@@ -475,11 +474,11 @@ class Item:
     # ------------------------------------------------------ demand model
     def demand(self, D):
         """README risk v2 §1: the demand model as of day D."""
-        days = [d for d in range(max(D - 29, self.first_day), D + 1) if d not in self.out]
+        window = range(max(D - 29, self.first_day), D + 1)
+        days = [d for d in window if d not in self.out]
         if not days:
-            # Every day of the window was out of stock: the README's formulas are undefined (n = 0);
-            # like the engine, no demand (rate 0). Reported as a gap in the README.
-            return {"rate": 0.0, "phi": float(DISPERSION_PRIOR), "n": 0.0, "f": [1.0] * 7, "D": D}
+            # README: every day of the window out of stock: its sales, a floor of the demand, are used.
+            days = list(window)
         w = {d: 0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in days}
         y = {d: self.sold.get(d, 0.0) for d in days}
         sw = math.fsum(w.values())
@@ -536,7 +535,8 @@ class Item:
                     receipts.append((day - D, Fraction(o.open()) * fill))
                 out.append((weight, receipts))
             return out
-        if not self.orders and not self.deliveries and model["rate"] > 0:
+        announces = self.deliveries or any(o.ordered is not None for o in self.orders.values())
+        if not announces and model["rate"] > 0:
             # Never announces its orders: the rhythm of its unplanned receipts stands in for them.
             lam = model["rate"]
             levels = [PSEUDO_RECEIPT_COVER_DAYS * lam]
