@@ -329,7 +329,9 @@ describe('segments from hand-made states', () => {
     state.deliveries = [1, 1]
     expect(hasPurchaseOrders(state)).toBe(true)
     state.deliveries = null
-    state.orders = [{ id: 'PO-1', ordered: 10, expectedDay: 105, received: 0, lastDay: 99, recorded: false, placedAt: 0 }]
+    state.orders = [
+      { id: 'PO-1', ordered: 10, expectedDay: 105, received: 0, lastDay: 99, recorded: false, placedAt: 0 },
+    ]
     const segment = segmentOf(state, 100, 2)
     expect(withOrders(segment)).toBe(true)
     expect(demandClassOf(segment)).toBe('fast')
