@@ -1,16 +1,16 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { defineCommand } from 'citty'
 import { SingleBar } from 'cli-progress'
-import { Partitioners } from 'kafkajs'
-import { CORE_SETTINGS, coreConfigOf, loadSettings, type Settings, settingArgs } from '../config.ts'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { metricsRecord } from '../core/rows.ts'
-import { UsageError } from '../errors.ts'
-import { ensureTopics, KAFKA_SETTINGS, kafkaClient } from '../kafka/client.ts'
-import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
+import { ServiceError, UsageError } from '../errors.ts'
+import { KAFKA_SETTINGS } from '../kafka/client.ts'
+import { POSTGRES_SETTINGS } from '../postgres/connect.ts'
 import { type ReplaySummary, replay } from '../replay.ts'
-import { type BatchSink, kafkaAlertSink, postgresBatchSink, redisBatchSink } from '../sinks/batch-sink.ts'
-import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
+import { REDIS_SETTINGS } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
 import { checkOutputs } from './paths.ts'
+import { closeQuietly, openSinks, parseSinks } from './replay-sinks.ts'
 
 const REPLAY_SETTINGS = [
   'batchSize',
@@ -21,8 +21,6 @@ const REPLAY_SETTINGS = [
   ...KAFKA_SETTINGS,
   'alertTopic',
 ] as const
-const SINK_NAMES = ['parquet', 'postgres', 'redis', 'kafka'] as const
-type SinkName = (typeof SINK_NAMES)[number]
 /** Inputs smaller than this finish before a progress bar would be worth drawing. */
 const PROGRESS_MIN_BYTES = 32 << 20
 
@@ -76,8 +74,10 @@ export const replayCommand = defineCommand({
       ...(args.rejects === undefined ? [] : [{ flag: '--rejects', path: args.rejects }]),
     ])
     const inputs = openInputs(paths)
+    checkDataDir(settings.dataDir, args['data-dir'] === undefined ? 'DATA_DIR' : '--data-dir')
     const sinks = await openSinks(sinkNames, settings)
     const progress = args.progress ? progressBar(inputs) : null
+    let failed = true
     try {
       const summary = await replay({
         inputs,
@@ -90,37 +90,41 @@ export const replayCommand = defineCommand({
         onBytes: progress?.advance,
       })
       progress?.stop()
+      failed = false
       console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+    } catch (error) {
+      progress?.stop()
+      throw outputFailure(error)
     } finally {
-      for (const sink of sinks) await sink.close()
+      if (failed) await closeQuietly(sinks)
+      else for (const sink of sinks) await sink.close()
     }
   },
 })
 
-function parseSinks(text: string): Set<SinkName> {
-  const names = text.split(',').map((name) => name.trim())
-  const unknown = names.filter((name) => !(SINK_NAMES as readonly string[]).includes(name))
-  if (unknown.length > 0)
-    throw new UsageError(`--sinks: unknown sink ${unknown.join(', ')} (expected ${SINK_NAMES.join(', ')})`)
-  return new Set(names as SinkName[])
+/**
+ * The Parquet directory, created if need be, before anything is read: a file of that name, a path
+ * that cannot be created or a directory without write permission is one line naming the setting.
+ */
+function checkDataDir(path: string, origin: '--data-dir' | 'DATA_DIR'): void {
+  const name = origin === 'DATA_DIR' ? `DATA_DIR=${path}` : `--data-dir ${path}`
+  if (existsSync(path) && !statSync(path).isDirectory())
+    throw new UsageError(`${name}: not a directory (the Parquet files go into it)`)
+  try {
+    mkdirSync(path, { recursive: true })
+    accessSync(path, constants.W_OK)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    throw new UsageError(`${name}: cannot create or write the directory (${code})`)
+  }
 }
 
-async function openSinks(
-  names: Set<SinkName>,
-  settings: Settings<(typeof REPLAY_SETTINGS)[number]>,
-): Promise<BatchSink[]> {
-  const sinks: BatchSink[] = []
-  if (names.has('postgres')) sinks.push(await postgresBatchSink(connectPostgres(settings)))
-  if (names.has('redis'))
-    sinks.push(redisBatchSink(new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)))
-  if (names.has('kafka')) {
-    const kafka = kafkaClient(settings)
-    await ensureTopics(kafka, [settings.alertTopic])
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner })
-    await producer.connect()
-    sinks.push(kafkaAlertSink(producer, settings.alertTopic))
-  }
-  return sinks
+/** A file that cannot be written mid-run (disk full, permissions) is one line naming it, not a stack. */
+function outputFailure(error: unknown): unknown {
+  const { code, path } = error as NodeJS.ErrnoException
+  if (typeof code === 'string' && typeof path === 'string' && !(error instanceof ServiceError))
+    return new ServiceError(`${path}: ${(error as Error).message}`)
+  return error
 }
 
 function progressBar(inputs: InputFile[]) {
