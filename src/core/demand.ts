@@ -46,6 +46,9 @@ export interface DemandModel {
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
+const DAY_SALES = new Float64Array(7)
+const NONE: readonly number[] = []
+const DAY_COUNT = new Float64Array(7)
 const WEIGHT_BY_AGE = Float64Array.from(
   { length: SALES_WINDOW_DAYS },
   (_, age) => 0.5 ** (age / HALF_LIFE_DAYS),
@@ -63,16 +66,17 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
 /** The model from the window's days, skipping the out-of-stock ones when told; null when no day is left. */
 function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): DemandModel | null {
   const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, state.firstDay)
-  const sales = state.sales ?? []
-  const out = state.outDays ?? []
+  const sales = state.sales ?? NONE
+  const out = state.outDays ?? NONE
   let s = sales.length - 2
   let o = out.length - 1
   let weights = 0
   let weightsSquared = 0
   let weighted = 0
   let weightedSquares = 0
-  const daySales = new Float64Array(7)
-  const dayCount = new Float64Array(7)
+  // Scratch space, reused: the model runs after every event and needs these only while it is built.
+  const daySales = DAY_SALES.fill(0)
+  const dayCount = DAY_COUNT.fill(0)
   for (let day = asOfDay; day >= start; day--) {
     let units = 0
     while (s >= 0 && (sales[s] as number) > day) s -= 2
@@ -102,7 +106,7 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
 
 function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: number): Float64Array {
   let counted = 0
-  for (const n of dayCount) counted += n
+  for (let w = 0; w < 7; w++) counted += dayCount[w] as number
   if (rate === 0 || counted < WEEKDAY_MIN_DAYS) return FLAT_WEEK
   const factors = new Float64Array(7)
   let sum = 0

@@ -156,7 +156,8 @@ function riskWithModel(
   let risk = 0
   let weights = 0
   const beforeFirstReceipt = new Map<number, number>()
-  for (const { weight, receipts } of scenarios) {
+  for (let i = 0; i < scenarios.length; i++) {
+    const { weight, receipts } = scenarios[i] as Scenario
     risk +=
       weight * Math.min(nothingComing, firstPassage(model, onHand, receipts, horizon, beforeFirstReceipt))
     weights += weight
@@ -286,8 +287,13 @@ function unannouncedSummary(
 
 /** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */
 function ordersWithin(orders: readonly Order[] | null, lastDay: number): Order[] {
-  if (orders === null) return []
-  return orders.filter((order) => openQuantity(order) > 0 && order.expectedDay <= lastDay).sort(byExpectedDay)
+  const within: Order[] = []
+  if (orders === null) return within
+  for (let i = 0; i < orders.length; i++) {
+    const order = orders[i] as Order
+    if (openQuantity(order) > 0 && order.expectedDay <= lastDay) within.push(order)
+  }
+  return within.length > 1 ? within.sort(byExpectedDay) : within
 }
 
 /** Receipt days count from D (1 = tomorrow); a receipt is on the shelf for its own day's demand. */
@@ -305,7 +311,7 @@ export function firstPassage(
   /** P(the demand reaches the stock on hand by day k), by k: shared by the scenarios of one item. */
   firstCrossing = new Map<number, number>(),
 ): number {
-  const sorted = receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
+  const sorted = receipts.length === 0 ? receipts : inHorizon(receipts, horizon)
   let level = onHand
   let risk = 0
   let last: Checkpoint | null = null
@@ -334,6 +340,17 @@ export function firstPassage(
       level += (sorted[i++] as Receipt).units
   }
   return Math.min(1, risk)
+}
+
+/** The receipts that arrive within the horizon, by day (copied only when that changes something). */
+function inHorizon(receipts: Receipt[], horizon: number): Receipt[] {
+  let kept = true
+  for (let i = 0; i < receipts.length; i++) {
+    const r = receipts[i] as Receipt
+    if (r.day > horizon || !(r.units > 0) || (i > 0 && r.day < (receipts[i - 1] as Receipt).day)) kept = false
+  }
+  if (kept) return receipts
+  return receipts.filter((r) => r.day <= horizon && r.units > 0).sort((a, b) => a.day - b.day)
 }
 
 /** The demand by the end of `day` reaching `level` (the stock plus the receipts before the next checkpoint). */
