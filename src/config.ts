@@ -227,6 +227,13 @@ export const SETTINGS = {
     'how far back duplicate event ids are remembered',
   ),
   // Beyond SPEC §8.
+  maxRejectRate: setting(
+    'MAX_REJECT_RATE',
+    '0.5',
+    'a share with 0 <= x <= 1',
+    realNumber((v) => v >= 0 && v <= 1),
+    'replay and backtest: a run that rejects more than this share of its lines exits with status 3 (after its summary)',
+  ),
   metricsPort: setting(
     'METRICS_PORT',
     '9464',
@@ -286,7 +293,8 @@ const METAVARS: [RegExp, string][] = [
   [/_HOURS$/, 'HOURS'],
   [/_SECONDS$/, 'SECONDS'],
   [/_MS$/, 'MS'],
-  [/(_LEVEL|_THRESHOLD|_RATE)$/, 'P'],
+  [/(_LEVEL|_THRESHOLD)$/, 'P'],
+  [/_RATE$/, 'R'],
   [/_SIZE$/, 'N'],
   [/_TLS$/, 'true|false'],
   [/_PROTOCOL$/, 'PROTOCOL'],

@@ -16,6 +16,7 @@ import { UsageError } from '../errors.ts'
 import { POSTGRES_SETTINGS, postgresLocation, withPostgres } from '../postgres/connect.ts'
 import { openInputs } from '../sources/files.ts'
 import { checkOutputs } from './paths.ts'
+import { checkRejectRate } from './reject-rate.ts'
 
 export const backtestCommand = defineCommand({
   meta: {
@@ -52,10 +53,11 @@ export const backtestCommand = defineCommand({
       description: 'also write a self-contained HTML page (charts as inline SVG) to this file',
       valueHint: 'FILE',
     },
-    ...settingArgs([...CORE_SETTINGS, ...POSTGRES_SETTINGS]),
+    ...settingArgs([...CORE_SETTINGS, 'maxRejectRate', ...POSTGRES_SETTINGS]),
   },
   async run({ args }) {
     const settings = loadSettings(CORE_SETTINGS, args)
+    const { maxRejectRate } = loadSettings(['maxRejectRate'], args)
     const since = parseBound(String(args.since), '--since')
     const until = parseBound(String(args.until), '--until')
     const paths = args._.map(String)
@@ -73,14 +75,20 @@ export const backtestCommand = defineCommand({
       writeFileSync(temporary, renderHtml(report))
       renameSync(temporary, htmlPath)
     }
-    if (args.json) {
-      console.log(JSON.stringify(reportRecord(report), null, 2))
-      return
+    if (args.json) console.log(JSON.stringify(reportRecord(report), null, 2))
+    else {
+      console.log(formatReport(report))
+      console.log(
+        `\n${htmlPath === null ? '' : `wrote ${args.html}; `}${report.events === null ? `${report.counts.closes} item-days` : `${report.events.read} events`} in ${seconds.toFixed(2)} s`,
+      )
     }
-    console.log(formatReport(report))
-    console.log(
-      `\n${htmlPath === null ? '' : `wrote ${args.html}; `}${report.events === null ? `${report.counts.closes} item-days` : `${report.events.read} events`} in ${seconds.toFixed(2)} s`,
-    )
+    if (report.events !== null)
+      checkRejectRate(
+        report.events.read,
+        report.events.rejected,
+        maxRejectRate,
+        'invpipe replay FILE --rejects rejects.jsonl lists each line and why',
+      )
   },
 })
 

@@ -4,7 +4,7 @@ import { dirname, resolve } from 'node:path'
 import { defineCommand } from 'citty'
 import { loadSettings, settingArgs } from '../config.ts'
 import { ServiceError, UsageError } from '../errors.ts'
-import { fileSink, stdoutSink, writeJsonl } from '../generate/jsonl-writer.ts'
+import { fileSink, stdoutSink, type TextSink, temporaryPath, writeJsonl } from '../generate/jsonl-writer.ts'
 import { PartialProduceError, produceGenerated } from '../generate/kafka-writer.ts'
 import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
 import { writeParquet } from '../generate/parquet-writer.ts'
@@ -12,6 +12,7 @@ import type { GeneratedLine } from '../generate/record.ts'
 import { generateEvents } from '../generate/stream.ts'
 import { ensureTopics, KAFKA_SETTINGS, type KafkaSettings, kafkaClient } from '../kafka/client.ts'
 import { checkOutputs } from './paths.ts'
+import { removeOnInterrupt } from './signals.ts'
 
 type OutputFormat = 'jsonl' | 'parquet'
 
@@ -208,10 +209,16 @@ async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget):
       throw new ServiceError(`${where}: ${cause.message}${held}`)
     }
   }
+  const path = target.path
+  // Interrupted, the file under its temporary name goes; the output itself was never there. (Not
+  // for Parquet yet: its writer never lets the event loop turn, so a handler would keep Ctrl-C
+  // from stopping the run at all; there the temporary file stays, as before.)
+  const stopCleanup =
+    path === null || target.format === 'parquet' ? () => {} : removeOnInterrupt(() => [temporaryPath(path)])
   try {
-    if (target.path === null) return await writeJsonl(lines, stdoutSink())
-    if (target.format === 'parquet') return await writeParquet(lines, target.path)
-    return await writeJsonl(lines, fileSink(target.path))
+    if (path === null) return await writeJsonl(lines, stdoutSink())
+    if (target.format === 'parquet') return await writeParquet(lines, path)
+    return await writeJsonl(lines, yielding(fileSink(path)))
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
     // An I/O failure is about the output, not a bug: say which file, on one line.
@@ -219,5 +226,22 @@ async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget):
       throw new UsageError(`--output ${target.path}: ${(error as Error).message}`)
     }
     throw error
+  } finally {
+    stopCleanup()
+  }
+}
+
+/**
+ * A file sink that lets the event loop turn after each chunk (2 MiB), so that Ctrl-C is handled
+ * (and the temporary file removed) while a large file is written, not after.
+ */
+function yielding(sink: TextSink): TextSink {
+  return {
+    write: async (chunk) => {
+      const ok = await sink.write(chunk)
+      await new Promise((resolve) => setImmediate(resolve))
+      return ok
+    },
+    close: (ok) => sink.close(ok),
   }
 }

@@ -10,11 +10,14 @@ import { type ReplaySummary, replay } from '../replay.ts'
 import { REDIS_SETTINGS } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
 import { checkOutputs } from './paths.ts'
+import { checkRejectRate } from './reject-rate.ts'
 import { closeQuietly, openSinks, parseSinks } from './replay-sinks.ts'
+import { parquetTemporaries, removeOnInterrupt } from './signals.ts'
 
 const REPLAY_SETTINGS = [
   'batchSize',
   'dataDir',
+  'maxRejectRate',
   ...CORE_SETTINGS,
   ...POSTGRES_SETTINGS,
   ...REDIS_SETTINGS,
@@ -77,6 +80,7 @@ export const replayCommand = defineCommand({
     checkDataDir(settings.dataDir, args['data-dir'] === undefined ? 'DATA_DIR' : '--data-dir')
     const sinks = await openSinks(sinkNames, settings)
     const progress = args.progress ? progressBar(inputs) : null
+    const stopCleanup = removeOnInterrupt(() => parquetTemporaries(settings.dataDir))
     let failed = true
     try {
       const summary = await replay({
@@ -92,10 +96,17 @@ export const replayCommand = defineCommand({
       progress?.stop()
       failed = false
       console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+      checkRejectRate(
+        summary.tally.read,
+        summary.tally.rejected,
+        settings.maxRejectRate,
+        'the summary counts the reasons; --rejects FILE lists each line',
+      )
     } catch (error) {
       progress?.stop()
       throw outputFailure(error)
     } finally {
+      stopCleanup()
       if (failed) await closeQuietly(sinks)
       else for (const sink of sinks) await sink.close()
     }

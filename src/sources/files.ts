@@ -24,6 +24,7 @@ export interface InputFile {
 export function openInputs(paths: readonly string[]): InputFile[] {
   if (paths.length === 0)
     throw new SourceError('no input: name one or more event files, or - for standard input')
+  checkNamedOnce(paths)
   return paths.map((path) => {
     if (path === '-') return { path, format: 'jsonl', size: 0 }
     let size: number
@@ -40,6 +41,22 @@ export function openInputs(paths: readonly string[]): InputFile[] {
     }
     return { path, format: isParquet(path) ? 'parquet' : 'jsonl', size }
   })
+}
+
+/** The same file named twice would be counted twice (every event a duplicate, or worse, not). */
+function checkNamedOnce(paths: readonly string[]): void {
+  const seen = new Map<string, string>()
+  for (const path of paths) {
+    const ids = path === '-' ? ['stdin'] : fileIdentities(path)
+    const earlier = ids.map((id) => seen.get(id)).find((found) => found !== undefined)
+    if (earlier !== undefined)
+      throw new SourceError(
+        earlier === path
+          ? `${path === '-' ? 'standard input (-)' : path} is named twice; each input is read once`
+          : `${path} is the same file as ${earlier}; each input is read once`,
+      )
+    for (const id of ids) seen.set(id, path)
+  }
 }
 
 /**
@@ -78,14 +95,30 @@ function isParquet(path: string): boolean {
   }
 }
 
+/** How long reading may keep the event loop busy before letting it turn (signals, timers). */
+const YIELD_EVERY_MS = 50
+
 export async function* readInput(
   input: InputFile,
   onBytes: (bytes: number) => void = () => {},
 ): AsyncGenerator<SourceChunk> {
-  if (input.format === 'parquet') yield* readParquet(input.path, onBytes)
-  else {
-    const stream = input.path === '-' ? Bun.stdin.stream() : Bun.file(input.path).stream()
-    yield* readJsonLines(input.path === '-' ? 'stdin' : input.path, stream, onBytes)
+  const chunks =
+    input.format === 'parquet'
+      ? readParquet(input.path, onBytes)
+      : readJsonLines(
+          input.path === '-' ? 'stdin' : input.path,
+          input.path === '-' ? Bun.stdin.stream() : Bun.file(input.path).stream(),
+          onBytes,
+        )
+  // A local file's chunks come without the event loop ever turning, so Ctrl-C would wait for the
+  // end of the run: every 50 ms it gets a turn.
+  let turned = performance.now()
+  for await (const chunk of chunks) {
+    yield chunk
+    if (performance.now() - turned >= YIELD_EVERY_MS) {
+      await new Promise((resolve) => setImmediate(resolve))
+      turned = performance.now()
+    }
   }
 }
 
