@@ -177,3 +177,47 @@ describe('outputs that would destroy an input or each other', () => {
     )
   })
 })
+
+describe('every bound stated in its error', () => {
+  test('generate --events beyond 100,000,000: refused at once, with the bound', () => {
+    const started = performance.now()
+    expectUsageError(
+      run(['generate', '--events', '1000000000000', '--output', 'huge.jsonl']),
+      /^invpipe: --events must be a whole number from 0 to 100000000, got 1000000000000$/,
+    )
+    expect(performance.now() - started).toBeLessThan(10_000)
+    expect(existsSync(join(dir, 'huge.jsonl'))).toBe(false)
+    expectUsageError(run(['generate', '--seed', '99999999999999999999']), /--seed .*at most 9007199254740991/)
+  })
+
+  test('settings name both ends of their range', () => {
+    expectUsageError(
+      run(['replay', inputPath, '--review-period-days', '36500']),
+      /^invpipe: invalid REVIEW_PERIOD_DAYS="36500" \(from --review-period-days\): expected a number of days from 0 to 3650$/,
+    )
+    expectUsageError(
+      run(['replay', inputPath], { env: { DEDUP_WINDOW_HOURS: '1e9' } }),
+      /expected a number of hours from 0 to 87600/,
+    )
+  })
+
+  test('backtest --since 99999d: refused with the bound, not a window from 1752', () => {
+    expectUsageError(
+      run(['backtest', inputPath, '--since', '99999d']),
+      /^invpipe: invalid --since "99999d": at most 3650d \(ten years back\), or a date YYYY-MM-DD in 2000-2099$/,
+    )
+    expectUsageError(
+      run(['backtest', inputPath, '--until', '4000d']),
+      /invalid --until "4000d": at most 3650d/,
+    )
+  })
+
+  test('health --metrics-port 0 is a mistake, on stderr; an unreachable port is on stderr too', () => {
+    const zero = run(['health', '--metrics-port', '0'])
+    expectUsageError(zero, /^invpipe: invalid METRICS_PORT=0 \(from --metrics-port\): health needs the port/)
+    const closed = run(['health', '--metrics-port', '1'])
+    expect(closed.stdout).toBe('')
+    expect(closed.stderr.trim()).toMatch(/^invpipe: http:\/\/127.0.0.1:1\/healthz: /)
+    expect(closed.code).toBe(1)
+  })
+})

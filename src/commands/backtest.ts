@@ -37,13 +37,14 @@ export const backtestCommand = defineCommand({
     since: {
       type: 'string',
       description:
-        "first day of predictions: Nd = the last N days, counted back from A = the files' latest event day or, for the PostgreSQL history, today (30d = A-29 … A), or YYYY-MM-DD",
+        "first day of predictions: Nd = the last N days (N from 1 to 3650), counted back from A = the files' latest event day or, for the PostgreSQL history, today (30d = A-29 … A), or YYYY-MM-DD (2000-2099)",
       default: '30d',
       valueHint: 'Nd|YYYY-MM-DD',
     },
     until: {
       type: 'string',
-      description: 'last day of predictions: Nd = N days before A (0d = A), or YYYY-MM-DD',
+      description:
+        'last day of predictions: Nd = N days before A (0d = A; N up to 3650), or YYYY-MM-DD (2000-2099)',
       default: '0d',
       valueHint: 'Nd|YYYY-MM-DD',
     },
@@ -58,8 +59,8 @@ export const backtestCommand = defineCommand({
   async run({ args }) {
     const settings = loadSettings(CORE_SETTINGS, args)
     const { maxRejectRate } = loadSettings(['maxRejectRate'], args)
-    const since = parseBound(String(args.since), '--since')
-    const until = parseBound(String(args.until), '--until')
+    const since = checkBound(parseBound(String(args.since), '--since'), '--since', String(args.since))
+    const until = checkBound(parseBound(String(args.until), '--until'), '--until', String(args.until))
     const paths = args._.map(String)
     const htmlPath = args.html === undefined ? null : resolve(String(args.html))
     if (args.html !== undefined)
@@ -102,6 +103,20 @@ function backtestPostgres(
   return withPostgres(settings, (sql) =>
     backtestHistory({ sql, database, today: dayOf(Date.now()), core, since, until }),
   )
+}
+
+/**
+ * Events lie in 2000–2099 (dates outside are refused by parseBound): a relative bound reaches back
+ * at most ten years, so a window cannot start centuries before its data.
+ */
+const MAX_DAYS_BACK = 3650
+
+function checkBound(bound: Bound, flag: '--since' | '--until', text: string): Bound {
+  if (bound.kind === 'days' && bound.days > MAX_DAYS_BACK)
+    throw new UsageError(
+      `invalid ${flag} "${text}": at most ${MAX_DAYS_BACK}d (ten years back), or a date YYYY-MM-DD in 2000-2099`,
+    )
+  return bound
 }
 
 /** Fails before anything is read when the page could not be written. */

@@ -6,7 +6,12 @@ import { loadSettings, settingArgs } from '../config.ts'
 import { ServiceError, UsageError } from '../errors.ts'
 import { fileSink, stdoutSink, type TextSink, temporaryPath, writeJsonl } from '../generate/jsonl-writer.ts'
 import { PartialProduceError, produceGenerated } from '../generate/kafka-writer.ts'
-import { checkGenerateOptions, DEFAULT_GENERATE_OPTIONS, type GenerateOptions } from '../generate/options.ts'
+import {
+  checkGenerateOptions,
+  DEFAULT_GENERATE_OPTIONS,
+  type GenerateOptions,
+  MAX_EVENTS,
+} from '../generate/options.ts'
 import { writeParquet } from '../generate/parquet-writer.ts'
 import type { GeneratedLine } from '../generate/record.ts'
 import { generateEvents } from '../generate/stream.ts'
@@ -37,7 +42,7 @@ export const generateCommand = defineCommand({
     events: {
       type: 'string',
       valueHint: 'N',
-      description: 'Exact number of lines to write',
+      description: `Exact number of lines to write, at most ${MAX_EVENTS}`,
       default: String(defaults.events),
     },
     skus: { type: 'string', valueHint: 'N', description: 'Number of SKUs', default: String(defaults.skus) },
@@ -129,12 +134,12 @@ function parseOptions(args: Record<string, unknown>): GenerateOptions {
   return options
 }
 
+/** Digits (with _ as a separator) as a number; one too large for exactness is left to the bounds check. */
 function parseWholeNumber(flag: string, value: unknown): number {
   const text = String(value).trim().replaceAll('_', '')
-  const number = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(number))
+  if (!/^\d+$/.test(text))
     throw new UsageError(`${flag} must be a whole number, got ${JSON.stringify(value)}`)
-  return number
+  return Number(text)
 }
 
 function parseRate(flag: string, value: unknown): number {

@@ -31,6 +31,8 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
   lateRate: 0.02,
 }
 
+/** About 18 GB of JSONL and an hour of writing: beyond this a run is a mistake, not a benchmark. */
+export const MAX_EVENTS = 100_000_000
 /** Per-item state is ~110 bytes of typed arrays; beyond this the run would need gigabytes. */
 export const MAX_ITEMS = 10_000_000
 export const MAX_WAREHOUSES = 999
@@ -55,9 +57,10 @@ export function parseStartDay(text: string): number | null {
 /** Returns the first problem as a one-line message, or null when the options are usable. */
 export function checkGenerateOptions(options: GenerateOptions): string | null {
   const { events, skus, warehouses, days, seed } = options
-  if (!Number.isSafeInteger(events) || events < 0)
-    return `--events must be a non-negative integer, got ${events}`
-  if (!Number.isSafeInteger(skus) || skus < 1) return `--skus must be a positive integer, got ${skus}`
+  if (!Number.isSafeInteger(events) || events < 0 || events > MAX_EVENTS)
+    return `--events must be a whole number from 0 to ${MAX_EVENTS}, got ${events}`
+  if (!Number.isSafeInteger(skus) || skus < 1 || skus > MAX_ITEMS)
+    return `--skus must be a positive integer, got ${skus} (at most ${MAX_ITEMS}, with --skus × --warehouses also at most ${MAX_ITEMS})`
   if (!Number.isSafeInteger(warehouses) || warehouses < 1 || warehouses > MAX_WAREHOUSES) {
     return `--warehouses must be an integer from 1 to ${MAX_WAREHOUSES}, got ${warehouses}`
   }
@@ -67,7 +70,8 @@ export function checkGenerateOptions(options: GenerateOptions): string | null {
   if (!Number.isSafeInteger(days) || days < 1 || days > MAX_DAYS) {
     return `--days must be an integer from 1 to ${MAX_DAYS}, got ${days}`
   }
-  if (!Number.isSafeInteger(seed) || seed < 0) return `--seed must be a non-negative integer, got ${seed}`
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    return `--seed must be a non-negative integer, got ${seed} (at most ${Number.MAX_SAFE_INTEGER})`
   for (const [flag, rate] of [
     ['--malformed-rate', options.malformedRate],
     ['--duplicate-rate', options.duplicateRate],
