@@ -2,7 +2,9 @@
 // every option described, the version on a line of its own, and no reference to documents that a
 // clone of the repository does not have.
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { join } from 'node:path'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 
 setDefaultTimeout(60_000)
 
@@ -54,5 +56,31 @@ describe('help', () => {
       }).stdout.toString()
     expect(onTerminal({ NO_COLOR: '1' })).not.toContain('\u001b[')
     expect(onTerminal({})).toContain('\u001b[1mUsage:')
+  })
+})
+
+describe('documents that stand alone', () => {
+  test('every relative link in the README points inside the repository, at something that exists', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const links = [...readme.matchAll(/\]\(([^)#\s]+)[^)]*\)/g)].map((m) => m[1] as string)
+    for (const link of links.filter((l) => !/^[a-z]+:/.test(l))) {
+      const target = resolve(ROOT, link)
+      expect(target.startsWith(`${ROOT}/`)).toBe(true)
+      expect(existsSync(target)).toBe(true)
+    }
+  })
+
+  test('the backtest page cites the README by section, not an outside document', () => {
+    const out = mkdtempSync(join(tmpdir(), 'invpipe-page-'))
+    try {
+      const page = join(out, 'page.html')
+      const events = join(ROOT, 'fixtures/backtest/two_items/events.jsonl')
+      expect(help(['backtest', events, '--since', '10d', '--html', page]).code).toBe(0)
+      const html = readFileSync(page, 'utf8')
+      expect(html).not.toMatch(/SPEC|§/)
+      expect(html).toContain('README')
+    } finally {
+      rmSync(out, { recursive: true, force: true })
+    }
   })
 })

@@ -365,7 +365,7 @@ ${report.items} items${events === null ? '' : `; events ${escapeHtml(events)}`}.
 <h2>What was scored</h2>
 <dl>
 <dt>prediction</dt><dd>for each item and each day t of the window whose closing stock was known and above 0: the
-stockout risk the pipeline computes (SPEC §5) from the item's state at the close of t, as of day t.</dd>
+stockout risk the pipeline computes (README: “The risk, in a planner's words”) from the item's state at the close of t, as of day t.</dd>
 <dt>outcome</dt><dd>1 when the item stocked out (stock ≤ 0 after an event, or a closing stock ≤ 0 carried over a
 day without events) on some day after t, up to t + the lead time in days (rounded up); else 0.</dd>
 <dt>item-days</dt><dd>${c.closes} in the window: ${c.scored} scored; ${c.leftOut} left out because their lead time runs
