@@ -57,6 +57,17 @@ function writeLines(name: string, lines: string[]): string {
   return path
 }
 
+/** The flags of a fixture's arguments other than the window (--since/--until and their values). */
+function settingArgs(args: string[]): string[] {
+  const kept: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--since' || arg === '--until') i++
+    else if (arg.startsWith('--')) kept.push(arg, args[++i] as string)
+  }
+  return kept
+}
+
 describe('the PostgreSQL history gives the report the event files give', () => {
   for (const name of ['two_items', 'late_and_carry']) {
     for (const batchSize of [1, 4, 500]) {
@@ -68,7 +79,8 @@ describe('the PostgreSQL history gives the report the event files give', () => {
         await consumeAll(run)
         // Relative bounds count from today for the history: name the fixture's window by its dates.
         const window = ['--since', expected.window.since, '--until', expected.window.until]
-        const settings = expected.args.includes('--lead-time-days') ? ['--lead-time-days', '2'] : []
+        // The fixture's settings (every flag after the window's, e.g. --lead-time-days, --alert-threshold).
+        const settings = settingArgs(expected.args as string[])
         const fromHistory = backtest([...window, ...settings], { POSTGRES_DB: run.database })
         const fromFile = backtest([path, ...window, ...settings])
         expect(figures(fromHistory)).toEqual(figures(fromFile))
