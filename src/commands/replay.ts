@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync, mkdirSync, statSync } from 'node:fs'
 import { defineCommand } from 'citty'
 import { SingleBar } from 'cli-progress'
-import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
+import { CORE_SETTINGS, coreConfigOf, loadSettings, SETTINGS, type Settings, settingArgs } from '../config.ts'
+import { RISK_LEVELS } from '../core/risk.ts'
 import { metricsRecord } from '../core/rows.ts'
 import { ServiceError, UsageError } from '../errors.ts'
 import { KAFKA_SETTINGS } from '../kafka/client.ts'
@@ -53,6 +54,18 @@ export const replayCommand = defineCommand({
       valueHint: 'FILE',
     },
     json: { type: 'boolean', description: 'print the closing summary as JSON' },
+    top: {
+      type: 'string',
+      description: 'how many of the items most at risk the summary lists, 0 to 100000 (every item: --csv)',
+      valueHint: 'N',
+      default: '10',
+    },
+    csv: {
+      type: 'string',
+      description:
+        "write every item's final row (the processed-metrics columns and the reason in words) to this CSV file, most at risk first",
+      valueHint: 'FILE',
+    },
     sinks: {
       type: 'string',
       description: 'where results go, comma-separated: parquet (always), postgres, redis, kafka (alerts)',
@@ -72,9 +85,11 @@ export const replayCommand = defineCommand({
     const settings = loadSettings(REPLAY_SETTINGS, args)
     const sinkNames = parseSinks(args.sinks)
     const paths = args._.map(String)
+    const top = parseTop(String(args.top))
     checkOutputs(paths, [
       ...(args.alerts === undefined ? [] : [{ flag: '--alerts', path: args.alerts }]),
       ...(args.rejects === undefined ? [] : [{ flag: '--rejects', path: args.rejects }]),
+      ...(args.csv === undefined ? [] : [{ flag: '--csv', path: args.csv, extensions: ['.csv'] }]),
     ])
     const inputs = openInputs(paths)
     checkDataDir(settings.dataDir, args['data-dir'] === undefined ? 'DATA_DIR' : '--data-dir')
@@ -90,12 +105,18 @@ export const replayCommand = defineCommand({
         dataDir: settings.dataDir,
         alertsPath: args.alerts,
         rejectsPath: args.rejects,
+        csvPath: args.csv,
+        top,
         sinks,
         onBytes: progress?.advance,
       })
       progress?.stop()
       failed = false
-      console.log(args.json ? JSON.stringify(summaryRecord(summary), null, 2) : formatSummary(summary))
+      console.log(
+        args.json
+          ? JSON.stringify(summaryRecord(summary, runSettings(settings)), null, 2)
+          : formatSummary(summary, args.csv),
+      )
       checkRejectRate(
         summary.tally.read,
         summary.tally.rejected,
@@ -158,8 +179,23 @@ function progressBar(inputs: InputFile[]) {
   }
 }
 
-export function summaryRecord(summary: ReplaySummary) {
+function parseTop(text: string): number {
+  const top = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN
+  if (!(top >= 0 && top <= 100_000))
+    throw new UsageError(`--top must be a whole number from 0 to 100000, got ${JSON.stringify(text)}`)
+  return top
+}
+
+/** The settings that shape the figures, by their variable names in lower case: how to tell runs apart. */
+export function runSettings(settings: Settings<(typeof REPLAY_SETTINGS)[number]>): Record<string, number> {
+  const names = ['batchSize', ...CORE_SETTINGS] as const
+  return Object.fromEntries(names.map((name) => [SETTINGS[name].env.toLowerCase(), settings[name]]))
+}
+
+export function summaryRecord(summary: ReplaySummary, settings: Record<string, number>) {
   return {
+    run_id: summary.runId,
+    settings,
     events: summary.tally.toJSON(),
     items: summary.items,
     alerts: summary.alerts,
@@ -167,6 +203,14 @@ export function summaryRecord(summary: ReplaySummary) {
     files: summary.files,
     seconds: Number(summary.seconds.toFixed(3)),
     events_per_second: Math.round(summary.eventsPerSecond),
+    risk_levels: summary.riskLevels,
+    reorder_by_warehouse: summary.reorders.map((w) => ({
+      warehouse_id: w.warehouseId,
+      items: w.items,
+      items_to_reorder: w.itemsToReorder,
+      reorder_units: w.units,
+    })),
+    csv_rows: summary.csvRows,
     top_at_risk: summary.topAtRisk.map((row) => {
       const { computed_at: _, ...record } = metricsRecord(row)
       return { ...record, reason: row.reason }
@@ -174,7 +218,7 @@ export function summaryRecord(summary: ReplaySummary) {
   }
 }
 
-function formatSummary(summary: ReplaySummary): string {
+function formatSummary(summary: ReplaySummary, csvPath: string | undefined): string {
   const t = summary.tally
   const byCode = Object.entries(t.rejectedByCode)
     .sort(([, a], [, b]) => (b as number) - (a as number))
@@ -187,9 +231,44 @@ function formatSummary(summary: ReplaySummary): string {
     `rows        ${summary.rowsWritten} processed-metrics rows in ${summary.files.length} file(s)`,
     ...summary.files.map((file) => `            ${file}`),
     `speed       ${Math.round(summary.eventsPerSecond)} events/s (${summary.seconds.toFixed(2)} s)`,
+    `run         ${summary.runId}`,
+    `risk        ${RISK_LEVELS.slice()
+      .reverse()
+      .map((level) => `${summary.riskLevels[level]} ${level}`)
+      .join(', ')}`,
+    ...formatReorders(summary.reorders),
   ]
+  if (summary.csvRows !== null) lines.push(`csv         ${summary.csvRows} items in ${csvPath}`)
   if (summary.topAtRisk.length > 0) lines.push('', 'most at risk', formatRiskTable(summary.topAtRisk))
   return lines.join('\n')
+}
+
+/** Items and units to reorder per warehouse, as a small table under the summary's figures. */
+function formatReorders(reorders: ReplaySummary['reorders']): string[] {
+  if (reorders.length === 0) return []
+  const header = ['warehouse', 'items', 'to reorder', 'units']
+  const body = reorders.map((w) => [
+    w.warehouseId,
+    String(w.items),
+    String(w.itemsToReorder),
+    formatNumber(w.units),
+  ])
+  const total = reorders.reduce(
+    (sum, w) => ({
+      items: sum.items + w.items,
+      toReorder: sum.toReorder + w.itemsToReorder,
+      units: sum.units + w.units,
+    }),
+    { items: 0, toReorder: 0, units: 0 },
+  )
+  if (reorders.length > 1)
+    body.push(['all', String(total.items), String(total.toReorder), formatNumber(total.units)])
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
+      .join('  ')
+  return [`reorder     ${line(header)}`, ...body.map((cells) => `            ${line(cells)}`)]
 }
 
 /** The summary's terminal width: the table and the wrapped reasons stay within it. */
