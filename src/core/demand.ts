@@ -75,8 +75,12 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
   let weighted = 0
   let weightedSquares = 0
   // Scratch space, reused: the model runs after every event and needs these only while it is built.
-  const daySales = DAY_SALES.fill(0)
-  const dayCount = DAY_COUNT.fill(0)
+  const daySales = DAY_SALES
+  const dayCount = DAY_COUNT
+  for (let w = 0; w < 7; w++) {
+    daySales[w] = 0
+    dayCount[w] = 0
+  }
   for (let day = asOfDay; day >= start; day--) {
     let units = 0
     while (s >= 0 && (sales[s] as number) > day) s -= 2

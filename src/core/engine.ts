@@ -3,9 +3,10 @@
 import { type Alert, buildAlert, nextEpisodeStep, orderRef, riskReason } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
+import { demandModel } from './demand.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics } from './metrics.ts'
-import { assessRisk, ordersInHorizon, stockoutRisk } from './risk.ts'
+import { assessRisk, type KnownRisk, ordersInHorizon, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
 import { applyEvent, ItemState, isDuplicate } from './state.ts'
 import { dayOf } from './time.ts'
@@ -43,6 +44,11 @@ export class Engine {
   private daily = new Map<string, DailyDelta>()
   private closes: DayClose[] = []
   private alerts: Alert[] = []
+  /**
+   * The demand model (and the risk, when exact) of each item changed in this batch, as its latest
+   * event left it: the batch's rows reuse them. Cleared at the batch's end.
+   */
+  private readonly known = new Map<ItemState, KnownRisk>()
 
   constructor(config: CoreConfig, options: EngineOptions = {}) {
     this.config = resolveConfig(config)
@@ -76,7 +82,8 @@ export class Engine {
 
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
-    const rows = this.changed.map((state) => this.rowOf(state, computedAt))
+    const rows = this.changed.map((state) => this.rowOf(state, computedAt, this.known.get(state)))
+    this.known.clear()
     if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
     const daily = [...this.daily.values()]
     const batch = { rows, daily, alerts: this.alerts, states: this.changed, closes: this.closes }
@@ -111,9 +118,9 @@ export class Engine {
     )
   }
 
-  private rowOf(state: ItemState, computedAt: number): MetricsRow {
+  private rowOf(state: ItemState, computedAt: number, known?: KnownRisk): MetricsRow {
     const metrics = computeMetrics(state)
-    const risk = assessRisk(state, this.config)
+    const risk = assessRisk(state, this.config, state.asOfDay, known)
     const [sku, warehouseId] = splitItemKey(state.key)
     return buildMetricsRow(
       sku,
@@ -130,22 +137,26 @@ export class Engine {
   /** SPEC §6: after every event, the item's episode takes its step; a step that speaks sends a message. */
   private judgeAlert(state: ItemState, event: InventoryEvent): void {
     // Without a known on-hand the risk is null: no episode opens, and none moves.
-    if (state.onHand === null) return
+    if (state.onHand === null) {
+      this.known.delete(state)
+      return
+    }
     const before = state.episode
     // With no episode open, a risk known to be below the threshold is all the step needs to know.
     const unlessBelow = before === null || !before.open ? this.config.alertThreshold : 0
-    const step = nextEpisodeStep(
-      before,
-      stockoutRisk(state, this.config, state.asOfDay, unlessBelow),
-      state.asOfDay,
-      this.config,
-    )
+    const model = demandModel(state)
+    const risk = stockoutRisk(state, this.config, state.asOfDay, unlessBelow, model)
+    const exact = unlessBelow === 0 || (risk !== null && risk >= unlessBelow)
+    const known = exact ? { model, risk } : { model }
+    this.known.set(state, known)
+    const step = nextEpisodeStep(before, risk, state.asOfDay, this.config)
     state.episode = step.episode
     if (step.status === null || step.episode === null) return
     const metrics = computeMetrics(state)
-    const risk = assessRisk(state, this.config)
+    // A step that speaks had the exact risk.
+    const assessment = assessRisk(state, this.config, state.asOfDay, known)
     const orders = ordersInHorizon(state, this.config)
-    this.alerts.push(buildAlert(step.status, step.episode, state, event, metrics, risk, orders))
+    this.alerts.push(buildAlert(step.status, step.episode, state, event, metrics, assessment, orders))
   }
 
   /**

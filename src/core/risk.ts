@@ -69,12 +69,20 @@ export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
 }
 
 /** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
+/** What a caller already worked out for the item's current state (the engine, between an event and its batch's end). */
+export interface KnownRisk {
+  model?: DemandModel
+  /** The exact stockout_risk. */
+  risk?: number | null
+}
+
 export function assessRisk(
   state: ItemState,
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
+  known: KnownRisk = {},
 ): RiskAssessment {
-  const model = demandModel(state, asOfDay)
+  const model = known.model ?? demandModel(state, asOfDay)
   const leadTimeDays = leadTimeOf(state, config)
   const horizon = Math.ceil(leadTimeDays)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
@@ -90,7 +98,8 @@ export function assessRisk(
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
-  const stockoutRisk = riskWithModel(state, model, horizon, cycle, asOfDay)
+  const stockoutRisk =
+    known.risk !== undefined ? known.risk : riskWithModel(state, model, horizon, cycle, asOfDay)
   return {
     leadTimeDays,
     expectedDemandLeadTime,
@@ -124,12 +133,12 @@ export function stockoutRisk(
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
   unlessBelow = 0,
+  model = demandModel(state, asOfDay),
 ): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const model = demandModel(state, asOfDay)
   return riskWithModel(state, model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
