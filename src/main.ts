@@ -24,6 +24,7 @@ const DESCRIPTION =
 type Loader = () => Promise<CommandDef<ArgsDef>>
 const COMMANDS: Record<string, Loader> = {
   replay: async () => replayCommand as unknown as CommandDef<ArgsDef>,
+  item: () => import('./commands/item.ts').then((m) => m.itemCommand as unknown as CommandDef<ArgsDef>),
   generate: () =>
     import('./commands/generate.ts').then((m) => m.generateCommand as unknown as CommandDef<ArgsDef>),
   consume: () =>

@@ -10,7 +10,7 @@ setDefaultTimeout(60_000)
 
 const ROOT = join(import.meta.dir, '..')
 const VERSION = (await Bun.file(join(ROOT, 'package.json')).json()).version as string
-const COMMANDS = ['replay', 'generate', 'consume', 'backtest', 'migrate', 'health']
+const COMMANDS = ['replay', 'item', 'generate', 'consume', 'backtest', 'migrate', 'health']
 
 function help(args: string[], env: Record<string, string> = {}) {
   const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {

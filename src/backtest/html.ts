@@ -248,7 +248,7 @@ function prChart(model: ForecastScores, baseline: ForecastScores): string {
   })
 }
 
-function htmlTable(header: string[], rows: string[][], caption?: string): string {
+export function htmlTable(header: string[], rows: string[][], caption?: string): string {
   const head = header.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')
   const body = rows
     .map(
@@ -259,7 +259,8 @@ function htmlTable(header: string[], rows: string[][], caption?: string): string
   return `<table>${caption ? `<caption>${escapeHtml(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`
 }
 
-const STYLE = `
+/** The pages' common style (the backtest page and `invpipe item`'s). */
+export const STYLE = `
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1a1a1a; max-width: 1180px; margin: 2em auto; padding: 0 1em; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.2em; margin-top: 1.8em; border-bottom: 1px solid #ddd; }
 .meta { color: #555; }

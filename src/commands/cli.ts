@@ -162,18 +162,20 @@ export function renderCommandUsage(named: NamedCommand, version: string, style: 
   const meta = (named.command.meta ?? {}) as { description?: string }
   const args = (named.command.args ?? {}) as ArgsDef
   const { prose, examples } = describe(meta.description ?? '')
-  const positional = Object.entries(args).find(([, def]) => def.type === 'positional')
+  const positionals = Object.entries(args).filter(([, def]) => def.type === 'positional')
   const options = Object.entries(args).filter(([, def]) => def.type !== 'positional')
-  const argumentName = positional === undefined ? '' : (positional[1].valueHint ?? 'FILE...')
+  const names = positionals.map(([name, def]) => def.valueHint ?? name.toUpperCase())
   const lines = [
     ...wrap(`invpipe ${named.name}: ${prose}`, style.width),
     '',
     heading('Usage:', style),
-    `  invpipe ${named.name}${options.length > 0 ? ' [options]' : ''}${argumentName === '' ? '' : ` ${argumentName}`}`,
+    `  invpipe ${named.name}${options.length > 0 ? ' [options]' : ''}${names.length === 0 ? '' : ` ${names.join(' ')}`}`,
   ]
-  if (positional !== undefined) {
-    lines.push('', heading('Arguments:', style), `  ${argumentName}`)
-    lines.push(...wrap(positional[1].description ?? '', style.width, '      '))
+  if (positionals.length > 0) {
+    lines.push('', heading('Arguments:', style))
+    positionals.forEach(([, def], i) => {
+      lines.push(`  ${names[i]}`, ...wrap(def.description ?? '', style.width, '      '))
+    })
   }
   if (options.length > 0) {
     lines.push('', heading('Options:', style))
