@@ -251,7 +251,8 @@ function deliveryScenarios(record: readonly number[] | null): number[] {
  * record stands in for the orders it does not show: each remembered unplanned receipt came when the
  * stock had fallen to some level ρ; one scenario per receipt says "the next comes once the stock
  * falls to ρ again", i.e. in (I − ρ) / λ days (tomorrow if it is already below ρ), with the mean
- * receipt size; one more says "none this time".
+ * receipt size; each gap between its receipts that is longer than the time since the last says
+ * when by the calendar; one more says "none this time".
  */
 function unannouncedScenarios(
   unplanned: readonly number[] | null,
@@ -271,6 +272,13 @@ function unannouncedScenarios(
     const same = scenarios.find((s) => s.receipts[0]?.day === day)
     if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
     else same.weight++
+  }
+  // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
+  // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
+  const sinceLast = model.asOfDay - (record[record.length - 3] ?? model.asOfDay)
+  for (let i = 3; i < record.length; i += 3) {
+    const gap = (record[i] as number) - (record[i - 3] as number)
+    if (gap > sinceLast) scenarios.push({ weight: 1, receipts: [{ day: gap - sinceLast, units }] })
   }
   return scenarios
 }

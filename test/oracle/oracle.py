@@ -550,6 +550,13 @@ class Item:
             for rho in levels:
                 day = 1 if rho >= self.on_hand else math.ceil((self.on_hand - rho) / lam)
                 out.append((1.0, [(day, size)]))
+            # README: each gap between its receipts longer than the days since the last one says when.
+            if self.unplanned:
+                since = D - self.unplanned[-1][0]
+                days = [rec[0] for rec in self.unplanned]
+                for gap in (b - a for a, b in zip(days, days[1:])):
+                    if gap > since:
+                        out.append((1.0, [(gap - since, size)]))
             return out
         return []
 
