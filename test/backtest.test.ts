@@ -543,6 +543,17 @@ describe('usage errors are one line, exit status 2', () => {
       expect(result.stderr.trim().split('\n')).toHaveLength(1)
       expect(result.stderr).toContain(message)
     }
+    // Events early in 2000: 30 days back from them reaches into 1999, which no event can be in.
+    const early = join(dir, 'early.jsonl')
+    writeFileSync(
+      early,
+      `${JSON.stringify({ event_id: 'e', event_type: 'stock_count', sku: 'S', warehouse_id: 'W', quantity: 3, timestamp: '2000-01-05T00:00:00Z' })}\n`,
+    )
+    const before2000 = cli([early, '--since', '30d'])
+    expect(before2000.code).toBe(2)
+    expect(before2000.stderr.trim()).toBe(
+      'invpipe: the window 1999-12-07 … 2000-01-05 reaches outside 2000-01-01 … 2099-12-31, the years events can have',
+    )
     writeFileSync(join(dir, 'junk.jsonl'), 'not json\n')
     const empty = cli([join(dir, 'junk.jsonl')])
     expect(empty.code).toBe(2)

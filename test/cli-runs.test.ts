@@ -183,4 +183,15 @@ describe('interrupted runs leave no temporary files', () => {
     expect(result.code).toBe(130)
     expect(readdirSync(dir).filter((name) => name.startsWith('generated.jsonl'))).toEqual([])
   })
+
+  test('generate --output FILE.parquet: its temporary file is removed on SIGTERM, exit 143', async () => {
+    const output = join(dir, 'generated.parquet')
+    const result = await interrupt(
+      ['generate', '--events', '20000000', '--output', output],
+      (pid) => existsSync(`${output}.tmp-${pid}`),
+      'SIGTERM',
+    )
+    expect(result.code).toBe(143)
+    expect(readdirSync(dir).filter((name) => name.startsWith('generated.parquet'))).toEqual([])
+  })
 })

@@ -215,11 +215,9 @@ async function writeLines(lines: Iterable<GeneratedLine>, target: OutputTarget):
     }
   }
   const path = target.path
-  // Interrupted, the file under its temporary name goes; the output itself was never there. (Not
-  // for Parquet yet: its writer never lets the event loop turn, so a handler would keep Ctrl-C
-  // from stopping the run at all; there the temporary file stays, as before.)
-  const stopCleanup =
-    path === null || target.format === 'parquet' ? () => {} : removeOnInterrupt(() => [temporaryPath(path)])
+  // Interrupted, the file under its temporary name goes; the output itself was never there. (Both
+  // writers let the event loop turn now and then, so the handler runs.)
+  const stopCleanup = path === null ? () => {} : removeOnInterrupt(() => [temporaryPath(path)])
   try {
     if (path === null) return await writeJsonl(lines, stdoutSink())
     if (target.format === 'parquet') return await writeParquet(lines, path)

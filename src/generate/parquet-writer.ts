@@ -85,6 +85,8 @@ async function writeRowGroups(lines: Iterable<GeneratedLine>, path: string): Pro
     await writer.write({ columnData, rowGroupSize: ROW_GROUP_ROWS })
     columns = emptyColumns()
     rows = 0
+    // Let the event loop turn between row groups, so that Ctrl-C can remove the temporary file.
+    await new Promise((resolve) => setImmediate(resolve))
   }
   for (const line of lines) {
     const row = rowOf(line)
