@@ -108,11 +108,15 @@ describe('invpipe item', () => {
     const missing = run(['item', 'S1', 'W2', path])
     expect(missing.stderr.trim()).toBe('invpipe: no event of S1 at W2 in 21 lines read (did you mean S1 W1?)')
     expect(missing.code).toBe(2)
-    const noFile = run(['item', 'S1', 'W1'])
-    expect(noFile.stderr.trim()).toBe(
-      'invpipe: name the event files to read S1 at W1 from (or - for standard input): invpipe item S1 W1 FILE...',
+    // No file: the PostgreSQL history (test/item-history.test.ts); here, a server that is not there.
+    const noFile = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'item', 'S1', 'W1'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', POSTGRES_PORT: '1' },
+    })
+    expect(noFile.stderr.toString().trim()).toMatch(
+      /^invpipe: PostgreSQL inventory_user@localhost:1\/inventory: /,
     )
-    expect(noFile.code).toBe(2)
+    expect(noFile.exitCode).toBe(1)
     const noItem = run(['item'])
     expect(noItem.stderr.trim()).toMatch(/^invpipe: .*SKU/)
     expect(noItem.code).toBe(2)

@@ -6,7 +6,7 @@ import { escapeHtml, htmlTable, STYLE } from '../backtest/html.ts'
 import type { AlertStatus } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
 import { formatDay } from '../core/time.ts'
-import type { ItemDay, ItemStory } from './item-story.ts'
+import { HISTORY_ALERTS, type ItemDay, type ItemStory, storyCounts } from './item-story.ts'
 
 const STOCK = '#1f5fa8'
 const SOLD = '#9a9a9a'
@@ -238,7 +238,7 @@ figure figcaption { max-width: ${WIDTH}px; }
 <body>
 <h1>${escapeHtml(story.sku)} at ${escapeHtml(story.warehouseId)}</h1>
 <p class="verdict" id="now"><strong>Now:</strong> ${escapeHtml(story.reason || 'no figures yet')}.</p>
-<p class="meta">${story.events} events${story.duplicates > 0 ? ` (${story.duplicates} duplicates ignored)` : ''} from ${first} to ${last};
+<p class="meta">${escapeHtml(storyCounts(story))} from ${first} to ${last}${story.source.kind === 'postgresql' ? `, from the PostgreSQL history in ${escapeHtml(story.source.database)} (${escapeHtml(HISTORY_ALERTS)})` : ''};
 alert threshold ${config.alertThreshold}, default lead time ${config.leadTimeDays} days, service level ${config.serviceLevel}.
 How the figures are computed: the README's "How the numbers are computed".</p>
 <figure>

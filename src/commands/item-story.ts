@@ -1,7 +1,8 @@
 // One item's story from event files, for `invpipe item`: day by day, what it sold and received,
 // the stock it closed with, the risk it stood at and the alert messages it raised. The item's events
 // go through the same core as replay (in arrival order, deduplicated), one event per batch, so
-// every day's last figures and every message are seen.
+// every day's last figures and every message are seen. (The same story from the PostgreSQL history
+// consume stored: item-history.ts.)
 
 import type { Alert } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
@@ -23,18 +24,32 @@ export interface ItemDay {
   quiet: boolean
   stockout: boolean
   /** The item's figures at the last event whose as-of day is this day (its close), if any. */
-  row: MetricsRow | null
+  row: DayFigures | null
   /** Alert messages raised on this as-of day, in order. */
   alerts: Alert[]
 }
 
+/** What the story shows of the item's figures at a close (a MetricsRow has them all). */
+export type DayFigures = Pick<
+  MetricsRow,
+  'stockoutRisk' | 'riskLevel' | 'onOrder' | 'reorderQuantity' | 'expectedStockoutDate'
+>
+
+/** Where the story was read from (as the backtest report names its source). */
+export type StorySource = { kind: 'files'; files: string[] } | { kind: 'postgresql'; database: string }
+
 export interface ItemStory {
   sku: string
   warehouseId: string
-  /** Lines read in all, and what became of the item's own events. */
+  source: StorySource
+  /** Lines read in all (files only; 0 for the PostgreSQL history). */
   linesRead: number
+  /**
+   * Files: the item's valid events read, duplicates included. PostgreSQL: the events applied (the
+   * history keeps no count of an item's duplicates, so `duplicates` is null there).
+   */
   events: number
-  duplicates: number
+  duplicates: number | null
   days: ItemDay[]
   /** The item's row after its last event, and the sentence that explains its risk. */
   final: MetricsRow | null
@@ -53,26 +68,8 @@ export async function collectItemStory(
   now: number = Date.now(),
 ): Promise<ItemStory> {
   const engine = new Engine(core, { trackDaily: true })
-  const days = new Map<number, ItemDay>()
-  const dayOfStory = (day: number): ItemDay => {
-    let entry = days.get(day)
-    if (entry === undefined) {
-      entry = {
-        day,
-        sold: 0,
-        returned: 0,
-        received: 0,
-        adjusted: 0,
-        closingOnHand: null,
-        quiet: true,
-        stockout: false,
-        row: null,
-        alerts: [],
-      }
-      days.set(day, entry)
-    }
-    return entry
-  }
+  const days = new StoryDays()
+  const dayOfStory = (day: number) => days.at(day)
   const addDaily = (delta: DailyDelta) => {
     const entry = dayOfStory(delta.day)
     entry.sold += delta.sold
@@ -115,12 +112,52 @@ export async function collectItemStory(
   return {
     sku,
     warehouseId,
+    source: { kind: 'files', files: inputs.map((input) => input.path) },
     linesRead,
     events,
     duplicates,
-    days: [...days.values()].sort((a, b) => a.day - b.day),
+    days: days.sorted(),
     final,
     reason: final === null ? '' : engine.reasonOf(sku, warehouseId),
     otherItems: [...others],
   }
+}
+
+/** The story's days by day number, each made (quiet, empty) when first named. */
+export class StoryDays {
+  private readonly days = new Map<number, ItemDay>()
+
+  at(day: number): ItemDay {
+    let entry = this.days.get(day)
+    if (entry === undefined) {
+      entry = {
+        day,
+        sold: 0,
+        returned: 0,
+        received: 0,
+        adjusted: 0,
+        closingOnHand: null,
+        quiet: true,
+        stockout: false,
+        row: null,
+        alerts: [],
+      }
+      this.days.set(day, entry)
+    }
+    return entry
+  }
+
+  sorted(): ItemDay[] {
+    return [...this.days.values()].sort((a, b) => a.day - b.day)
+  }
+}
+
+/** What the PostgreSQL history holds of the alert messages. */
+export const HISTORY_ALERTS =
+  'alert messages: those not yet confirmed sent to the alert topic (analytics.alert_outbox; replay --sinks postgres stores none)'
+
+/** "9 events (1 duplicates ignored)"; the PostgreSQL history counts the events applied. */
+export function storyCounts(story: ItemStory): string {
+  if (story.source.kind === 'postgresql') return `${story.events} events applied`
+  return `${story.events} events${(story.duplicates ?? 0) > 0 ? ` (${story.duplicates} duplicates ignored)` : ''}`
 }

@@ -1,25 +1,30 @@
-// `invpipe item SKU WAREHOUSE FILE...`: one item's story, day by day: sales, receipts, closing
+// `invpipe item SKU WAREHOUSE [FILE...]`: one item's story, day by day: sales, receipts, closing
 // stock, the risk at the close of the day, the alert messages; as a table, --json, or an --html
-// page with a chart.
-import { renameSync, writeFileSync } from 'node:fs'
+// page with a chart. From event files, or with none from the PostgreSQL history consume stored.
+import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import { defineCommand } from 'citty'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { alertRecord } from '../core/alerts.ts'
 import { metricsRecord } from '../core/rows.ts'
 import { formatDay } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
+import { POSTGRES_SETTINGS, postgresLocation, withPostgres } from '../postgres/connect.ts'
 import { openInputs } from '../sources/files.ts'
 import { closest, wrap } from './cli.ts'
+import { readItemHistory } from './item-history.ts'
 import { renderItemHtml } from './item-html.ts'
-import { collectItemStory, type ItemDay, type ItemStory } from './item-story.ts'
+import { collectItemStory, HISTORY_ALERTS, type ItemDay, type ItemStory, storyCounts } from './item-story.ts'
 import { checkOutputs } from './paths.ts'
 
 export const itemCommand = defineCommand({
   meta: {
     name: 'item',
     description:
-      "One item's story from event files, day by day: units sold, returned, received and adjusted, the closing stock, the stockout risk at the close of the day and the alert messages raised.\n" +
+      "One item's story, day by day: units sold, returned, received and adjusted, the closing stock, the stockout risk at the close of the day and the alert messages raised.\n" +
+      'From event files, or with none from the history that consume (or replay --sinks postgres) stored in PostgreSQL.\n' +
       'Examples:\n  invpipe item SKU-00002 WH-01 fixtures/sample-events.jsonl\n' +
+      '  invpipe item SKU-00002 WH-01\n' +
       '  invpipe item SKU-00002 WH-01 events.jsonl --json\n' +
       '  invpipe item SKU-00002 WH-01 day1.jsonl day2.parquet --html item.html',
   },
@@ -28,8 +33,9 @@ export const itemCommand = defineCommand({
     warehouse: { type: 'positional', description: 'the warehouse id', required: true },
     files: {
       type: 'positional',
-      description: 'event files (JSON lines or Parquet), read in the order given; - reads standard input',
-      valueHint: 'FILE... | -',
+      description:
+        'event files (JSON lines or Parquet), read in the order given; - reads standard input; none: the PostgreSQL history',
+      valueHint: '[FILE... | -]',
       required: false,
     },
     json: { type: 'boolean', description: 'print the story as JSON' },
@@ -38,23 +44,31 @@ export const itemCommand = defineCommand({
       description: 'also write a self-contained page with a chart (inline SVG) to this file',
       valueHint: 'FILE',
     },
-    ...settingArgs(CORE_SETTINGS),
+    ...settingArgs([...CORE_SETTINGS, ...POSTGRES_SETTINGS]),
   },
   async run({ args }) {
     const settings = loadSettings(CORE_SETTINGS, args)
     const [sku, warehouseId, ...paths] = args._.map(String)
     if (sku === undefined || warehouseId === undefined)
-      throw new UsageError('name the item: invpipe item SKU WAREHOUSE FILE...')
-    if (paths.length === 0)
-      throw new UsageError(
-        `name the event files to read ${sku} at ${warehouseId} from (or - for standard input): invpipe item ${sku} ${warehouseId} FILE...`,
-      )
+      throw new UsageError('name the item: invpipe item SKU WAREHOUSE [FILE...]')
     const html = args.html === undefined ? null : String(args.html)
-    if (html !== null) checkOutputs(paths, [{ flag: '--html', path: html, extensions: ['.html', '.htm'] }])
-    const inputs = openInputs(paths)
+    if (html !== null) {
+      checkOutputs(paths, [{ flag: '--html', path: html, extensions: ['.html', '.htm'] }])
+      // Before anything is read: the page could not be written.
+      const directory = dirname(html)
+      if (!existsSync(directory) || !statSync(directory).isDirectory())
+        throw new UsageError(`--html ${html}: directory ${directory} does not exist`)
+    }
     const core = coreConfigOf(settings)
-    const story = await collectItemStory(inputs, sku, warehouseId, core)
-    if (story.events === 0) throw new UsageError(notFound(story))
+    let story: ItemStory
+    if (paths.length > 0) {
+      story = await collectItemStory(openInputs(paths), sku, warehouseId, core)
+      if (story.events === 0) throw new UsageError(notFound(story))
+    } else {
+      const postgres = loadSettings(POSTGRES_SETTINGS, args)
+      const database = postgresLocation(postgres)
+      story = await withPostgres(postgres, (sql) => readItemHistory(sql, database, sku, warehouseId, core))
+    }
     if (html !== null) {
       const temporary = `${html}.tmp-${process.pid}`
       writeFileSync(temporary, renderItemHtml(story, core))
@@ -77,6 +91,7 @@ export function storyRecord(story: ItemStory) {
   return {
     sku: story.sku,
     warehouse_id: story.warehouseId,
+    source: story.source,
     events: story.events,
     duplicates: story.duplicates,
     days: story.days.map((day) => ({
@@ -154,7 +169,10 @@ export function formatStory(story: ItemStory): string {
       .join('  ')
       .trimEnd()
   const lines = [
-    `${story.sku} at ${story.warehouseId}: ${story.events} events${story.duplicates > 0 ? ` (${story.duplicates} duplicates ignored)` : ''}, ${formatDay(first.day)} … ${formatDay(last.day)}`,
+    `${story.sku} at ${story.warehouseId}: ${storyCounts(story)}, ${formatDay(first.day)} … ${formatDay(last.day)}`,
+    ...(story.source.kind === 'postgresql'
+      ? wrap(`from the PostgreSQL history in ${story.source.database}; ${HISTORY_ALERTS}`, WIDTH)
+      : []),
     'sold … adjusted: units on the day; closing: stock at the end of it; risk, level, on order, reorder, stockout:',
     'the figures at the close of the day (stockout: the expected stockout date); ! an alert message of that day',
     '',

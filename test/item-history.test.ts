@@ -1,0 +1,309 @@
+// `invpipe item SKU WAREHOUSE` with no file reads the item's story from the history stored in
+// PostgreSQL, on the real database: it must be the story the event files give (--json, the table,
+// --html), except what only one source can know. Two ways the history is written: `replay --sinks
+// postgres` (through the CLI; it stores no alert message), and consume's own commit
+// (PostgresStore.commitBatch, in batches of 1–12 with restarts from the stored states, alert
+// messages left in the outbox as when the alert topic has not confirmed them yet).
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Sql } from 'postgres'
+import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
+import { Engine } from '../src/core/engine.ts'
+import { itemKey, parseEvent } from '../src/core/event.ts'
+import { migrate } from '../src/postgres/migrations.ts'
+import { outgoingAlert } from '../src/sinks/kafka.ts'
+import { PostgresStore } from '../src/sinks/postgres.ts'
+import { generatedLines } from './support/events.ts'
+import { connect, ROOT, Scenarios } from './support/stack.ts'
+
+// Spawns a process per story on 2 loaded cores.
+setDefaultTimeout(120_000)
+
+const scenarios = new Scenarios()
+afterAll(() => scenarios.cleanup())
+
+const lines = generatedLines({ events: 2500, skus: 5, warehouses: 2, days: 60, seed: 20260412 })
+let eventsPath = ''
+
+function invpipe(args: string[], env: Record<string, string> = {}) {
+  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
+    cwd: scenarios.scratchDir,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  })
+  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
+}
+
+function story(args: string[], env: Record<string, string> = {}) {
+  const result = invpipe(['item', ...args, '--json'], env)
+  if (result.code !== 0) throw new Error(`item ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
+  return JSON.parse(result.stdout)
+}
+
+interface Day {
+  alerts: unknown[]
+}
+
+/** The story without what says where it came from and how its events were counted. */
+function figures(json: Record<string, unknown>, withAlerts = true) {
+  const { source: _, events: __, duplicates: ___, ...rest } = json
+  if (withAlerts) return rest
+  return { ...rest, days: (rest.days as Day[]).map(({ alerts: _a, ...day }) => day) }
+}
+
+/**
+ * Items worth telling: the busiest, and the first with each of a duplicate, a late event, a
+ * purchase order, a stock count (the generated stream has every kind).
+ */
+function chosenItems(): [string, string][] {
+  const events = new Map<string, number>()
+  const seen = new Set<string>()
+  const latest = new Map<string, number>()
+  const picks = new Set<string>()
+  for (const line of lines) {
+    const parsed = parseEvent(line)
+    if (!parsed.ok) continue
+    const event = parsed.event
+    const key = itemKey(event.sku, event.warehouseId)
+    events.set(key, (events.get(key) ?? 0) + 1)
+    if (picks.size < 5) {
+      if (seen.has(`${key}|${event.eventId}`)) picks.add(key)
+      else if (event.ts < (latest.get(key) ?? 0) - 86_400_000) picks.add(key)
+      else if (event.type === 'purchase_order' && picks.size < 3) picks.add(key)
+    }
+    seen.add(`${key}|${event.eventId}`)
+    latest.set(key, Math.max(latest.get(key) ?? 0, event.ts))
+  }
+  const busiest = [...events.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] as string
+  picks.add(busiest)
+  return [...picks].map((key) => key.split(':') as [string, string])
+}
+
+beforeAll(() => {
+  eventsPath = join(scenarios.scratchDir, 'events.jsonl')
+  writeFileSync(eventsPath, `${lines.join('\n')}\n`)
+})
+
+describe('replay --sinks postgres, then invpipe item from the history', () => {
+  let env: Record<string, string> = {}
+  beforeAll(async () => {
+    env = { POSTGRES_DB: await scenarios.database('item-replay') }
+    const replay = invpipe(['replay', eventsPath, '--sinks', 'postgres', '--batch-size', '7'], {
+      ...env,
+      DATA_DIR: join(scenarios.scratchDir, 'replay'),
+    })
+    expect(replay.stderr).not.toContain('unexpected')
+    expect(replay.code).toBe(0)
+  })
+
+  test('--json: the days, the figures at each close and where the item stands now are the files’', () => {
+    const items = chosenItems()
+    expect(items.length).toBeGreaterThanOrEqual(3)
+    let alerts = 0
+    let duplicates = 0
+    for (const [sku, warehouse] of items) {
+      const files = story([sku, warehouse, eventsPath])
+      const history = story([sku, warehouse], env)
+      expect(figures(history, false)).toEqual(figures(files, false))
+      expect(history.source).toEqual({
+        kind: 'postgresql',
+        database: expect.stringContaining(env.POSTGRES_DB as string),
+      })
+      // The history counts the events applied; the files count the duplicates too.
+      expect(history.events).toBe(files.events - files.duplicates)
+      expect(history.duplicates).toBeNull()
+      // replay --sinks postgres stores no alert message.
+      expect(history.days.every((day: Day) => day.alerts.length === 0)).toBe(true)
+      alerts += files.days.reduce((n: number, day: Day) => n + day.alerts.length, 0)
+      duplicates += files.duplicates
+      expect(history.days.length).toBeGreaterThan(20)
+    }
+    // Not a vacuous comparison: the files' stories had messages and duplicates to tell.
+    expect(alerts).toBeGreaterThan(0)
+    expect(duplicates).toBeGreaterThan(0)
+  })
+
+  test('the settings apply to the figures at each close, as for the files', () => {
+    const [sku, warehouse] = chosenItems()[0] as [string, string]
+    const settings = ['--lead-time-days', '12', '--service-level', '0.9']
+    const files = story([sku, warehouse, eventsPath, ...settings])
+    const history = story([sku, warehouse, ...settings], env)
+    expect(figures(history, false)).toEqual(figures(files, false))
+    expect(figures(history, false)).not.toEqual(figures(story([sku, warehouse], env), false))
+  })
+
+  test('the table: the same lines, under a header that names the history', () => {
+    const [sku, warehouse] = chosenItems()[0] as [string, string]
+    const files = invpipe(['item', sku, warehouse, eventsPath])
+    const history = invpipe(['item', sku, warehouse], env)
+    expect(history.code).toBe(0)
+    const table = (text: string) =>
+      text
+        .slice(text.indexOf('\ndate '))
+        .split('\n')
+        // Alert messages (and their wrapped lines) are the files' only.
+        .filter((line) => !line.startsWith('    '))
+    expect(table(history.stdout)).toEqual(table(files.stdout))
+    expect(history.stdout).toMatch(
+      new RegExp(
+        `^${sku} at ${warehouse}: \\d+ events applied, \\d{4}-\\d\\d-\\d\\d … \\d{4}-\\d\\d-\\d\\d\\n`,
+      ),
+    )
+    expect(history.stdout).toContain(`from the PostgreSQL history in inventory_user@`)
+    expect(history.stdout.replace(/\s+/g, ' ')).toContain('alert messages: those not yet confirmed sent')
+    for (const line of history.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(120)
+  })
+})
+
+describe("consume's commits, alert messages still in the outbox", () => {
+  let database = ''
+  let sql: Sql
+  beforeAll(async () => {
+    database = await scenarios.database('item-consume')
+    sql = connect(database)
+    await migrate(sql)
+    await commitLikeConsume(sql)
+  })
+  afterAll(() => sql.end())
+
+  test('--json is the files’ story, alert messages and all', () => {
+    let messages = 0
+    for (const [sku, warehouse] of chosenItems()) {
+      const files = story([sku, warehouse, eventsPath])
+      const history = story([sku, warehouse], { POSTGRES_DB: database })
+      expect(figures(history)).toEqual(figures(files))
+      messages += history.days.reduce((n: number, day: Day) => n + day.alerts.length, 0)
+    }
+    expect(messages).toBeGreaterThan(0)
+  })
+
+  test('--html: the same chart, messages and table; the page names the history', () => {
+    const [sku, warehouse] = chosenItems()[0] as [string, string]
+    const env = { POSTGRES_DB: database }
+    expect(invpipe(['item', sku, warehouse, eventsPath, '--html', 'files.html']).code).toBe(0)
+    const result = invpipe(['item', sku, warehouse, '--html', 'history.html'], env)
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('wrote history.html')
+    const page = (name: string) =>
+      readFileSync(join(scenarios.scratchDir, name), 'utf8').replace(/<p class="meta">[\s\S]*?<\/p>/, '')
+    expect(page('history.html')).toEqual(page('files.html'))
+    expect(readFileSync(join(scenarios.scratchDir, 'history.html'), 'utf8')).toContain(
+      'from the PostgreSQL history in inventory_user@',
+    )
+    const nowhere = invpipe(['item', sku, warehouse, '--html', 'no/such/dir/item.html'], env)
+    expect(nowhere.stderr.trim()).toBe(
+      'invpipe: --html no/such/dir/item.html: directory no/such/dir does not exist',
+    )
+    expect(nowhere.code).toBe(2)
+  })
+})
+
+/**
+ * As consume runs two partitions: each item's events in order in one of them, batches of 1–12
+ * committed with their alert messages (never confirmed sent), and now and then a restart that
+ * resumes from the states PostgreSQL holds.
+ */
+async function commitLikeConsume(sql: Sql): Promise<void> {
+  const store = new PostgresStore(sql, 'group')
+  let seed = 12345
+  const next = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  const partitions: string[][] = [[], []]
+  for (const line of lines) {
+    const parsed = parseEvent(line)
+    const key = parsed.ok ? itemKey(parsed.event.sku, parsed.event.warehouseId) : ''
+    let hash = 0
+    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) % 997
+    partitions[hash % 2]?.push(line)
+  }
+  for (const [number, partition] of partitions.entries()) {
+    let engine = new Engine(core, { trackDaily: true })
+    let committed = 0
+    while (committed < partition.length) {
+      const chunk = partition.slice(committed, committed + 1 + Math.floor(next() * 12))
+      for (const line of chunk) {
+        const parsed = parseEvent(line)
+        if (parsed.ok) engine.process(parsed.event)
+      }
+      const batch = engine.flush(Date.UTC(2026, 3, 1))
+      const position = {
+        topic: 'events',
+        partition: number,
+        expectedOffset: committed === 0 ? null : committed,
+        nextOffset: committed + chunk.length,
+      }
+      await store.commitBatch(
+        position,
+        batch,
+        batch.alerts.map((alert) => outgoingAlert(alert, Date.UTC(2026, 3, 1))),
+      )
+      committed += chunk.length
+      if (next() < 0.15) {
+        const saved = await store.loadPartition('events', number)
+        engine = new Engine(core, { trackDaily: true })
+        engine.restore(saved.states)
+      }
+    }
+  }
+}
+
+describe('no story in the history', () => {
+  test('an unmigrated database, an empty one, an unknown item (with the one meant), no server', async () => {
+    const database = await scenarios.database('item-none')
+    const env = { POSTGRES_DB: database }
+    const unmigrated = invpipe(['item', 'S1', 'W1'], env)
+    expect(unmigrated.stderr.trim()).toBe(
+      `invpipe: no history in PostgreSQL inventory_user@localhost:5432/${database}: the database is not migrated (run \`invpipe migrate\` and \`invpipe consume\` first), or name event files`,
+    )
+    expect(unmigrated.code).toBe(2)
+
+    const sql = connect(database)
+    await migrate(sql)
+    const empty = invpipe(['item', 'S1', 'W1'], env)
+    expect(empty.stderr.trim()).toMatch(
+      /^invpipe: no history in PostgreSQL .*: analytics.processed_metrics is empty/,
+    )
+    expect(empty.code).toBe(2)
+    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version = 3`
+    const old = invpipe(['item', 'S1', 'W1'], env)
+    expect(old.stderr.trim()).toMatch(
+      /: its schema is at version 2, invpipe item reads version 3 \(run `invpipe migrate`/,
+    )
+    expect(old.code).toBe(2)
+    await sql.end()
+
+    const replayed = await scenarios.database('item-unknown')
+    const path = join(scenarios.scratchDir, 'small.jsonl')
+    writeFileSync(
+      path,
+      `${JSON.stringify({ event_id: 'e1', event_type: 'stock_count', sku: 'SKU-00042', warehouse_id: 'WH-07', quantity: 5, timestamp: '2026-03-01T08:00:00Z' })}\n`,
+    )
+    expect(
+      invpipe(['replay', path, '--sinks', 'postgres'], {
+        POSTGRES_DB: replayed,
+        DATA_DIR: join(scenarios.scratchDir, 'small'),
+      }).code,
+    ).toBe(0)
+    const unknown = invpipe(['item', 'SKU-00024', 'WH-07'], { POSTGRES_DB: replayed })
+    expect(unknown.stderr.trim()).toBe(
+      `invpipe: no history of SKU-00024 at WH-07 in PostgreSQL inventory_user@localhost:5432/${replayed} (did you mean SKU-00042 WH-07?)`,
+    )
+    expect(unknown.code).toBe(2)
+    const elsewhere = invpipe(['item', 'SKU-00042', 'WH-7'], { POSTGRES_DB: replayed })
+    expect(elsewhere.stderr.trim()).toMatch(/\(did you mean SKU-00042 WH-07\?\)$/)
+    const found = story(['SKU-00042', 'WH-07'], { POSTGRES_DB: replayed })
+    expect(found.final.on_hand).toBe(5)
+
+    const unreachable = invpipe(['item', 'S1', 'W1'], { ...env, POSTGRES_PORT: '1' })
+    expect(unreachable.stderr.trim()).toMatch(
+      /^invpipe: PostgreSQL inventory_user@localhost:1\/\S+: .*\(ECONNREFUSED\)$/,
+    )
+    expect(unreachable.stderr.trim().split('\n')).toHaveLength(1)
+    expect(unreachable.code).toBe(1)
+    const badSetting = invpipe(['item', 'S1', 'W1'], { POSTGRES_PORT: 'x' })
+    expect(badSetting.stderr).toContain('POSTGRES_PORT')
+    expect(badSetting.code).toBe(2)
+  })
+})
