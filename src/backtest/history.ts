@@ -11,12 +11,9 @@ import { UsageError } from '../errors.ts'
 import type { BacktestData, ClosePredictor, TrackedItem } from './collect.ts'
 import type { Window } from './window.ts'
 
-interface CloseRow {
-  sku: string
-  warehouse_id: string
+/** A row of analytics.daily_close as the readers select it (dates as day numbers). */
+export interface StoredClose {
   day: number
-  /** The item's next close, or null for its latest. */
-  next_day: number | null
   on_hand: number | null
   first_day: number
   lead_time_days: number | null
@@ -24,6 +21,13 @@ interface CloseRow {
   sales_units: number[]
   /** Null in closes stored before risk version 2 (migration 3). */
   model: CloseModelRecord | null
+}
+
+interface CloseRow extends StoredClose {
+  sku: string
+  warehouse_id: string
+  /** The item's next close, or null for its latest. */
+  next_day: number | null
 }
 
 interface DailyRow {
@@ -125,7 +129,7 @@ async function dailyHistories(
   return histories
 }
 
-function closeOfRow(key: string, row: CloseRow): DayClose {
+export function closeOfRow(key: string, row: StoredClose): DayClose {
   const sales: number[] = []
   for (let i = 0; i < row.sales_days.length; i++)
     sales.push(row.sales_days[i] as number, row.sales_units[i] as number)

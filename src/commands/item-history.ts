@@ -9,8 +9,9 @@
 //                              confirmed sent: consume deletes a message once the alert topic has
 //                              it, and replay --sinks postgres stores none (README, `invpipe item`).
 import type { Sql, TransactionSql } from 'postgres'
+import { closeOfRow, type StoredClose } from '../backtest/history.ts'
 import { type Alert, type AlertStatus, type alertRecord, orderRef, riskReason } from '../core/alerts.ts'
-import { type CloseModelRecord, closeModelFromRecord, type DayClose, stateOfClose } from '../core/close.ts'
+import { type DayClose, stateOfClose } from '../core/close.ts'
 import { type CoreConfig, resolveConfig } from '../core/config.ts'
 import { itemKey } from '../core/event.ts'
 import { computeMetrics } from '../core/metrics.ts'
@@ -40,16 +41,6 @@ interface DailyRow {
   stockout: boolean
 }
 
-interface CloseRow {
-  day: number
-  on_hand: number | null
-  first_day: number
-  lead_time_days: number | null
-  sales_days: number[]
-  sales_units: number[]
-  model: CloseModelRecord | null
-}
-
 type AlertValue = ReturnType<typeof alertRecord>
 
 /** Suggestions looked at when the item is not in the history. */
@@ -75,7 +66,7 @@ export async function readItemHistory(
     const daily = await tx<DailyRow[]>`
       SELECT date - date '1970-01-01' AS day, sold, returned, received, adjusted, closing_on_hand, stockout
       FROM analytics.daily_inventory WHERE sku = ${sku} AND warehouse_id = ${warehouseId} ORDER BY date`
-    const closes = await tx<CloseRow[]>`
+    const closes = await tx<StoredClose[]>`
       SELECT date - date '1970-01-01' AS day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
         ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days,
         sales_units, model
@@ -196,21 +187,6 @@ async function notInHistory(
     candidates.map((c) => `${c.sku} ${c.warehouse_id}`),
   )
   return `no history of ${sku} at ${warehouseId} in PostgreSQL ${database}${meant === null ? '' : ` (did you mean ${meant}?)`}`
-}
-
-function closeOfRow(key: string, row: CloseRow): DayClose {
-  const sales: number[] = []
-  for (let i = 0; i < row.sales_days.length; i++)
-    sales.push(row.sales_days[i] as number, row.sales_units[i] as number)
-  return {
-    key,
-    day: row.day,
-    onHand: row.on_hand,
-    firstDay: row.first_day,
-    leadTimeOverride: row.lead_time_days,
-    sales,
-    ...closeModelFromRecord(row.model),
-  }
 }
 
 /** An alert message as sent (alertRecord's JSON) back into the Alert it was made from. */
