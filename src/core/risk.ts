@@ -211,7 +211,7 @@ function receiptScenarios(
     return scenarios
   }
   if (neverAnnounces(state))
-    return unannouncedScenarios(state.unplanned, model, state.onHand as number, cycleDays)
+    return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
   return []
 }
 
@@ -258,6 +258,7 @@ function unannouncedScenarios(
   unplanned: readonly number[] | null,
   model: DemandModel,
   onHand: number,
+  horizon: number,
   cycleDays: number,
 ): Scenario[] {
   if (model.rate === 0) return []
@@ -266,19 +267,25 @@ function unannouncedScenarios(
   let units = model.rate * cycleDays // the pseudo-receipt brings a lead time plus review period of demand
   for (let i = 1; i < record.length; i += 3) units += record[i] as number
   units /= 1 + record.length / 3
-  const scenarios: Scenario[] = [{ weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }]
-  for (const level of levels) {
-    const day = level >= onHand ? 1 : Math.ceil((onHand - level) / model.rate)
+  // Scenarios with the same arrival day are one; one arriving after the horizon is "none".
+  const none: Scenario = { weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }
+  const scenarios: Scenario[] = [none]
+  const add = (day: number) => {
+    if (day > horizon) {
+      none.weight++
+      return
+    }
     const same = scenarios.find((s) => s.receipts[0]?.day === day)
     if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
     else same.weight++
   }
+  for (const level of levels) add(level >= onHand ? 1 : Math.ceil((onHand - level) / model.rate))
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
   const sinceLast = model.asOfDay - (record[record.length - 3] ?? model.asOfDay)
   for (let i = 3; i < record.length; i += 3) {
     const gap = (record[i] as number) - (record[i - 3] as number)
-    if (gap > sinceLast) scenarios.push({ weight: 1, receipts: [{ day: gap - sinceLast, units }] })
+    if (gap > sinceLast) add(gap - sinceLast)
   }
   return scenarios
 }
