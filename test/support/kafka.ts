@@ -3,8 +3,8 @@ import { Kafka, logLevel } from 'kafkajs'
 
 export const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP_SERVERS ?? 'localhost:9092'
 
-export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'invpipe-test', brokers: BOOTSTRAP.split(','), logLevel: logLevel.NOTHING })
+export function testKafka(brokers = BOOTSTRAP): Kafka {
+  return new Kafka({ clientId: 'invpipe-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING })
 }
 
 /** The message key of SPEC §2 for a JSONL line; lines that do not parse get a fixed key. */
@@ -34,23 +34,38 @@ async function whenBrokerReady<T>(action: () => Promise<T>, timeoutMs = 60_000):
   }
 }
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
-  await whenBrokerReady(() => createTopicOnce(topic, partitions))
+/** Creates a topic (with topic-level settings such as max.message.bytes, when given). */
+export async function createTopic(
+  topic: string,
+  partitions: number,
+  brokers = BOOTSTRAP,
+  config: Record<string, string> = {},
+): Promise<void> {
+  await whenBrokerReady(() => createTopicOnce(topic, partitions, brokers, config))
 }
 
-async function createTopicOnce(topic: string, partitions: number): Promise<void> {
-  const admin = testKafka().admin()
+async function createTopicOnce(
+  topic: string,
+  partitions: number,
+  brokers: string,
+  config: Record<string, string>,
+): Promise<void> {
+  const admin = testKafka(brokers).admin()
   await admin.connect()
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+    const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }))
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, configEntries }],
+      waitForLeaders: true,
+    })
   } finally {
     await admin.disconnect()
   }
 }
 
 /** Produces the lines in order, keyed by item, so each item's events keep their order in one partition. */
-export async function produceLines(topic: string, lines: string[]): Promise<void> {
-  const producer = testKafka().producer({ idempotent: true, maxInFlightRequests: 1 })
+export async function produceLines(topic: string, lines: string[], brokers = BOOTSTRAP): Promise<void> {
+  const producer = testKafka(brokers).producer({ idempotent: true, maxInFlightRequests: 1 })
   await producer.connect()
   try {
     for (let i = 0; i < lines.length; i += 5000) {
@@ -63,13 +78,13 @@ export async function produceLines(topic: string, lines: string[]): Promise<void
 }
 
 /** Reads every message the topic holds now (up to its end offsets), from the beginning. */
-export async function readTopic(topic: string, timeoutMs = 30_000) {
-  const admin = testKafka().admin()
+export async function readTopic(topic: string, timeoutMs = 30_000, brokers = BOOTSTRAP) {
+  const admin = testKafka(brokers).admin()
   await admin.connect()
   const ends = await admin.fetchTopicOffsets(topic)
   await admin.disconnect()
   const total = ends.reduce((sum, end) => sum + Number(end.high) - Number(end.low), 0)
-  const consumer = testKafka().consumer({ groupId: `reader-${topic}-${crypto.randomUUID()}` })
+  const consumer = testKafka(brokers).consumer({ groupId: `reader-${topic}-${crypto.randomUUID()}` })
   const messages: {
     key: string | null
     value: string | null
@@ -106,8 +121,13 @@ export async function readTopic(topic: string, timeoutMs = 30_000) {
 }
 
 /** Waits until the consumer group has `members` members, each with partitions assigned. */
-export async function waitForGroup(groupId: string, members: number, timeoutMs = 60_000): Promise<void> {
-  const admin = testKafka().admin()
+export async function waitForGroup(
+  groupId: string,
+  members: number,
+  timeoutMs = 60_000,
+  brokers = BOOTSTRAP,
+): Promise<void> {
+  const admin = testKafka(brokers).admin()
   await admin.connect()
   try {
     const deadline = Date.now() + timeoutMs
@@ -124,8 +144,12 @@ export async function waitForGroup(groupId: string, members: number, timeoutMs =
 }
 
 /** Produces messages with explicit keys (for tests of what a producer may get wrong). */
-export async function produceKeyed(topic: string, messages: { key: string; value: string }[]): Promise<void> {
-  const producer = testKafka().producer()
+export async function produceKeyed(
+  topic: string,
+  messages: { key: string; value: string }[],
+  brokers = BOOTSTRAP,
+): Promise<void> {
+  const producer = testKafka(brokers).producer()
   await producer.connect()
   try {
     await whenBrokerReady(() => producer.send({ topic, acks: -1, messages }))

@@ -18,9 +18,17 @@ const pgEnv = {
   password: process.env.POSTGRES_PASSWORD,
 }
 
-export function connect(database: string) {
+/** Where a PostgreSQL server is: the shared stack's unless a test brings its own. */
+export interface PgAddress {
+  host: string
+  port: number
+  username: string
+}
+
+export function connect(database: string, server?: PgAddress) {
   return postgres({
     ...pgEnv,
+    ...server,
     database,
     max: 2,
     onnotice: () => {},
@@ -53,6 +61,10 @@ export async function dropDatabase(name: string): Promise<void> {
 }
 
 export interface ConsumeRun {
+  /** A PostgreSQL server of the test's own (default: the stack's). */
+  pg?: PgAddress
+  /** A broker of the test's own (default: the stack's). */
+  bootstrap?: string
   topic: string
   database: string
   group: string
@@ -66,7 +78,7 @@ export interface ConsumeRun {
 export function consumeEnv(run: ConsumeRun): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
-    KAFKA_BOOTSTRAP_SERVERS: BOOTSTRAP,
+    KAFKA_BOOTSTRAP_SERVERS: run.bootstrap ?? BOOTSTRAP,
     KAFKA_TOPIC: run.topic,
     KAFKA_GROUP_ID: run.group,
     ALERT_TOPIC: run.alertTopic,
@@ -76,6 +88,9 @@ export function consumeEnv(run: ConsumeRun): Record<string, string> {
     BATCH_SIZE: String(run.batchSize),
     // No HTTP endpoint unless a test asks for one: instances run side by side.
     METRICS_PORT: '0',
+    ...(run.pg
+      ? { POSTGRES_HOST: run.pg.host, POSTGRES_PORT: String(run.pg.port), POSTGRES_USER: run.pg.username }
+      : {}),
     ...run.env,
   }
 }
@@ -99,8 +114,11 @@ export function stoppedSummary(stderr: string): Record<string, number> | null {
 }
 
 /** What PostgreSQL holds, in the shape of replay's results. */
-export async function storedResults(database: string): Promise<Pick<Analysis, 'final' | 'daily'>> {
-  const sql = connect(database)
+export async function storedResults(
+  database: string,
+  server?: PgAddress,
+): Promise<Pick<Analysis, 'final' | 'daily'>> {
+  const sql = connect(database, server)
   try {
     const final = await sql`
       SELECT sku, warehouse_id, as_of_date::text AS as_of_date,
@@ -124,10 +142,10 @@ export async function storedResults(database: string): Promise<Pick<Analysis, 'f
  * message_id; a re-sent message must repeat the first exactly, and an item's messages must be in
  * the order the episode sent them.
  */
-export async function alertsOnTopic(topic: string) {
+export async function alertsOnTopic(topic: string, brokers = BOOTSTRAP) {
   const byId = new Map<string, Record<string, unknown>>()
   const lastOfEpisode = new Map<string, number>()
-  for (const message of await readTopic(topic)) {
+  for (const message of await readTopic(topic, 30_000, brokers)) {
     const { generated_at: _, ...alert } = JSON.parse(message.value as string)
     expect(message.key).toBe(`${alert.sku}:${alert.warehouse_id}`)
     expect(message.headers['message-id']).toBe(alert.message_id)
@@ -164,18 +182,29 @@ export class Scenarios {
     return name
   }
 
-  /** A scenario whose topic already holds the lines (pass `produce: false` to produce them later). */
+  /**
+   * A scenario whose topic already holds the lines (pass `produce: false` to produce them later);
+   * on the test's own PostgreSQL server and broker when `own` names them.
+   */
   async prepare(
     label: string,
     lines: string[],
     batchSize: number,
     env: Record<string, string> = {},
     produce = true,
+    own: { pg?: PgAddress & { createDatabase(name: string): Promise<void> }; bootstrap?: string } = {},
   ): Promise<ConsumeRun> {
     const id = `${label}-${Date.now().toString(36)}`
-    const run = {
+    let database: string
+    if (own.pg) {
+      database = `invpipe_t_${id.replace(/[^a-z0-9]/g, '_')}`
+      await own.pg.createDatabase(database)
+    } else database = await this.database(label)
+    const run: ConsumeRun = {
+      ...(own.pg ? { pg: { host: own.pg.host, port: own.pg.port, username: own.pg.username } } : {}),
+      ...(own.bootstrap ? { bootstrap: own.bootstrap } : {}),
       topic: `events-${id}`,
-      database: await this.database(label),
+      database,
       group: `group-${id}`,
       alertTopic: `alerts-${id}`,
       dlqTopic: `dlq-${id}`,
@@ -183,8 +212,8 @@ export class Scenarios {
       batchSize,
       env,
     }
-    await createTopic(run.topic, 3)
-    if (produce) await produceLines(run.topic, lines)
+    await createTopic(run.topic, 3, run.bootstrap)
+    if (produce) await produceLines(run.topic, lines, run.bootstrap)
     return run
   }
 
@@ -196,8 +225,13 @@ export class Scenarios {
 }
 
 /** Waits until the group's offsets in PostgreSQL add up to `total` messages consumed. */
-export async function waitForOffsets(database: string, total: number, timeoutMs = 120_000): Promise<void> {
-  const sql = connect(database)
+export async function waitForOffsets(
+  database: string,
+  total: number,
+  timeoutMs = 120_000,
+  server?: PgAddress,
+): Promise<void> {
+  const sql = connect(database, server)
   try {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
