@@ -16,7 +16,25 @@ export const POSTGRES_SETTINGS = [
 ] as const
 type PostgresSettings = Settings<(typeof POSTGRES_SETTINGS)[number]>
 
-export function connectPostgres(settings: PostgresSettings, max = 4): Sql {
+/**
+ * Server-side limits of a `consume` session, so that no statement, lock wait or forgotten
+ * transaction can hold the pipeline (or another instance) for long: a statement is cancelled after
+ * 30 s, a lock wait after 10 s, and a session idle inside a transaction (its process frozen, or cut
+ * off from the network) is ended after 15 s, which rolls the transaction back and frees its row
+ * locks for the instance that took its partitions over. Migrations lift the first two for their
+ * own transaction (src/postgres/migrations.ts).
+ */
+export const CONSUME_SESSION = {
+  statement_timeout: 30_000,
+  lock_timeout: 10_000,
+  idle_in_transaction_session_timeout: 15_000,
+} as const
+
+export function connectPostgres(
+  settings: PostgresSettings,
+  max = 4,
+  session: Partial<Record<keyof typeof CONSUME_SESSION, number>> = {},
+): Sql {
   return postgres({
     host: settings.postgresHost,
     port: settings.postgresPort,
@@ -26,10 +44,91 @@ export function connectPostgres(settings: PostgresSettings, max = 4): Sql {
     ssl: postgresSsl(settings),
     max,
     connect_timeout: 10,
+    // Reconnect within a second, however long the outage was (postgres.js' default backs off up
+    // to 20 s after repeated failures, which made a short outage cost 20 s).
+    backoff: (attempt: number) => Math.min(0.1 * 2 ** attempt, 1),
+    // Startup parameters: applied by the server to every connection of the pool.
+    connection: { application_name: 'invpipe', ...session },
     onnotice: () => {},
     // Offsets and counts fit a double exactly; numbers are easier to carry than strings.
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+    },
+  })
+}
+
+/** Failures of the connection itself (not of a statement): the server went away, or the socket did. */
+const CONNECTION_FAILURES = new Set([
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '25P03', // idle_in_transaction_session_timeout
+])
+
+export function isConnectionFailure(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && CONNECTION_FAILURES.has(code)
+}
+
+/**
+ * A pool that replaces itself after a connection failure. postgres.js 3.4.9 can leave a pooled
+ * connection unusable for good when its socket closes while a small write is still scheduled (its
+ * write timer is cleared but not reset, so the connection never sends its start-up message again:
+ * every later attempt ends in CONNECT_TIMEOUT, 10 s each; the same race throws "null is not an
+ * object (evaluating 'socket.write')" from a timer; upstream porsager/postgres#1066, #1154, #1208).
+ * After a PostgreSQL restart that cost a batch 10 s again and again. So after any connection
+ * failure the pool is replaced by a new one (at most once a second, and once more after the last
+ * failure of a burst); the old one finishes its queries within 2 s and is ended. Every query goes
+ * to the current pool, through the same `Sql` object.
+ */
+export function renewingPool(make: () => Sql): Sql {
+  let current = make()
+  let renewedAt = 0
+  let trailing: ReturnType<typeof setTimeout> | null = null
+  const ending: Promise<void>[] = []
+  const renew = () => {
+    trailing = null
+    renewedAt = performance.now()
+    const old = current
+    current = make()
+    const ended = old.end({ timeout: 2 }).catch(() => {})
+    ending.push(ended)
+    void ended.then(() => ending.splice(ending.indexOf(ended), 1))
+  }
+  const noted = (error: unknown) => {
+    if (!isConnectionFailure(error)) return
+    const wait = renewedAt + 1_000 - performance.now()
+    if (wait <= 0) renew()
+    else trailing ??= setTimeout(renew, wait)
+  }
+  /** Notes the failure of a query or transaction without handling it for the caller. */
+  const watched = <T>(result: T): T => {
+    const thenable = result as { catch?: (f: (e: unknown) => void) => unknown }
+    if (result !== null && typeof result === 'object' && typeof thenable.catch === 'function') thenable.catch(noted)
+    return result
+  }
+  const target = (() => {}) as unknown as Sql
+  return new Proxy(target, {
+    apply: (_target, _this, args) => watched((current as unknown as (...a: unknown[]) => unknown)(...args)),
+    get: (_target, property) => {
+      if (property === 'end')
+        return async (options?: { timeout?: number }) => {
+          if (trailing !== null) clearTimeout(trailing)
+          await Promise.all([current.end(options), ...ending])
+        }
+      const value = (current as unknown as Record<PropertyKey, unknown>)[property]
+      if (typeof value !== 'function') return value
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => unknown).apply(current, args)
+        return property === 'begin' || property === 'unsafe' ? watched(result) : result
+      }
     },
   })
 }

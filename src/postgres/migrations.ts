@@ -207,6 +207,10 @@ export const MIGRATIONS: readonly Migration[] = [
  */
 export async function migrate(sql: Sql, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
   return sql.begin(async (tx) => {
+    // A migration may rewrite a large table, and another instance's may hold the lock meanwhile:
+    // no statement or lock timeout of the session (connectPostgres) applies here.
+    await tx`SET LOCAL statement_timeout = 0`
+    await tx`SET LOCAL lock_timeout = 0`
     await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_schema_migrations'))`
     await tx`CREATE TABLE IF NOT EXISTS public.invpipe_schema_migrations (
       version integer PRIMARY KEY,
