@@ -2,17 +2,46 @@
 // the HTTP endpoint on METRICS_PORT that serves them with the readiness probe.
 //
 //   GET /metrics  Prometheus text format: invpipe_* metrics plus the process defaults
-//   GET /healthz  200 {"status":"ok",...} while the consumer is in its group and PostgreSQL answered a
-//                 `SELECT 1` recently; 503 {"status":"unavailable","reasons":[...]} otherwise
+//   GET /healthz  200 {"status":"ok",...} while the consumer is in its group, PostgreSQL answered a
+//                 `SELECT 1` recently and no sink (PostgreSQL commits, Redis, Parquet, the Kafka
+//                 producer) is failing; 503 {"status":"unavailable","reasons":[...]} otherwise
+//
+// A sink's outage is logged once: a warning with the cause at its first failure, an info line with
+// the number of failures and the duration when it works again (not one line per batch).
 //
 // The pipeline reports what happens through the small hooks of Telemetry; it knows nothing of HTTP.
 import type { Consumer } from 'kafkajs'
 import type { Sql } from 'postgres'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Tally } from './core/tally.ts'
-import { log } from './log.ts'
+import { errorText, log } from './log.ts'
 
 export type Sink = 'postgres' | 'redis' | 'kafka' | 'parquet'
+export const SINKS: readonly Sink[] = ['postgres', 'redis', 'kafka', 'parquet']
+
+/** What each sink is for, in the outage messages. */
+const SINK_ROLE: Record<Sink, string> = {
+  postgres: 'PostgreSQL (batch commits)',
+  redis: 'Redis (metrics hashes)',
+  kafka: 'Kafka producer (alerts, dead letters)',
+  parquet: 'Parquet files (metrics archive)',
+}
+
+/** A sink's state: working, or failing since a time with the last error. */
+export interface SinkHealth {
+  /** When the current run of failures began; null while the sink works. */
+  failingSince: number | null
+  /** Whether its beginning was logged (not when another report already covers the outage). */
+  announced?: boolean
+  /** Failures since then. */
+  failures: number
+  lastError: string | null
+  lastOkAt: number | null
+}
+
+function workingSink(): SinkHealth {
+  return { failingSince: null, failures: 0, lastError: null, lastOkAt: null }
+}
 
 /** What readiness is decided from (times are epoch milliseconds, null: never). */
 export interface HealthState {
@@ -26,6 +55,8 @@ export interface HealthState {
     lastOkAt: number | null
     lastError: string | null
   }
+  /** The writes: any sink failing makes the instance unavailable (its data wait, see README). */
+  sinks?: Partial<Record<Sink, SinkHealth>>
 }
 
 export interface HealthLimits {
@@ -37,7 +68,7 @@ export interface HealthLimits {
 
 export const DEFAULT_HEALTH_LIMITS: HealthLimits = { kafkaStaleMs: 30_000, postgresStaleMs: 10_000 }
 
-/** Ready only while connected to both Kafka and PostgreSQL; otherwise the reasons why not. */
+/** Ready only while connected to both Kafka and PostgreSQL and no sink fails; otherwise the reasons why not. */
 export function readiness(
   state: HealthState,
   now: number,
@@ -54,15 +85,24 @@ export function readiness(
     reasons.push(
       `postgres: no successful check for over ${limits.postgresStaleMs} ms${postgres.lastError ? ` (${postgres.lastError})` : ''}`,
     )
+  for (const sink of SINKS) {
+    const health = state.sinks?.[sink]
+    if (health?.failingSince == null) continue
+    const seconds = Math.max(0, Math.round((now - health.failingSince) / 1000))
+    reasons.push(
+      `${sink}: ${SINK_ROLE[sink]} failing for ${seconds} s (${health.failures} failures): ${health.lastError}`,
+    )
+  }
   return { ready: reasons.length === 0, reasons }
 }
 
 /** The registry, the metric objects and the health state of one consume process. */
 export class Telemetry {
   readonly registry = new Registry()
-  readonly health: HealthState = {
+  readonly health: HealthState & { sinks: Record<Sink, SinkHealth> } = {
     kafka: { joined: false, lastSeenAt: null },
     postgres: { lastOkAt: null, lastError: null },
+    sinks: { postgres: workingSink(), redis: workingSink(), kafka: workingSink(), parquet: workingSink() },
   }
   private readonly consumed: Counter
   private readonly accepted: Counter
@@ -75,8 +115,8 @@ export class Telemetry {
   private readonly alerts: Counter
   private readonly deadLetters: Counter
   private readonly parquetFiles: Counter
-  private parquetFailed = false
   private postgresProbe: ReturnType<typeof setInterval> | null = null
+  private readonly coveredBy: Partial<Record<Sink, () => boolean>> = {}
 
   constructor(private readonly now: () => number = Date.now) {
     const registers = [this.registry]
@@ -168,8 +208,67 @@ export class Telemetry {
     this.lag.set({ partition: String(partition) }, Math.max(0, Number(highWatermark) - nextOffset))
   }
 
+  /** Counts a failed write without touching the sink's state (use sinkFailed for an outage). */
   sinkError(sink: Sink): void {
     this.sinkErrors.inc({ sink })
+  }
+
+  /**
+   * A write to a sink failed: counted, and the first failure of an outage is logged as a warning
+   * with its cause (the later ones at debug level only); /healthz reports the sink as failing.
+   */
+  sinkFailed(sink: Sink, error: unknown, fields: Record<string, unknown> = {}): void {
+    this.sinkErrors.inc({ sink })
+    const health = this.health.sinks[sink]
+    const cause = typeof error === 'string' ? error : errorText(error)
+    health.failures++
+    health.lastError = cause
+    if (health.failingSince === null) {
+      health.failingSince = this.now()
+      // The outage has its warning already (kafkajs' connection errors, say): this is its echo.
+      health.announced = !(this.coveredBy[sink]?.() ?? false)
+      if (!health.announced) {
+        log.debug(`${sink}: ${SINK_ROLE[sink]} failing, will retry: ${cause}`, { sink, ...fields })
+        return
+      }
+      log.warn(`${sink}: ${SINK_ROLE[sink]} failing, will retry: ${cause}`, {
+        sink,
+        ...fields,
+        note: 'one line per outage; another when it works again',
+      })
+    } else log.debug(`${sink}: still failing`, { sink, failures: health.failures, error: cause })
+  }
+
+  /** A write to a sink worked: ends its outage, if any, with one line saying how long and how many failures. */
+  sinkOk(sink: Sink, fields: Record<string, unknown> = {}): void {
+    const health = this.health.sinks[sink]
+    const now = this.now()
+    health.lastOkAt = now
+    if (health.failingSince === null) return
+    const seconds = (now - health.failingSince) / 1000
+    log[health.announced === false ? 'debug' : 'info'](
+      `${sink}: ${SINK_ROLE[sink]} working again after ${seconds.toFixed(1)} s`,
+      {
+        sink,
+        outage_seconds: Number(seconds.toFixed(3)),
+        failures: health.failures,
+        last_error: health.lastError,
+        ...fields,
+      },
+    )
+    health.failingSince = null
+    health.failures = 0
+    health.lastError = null
+  }
+
+  /** A sink's outages that `covered()` says are already reported elsewhere are logged at debug level only. */
+  coverOutages(sink: Sink, covered: () => boolean): void {
+    this.coveredBy[sink] = covered
+  }
+
+  /** Whether a sink is failing now. */
+  failing(sink: Sink): boolean {
+    return this.health.sinks[sink].failingSince !== null
   }
 
   sinkRetry(sink: Sink): void {
@@ -181,16 +280,17 @@ export class Telemetry {
   }
 
   /** Runs an outbox drain, counting the files it writes, its failures and the drains that follow one. */
-  async parquetDrain(drain: () => Promise<string[]>): Promise<string[]> {
-    if (this.parquetFailed) this.sinkRetry('parquet')
+  async parquetDrain(drain: () => Promise<string[]>, { quiet = false } = {}): Promise<string[]> {
+    if (this.failing('parquet')) this.sinkRetry('parquet')
     try {
       const files = await drain()
-      this.parquetFailed = false
+      this.sinkOk('parquet')
       this.parquetFiles.inc(files.length)
       return files
     } catch (error) {
-      this.parquetFailed = true
-      this.sinkError('parquet')
+      // quiet: the caller reports the failure itself (the exit's one line).
+      if (quiet) this.sinkError('parquet')
+      else this.sinkFailed('parquet', error)
       throw error
     }
   }
@@ -217,15 +317,23 @@ export class Telemetry {
     }
   }
 
-  /** Checks PostgreSQL with `SELECT 1` now and then every intervalMs, in the background. */
+  /**
+   * Checks PostgreSQL with `SELECT 1` now and then every intervalMs, in the background; a check
+   * still waiting (a frozen server) is not joined by another, so checks never pile up on the pool.
+   */
   watchPostgres(sql: Sql, intervalMs = 2_000): void {
+    let busy = false
     const check = async () => {
+      if (busy) return
+      busy = true
       try {
         await sql`SELECT 1`
         this.health.postgres.lastOkAt = this.now()
         this.health.postgres.lastError = null
       } catch (error) {
-        this.health.postgres.lastError = error instanceof Error ? error.message : String(error)
+        this.health.postgres.lastError = errorText(error)
+      } finally {
+        busy = false
       }
     }
     void check()
@@ -253,13 +361,30 @@ export function handleRequest(
     return new Response('method not allowed\n', { status: 405 })
   if (path === '/healthz') {
     const { ready, reasons } = telemetry.readiness(limits)
-    const { kafka, postgres } = telemetry.health
+    const { kafka, postgres, sinks } = telemetry.health
     const at = (t: number | null) => (t === null ? null : new Date(t).toISOString())
     const body = {
       status: ready ? 'ok' : 'unavailable',
       ...(ready ? {} : { reasons }),
       kafka: { joined: kafka.joined, last_seen_at: at(kafka.lastSeenAt) },
       postgres: { last_ok_at: at(postgres.lastOkAt) },
+      sinks: Object.fromEntries(
+        SINKS.map((sink) => {
+          const health = sinks[sink]
+          return [
+            sink,
+            health.failingSince === null
+              ? { state: 'ok', last_ok_at: at(health.lastOkAt) }
+              : {
+                  state: 'failing',
+                  since: at(health.failingSince),
+                  failures: health.failures,
+                  error: health.lastError,
+                  last_ok_at: at(health.lastOkAt),
+                },
+          ]
+        }),
+      ),
     }
     return Response.json(body, { status: ready ? 200 : 503, headers: { 'cache-control': 'no-store' } })
   }
