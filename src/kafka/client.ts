@@ -7,6 +7,75 @@ import type { Settings } from '../config.ts'
 import { UsageError } from '../errors.ts'
 import { log } from '../log.ts'
 
+/**
+ * Timeouts and retries of every Kafka call: a request waits at most 10 s for its answer (a frozen
+ * broker), a connection 3 s; a failed call is retried 8 times with waits of 0.2 s doubling up to
+ * 5 s (about 20 s in all) before it fails, so that a client restarted after an outage is back
+ * within 5 s of the broker.
+ */
+export const KAFKA_TIMEOUTS = {
+  connectionTimeout: 3_000,
+  requestTimeout: 10_000,
+  retry: { initialRetryTime: 200, maxRetryTime: 5_000, retries: 8 },
+} as const
+
+/** Where kafkajs' complaints go: plain log lines (one-shot commands) or an outage tracker (consume). */
+export type KafkaLogSink = (level: 'warn' | 'error', message: string, fields: Record<string, unknown>) => void
+
+const plainKafkaLog: KafkaLogSink = (level, message, fields) => log[level](`kafka: ${message}`, fields)
+
+/**
+ * kafkajs' complaints during an outage (every retry of every connection logs a line) as one warning
+ * per outage: the first complaint with its cause; the rest counted at debug level, and the count
+ * given in one line when `recovered()` is called (the consumer fetched or joined again).
+ */
+export class KafkaComplaints {
+  private since: number | null = null
+  private count = 0
+  private first = ''
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Whether Kafka is complaining now (an outage began and has not ended). */
+  get active(): boolean {
+    return this.since !== null
+  }
+
+  readonly sink: KafkaLogSink = (level, message, fields) => {
+    // kafkajs logs every error answer of the broker ("Response GroupCoordinator...: The group
+    // coordinator is not available" on a fresh group, say) and retries the call: routine, unless
+    // the call fails in the end, which its caller reports.
+    if (message.startsWith('Response ')) {
+      log.debug(`kafka: ${message}`, { kafka_level: level, ...fields })
+      return
+    }
+    this.count++
+    // kafkajs puts the cause beside its message (error: "..."): both go into ours.
+    const text = typeof fields.error === 'string' ? `${message}: ${fields.error}` : message
+    if (this.since === null) {
+      this.since = this.now()
+      this.first = text
+      log.warn(`kafka: ${text}`, {
+        ...fields,
+        note: 'one line per outage; another when Kafka answers again',
+      })
+    } else log.debug(`kafka: ${text}`, { kafka_level: level, ...fields })
+  }
+
+  /** The client works again: ends the outage with one line, if there was one. */
+  recovered(): void {
+    if (this.since === null) return
+    const seconds = (this.now() - this.since) / 1000
+    log.info(`kafka: working again after ${seconds.toFixed(1)} s`, {
+      outage_seconds: Number(seconds.toFixed(3)),
+      client_errors: this.count,
+      first_error: this.first,
+    })
+    this.since = null
+    this.count = 0
+  }
+}
+
 export const KAFKA_SETTINGS = [
   'kafkaBootstrapServers',
   'kafkaSecurityProtocol',
@@ -17,7 +86,13 @@ export const KAFKA_SETTINGS = [
 ] as const
 export type KafkaSettings = Settings<(typeof KAFKA_SETTINGS)[number]>
 
-export function kafkaClient(settings: KafkaSettings, clientId = 'invpipe'): Kafka {
+export function kafkaClient(
+  settings: KafkaSettings,
+  clientId = 'invpipe',
+  logSink: KafkaLogSink = plainKafkaLog,
+  /** How often a failed call is retried (default KAFKA_TIMEOUTS.retry.retries). */
+  retries: number = KAFKA_TIMEOUTS.retry.retries,
+): Kafka {
   return new Kafka({
     clientId,
     brokers: settings.kafkaBootstrapServers.split(','),
@@ -26,11 +101,12 @@ export function kafkaClient(settings: KafkaSettings, clientId = 'invpipe'): Kafk
     logCreator:
       () =>
       ({ level, log: entry }) => {
-        const { message, ...fields } = entry
-        if (level <= logLevel.ERROR) log.error(`kafka: ${message}`, fields)
-        else log.warn(`kafka: ${message}`, fields)
+        const { message, timestamp: _, logger: __, stack: ___, ...fields } = entry
+        logSink(level <= logLevel.ERROR ? 'error' : 'warn', String(message), fields)
       },
-    retry: { initialRetryTime: 200, retries: 8 },
+    connectionTimeout: KAFKA_TIMEOUTS.connectionTimeout,
+    requestTimeout: KAFKA_TIMEOUTS.requestTimeout,
+    retry: { ...KAFKA_TIMEOUTS.retry, retries },
   })
 }
 
