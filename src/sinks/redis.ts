@@ -1,12 +1,13 @@
 // Redis `metrics:{sku}:{warehouse_id}` hashes (SPEC §7): the latest figures for fast look-ups.
 // Written after PostgreSQL commits; while Redis is down the latest row of each item waits here and
-// is retried, so an outage delays the cache but never stops the pipeline.
+// is retried. `consume` (src/consume/redis-sync.ts) writes in the background and rebuilds the
+// hashes from PostgreSQL, so an outage delays the cache but never stops the pipeline or loses a row.
 import { readFileSync } from 'node:fs'
 import Redis from 'ioredis'
 import type { Settings } from '../config.ts'
 import type { MetricsRow } from '../core/rows.ts'
 import { formatDay } from '../core/time.ts'
-import { log } from '../log.ts'
+import { errorText, log } from '../log.ts'
 
 export const REDIS_SETTINGS = [
   'redisHost',
@@ -16,6 +17,9 @@ export const REDIS_SETTINGS = [
   'redisTlsCaFile',
   'redisTtlSeconds',
 ] as const
+
+/** Every Redis command fails after this long without an answer (a frozen server). */
+export const REDIS_COMMAND_TIMEOUT_MS = 5_000
 
 export function connectRedis(settings: Settings<(typeof REDIS_SETTINGS)[number]>): Redis {
   const redis = new Redis({
@@ -32,10 +36,13 @@ export function connectRedis(settings: Settings<(typeof REDIS_SETTINGS)[number]>
     // Fail fast while disconnected: the sink keeps the rows and retries, the pipeline goes on.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    connectTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
+    keepAlive: 10_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   })
-  // Connection errors surface as failed writes, which the sink counts and reports.
-  redis.on('error', (error) => log.debug('redis connection error', { error: error.message }))
+  // Connection errors surface as failed writes, which the sink counts and reports (with this cause).
+  redis.on('error', (error) => log.debug('redis connection error', { error: errorText(error) }))
   return redis
 }
 
@@ -60,16 +67,61 @@ export function redisFields(row: MetricsRow): Record<string, string> {
   }
 }
 
+/**
+ * HSET + PEXPIREAT of one hash unless it already holds a newer row (a later `last_updated`: ISO
+ * times compare as text). Keeps a rebuild from PostgreSQL, or an instance flushing rows it kept
+ * through an outage after its partition moved on, from overwriting what a newer batch wrote.
+ * KEYS[1] the hash; ARGV[1] expiry (epoch ms); ARGV[2] the row's last_updated; then field, value...
+ */
+const WRITE_IF_NEWER = `
+local current = redis.call('HGET', KEYS[1], 'last_updated')
+if current and current > ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1`
+
+type RedisWithScript = Redis & {
+  writeIfNewer(key: string, expireAt: number, lastUpdated: string, ...fields: string[]): Promise<number>
+}
+
+interface PendingHash {
+  fields: Record<string, string>
+  /** Epoch ms at which the hash expires: its row's computing time + the TTL. */
+  expireAt: number
+}
+
+export interface RedisSinkOptions {
+  /** Write a hash only over an older row (consume); replay overwrites. */
+  onlyNewer?: boolean
+}
+
 export class RedisMetricsSink {
   /** Failed writes (each retried later). */
   errors = 0
   lastError: string | null = null
-  private pending = new Map<string, Record<string, string>>()
+  /** The last error of the connection itself (refused, WRONGPASS, TLS): the cause of failed commands. */
+  connectionError: string | null = null
+  /** Called when the connection is ready again after having been lost (Redis may have restarted empty). */
+  onReconnect: (() => void) | null = null
+  private pending = new Map<string, PendingHash>()
+  private wasReady = false
+  private connecting: Promise<void> | null = null
 
   constructor(
     private readonly redis: Redis,
     private readonly ttlSeconds: number,
-  ) {}
+    private readonly options: RedisSinkOptions = {},
+  ) {
+    redis.defineCommand('writeIfNewer', { numberOfKeys: 1, lua: WRITE_IF_NEWER })
+    redis.on('error', (error) => {
+      this.connectionError = errorText(error)
+    })
+    redis.on('ready', () => {
+      this.connectionError = null
+      if (this.wasReady) this.onReconnect?.()
+      this.wasReady = true
+    })
+  }
 
   get backlog(): number {
     return this.pending.size
@@ -77,30 +129,117 @@ export class RedisMetricsSink {
 
   /** Queues the rows (latest per item wins) and tries to write everything queued. */
   async write(rows: readonly MetricsRow[]): Promise<boolean> {
-    for (const row of rows) this.pending.set(redisKey(row.sku, row.warehouseId), redisFields(row))
+    this.queue(rows)
     return this.flush()
   }
 
-  /** One pipelined HSET + EXPIRE per queued item; on failure the queue is kept for the next try. */
+  /** Queues the rows (latest per item wins) without writing them yet. */
+  queue(rows: readonly MetricsRow[]): void {
+    for (const row of rows)
+      this.pending.set(redisKey(row.sku, row.warehouseId), {
+        fields: redisFields(row),
+        expireAt: row.computedAt + this.ttlSeconds * 1000,
+      })
+  }
+
+  /** One pipelined write per queued item; on failure the queue is kept for the next try. */
   async flush(): Promise<boolean> {
-    if (this.pending.size === 0) return true
+    try {
+      await this.flushOrThrow()
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  /** flush(), but throwing the failure (with its real cause) instead of returning false. */
+  async flushOrThrow(): Promise<void> {
+    if (this.pending.size === 0) return
     const batch = this.pending
     this.pending = new Map()
     try {
-      if (this.redis.status === 'wait') await this.redis.connect()
+      await this.writeHashes(batch)
+    } catch (error) {
+      // Newer rows queued meanwhile win over the ones that failed.
+      for (const [key, hash] of batch) if (!this.pending.has(key)) this.pending.set(key, hash)
+      throw error
+    }
+  }
+
+  /** Writes hashes (only over older rows with onlyNewer); throws the failure's real cause. */
+  async writeHashes(hashes: Map<string, PendingHash>): Promise<void> {
+    if (hashes.size === 0) return
+    try {
+      await this.ready()
       const pipeline = this.redis.pipeline()
-      for (const [key, fields] of batch) pipeline.hset(key, fields).expire(key, this.ttlSeconds)
+      for (const [key, { fields, expireAt }] of hashes) {
+        if (this.options.onlyNewer) {
+          const args = Object.entries(fields).flat()
+          ;(pipeline as unknown as RedisWithScript).writeIfNewer(
+            key,
+            expireAt,
+            fields.last_updated ?? '',
+            ...args,
+          )
+        } else pipeline.hset(key, fields).expire(key, this.ttlSeconds)
+      }
       const results = await pipeline.exec()
       const failed = results?.find(([error]) => error !== null)
       if (failed) throw failed[0]
-      return true
     } catch (error) {
       this.errors++
-      this.lastError = (error as Error).message
-      // Newer rows queued meanwhile win over the ones that failed.
-      for (const [key, fields] of batch) if (!this.pending.has(key)) this.pending.set(key, fields)
-      return false
+      this.lastError = this.explain(error)
+      throw new Error(this.lastError)
     }
+  }
+
+  /** Rows as the hashes to write (for a rebuild), keyed like the queue. */
+  hashesOf(rows: readonly MetricsRow[]): Map<string, PendingHash> {
+    return new Map(
+      rows.map((row) => [
+        redisKey(row.sku, row.warehouseId),
+        { fields: redisFields(row), expireAt: row.computedAt + this.ttlSeconds * 1000 },
+      ]),
+    )
+  }
+
+  /** PING: whether Redis answers now (throws the real cause when not). */
+  async ping(): Promise<void> {
+    try {
+      await this.ready()
+      await this.redis.ping()
+    } catch (error) {
+      this.lastError = this.explain(error)
+      throw new Error(this.lastError)
+    }
+  }
+
+  /** Connects once (lazily; concurrent callers share the attempt); fails at once while disconnected. */
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'ready') return
+    if (this.redis.status === 'wait') {
+      this.connecting ??= this.redis.connect().finally(() => {
+        this.connecting = null
+      })
+      await this.connecting
+      return
+    }
+    if (this.connecting) {
+      await this.connecting
+      return
+    }
+    throw new Error(this.connectionError ?? `not connected (${this.redis.status})`)
+  }
+
+  /**
+   * The real cause of a failed command: ioredis answers "Stream isn't writeable" or "Connection is
+   * closed" while disconnected, whatever the reason (a refused connection, WRONGPASS).
+   */
+  private explain(error: unknown): string {
+    const text = errorText(error)
+    if (this.connectionError !== null && /isn't writeable|Connection is closed|not connected/.test(text))
+      return this.connectionError
+    return text
   }
 
   async close(): Promise<void> {
