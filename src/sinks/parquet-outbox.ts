@@ -5,7 +5,8 @@
 //   3. release: the claimed rows are deleted.
 // A crash after 1 leaves a claim: whoever drains next writes the same rows to the same name
 // (renaming over an identical file is harmless) and releases them. Several instances may drain at
-// once: claims are serialised by an advisory lock and never overlap.
+// once: claims are serialised by an advisory lock and never overlap. Within one instance drains run
+// one at a time (a drain asked for while one runs is skipped, or, at the end of a run, waits).
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
@@ -28,6 +29,9 @@ export class ParquetOutbox {
   /** This instance's rows since its last drain, so that most batches need not ask PostgreSQL. */
   private rowsSinceDrain = 0
   private lastDrainAt: number | null = null
+  private draining: Promise<unknown> | null = null
+  /** Claims of this instance whose file could not be written: tried again first, at once. */
+  private readonly failedClaims = new Set<string>()
 
   constructor(
     private readonly sql: Sql,
@@ -36,12 +40,35 @@ export class ParquetOutbox {
 
   /**
    * Writes files while enough rows wait (or, with `everything`, until none is left), first
-   * finishing claims that a crashed drain left behind. Returns the files written.
+   * finishing this instance's claims that failed (a full disk) and the claims that a crashed drain
+   * left behind. Returns the files written. `retry` skips the check of whether enough rows wait
+   * (a failed drain is tried again without waiting for more rows).
    */
-  async drain(now: number, everything = false): Promise<string[]> {
+  async drain(now: number, everything = false, retry = false): Promise<string[]> {
+    if (this.draining !== null) {
+      if (!everything) return []
+      await this.draining.catch(() => {})
+    }
+    const run = this.drainOnce(now, everything, retry)
+    this.draining = run
+    try {
+      return await run
+    } finally {
+      if (this.draining === run) this.draining = null
+    }
+  }
+
+  /** Rows waiting in the outbox (all instances'). */
+  async waitingRows(): Promise<number> {
+    const [row] = await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM analytics.metrics_outbox`
+    return row?.n ?? 0
+  }
+
+  private async drainOnce(now: number, everything: boolean, retry: boolean): Promise<string[]> {
     this.lastDrainAt ??= now
     if (
       !everything &&
+      !retry &&
       this.rowsSinceDrain < this.options.rowsPerFile &&
       now - this.lastDrainAt < this.options.maxWaitMs
     ) {
@@ -50,18 +77,23 @@ export class ParquetOutbox {
     this.rowsSinceDrain = 0
     this.lastDrainAt = now
     const written: string[] = []
-    // At the end of a run, take over every claim: finishing one twice writes the same file twice.
-    for (const name of await this.abandonedClaims(everything ? 0 : 30)) {
-      const path = await this.writeClaim(name)
-      if (path !== null) written.push(path)
+    try {
+      // Own failed claims first; at the end of a run, take over every claim too (finishing one
+      // twice writes the same file twice, which is harmless).
+      const claims = new Set([...this.failedClaims, ...(await this.abandonedClaims(everything ? 0 : 30))])
+      for (const name of claims) {
+        const path = await this.writeClaim(name)
+        if (path !== null) written.push(path)
+      }
+      for (;;) {
+        const name = await this.claim(now, everything)
+        if (name === null) break
+        const path = await this.writeClaim(name)
+        if (path !== null) written.push(path)
+      }
+    } finally {
+      this.files.push(...written)
     }
-    for (;;) {
-      const name = await this.claim(now, everything)
-      if (name === null) break
-      const path = await this.writeClaim(name)
-      if (path !== null) written.push(path)
-    }
-    this.files.push(...written)
     return written
   }
 
@@ -102,9 +134,14 @@ export class ParquetOutbox {
 
   /** Writes a claimed file and releases its rows; null when another instance already released them. */
   private async writeClaim(name: string): Promise<string | null> {
+    // Until released, a claim of ours that fails (a full disk, PostgreSQL gone) is retried first.
+    this.failedClaims.add(name)
     const rows = await this.sql<{ row: MetricsRecord }[]>`
       SELECT row FROM analytics.metrics_outbox WHERE file = ${name} ORDER BY id`
-    if (rows.length === 0) return null
+    if (rows.length === 0) {
+      this.failedClaims.delete(name)
+      return null
+    }
     const path = join(this.options.dataDir, name)
     const file = new MetricsFile(path)
     file.writeRowGroup(rows.map((r) => metricsRowFromRecord(r.row)))
@@ -112,6 +149,7 @@ export class ParquetOutbox {
     crashPoint('parquet-renamed')
     this.rowsWritten += rows.length
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
+    this.failedClaims.delete(name)
     return path
   }
 }

@@ -151,8 +151,19 @@ export class MetricsFile {
 
   writeRowGroup(rows: readonly MetricsRow[]): void {
     if (rows.length === 0) return
-    this.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
+    try {
+      this.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
+    } catch (error) {
+      // A full disk, say: no half-written temporary file is left behind.
+      this.abort()
+      throw error
+    }
     this.rows += rows.length
+  }
+
+  /** Gives the file up: its temporary file is deleted, nothing is renamed into place. */
+  abort(): void {
+    rmSync(this.tmpPath, { force: true })
   }
 
   finish(): void {
