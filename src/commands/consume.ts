@@ -3,9 +3,9 @@ import { defineCommand } from 'citty'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { ConsumePipeline } from '../consume.ts'
 import { KAFKA_SETTINGS } from '../kafka/client.ts'
-import { log } from '../log.ts'
+import { errorText, log, routeProcessOutput } from '../log.ts'
 import { startMetricsServer, Telemetry } from '../observability.ts'
-import { connectPostgres, POSTGRES_SETTINGS } from '../postgres/connect.ts'
+import { CONSUME_SESSION, connectPostgres, POSTGRES_SETTINGS, renewingPool } from '../postgres/connect.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 
 const CONSUME_SETTINGS = [
@@ -24,6 +24,9 @@ const CONSUME_SETTINGS = [
   'metricsPort',
   ...CORE_SETTINGS,
 ] as const
+
+/** After the run, the process may still hold a library's socket or timer: it exits anyway after this long. */
+const EXIT_GRACE_MS = 2_000
 
 export const consumeCommand = defineCommand({
   meta: {
@@ -45,9 +48,11 @@ export const consumeCommand = defineCommand({
   },
   async run({ args }) {
     const settings = loadSettings(CONSUME_SETTINGS, args)
+    // From here on stderr carries JSON lines only, whatever the libraries run into.
+    routeProcessOutput()
     const instance = (args.instance ?? `${hostname()}-${process.pid}`).replace(/[^A-Za-z0-9.-]/g, '-')
-    const sql = connectPostgres(settings)
-    const redis = new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds)
+    const sql = renewingPool(() => connectPostgres(settings, 4, CONSUME_SESSION))
+    const redis = new RedisMetricsSink(connectRedis(settings), settings.redisTtlSeconds, { onlyNewer: true })
     const telemetry = new Telemetry()
     telemetry.watchPostgres(sql)
     const server = settings.metricsPort > 0 ? startMetricsServer(telemetry, settings.metricsPort) : null
@@ -71,33 +76,60 @@ export const consumeCommand = defineCommand({
       instance,
       telemetry,
     })
-    const stop = (signal: string) => {
+    // The exit has the session timeout (the shutdown's own limits, plus a little): past it, the
+    // process ends whatever is still waiting, as a crash would (every store is crash-safe).
+    const hardLimitMs = Math.max(5_000, settings.kafkaSessionTimeoutMs - 1_000) + 3_000
+    let signals = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        log.error('second signal: exiting at once', { signal })
+        process.exit(1)
+      }
       log.info('stopping: finishing the batch in flight', { signal })
       pipeline.stop()
+      setTimeout(() => {
+        log.error('exit: shutdown did not finish within the time limit; exiting', { limit_ms: hardLimitMs })
+        process.exit(1)
+      }, hardLimitMs).unref()
     }
-    process.once('SIGINT', () => stop('SIGINT'))
-    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     log.info('consuming', {
       topic: settings.kafkaTopic,
       group: settings.kafkaGroupId,
       instance,
       batch_size: settings.batchSize,
     })
+    let exitCode = 0
     try {
       const summary = await pipeline.run()
       log.info('stopped', {
         ...summary.tally.toJSON(),
         alerts_sent: summary.alertsSent,
         dead_letters: summary.deadLetters,
+        truncated_dead_letters: summary.truncatedDeadLetters,
         batches: summary.batches,
         parquet_files: summary.parquetFiles.length,
         seconds: Number(summary.seconds.toFixed(3)),
+        failures: summary.failures.length,
       })
+      if (summary.failures.length > 0) exitCode = 1
+    } catch (error) {
+      // One line, whatever failed (the pipeline has already shut down what it had started).
+      log.error(`consume failed: ${errorText(error)}`)
+      exitCode = 1
     } finally {
       telemetry.stop()
-      await server?.stop()
-      await redis.close()
-      await sql.end({ timeout: 5 })
+      await server?.stop().catch(() => {})
+      await redis.close().catch(() => {})
+      await sql.end({ timeout: 5 }).catch(() => {})
     }
+    process.exitCode = exitCode
+    // A library may still hold a socket or a timer (a producer that never connected, a pool
+    // waiting on a dead server): the run is over, so the process ends regardless.
+    setTimeout(() => {
+      log.debug('exit: handles still open after the run; exiting')
+      process.exit(exitCode)
+    }, EXIT_GRACE_MS).unref()
   },
 })
