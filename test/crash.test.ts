@@ -2,10 +2,12 @@
 // the PostgreSQL commit, between a Parquet file and the release of its rows), then restarted,
 // must end with replay's results, every Parquet row exactly once and every alert sent.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { BacktestCollector } from '../src/backtest/collect.ts'
 import { buildReport } from '../src/backtest/report.ts'
 import { backtestHistory } from '../src/backtest/run.ts'
+import { parseDay } from '../src/backtest/window.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
@@ -27,7 +29,10 @@ setDefaultTimeout(60_000)
 const lines = generatedLines({ events: 1500, skus: 4, warehouses: 2, days: 30, seed: 77 })
 const expected = analyze(lines)
 /** The whole history, for the backtest: every close the data hold. */
-const ALL_DAYS = { since: { kind: 'date', day: 0 }, until: { kind: 'date', day: 99_999 } } as const
+const ALL_DAYS = {
+  since: { kind: 'date', day: parseDay('2000-01-01') as number },
+  until: { kind: 'date', day: parseDay('2099-12-31') as number },
+} as const
 const collector = new BacktestCollector(core, ALL_DAYS.since, ALL_DAYS.until)
 for (const line of lines) {
   const parsed = parseEvent(line)
@@ -159,5 +164,53 @@ describe('crash recovery', () => {
     expect(await rest.exited).toBe(0)
     await verifyFinalState(run)
     await verifyParquetExactlyOnce(run)
+  }, 300_000)
+
+  test('an instance frozen (SIGSTOP) inside its commit does not block the one that takes its partitions over', async () => {
+    // A short session, so that the group hands the frozen member's partitions over after 6 s.
+    const env = { KAFKA_SESSION_TIMEOUT_MS: '6000', PARQUET_ROWS_PER_FILE: '40', PARQUET_FLUSH_SECONDS: '1' }
+    const run = await prepare('freeze', env)
+    // Frozen with its transaction open (the offset row locked), as a stalled VM or a long GC would.
+    run.env = {
+      ...env,
+      INVPIPE_CRASH_POINT: 'commit',
+      INVPIPE_CRASH_AFTER: '40',
+      INVPIPE_CRASH_SIGNAL: 'SIGSTOP',
+    }
+    const frozen = startConsume(run, [])
+    const state = () => {
+      try {
+        return readFileSync(`/proc/${frozen.pid}/stat`, 'utf8').split(') ')[1]?.[0]
+      } catch {
+        return undefined
+      }
+    }
+    try {
+      for (let i = 0; i < 600 && state() !== 'T'; i++) await Bun.sleep(100)
+      expect(state()).toBe('T')
+      const frozenAt = Date.now()
+      run.env = env
+      const taker = startConsume(run)
+      const code = await Promise.race([taker.exited, Bun.sleep(120_000).then(() => null)])
+      if (code === null) taker.kill('SIGKILL')
+      const stderr = await new Response(taker.stderr).text()
+      if (code !== 0)
+        throw new Error(`the second instance did not finish (exit ${code}):\n${stderr.slice(-3000)}`)
+      // All of it while the first was still frozen.
+      expect(state()).toBe('T')
+      console.log(
+        `crash test: the second instance finished ${((Date.now() - frozenAt) / 1000).toFixed(1)} s after the first froze`,
+      )
+    } finally {
+      frozen.kill('SIGCONT')
+    }
+    // Thawed, the first finds its transaction gone and its partitions taken; it stops cleanly.
+    frozen.kill('SIGTERM')
+    const code = await Promise.race([frozen.exited, Bun.sleep(60_000).then(() => null)])
+    if (code === null) frozen.kill('SIGKILL')
+    expect(code).not.toBeNull()
+    await verifyFinalState(run)
+    await verifyParquetExactlyOnce(run)
+    await verifyAlerts(run)
   }, 300_000)
 })

@@ -195,6 +195,81 @@ describe('readiness', () => {
     expect(readiness(both, now).reasons).toHaveLength(2)
   })
 
+  test('a failing sink (Redis, Parquet, the producer, commits) makes it not ready, with the sink and its error', () => {
+    const state = {
+      ...healthy(),
+      sinks: {
+        redis: {
+          failingSince: now - 12_000,
+          failures: 4,
+          lastError: 'WRONGPASS invalid password',
+          lastOkAt: null,
+        },
+        parquet: { failingSince: null, failures: 0, lastError: null, lastOkAt: now - 500 },
+      },
+    }
+    const { ready, reasons } = readiness(state, now)
+    expect(ready).toBe(false)
+    expect(reasons).toEqual([
+      'redis: Redis (metrics hashes) failing for 12 s (4 failures): WRONGPASS invalid password',
+    ])
+  })
+
+  test('an outage is one warning with its cause and one line when it ends, with the count; /healthz shows the sink', async () => {
+    let clock = now
+    const telemetry = new Telemetry(() => clock)
+    const server = startMetricsServer(telemetry, 0)
+    if (server === null) throw new Error('metrics server did not start')
+    const written: string[] = []
+    const write = process.stderr.write
+    process.stderr.write = ((chunk: string) => {
+      written.push(String(chunk))
+      return true
+    }) as typeof process.stderr.write
+    try {
+      telemetry.health.kafka = { joined: true, lastSeenAt: clock }
+      telemetry.health.postgres = { lastOkAt: clock, lastError: null }
+      for (let i = 0; i < 5; i++) {
+        telemetry.sinkFailed(
+          'parquet',
+          Object.assign(new Error('no space left on device'), { code: 'ENOSPC' }),
+        )
+        clock += 1_000
+      }
+      const response = await fetch(`http://127.0.0.1:${server.port}/healthz`)
+      expect(response.status).toBe(503)
+      const body = (await response.json()) as {
+        sinks: Record<string, Record<string, unknown>>
+        reasons: string[]
+      }
+      expect(body.sinks.parquet?.state).toBe('failing')
+      expect(body.sinks.parquet?.failures).toBe(5)
+      expect(body.sinks.parquet?.error).toBe('no space left on device (ENOSPC)')
+      expect(body.sinks.redis?.state).toBe('ok')
+      expect(body.reasons[0]).toStartWith(
+        'parquet: Parquet files (metrics archive) failing for 5 s (5 failures)',
+      )
+      telemetry.sinkOk('parquet')
+      expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200)
+    } finally {
+      process.stderr.write = write
+      await server.stop()
+      telemetry.stop()
+    }
+    const lines = written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l))
+    const warnings = lines.filter((l) => l.level === 'warn')
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0].message).toContain('ENOSPC')
+    const ended = lines.filter((l) => l.level === 'info' && /working again/.test(l.message))
+    expect(ended).toHaveLength(1)
+    expect(ended[0].failures).toBe(5)
+    expect(ended[0].outage_seconds).toBe(5)
+  })
+
   test('over HTTP: 503 with the reasons until both are up, then 200; hooks show in /metrics', async () => {
     let clock = now
     const telemetry = new Telemetry(() => clock)
