@@ -240,15 +240,15 @@ print(json.dumps({"brier": brier, "auc": auc, "ap": ap, "counts": counts,
 })
 
 describe('the window', () => {
-  const E = 100
+  const E = dayOf(Date.UTC(2026, 2, 31))
   test('Nd counts back from the latest event day; dates are inclusive', () => {
     expect(resolveWindow(parseBound('30d', '--since'), parseBound('0d', '--until'), E)).toEqual({
-      since: 71,
-      until: 100,
+      since: E - 29,
+      until: E,
     })
     expect(resolveWindow(parseBound('30d', '--since'), parseBound('7d', '--until'), E)).toEqual({
-      since: 71,
-      until: 93,
+      since: E - 29,
+      until: E - 7,
     })
     const day = dayOf(Date.UTC(2026, 0, 1))
     expect(

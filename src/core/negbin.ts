@@ -7,10 +7,13 @@
 // negative binomial is already close to it and the continued fraction would need many terms.
 import { normalQuantile, normalSurvival } from './normal.ts'
 
-/** Above this mean the normal approximation (error well under 1e-3 there) replaces the exact tail. */
-const NORMAL_FROM_MEAN = 2000
-/** A size r beyond this is a Poisson distribution to every digit that matters (variance/mean − 1 < 1e-6 of the mean). */
-const POISSON_FROM_SIZE = 1e6
+/**
+ * Above this mean a count is as good as continuous: a gamma distribution of the same mean and
+ * variance stands in for the negative binomial (whose continued fraction would need ever more terms),
+ * and past NORMAL_FROM_SHAPE the gamma is as good as normal.
+ */
+const CONTINUOUS_FROM_MEAN = 2000
+const NORMAL_FROM_SHAPE = 1e4
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */
 export function logGamma(x: number): number {
@@ -73,24 +76,30 @@ export function demandAtLeast(s: number, m: number, v: number): number {
   if (s <= 0) return 1
   if (m <= 0) return 0
   const units = Math.ceil(s)
-  if (m > NORMAL_FROM_MEAN) return normalSurvival((units - 0.5 - m) / Math.sqrt(v))
+  if (m > CONTINUOUS_FROM_MEAN) return continuousAtLeast(units - 0.5, m, v)
   const r = (m * m) / (v - m)
-  if (!(r < POISSON_FROM_SIZE)) return incompleteGammaLower(units, m)
   return incompleteBeta(m / (r + m), units, r)
 }
 
-/** P(X = x) for a whole x ≥ 0, the same distribution as demandAtLeast (normal density for large means). */
+/** P(X ≥ x) for a gamma of mean m and variance v (normal when its shape m²/v is large). */
+function continuousAtLeast(x: number, m: number, v: number): number {
+  const shape = (m * m) / v
+  if (shape > NORMAL_FROM_SHAPE) return normalSurvival((x - m) / Math.sqrt(v))
+  if (x <= 0) return 1
+  return 1 - incompleteGammaLower(shape, (x * m) / v)
+}
+
+/** P(X = x) for a whole x ≥ 0, the same distribution as demandAtLeast. */
 export function demandExactly(x: number, m: number, v: number): number {
   if (x < 0) return 0
   if (m <= 0) return x === 0 ? 1 : 0
-  if (m > NORMAL_FROM_MEAN) return demandAtLeast(x, m, v) - demandAtLeast(x + 1, m, v)
+  if (m > CONTINUOUS_FROM_MEAN) return demandAtLeast(x, m, v) - demandAtLeast(x + 1, m, v)
   const r = (m * m) / (v - m)
-  if (!(r < POISSON_FROM_SIZE)) return Math.exp(x * Math.log(m) - m - logGamma(x + 1))
   const p = r / (r + m)
   return Math.exp(logGamma(x + r) - logGamma(r) - logGamma(x + 1) + r * Math.log(p) + x * Math.log1p(-p))
 }
 
-/** The regularized lower incomplete gamma P(a, x): for a Poisson mean x, P(X ≥ a) = P(a, x). */
+/** The regularized lower incomplete gamma P(a, x). */
 export function incompleteGammaLower(a: number, x: number): number {
   if (x <= 0) return 0
   const logFront = a * Math.log(x) - x - logGamma(a)
@@ -98,7 +107,7 @@ export function incompleteGammaLower(a: number, x: number): number {
     // Series Σ xⁿ / (a (a+1) … (a+n)).
     let term = 1 / a
     let sum = term
-    for (let n = 1; n < 1000; n++) {
+    for (let n = 1; n < 100_000; n++) {
       term *= x / (a + n)
       sum += term
       if (term < sum * 1e-15) break
@@ -111,7 +120,7 @@ export function incompleteGammaLower(a: number, x: number): number {
   let c = 1 / tiny
   let d = 1 / b
   let h = d
-  for (let i = 1; i < 1000; i++) {
+  for (let i = 1; i < 100_000; i++) {
     const an = -i * (i - a)
     b += 2
     d = an * d + b
@@ -128,8 +137,8 @@ export function incompleteGammaLower(a: number, x: number): number {
 
 /**
  * P(X = x) and P(X ≥ x) at a whole x that moves one unit at a time: after one exact evaluation,
- * each step is a multiplication (pmf(x + 1) = pmf(x)·(x + r)/(x + 1)·m/(r + m), Poisson: m/(x + 1))
- * and an addition. Large means (the normal approximation) are evaluated afresh at each step.
+ * each step is a multiplication (pmf(x + 1) = pmf(x)·(x + r)/(x + 1)·m/(r + m)) and an addition.
+ * Large means (continuous) are evaluated afresh at each step.
  */
 export class DemandWalk {
   x: number
@@ -137,15 +146,14 @@ export class DemandWalk {
   tail: number
   private readonly m: number
   private readonly v: number
-  /** r of the negative binomial; Infinity for Poisson; NaN for the normal approximation or no demand. */
+  /** r of the negative binomial; NaN when evaluated afresh (continuous, or no demand). */
   private readonly size: number
 
   /** `tailAbove`: P(X ≥ x + 1) when the caller knows it already (saves the exact tail). */
   constructor(m: number, v: number, x: number, tailAbove?: number) {
     this.m = m
     this.v = v
-    const r = m > 0 ? (m * m) / (v - m) : Number.NaN
-    this.size = m > NORMAL_FROM_MEAN ? Number.NaN : r < POISSON_FROM_SIZE ? r : Number.POSITIVE_INFINITY
+    this.size = m > 0 && m <= CONTINUOUS_FROM_MEAN ? (m * m) / (v - m) : Number.NaN
     this.x = x
     this.pmf = demandExactly(x, m, v)
     this.tail = tailAbove === undefined ? demandAtLeast(x, m, v) : tailAbove + this.pmf
@@ -178,21 +186,45 @@ export class DemandWalk {
   /** pmf(x + 1) / pmf(x). */
   private ratio(x: number): number {
     const r = this.size
-    return r === Number.POSITIVE_INFINITY ? this.m / (x + 1) : ((x + r) / (x + 1)) * (this.m / (r + this.m))
+    return ((x + r) / (x + 1)) * (this.m / (r + this.m))
   }
 }
 
 /**
  * The smallest whole level L ≥ 1 with P(X ≥ L) ≤ tail: the stock that, on hand now, leaves at most
- * that chance of running out. Starts from the normal quantile and walks to the exact answer.
+ * that chance of running out. Brackets the normal quantile, then bisects on whole levels (a few
+ * dozen evaluations at most, whatever the size of the numbers).
  */
 export function levelForTail(tail: number, m: number, v: number): number {
   if (m <= 0) return 1
-  const walk = new DemandWalk(m, v, Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v))))
-  while (walk.tail > tail) walk.up()
-  while (walk.x > 1) {
-    walk.down()
-    if (walk.tail > tail) return walk.x + 1
+  const passes = (level: number) => demandAtLeast(level, m, v) <= tail
+  const guess = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
+  let step = Math.max(1, Math.ceil(Math.sqrt(v)))
+  let low = guess // fails, or the answer is below it
+  let high = guess // passes
+  if (passes(guess)) {
+    if (guess === 1) return 1
+    low = Math.max(1, guess - step)
+    while (low > 1 && passes(low)) {
+      high = low
+      step *= 2
+      low = Math.max(1, low - step)
+    }
+    if (passes(low)) return low
+  } else {
+    high = guess + step
+    while (!passes(high)) {
+      low = high
+      step *= 2
+      high += step
+    }
   }
-  return 1
+  // low fails, high passes.
+  while (high - low > 1) {
+    const middle = Math.floor(low + (high - low) / 2)
+    if (middle <= low || middle >= high) break
+    if (passes(middle)) high = middle
+    else low = middle
+  }
+  return high
 }

@@ -387,26 +387,30 @@ interface Checkpoint {
   crossing?: number
 }
 
+/** Up to this many whole values of the earlier demand are summed one by one; beyond, on a grid. */
+const EXACT_SUM_VALUES = 512
+const GRID_CELLS = 128
+
 /**
  * P(the demand stays below the earlier checkpoint's level but reaches the later one's):
- * Σ over x < L₁ of P(X₁ = x)·P(Y ≥ L₂ − x), Y the demand between them, summed from x = L₁ − 1 down
- * until the remaining probability of X₁ no longer matters.
+ * Σ over x < L₁ of P(X₁ = x)·P(Y ≥ L₂ − x), Y the demand between them. Summed value by value from
+ * x = L₁ − 1 down until the rest of X₁'s probability no longer matters; when that range is wider
+ * than EXACT_SUM_VALUES (high-volume items), over GRID_CELLS cells of it instead, Y's tail taken
+ * at each cell's middle, so that the work stays bounded whatever the number of units.
  */
 function crossesOnlyLater(model: DemandModel, earlier: Checkpoint, later: Checkpoint): number {
   const top = Math.ceil(earlier.level) - 1
   if (top < 0) return 0
-  // Terms above ten standard deviations past the mean carry nothing (and their probability underflows).
-  const x = Math.min(top, Math.ceil(earlier.mean + 10 * Math.sqrt(earlier.variance)))
   const between = later.mean - earlier.mean
-  const known = x === top ? earlier.crossing : undefined
-  const stock = new DemandWalk(earlier.mean, earlier.variance, x, known)
+  const betweenVariance = varianceOver(model, between, later.day - earlier.day)
+  // Below ten standard deviations under the mean the earlier demand has no probability to speak of.
+  const bottom = Math.max(0, Math.floor(earlier.mean - 10 * Math.sqrt(earlier.variance)))
+  if (top - bottom > EXACT_SUM_VALUES)
+    return crossesOnGrid(earlier, later, bottom, top, between, betweenVariance)
+  const stock = new DemandWalk(earlier.mean, earlier.variance, top, earlier.crossing)
   const survive = 1 - stock.tail + stock.pmf
-  const need = Math.ceil(later.level - x)
-  const demand = new DemandWalk(
-    between,
-    varianceOver(model, between, later.day - earlier.day),
-    Math.max(0, need),
-  )
+  const need = Math.ceil(later.level - top)
+  const demand = new DemandWalk(between, betweenVariance, Math.max(0, need))
   let sum = 0
   let seen = 0
   for (let step = 0; ; step++) {
@@ -416,6 +420,27 @@ function crossesOnlyLater(model: DemandModel, earlier: Checkpoint, later: Checkp
     if (stock.x === 0 || tail < 1e-12 || seen >= survive - 1e-12) break
     stock.down()
     if (need + step >= 0) demand.up()
+  }
+  return sum
+}
+
+function crossesOnGrid(
+  earlier: Checkpoint,
+  later: Checkpoint,
+  bottom: number,
+  top: number,
+  between: number,
+  betweenVariance: number,
+): number {
+  const width = (top + 1 - bottom) / GRID_CELLS
+  let sum = 0
+  let upper = earlier.crossing ?? demandAtLeast(top + 1, earlier.mean, earlier.variance)
+  for (let cell = GRID_CELLS - 1; cell >= 0; cell--) {
+    const from = Math.ceil(bottom + cell * width)
+    const lower = demandAtLeast(from, earlier.mean, earlier.variance)
+    const middle = bottom + (cell + 0.5) * width
+    sum += (lower - upper) * demandAtLeast(later.level - middle, between, betweenVariance)
+    upper = lower
   }
   return sum
 }

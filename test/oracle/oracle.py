@@ -64,12 +64,9 @@ STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
 # Known differences of the TypeScript engine from the spec, reproduced on request (--as-engine).
-ENGINE_DEVIATIONS = {
-    # The first-passage sum over the demand at the previous checkpoint stops ten standard deviations
-    # above its mean: for the dispersed negative binomials of slow items, the mass left out is not
-    # negligible (spec: every value below the checkpoint's level counts).
-    "ten_sd_cut",
-}
+# None at present (the first-passage sum's ten-standard-deviation cut and the tie by first entry
+# were both fixed in the engine).
+ENGINE_DEVIATIONS = set()
 
 
 class Reject(Exception):
@@ -595,8 +592,6 @@ class Item:
         c1, l1, m1, v1 = earlier
         c2, l2, m2, v2 = later
         top = math.ceil(l1)
-        if "ten_sd_cut" in self.dev:
-            top = min(top, math.ceil(m1 + 10 * math.sqrt(v1)) + 1)
         if top <= 0:
             return 0.0
         xs = np.arange(top, dtype=float)
