@@ -92,10 +92,39 @@ describe('count distribution (negative binomial)', () => {
         }
   })
 
-  test('large means use the normal approximation, within 0.005 of the exact sum', () => {
-    for (const s of [2800, 3000, 3100, 3200]) {
-      expect(Math.abs(demandAtLeast(s, 3000, 4500) - tailBySum(s, 3000, 4500))).toBeLessThan(0.005)
+  test('large means, steady or lumpy, are continuous: within 0.005 of the exact sum, and no jump at 2000', () => {
+    for (const [m, ratio] of [
+      [3000, 1.5],
+      [2001, 50],
+      [2001, 1000],
+      [20_000, 200],
+      [50_000, 1.05],
+    ] as const) {
+      const v = m * ratio
+      for (const q of [0.1, 0.5, 0.9, 1.2, 2]) {
+        const s = Math.max(1, Math.round(m * q))
+        expect(Math.abs(demandAtLeast(s, m, v) - tailBySum(s, m, v))).toBeLessThan(0.005)
+      }
     }
+    // Either side of the switch, the same question gets nearly the same answer.
+    expect(Math.abs(demandAtLeast(500, 1999, 1999e3) - demandAtLeast(500, 2001, 2001e3))).toBeLessThan(0.005)
+  })
+
+  test('huge numbers stay quick and finite: a level for a mean of 2e16, a first passage over 1e9 units', () => {
+    const started = performance.now()
+    const level = levelForTail(0.05, 2e16, 6e16)
+    expect(level).toBeGreaterThan(2e16)
+    const model: DemandModel = {
+      rate: 1e8,
+      dispersion: 50,
+      days: 5,
+      weekday: new Float64Array(7).fill(1),
+      asOfDay: 0,
+    }
+    const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
+    expect(risk).toBeGreaterThanOrEqual(0)
+    expect(risk).toBeLessThanOrEqual(1)
+    expect(performance.now() - started).toBeLessThan(2000)
   })
 
   test('the level for a tail is the smallest whole level whose tail is at most that', () => {
