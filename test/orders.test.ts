@@ -118,6 +118,21 @@ describe('open orders (SPEC §3)', () => {
     expect(onOrder(state.orders)).toBe(5)
   })
 
+  test('floating-point dust is not an open order: 0.1 + 0.2 received against 0.3 closes it', () => {
+    const state = stateOf([
+      event('stock_count', 0, 0),
+      po('A', 0.3, 0, 4),
+      po('B', 0.7, 0, 5),
+      receipt(0.1, 2),
+      receipt(0.2, 2),
+    ])
+    expect(openOf(state)).toEqual({ A: 0, B: 0.7 })
+    // B took nothing: its first receipt is still to come, so no delivery of it is on record.
+    expect(state.deliveries?.length).toBe(2)
+    expect(state.deliveries?.[0]).toBe(-2)
+    expect(state.deliveries?.[1]).toBeCloseTo(0.1 / 0.3, 12)
+  })
+
   test('a later purchase_order of the same id changes it; quantity 0 cancels it', () => {
     const state = stateOf([
       event('stock_count', 0, 0),

@@ -1,6 +1,4 @@
 // The settings of SPEC §8 that change what the core computes.
-import { normalQuantile } from './normal.ts'
-
 export interface CoreConfig {
   leadTimeDays: number
   reviewPeriodDays: number
@@ -23,15 +21,12 @@ export const DEFAULT_CORE_CONFIG: Readonly<CoreConfig> = {
 
 /** Values derived once from the config, so the per-event path does not recompute them. */
 export interface ResolvedConfig extends CoreConfig {
-  /** z = Φ⁻¹(SERVICE_LEVEL). */
-  z: number
   dedupWindowMs: number
 }
 
 export function resolveConfig(config: CoreConfig): ResolvedConfig {
   return {
     ...config,
-    z: normalQuantile(config.serviceLevel),
     dedupWindowMs: config.dedupWindowHours * 3_600_000,
   }
 }

@@ -132,7 +132,7 @@ export function meanOnDay(model: DemandModel, k: number): number {
 
 /** Mean demand over days D + from + 1 … D + to. */
 export function meanBetween(model: DemandModel, from: number, to: number): number {
-  if (model.rate === 0 || to <= from) return 0
+  if (to <= from) return 0
   return meanThrough(model, to) - meanThrough(model, from)
 }
 

@@ -35,8 +35,13 @@ export interface Order {
   placedAt: number
 }
 
+/** Less than this is floating-point dust (0.3 − (0.1 + 0.2)), not units still open. */
+const DUST = 1e-9
+
 export function openQuantity(order: Order): number {
-  return order.ordered === null ? 0 : Math.max(0, order.ordered - order.received)
+  if (order.ordered === null) return 0
+  const open = order.ordered - order.received
+  return open > DUST ? open : 0
 }
 
 /** on_order of SPEC §3: the sum of the open quantities. */
@@ -93,7 +98,7 @@ export function placeOrder(
  * A restock. With an order_id it is received against that order (remembered when the order has not
  * arrived yet: that receipt is also unplanned as far as anyone knew); without one, against the open
  * orders by earliest expected day (ties: the order placed first), the rest of it against the next;
- * what is left over is an unplanned receipt.
+ * a receipt that no open order takes any of is an unplanned receipt (remembered for the risk).
  */
 export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: number | null): void {
   const day = dayOf(event.ts)
@@ -116,7 +121,7 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
     return
   }
   let rest = event.quantity
-  while (rest > 0) {
+  while (rest > DUST) {
     const order = earliestOpen(book.orders)
     if (order === undefined) break
     const taken = Math.min(rest, openQuantity(order))

@@ -107,7 +107,8 @@ export function assessRisk(
     reorderPoint,
     stockoutRisk,
     riskLevel: riskLevel(stockoutRisk),
-    daysOfCover: onHand === null ? null : onHand <= 0 ? 0 : model.rate === 0 ? null : onHand / model.rate,
+    // The rate's prior keeps it above 0: cover is always finite.
+    daysOfCover: onHand === null ? null : onHand <= 0 ? 0 : onHand / model.rate,
     reorderQuantity:
       position === null
         ? null
@@ -261,7 +262,6 @@ function unannouncedScenarios(
   horizon: number,
   cycleDays: number,
 ): Scenario[] {
-  if (model.rate === 0) return []
   const record = unplanned ?? []
   const levels = receiptLevels(record, model)
   let units = model.rate * cycleDays // the pseudo-receipt brings a lead time plus review period of demand
@@ -463,7 +463,6 @@ function expectedStockoutDay(
       stock += openQuantity(coming[next++] as Order)
     stock -= meanOnDay(model, k)
     if (stock <= 0) return asOfDay + k
-    if (model.rate === 0 && next === coming.length) return null
   }
   return null
 }

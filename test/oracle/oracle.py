@@ -301,7 +301,11 @@ class Order:
         self.recorded = False        # first receipt entered in the delivery record
 
     def open(self):
-        return 0.0 if self.ordered is None else max(0.0, self.ordered - self.received)
+        # README: less than 1e-9 units open is floating-point dust, not an open order.
+        if self.ordered is None:
+            return 0.0
+        left = self.ordered - self.received
+        return left if left > 1e-9 else 0.0
 
 
 class Item:
@@ -403,7 +407,7 @@ class Item:
             self.receive_against(o, q, day)
             return
         rest = q
-        while rest > 0:
+        while rest > 1e-9:
             o = self.earliest_open()
             if o is None:
                 break
