@@ -1,6 +1,7 @@
 // How the alert episodes of SPEC §6 read to a planner, over event files: messages per item per
-// month, and what became of each raised episode: a stockout while it was open (the alert was
-// right), resolved by a receipt (replenishment came), resolved otherwise, or still open at the end.
+// month, and what became of each raised episode that was a forecast (stock still above 0): a
+// stockout while it was open (the alert was right), resolved by a receipt (replenishment came),
+// resolved otherwise, or still open at the end.
 //   bun scripts/alert-stats.ts FILE... [--json]
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
@@ -23,7 +24,15 @@ if (files.length === 0) {
 
 const engine = new Engine(DEFAULT_CORE_CONFIG)
 const open = new Map<string, Open>()
-const outcome = { raised: 0, stockout: 0, resolvedByReceipt: 0, resolvedOtherwise: 0, stillOpen: 0 }
+// raisedWhenOut: raised with stock already at or below 0 (risk 1 by definition): not a forecast, kept apart.
+const outcome = {
+  raised: 0,
+  raisedWhenOut: 0,
+  stockout: 0,
+  resolvedByReceipt: 0,
+  resolvedOtherwise: 0,
+  stillOpen: 0,
+}
 const byStatus: Record<string, number> = {}
 let messages = 0
 let firstDay = Number.POSITIVE_INFINITY
@@ -45,13 +54,15 @@ for (const input of openInputs(files)) {
       for (const alert of batch.alerts) {
         messages++
         byStatus[alert.status] = (byStatus[alert.status] ?? 0) + 1
-        if (alert.status === 'raised') {
+        if (alert.status === 'raised' && alert.onHand <= 0) outcome.raisedWhenOut++
+        else if (alert.status === 'raised') {
           outcome.raised++
-          open.set(key, { raisedDay: alert.asOfDay, stockedOut: alert.onHand <= 0 })
+          open.set(key, { raisedDay: alert.asOfDay, stockedOut: false })
         } else if (alert.status === 'resolved') {
           const closed = open.get(key)
           open.delete(key)
-          if (closed?.stockedOut) outcome.stockout++
+          if (closed === undefined) continue
+          if (closed.stockedOut) outcome.stockout++
           else if (event.type === 'restock') outcome.resolvedByReceipt++
           else outcome.resolvedOtherwise++
         }
@@ -71,7 +82,7 @@ const report = {
   messages,
   by_status: byStatus,
   messages_per_item_per_month: messages / items / months,
-  raised_per_item_per_month: outcome.raised / items / months,
+  raised_per_item_per_month: (outcome.raised + outcome.raisedWhenOut) / items / months,
   episodes: outcome,
   share_followed_by_stockout: outcome.stockout / outcome.raised,
   share_resolved_by_receipt: outcome.resolvedByReceipt / outcome.raised,
@@ -86,6 +97,6 @@ else {
     `per item per month: ${report.messages_per_item_per_month.toFixed(2)} messages, ${report.raised_per_item_per_month.toFixed(2)} raised episodes`,
   )
   console.log(
-    `raised episodes: ${outcome.raised}; a stockout while open ${pct(report.share_followed_by_stockout)}, resolved by a receipt ${pct(report.share_resolved_by_receipt)}, resolved otherwise ${pct(outcome.resolvedOtherwise / outcome.raised)}, still open at the end ${pct(outcome.stillOpen / outcome.raised)}`,
+    `raised episodes: ${outcome.raised + outcome.raisedWhenOut}, ${outcome.raisedWhenOut} of them already out of stock; of the other ${outcome.raised}: a stockout while open ${pct(report.share_followed_by_stockout)}, resolved by a receipt ${pct(report.share_resolved_by_receipt)}, resolved otherwise ${pct(outcome.resolvedOtherwise / outcome.raised)}, still open at the end ${pct(outcome.stillOpen / outcome.raised)}`,
   )
 }

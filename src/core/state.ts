@@ -1,6 +1,8 @@
 // SPEC §3: the state of one item, updated in arrival order.
-// Kept small on purpose (the target is ≤ 400 bytes an item at a million items): only the 30 days
-// of sales that the metrics can still see and the event ids inside the deduplication window.
+// Kept small on purpose: the 30 days of sales the metrics can still see, the event ids inside the
+// deduplication window, and for the risk the out-of-stock days of those 30 days, the open (and
+// recently settled) orders, the last deliveries and unannounced receipts, and the alert episode.
+// Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
 import { dayOf } from './time.ts'
