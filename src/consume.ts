@@ -278,10 +278,15 @@ export class ConsumePipeline {
     const budget = Math.max(5_000, this.options.sessionTimeoutMs - 1_000)
     const deadline = performance.now() + budget
     const failures: string[] = []
-    const step = async (name: string, limitMs: number, work: () => Promise<string | null | undefined>) => {
-      const ms = Math.max(500, Math.min(limitMs, deadline - performance.now()))
+    /** Runs one step within `limitMs` (and what is left of the budget); `work` gets its time, to end in it. */
+    const step = async (
+      name: string,
+      limitMs: number,
+      work: (ms: number) => Promise<string | null | undefined>,
+    ) => {
+      const ms = Math.max(1_000, Math.min(limitMs, deadline - performance.now()))
       try {
-        const problem = await withTimeout(work(), ms, `no answer within ${(ms / 1000).toFixed(1)} s`)
+        const problem = await withTimeout(work(ms), ms, `no answer within ${(ms / 1000).toFixed(1)} s`)
         if (typeof problem === 'string') failures.push(problem)
       } catch (error) {
         failures.push(`${name}: ${errorText(error)}`)
@@ -305,9 +310,8 @@ export class ConsumePipeline {
     })
     await step('alerts', budget * 0.2, () => this.finishAlerts())
     await step('parquet', budget * 0.4, () => this.finishParquet())
-    await step('redis', budget * 0.3, () =>
-      this.redisSync.finish(this.now() + Math.max(500, deadline - performance.now() - 1_000)),
-    )
+    // Redis gets its time minus a moment to count what it could not write.
+    await step('redis', budget * 0.4, (ms) => this.redisSync.finish(this.now() + ms - 500))
     await step('kafka producer', 3_000, async () => {
       await this.producer?.disconnect()
       return null

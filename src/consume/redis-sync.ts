@@ -158,25 +158,43 @@ export class RedisSync {
   async finish(deadline: number): Promise<string | null> {
     this.closed = true
     if (this.timer !== null) clearInterval(this.timer)
-    if (this.running !== null) await this.running
+    /** Waits for the work, but not past the deadline (a frozen Redis answers nothing): true if it ended. */
+    const inTime = async (work: Promise<unknown>) => {
+      const late = Symbol()
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const limit = new Promise<symbol>((resolve) => {
+        timer = setTimeout(() => resolve(late), Math.max(0, deadline - this.now()))
+      })
+      const result = await Promise.race([work, limit]).finally(() => clearTimeout(timer))
+      return result !== late
+    }
     let cause: string | null = null
+    if (this.running !== null && !(await inTime(this.running))) cause = this.sink.lastError ?? 'no answer'
     // A Redis that is down is tried three times, not until the deadline: the exit says what waits.
     let failures = 0
-    while (this.now() < deadline && (this.sink.backlog > 0 || this.rebuild !== null)) {
-      try {
+    while (cause === null || failures > 0) {
+      const done = this.sink.backlog === 0 && this.rebuild === null
+      if (done || this.now() >= deadline) break
+      let failed: unknown = null
+      const attempt = (async () => {
         await this.sink.flushOrThrow()
-        if (this.rebuild !== null) {
-          if ((await this.rebuildChunk()) < 0) {
-            cause = 'PostgreSQL not readable for the rebuild'
-            break
-          }
-        }
-        cause = null
-      } catch (error) {
-        cause = errorText(error)
-        if (++failures >= 3) break
-        await Bun.sleep(Math.min(RETRY_MS, Math.max(0, deadline - this.now())))
+        if (this.rebuild !== null && (await this.rebuildChunk()) < 0)
+          throw new Error('PostgreSQL not readable for the rebuild')
+      })().catch((error) => {
+        failed = error
+      })
+      if (!(await inTime(attempt))) {
+        cause = this.sink.lastError ?? 'no answer before the time limit'
+        break
       }
+      if (failed === null) {
+        cause = null
+        failures = 0
+        continue
+      }
+      cause = errorText(failed)
+      if (++failures >= 3) break
+      await Bun.sleep(Math.min(RETRY_MS, Math.max(0, deadline - this.now())))
     }
     if (this.sink.backlog === 0 && this.rebuild === null) return null
     // A rebuild every start makes, cut short by the time limit while Redis works: nothing is known

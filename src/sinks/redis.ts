@@ -104,6 +104,8 @@ export class RedisMetricsSink {
   /** Called when the connection is ready again after having been lost (Redis may have restarted empty). */
   onReconnect: (() => void) | null = null
   private pending = new Map<string, PendingHash>()
+  /** The hashes of the write under way (not written until it answers). */
+  private inFlight: Map<string, PendingHash> | null = null
   private wasReady = false
   private connecting: Promise<void> | null = null
 
@@ -123,8 +125,11 @@ export class RedisMetricsSink {
     })
   }
 
+  /** Items whose latest row is not known to be written: queued, or in a write still under way. */
   get backlog(): number {
-    return this.pending.size
+    let size = this.pending.size
+    if (this.inFlight !== null) for (const key of this.inFlight.keys()) if (!this.pending.has(key)) size++
+    return size
   }
 
   /** Queues the rows (latest per item wins) and tries to write everything queued. */
@@ -157,12 +162,15 @@ export class RedisMetricsSink {
     if (this.pending.size === 0) return
     const batch = this.pending
     this.pending = new Map()
+    this.inFlight = batch
     try {
       await this.writeHashes(batch)
     } catch (error) {
       // Newer rows queued meanwhile win over the ones that failed.
       for (const [key, hash] of batch) if (!this.pending.has(key)) this.pending.set(key, hash)
       throw error
+    } finally {
+      if (this.inFlight === batch) this.inFlight = null
     }
   }
 
