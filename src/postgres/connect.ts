@@ -111,7 +111,8 @@ export function renewingPool(make: () => Sql): Sql {
   /** Notes the failure of a query or transaction without handling it for the caller. */
   const watched = <T>(result: T): T => {
     const thenable = result as { catch?: (f: (e: unknown) => void) => unknown }
-    if (result !== null && typeof result === 'object' && typeof thenable.catch === 'function') thenable.catch(noted)
+    if (result !== null && typeof result === 'object' && typeof thenable.catch === 'function')
+      thenable.catch(noted)
     return result
   }
   const target = (() => {}) as unknown as Sql
