@@ -24,6 +24,10 @@ export type KafkaLogSink = (level: 'warn' | 'error', message: string, fields: Re
 
 const plainKafkaLog: KafkaLogSink = (level, message, fields) => log[level](`kafka: ${message}`, fields)
 
+/** Broker states that kafkajs waits out by itself (a broker or group just starting or moving), and its consumer restarts (the crash line before gives the cause). */
+const ROUTINE =
+  /coordinator is loading|not the correct coordinator|coordinator is not available|group is rebalancing|There is no leader|not the leader|leadership election|^Restarting the consumer/i
+
 /**
  * kafkajs' complaints during an outage (every retry of every connection logs a line) as one warning
  * per outage: the first complaint with its cause; the rest counted at debug level, and the count
@@ -43,9 +47,10 @@ export class KafkaComplaints {
 
   readonly sink: KafkaLogSink = (level, message, fields) => {
     // kafkajs logs every error answer of the broker ("Response GroupCoordinator...: The group
-    // coordinator is not available" on a fresh group, say) and retries the call: routine, unless
-    // the call fails in the end, which its caller reports.
-    if (message.startsWith('Response ')) {
+    // coordinator is not available" on a fresh group, say) and retries the call, or restarts the
+    // consumer after a coordinator that is still loading: routine, unless the call fails in the
+    // end, which its caller reports.
+    if (message.startsWith('Response ') || ROUTINE.test(message)) {
       log.debug(`kafka: ${message}`, { kafka_level: level, ...fields })
       return
     }
