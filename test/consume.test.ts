@@ -9,6 +9,7 @@ import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
 import { keyOfLine, produceKeyed, produceLines, readTopic, waitForGroup } from './support/kafka.ts'
+import { OwnRedis, ownRedisAvailable } from './support/servers.ts'
 import {
   alertsOnTopic,
   type ConsumeRun,
@@ -138,16 +139,26 @@ describe('consume equals replay', () => {
 
 describe('consume delivers to every store', () => {
   let run: ConsumeRun
+  // A Redis server of its own where one can be started: the stack's is shared with other runs that
+  // write the same item keys (the same generator), and a hash is never replaced by an older row.
+  const ownRedis = ownRedisAvailable ? new OwnRedis() : null
+  const redisAddress = ownRedis
+    ? { host: '127.0.0.1', port: ownRedis.port }
+    : { host: process.env.REDIS_HOST ?? 'localhost', port: Number(process.env.REDIS_PORT ?? 6379) }
   beforeAll(async () => {
-    run = await prepare('stores', 50, { REDIS_TTL_SECONDS: '1800', PARQUET_ROWS_PER_FILE: '200' })
+    await ownRedis?.start()
+    run = await prepare('stores', 50, {
+      REDIS_HOST: redisAddress.host,
+      REDIS_PORT: String(redisAddress.port),
+      REDIS_TTL_SECONDS: '1800',
+      PARQUET_ROWS_PER_FILE: '200',
+    })
     await consumeToEnd(run, 1)
   }, 120_000)
+  afterAll(() => ownRedis?.destroy())
 
   test('Redis: a metrics hash per item with the SPEC §7 fields and the configured TTL', async () => {
-    const redis = new Redis({
-      host: process.env.REDIS_HOST ?? 'localhost',
-      port: Number(process.env.REDIS_PORT ?? 6379),
-    })
+    const redis = new Redis(redisAddress)
     try {
       // The stream has items with open orders: on_order is really exercised.
       expect(expected.final.some((row) => (row.on_order as number) > 0)).toBe(true)

@@ -201,6 +201,11 @@ describe('crash recovery', () => {
       console.log(
         `crash test: the second instance finished ${((Date.now() - frozenAt) / 1000).toFixed(1)} s after the first froze`,
       )
+    } catch (error) {
+      // Nothing of the test's may outlive it.
+      frozen.kill('SIGCONT')
+      frozen.kill('SIGKILL')
+      throw error
     } finally {
       frozen.kill('SIGCONT')
     }
