@@ -33,6 +33,8 @@ export interface ReplayOptions {
   csvPath?: string | undefined
   /** Tells this run's outputs from another's; a random UUID when not given. */
   runId?: string
+  /** The settings that shaped the figures, written with the run id into each Parquet file. */
+  settings?: Record<string, number>
 }
 
 /** Items per risk level at the end of the run. */
@@ -75,7 +77,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   const sinks = options.sinks ?? []
   const engine = new Engine(options.core, { trackDaily: sinks.some((sink) => sink.needsDaily) })
   const tally = new Tally()
-  const parquet = new ParquetMetricsWriter({ dataDir: options.dataDir, stamp: fileStamp(now()) })
+  const parquet = new ParquetMetricsWriter({
+    dataDir: options.dataDir,
+    stamp: fileStamp(now()),
+    metadata: { 'invpipe.run_id': runId, 'invpipe.settings': JSON.stringify(options.settings ?? {}) },
+  })
   const alerts = options.alertsPath ? new JsonLinesWriter(options.alertsPath) : null
   const rejects = options.rejectsPath ? new JsonLinesWriter(options.rejectsPath) : null
   let alertCount = 0

@@ -107,6 +107,7 @@ export const replayCommand = defineCommand({
         rejectsPath: args.rejects,
         csvPath: args.csv,
         top,
+        settings: runSettings(settings),
         sinks,
         onBytes: progress?.advance,
       })

@@ -121,6 +121,8 @@ export interface ParquetFileOptions {
   rowGroupRows?: number
   /** A file is closed and renamed into place once it holds this many rows. */
   rowsPerFile?: number
+  /** Key-value metadata of every file (e.g. the run id and the settings that shaped the rows). */
+  metadata?: Record<string, string>
 }
 
 /** Formats a wall-clock time as the `{timestamp}` of a file name: 20261125T150800123Z. */
@@ -137,7 +139,10 @@ export class MetricsFile {
   private readonly tmpPath: string
   private readonly writer: ParquetWriter
 
-  constructor(readonly path: string) {
+  constructor(
+    readonly path: string,
+    metadata: Record<string, string> = {},
+  ) {
     const dir = dirname(path)
     mkdirSync(dir, { recursive: true })
     // Unique, so two instances recovering the same outbox claim never write into one file.
@@ -146,6 +151,7 @@ export class MetricsFile {
       writer: fileWriter(this.tmpPath),
       schema: SCHEMA,
       createdBy: 'invpipe',
+      kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     })
   }
 
@@ -221,7 +227,7 @@ export class ParquetMetricsWriter {
 
   private openFile(): MetricsFile {
     const name = metricsFileName(this.options.stamp, String(this.files.length + 1).padStart(4, '0'))
-    this.current = new MetricsFile(join(this.options.dataDir, name))
+    this.current = new MetricsFile(join(this.options.dataDir, name), this.options.metadata)
     return this.current
   }
 
