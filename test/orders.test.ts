@@ -1,39 +1,13 @@
 // SPEC §2–§3 purchase orders and open orders, worked by hand: what is open, what a receipt nets
 // against, when an order is forgotten, and that items without orders are untouched.
 import { describe, expect, test } from 'bun:test'
-import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
-import type { EventType, InventoryEvent } from '../src/core/event.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { computeMetrics } from '../src/core/metrics.ts'
 import { FORGET_AFTER_DAYS, MAX_ORDERS, onOrder, openQuantity } from '../src/core/orders.ts'
 import { assessRisk } from '../src/core/risk.ts'
-import { applyEvent, ItemState } from '../src/core/state.ts'
+import type { ItemState } from '../src/core/state.ts'
+import { config, DAY, event, START, stateOf } from './support/item-events.ts'
 
-const config = resolveConfig(DEFAULT_CORE_CONFIG)
-const DAY = 86_400_000
-const START = Date.UTC(2026, 2, 2) / DAY
-
-let counter = 0
-function event(
-  type: EventType,
-  day: number,
-  quantity: number,
-  extra: Partial<InventoryEvent> = {},
-): InventoryEvent {
-  return {
-    eventId: `o${counter++}`,
-    type,
-    sku: 'S',
-    warehouseId: 'W',
-    quantity,
-    ts: (START + day) * DAY + 9 * 3_600_000,
-    onHand: null,
-    leadTimeDays: null,
-    orderId: null,
-    expectedAt: null,
-    ...extra,
-  }
-}
 const po = (id: string, units: number, day: number, expectedDay?: number) =>
   event('purchase_order', day, units, {
     orderId: id,
@@ -41,12 +15,6 @@ const po = (id: string, units: number, day: number, expectedDay?: number) =>
   })
 const receipt = (units: number, day: number, orderId: string | null = null) =>
   event('restock', day, units, { orderId })
-
-function stateOf(events: InventoryEvent[]): ItemState {
-  const state = new ItemState('S:W')
-  for (const e of events) applyEvent(state, e, config)
-  return state
-}
 
 const openOf = (state: ItemState) =>
   Object.fromEntries((state.orders ?? []).map((order) => [order.id, openQuantity(order)]))

@@ -2,45 +2,12 @@
 // calculations from the README's formulas or independent computations (direct probability sums,
 // seeded Monte Carlo, a simulated stationary world for calibration).
 import { describe, expect, test } from 'bun:test'
-import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
 import { type DemandModel, demandModel } from '../src/core/demand.ts'
-import type { EventType, InventoryEvent } from '../src/core/event.ts'
+import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, levelForTail } from '../src/core/negbin.ts'
 import { assessRisk, firstPassage, stockoutRisk } from '../src/core/risk.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
-
-const config = resolveConfig(DEFAULT_CORE_CONFIG)
-const DAY = 86_400_000
-/** 2026-03-02, a Monday. */
-const START = Date.UTC(2026, 2, 2) / DAY
-
-let counter = 0
-function event(
-  type: EventType,
-  day: number,
-  quantity: number,
-  extra: Partial<InventoryEvent> = {},
-): InventoryEvent {
-  return {
-    eventId: `e${counter++}`,
-    type,
-    sku: 'S',
-    warehouseId: 'W',
-    quantity,
-    ts: (START + day) * DAY + 12 * 3_600_000,
-    onHand: null,
-    leadTimeDays: null,
-    orderId: null,
-    expectedAt: null,
-    ...extra,
-  }
-}
-
-function stateOf(events: InventoryEvent[]): ItemState {
-  const state = new ItemState('S:W')
-  for (const e of events) applyEvent(state, e, config)
-  return state
-}
+import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
 /** A stock count on day 0, then `sales[d]` units sold on day d (0: no sale event). */
 function salesHistory(sales: number[], stock = 10_000): InventoryEvent[] {
@@ -308,23 +275,7 @@ describe('open orders, late and short deliveries', () => {
       },
       { onHand: 5, receipts: [{ day: 4, units: 20 }], horizon: 7 },
     ]
-    let seed = 7
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-      return seed / 2_147_483_648
-    }
-    const poisson = (mean: number) => {
-      let k = 0
-      let p = Math.exp(-mean)
-      let cdf = p
-      const u = random()
-      while (u > cdf) {
-        k++
-        p *= mean / k
-        cdf += p
-      }
-      return k
-    }
+    const poisson = poissonSampler(seededRandom(7))
     for (const c of cases) {
       let outs = 0
       const paths = 100_000
@@ -414,23 +365,8 @@ describe('calibration on a stationary world', () => {
   test('of the item-days given risk p, about p stock out (Poisson demand, no orders)', () => {
     // 400 items, Poisson demand with rates from 0.1 to 8 a day, random starting stock, no
     // replenishment in the horizon: the model should be honest about how often stock runs out.
-    let seed = 11
-    const random = () => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648
-      return seed / 2_147_483_648
-    }
-    const poisson = (mean: number) => {
-      let k = 0
-      let p = Math.exp(-mean)
-      let cdf = p
-      const u = random()
-      while (u > cdf && k < 1000) {
-        k++
-        p *= mean / k
-        cdf += p
-      }
-      return k
-    }
+    const random = seededRandom(11)
+    const poisson = poissonSampler(random)
     const bins = Array.from({ length: 10 }, () => ({ n: 0, p: 0, y: 0 }))
     for (let item = 0; item < 400; item++) {
       const rate = 0.1 + 7.9 * random() ** 2
