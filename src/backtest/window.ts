@@ -21,7 +21,6 @@ export interface Window {
 }
 
 const FIRST_DAY = Date.UTC(2000, 0, 1) / 86_400_000
-const LAST_DAY = Date.UTC(2099, 11, 31) / 86_400_000
 
 /** A mistake in what the user asked for: one line, no stack (the entry point recognizes the name). */
 const DAYS_AGO = /^(\d{1,5})d$/
@@ -61,7 +60,8 @@ export function resolveWindow(since: Bound, until: Bound, anchorDay: number, end
     since: since.kind === 'date' ? since.day : anchorDay - since.days + 1,
     until: until.kind === 'date' ? until.day : anchorDay - until.days,
   }
-  if (window.since < FIRST_DAY || window.until > LAST_DAY) {
+  // Dates are already in 2000–2099 (parseDay); days counted back from the anchor can leave it.
+  if (since.kind === 'days' && window.since < FIRST_DAY) {
     throw new UsageError(
       `the window ${formatDay(window.since)} … ${formatDay(window.until)} reaches outside 2000-01-01 … 2099-12-31, the years events can have`,
     )
