@@ -180,8 +180,8 @@ export const MIGRATIONS: readonly Migration[] = [
       -- Alerts are episodes now: several messages share an alert_id, and message_id names each one.
       -- Each outbox row is one message to send; its own id orders the sending (an episode's messages
       -- in the order they were raised) and says which row a confirmed send deletes. message_id is
-      -- stored but not made a key: an episode that resolves and opens again on the same as-of day
-      -- repeats {alert_id}:1, and a key would drop (or refuse) that message. Messages stored before
+      -- stored but not made a key (the engine keeps message ids unique: a second episode opened on
+      -- the day of the first continues its numbering; a unique index could follow). Messages stored before
       -- (one per alert_id) take their alert_id as message_id, and are still sent.
       ALTER TABLE analytics.alert_outbox DROP CONSTRAINT alert_outbox_pkey;
       ALTER TABLE analytics.alert_outbox ADD COLUMN message_id text;
