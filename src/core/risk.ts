@@ -68,7 +68,6 @@ export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
   return state.leadTimeOverride ?? config.leadTimeDays
 }
 
-/** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
 /** What a caller already worked out for the item's current state (the engine, between an event and its batch's end). */
 export interface KnownRisk {
   model?: DemandModel
@@ -76,6 +75,7 @@ export interface KnownRisk {
   risk?: number | null
 }
 
+/** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
 export function assessRisk(
   state: ItemState,
   config: ResolvedConfig,
