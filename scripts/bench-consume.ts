@@ -1,16 +1,25 @@
 // `bun run bench:consume`: end-to-end events/s of `invpipe consume --drain` from a pre-filled topic
-// through every sink (PostgreSQL, Redis, Parquet, alert topic), at BATCH_SIZE 100 and 5000, beside
-// the raw kafkajs consume rate of the same topic measured in the same run. Needs the local stack
-// (bash scripts/stack/stack.sh up). A benchmark, not a test: it prints figures and asserts nothing.
-import { readFileSync, rmSync } from 'node:fs'
+// through every sink (PostgreSQL, Redis, Parquet, alert topic), at BATCH_SIZE 100 and 5000 with the
+// default COMMIT_INTERVAL_MS, beside what Apache Kafka's own consumer (ConsumerPerformance, from the
+// stack's jars) and kafkajs alone read of the same topic in the same run; and the CPU time invpipe and
+// PostgreSQL spent per 1M events. Needs the local stack (bash scripts/stack/stack.sh up). A benchmark,
+// not a test: it prints figures and asserts nothing.
+//
+// CPU: invpipe's from the process's own rusage; PostgreSQL's as utime + stime from /proc of every
+// postgres process, plus the postmaster's cutime + cstime (the backends that exited meanwhile), read
+// before and after the run. That counts whatever else uses the server meanwhile: run it on a quiet
+// machine, or read the figure as an upper bound.
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { createTopic, produceLines, testKafka } from '../test/support/kafka.ts'
+import { BOOTSTRAP, createTopic, produceLines, testKafka } from '../test/support/kafka.ts'
 import { dropDatabase, freshDatabase, startConsume } from '../test/support/stack.ts'
-import { BENCH_OUT, benchEvents, sampleHighWaterMark } from './bench-support.ts'
+import { BENCH_OUT, benchEvents, ROOT, sampleHighWaterMark } from './bench-support.ts'
 
-const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000)
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 300_000)
 const BATCH_SIZES = (process.env.BENCH_BATCH_SIZES ?? '100,5000').split(',').map(Number)
+const KAFKA_LIBS = join(ROOT, '.stack', 'kafka', 'libs')
+const TICKS_PER_SECOND = 100
 
 async function eventLines(): Promise<string[]> {
   return readFileSync(await benchEvents(EVENTS, 2_500, 4), 'utf8')
@@ -18,8 +27,31 @@ async function eventLines(): Promise<string[]> {
     .slice(0, -1)
 }
 
+/** Apache Kafka's own consumer reading the whole topic: its fetch rate (messages/s, rebalance excluded). */
+function consumerPerformanceRate(topic: string, total: number): number | null {
+  if (!existsSync(KAFKA_LIBS)) return null
+  const run = Bun.spawnSync([
+    'java',
+    '-Xmx512m',
+    '-cp',
+    `${KAFKA_LIBS}/*`,
+    'org.apache.kafka.tools.ConsumerPerformance',
+    ...['--bootstrap-server', BOOTSTRAP, '--topic', topic, '--messages', String(total)],
+    ...['--group', `perf-${topic}`, '--timeout', '60000'],
+  ])
+  // A header line of names and a line of values, comma-separated.
+  const [names, values] = run.stdout
+    .toString()
+    .trim()
+    .split('\n')
+    .slice(-2)
+    .map((line) => line.split(',').map((field) => field.trim()))
+  const index = names?.indexOf('fetch.nMsg.sec') ?? -1
+  return index < 0 ? null : Number(values?.[index])
+}
+
 /** kafkajs alone: a consumer group that only counts the messages of the topic. */
-async function rawConsumeRate(topic: string, total: number): Promise<number> {
+async function kafkajsRate(topic: string, total: number): Promise<number> {
   const consumer = testKafka().consumer({ groupId: `raw-${topic}` })
   await consumer.connect()
   await consumer.subscribe({ topic, fromBeginning: true })
@@ -39,22 +71,52 @@ async function rawConsumeRate(topic: string, total: number): Promise<number> {
   return total / ((lastAt - firstAt) / 1000)
 }
 
+/** CPU seconds PostgreSQL's processes have used so far (exited backends through the postmaster). */
+function postgresCpuSeconds(): number {
+  let ticks = 0
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue // gone meanwhile
+    }
+    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+    if (command !== 'postgres') continue
+    // Fields after the command: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const own = Number(fields[11]) + Number(fields[12])
+    const isPostmaster = readFileSync(`/proc/${fields[1]}/stat`, 'utf8').includes('(postgres)') === false
+    ticks += own + (isPostmaster ? Number(fields[13]) + Number(fields[14]) : 0)
+  }
+  return ticks / TICKS_PER_SECOND
+}
+
 const lines = await eventLines()
 const topic = `bench-events-${Date.now().toString(36)}`
-console.log(
-  `consume benchmark: ${lines.length} events over 10,000 items, ${availableParallelism()} cores, Bun ${Bun.version}`,
-)
+const cores = availableParallelism()
+console.log(`consume benchmark: ${lines.length} events over 10,000 items, ${cores} cores, Bun ${Bun.version}`)
 await createTopic(topic, 3)
 let started = performance.now()
 await produceLines(topic, lines)
 console.log(`produced to ${topic} (3 partitions) in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-const raw = await rawConsumeRate(topic, lines.length)
-console.log(`raw kafkajs consume: ${Math.round(raw).toLocaleString('en')} events/s`)
+const reference = consumerPerformanceRate(topic, lines.length)
+console.log(
+  reference === null
+    ? 'Kafka ConsumerPerformance: not run (no Kafka jars in .stack/kafka/libs)'
+    : `Kafka ConsumerPerformance: ${Math.round(reference).toLocaleString('en')} events/s (fetch rate)`,
+)
+const raw = await kafkajsRate(topic, lines.length)
+const share = (rate: number, of: number | null) => (of === null ? '' : `${((100 * rate) / of).toFixed(1)} %`)
+console.log(
+  `kafkajs alone: ${Math.round(raw).toLocaleString('en')} events/s (${share(raw, reference)} of ConsumerPerformance)`,
+)
 
 for (const batchSize of BATCH_SIZES) {
   const id = `bench-${batchSize}-${Date.now().toString(36)}`
   const database = await freshDatabase(id)
   const dataDir = join(BENCH_OUT, id)
+  const postgresBefore = postgresCpuSeconds()
   started = performance.now()
   const proc = startConsume({
     topic,
@@ -67,13 +129,19 @@ for (const batchSize of BATCH_SIZES) {
   })
   const sampler = sampleHighWaterMark(proc.pid)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
-  const rss = (await sampler.stop()) / 1048576
   const seconds = (performance.now() - started) / 1000
+  const postgresCpu = postgresCpuSeconds() - postgresBefore
+  const rss = (await sampler.stop()) / 1048576
   if (code !== 0) throw new Error(`consume failed:\n${stderr.slice(-2000)}`)
+  const usage = proc.resourceUsage()
+  const invpipeCpu = usage === undefined ? Number.NaN : Number(usage.cpuTime.total) / 1e6
+  const perMillion = (cpu: number) => ((cpu * 1_000_000) / lines.length).toFixed(1)
   const rate = lines.length / seconds
   console.log(
     `consume BATCH_SIZE ${String(batchSize).padStart(4)}: ${Math.round(rate).toLocaleString('en')} events/s end to end ` +
-      `(${seconds.toFixed(1)} s incl. start-up and final flush), ${((100 * rate) / raw).toFixed(0)} % of raw, peak RSS ${rss.toFixed(0)} MiB`,
+      `(${seconds.toFixed(1)} s incl. start-up and final flush), ${share(rate, reference)} of ConsumerPerformance, ` +
+      `${share(rate, raw)} of kafkajs; CPU per 1M events: invpipe ${perMillion(invpipeCpu)} s, PostgreSQL ${perMillion(postgresCpu)} s; ` +
+      `peak RSS ${rss.toFixed(0)} MiB`,
   )
   await dropDatabase(database)
   rmSync(dataDir, { recursive: true, force: true })

@@ -174,7 +174,14 @@ export const SETTINGS = {
     '100',
     'a whole number from 1 to 1000000',
     wholeNumber(1, 1_000_000),
-    'events per processing batch (and PostgreSQL transaction)',
+    'events per processing batch: each batch emits a row per changed item',
+  ),
+  commitIntervalMs: setting(
+    'COMMIT_INTERVAL_MS',
+    '1000',
+    'milliseconds from 0 to 3600000 (0: a commit after every batch)',
+    wholeNumber(0, 3_600_000),
+    'consume: the longest time between PostgreSQL commits (each holds one or more whole batches)',
   ),
   dataDir: setting('DATA_DIR', './data', 'a directory path', text, 'where Parquet files are written'),
   leadTimeDays: setting(

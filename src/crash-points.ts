@@ -8,7 +8,16 @@ const target = process.env.INVPIPE_CRASH_POINT
 const signal = process.env.INVPIPE_CRASH_SIGNAL === 'SIGSTOP' ? 'SIGSTOP' : 'SIGKILL'
 let remaining = Number(process.env.INVPIPE_CRASH_AFTER ?? 1)
 
-export type CrashPoint = 'commit' | 'after-commit' | 'parquet-written' | 'parquet-renamed'
+export type CrashPoint =
+  /** consume: a batch processed into the pending commit, not committed yet */
+  | 'batch-processed'
+  /** inside the PostgreSQL transaction of a commit, before COMMIT */
+  | 'commit'
+  | 'after-commit'
+  /** the Parquet outbox: entries claimed for a file, the file not written yet */
+  | 'parquet-claimed'
+  | 'parquet-written'
+  | 'parquet-renamed'
 
 export function crashPoint(name: CrashPoint): void {
   if (target === name && --remaining === 0) process.kill(process.pid, signal)

@@ -1,5 +1,6 @@
-// Crashes and stops: `consume` killed with SIGKILL at random instants and at the worst ones (inside
-// the PostgreSQL commit, between a Parquet file and the release of its rows), then restarted,
+// Crashes and stops: `consume` killed with SIGKILL at random instants and at the worst ones (with
+// batches processed but not committed, inside the PostgreSQL commit, between the claim of outbox rows
+// for a Parquet file and the file, between a file and the release of its rows), then restarted,
 // must end with replay's results, every Parquet row exactly once and every alert sent.
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
@@ -103,14 +104,27 @@ describe('crash recovery', () => {
     const env = { PARQUET_ROWS_PER_FILE: '40', PARQUET_FLUSH_SECONDS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000' }
     const run = await prepare('crash', env)
     const next = random(20261125)
-    const points = ['commit', 'parquet-written', 'parquet-renamed', 'after-commit'] as const
+    const points = [
+      'commit',
+      'parquet-written',
+      'batch-processed',
+      'parquet-renamed',
+      'after-commit',
+      'parquet-claimed',
+    ] as const
+    /** How many times a run passes each point, roughly: batches are single events, commits hold several. */
+    const passes = { commit: 60, 'after-commit': 60, 'batch-processed': 400 } as Record<string, number>
     let crashes = 0
     const kinds: string[] = []
     for (let attempt = 0; attempt < 40 && crashes < 12; attempt++) {
       const point = attempt % 3 === 2 ? null : (points[attempt % points.length] as string)
-      const after = 1 + Math.floor(next() * (point === 'commit' || point === 'after-commit' ? 60 : 3))
+      const after = 1 + Math.floor(next() * (passes[point ?? ''] ?? 3))
+      // Commits after every batch, or every 20 ms (several batches each): both are crashed.
+      const interval = { COMMIT_INTERVAL_MS: attempt % 2 === 0 ? '0' : '20' }
       run.env =
-        point === null ? env : { ...env, INVPIPE_CRASH_POINT: point, INVPIPE_CRASH_AFTER: String(after) }
+        point === null
+          ? { ...env, ...interval }
+          : { ...env, ...interval, INVPIPE_CRASH_POINT: point, INVPIPE_CRASH_AFTER: String(after) }
       const proc = startConsume(run)
       if (point === null) {
         await Bun.sleep(800 + next() * 2500)
@@ -135,7 +149,12 @@ describe('crash recovery', () => {
   }, 600_000)
 
   test('SIGTERM finishes the batch in flight, flushes, commits and exits 0; a restart completes the work', async () => {
-    const run = await prepare('sigterm', { PARQUET_ROWS_PER_FILE: '1000000', PARQUET_FLUSH_SECONDS: '3600' })
+    // A commit after every batch, so that it is stopped with part of the topic committed.
+    const run = await prepare('sigterm', {
+      PARQUET_ROWS_PER_FILE: '1000000',
+      PARQUET_FLUSH_SECONDS: '3600',
+      COMMIT_INTERVAL_MS: '0',
+    })
     const proc = startConsume(run, [])
     const sql = connect(run.database)
     try {
@@ -168,7 +187,13 @@ describe('crash recovery', () => {
 
   test('an instance frozen (SIGSTOP) inside its commit does not block the one that takes its partitions over', async () => {
     // A short session, so that the group hands the frozen member's partitions over after 6 s.
-    const env = { KAFKA_SESSION_TIMEOUT_MS: '6000', PARQUET_ROWS_PER_FILE: '40', PARQUET_FLUSH_SECONDS: '1' }
+    const env = {
+      KAFKA_SESSION_TIMEOUT_MS: '6000',
+      PARQUET_ROWS_PER_FILE: '40',
+      PARQUET_FLUSH_SECONDS: '1',
+      // A commit after every batch: the 40th comes while most of the topic is still to be read.
+      COMMIT_INTERVAL_MS: '0',
+    }
     const run = await prepare('freeze', env)
     // Frozen with its transaction open (the offset row locked), as a stalled VM or a long GC would.
     run.env = {

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
-import { ConsumePipeline } from '../consume.ts'
+import { ConsumePipeline } from '../consume/pipeline.ts'
 import { KAFKA_SETTINGS } from '../kafka/client.ts'
 import { errorText, log, routeProcessOutput } from '../log.ts'
 import { startMetricsServer, Telemetry } from '../observability.ts'
@@ -18,6 +18,7 @@ const CONSUME_SETTINGS = [
   ...POSTGRES_SETTINGS,
   ...REDIS_SETTINGS,
   'batchSize',
+  'commitIntervalMs',
   'dataDir',
   'parquetRowsPerFile',
   'parquetFlushSeconds',
@@ -65,6 +66,7 @@ export const consumeCommand = defineCommand({
       alertTopic: settings.alertTopic,
       dlqTopic: settings.dlqTopic,
       batchSize: settings.batchSize,
+      commitIntervalMs: settings.commitIntervalMs,
       sql,
       redis,
       outbox: {
@@ -99,6 +101,7 @@ export const consumeCommand = defineCommand({
       group: settings.kafkaGroupId,
       instance,
       batch_size: settings.batchSize,
+      commit_interval_ms: settings.commitIntervalMs,
     })
     let exitCode = 0
     try {

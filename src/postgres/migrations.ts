@@ -198,6 +198,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE analytics.alert_outbox ADD PRIMARY KEY (id);
     `,
   },
+  {
+    version: 4,
+    name: 'Parquet outbox: the rows of a commit packed into one value',
+    sql: `
+      -- consume stores all the rows a commit emitted for the Parquet archive as one packed value
+      -- (src/sinks/metrics-pack.ts) instead of one JSON row each: PostgreSQL writes, claims and
+      -- deletes one outbox row per commit. Rows stored before stay as they are (one row, row_count
+      -- 1) and are drained the same way. The packed value is not compressed: it is deleted within
+      -- seconds, and compressing it cost more CPU than the bytes it saved.
+      ALTER TABLE analytics.metrics_outbox ALTER COLUMN row DROP NOT NULL;
+      ALTER TABLE analytics.metrics_outbox
+        ADD COLUMN packed bytea,
+        ADD COLUMN row_count integer NOT NULL DEFAULT 1;
+      ALTER TABLE analytics.metrics_outbox ALTER COLUMN packed SET STORAGE EXTERNAL;
+      ALTER TABLE analytics.metrics_outbox
+        ADD CONSTRAINT metrics_outbox_one_form CHECK ((row IS NULL) <> (packed IS NULL));
+    `,
+  },
 ]
 
 /**

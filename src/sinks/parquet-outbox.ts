@@ -1,6 +1,7 @@
 // Drains analytics.metrics_outbox into Parquet files so that every row committed by `consume`
-// reaches exactly one file, across crashes too:
-//   1. claim: one transaction names the file and marks the oldest unclaimed rows with it;
+// reaches exactly one file, across crashes too. An outbox entry holds the rows of one commit, packed
+// (src/sinks/metrics-pack.ts), or one JSON row (stored before migration 4):
+//   1. claim: one transaction names the file and marks the oldest unclaimed entries with it;
 //   2. write: the file is written under a temporary name and renamed into place;
 //   3. release: the claimed rows are deleted.
 // A crash after 1 leaves a claim: whoever drains next writes the same rows to the same name
@@ -11,6 +12,7 @@ import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
+import { unpackRows } from './metrics-pack.ts'
 import { fileStamp, MetricsFile, metricsFileName } from './parquet.ts'
 
 export interface OutboxOptions {
@@ -60,7 +62,8 @@ export class ParquetOutbox {
 
   /** Rows waiting in the outbox (all instances'). */
   async waitingRows(): Promise<number> {
-    const [row] = await this.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM analytics.metrics_outbox`
+    const [row] = await this.sql<{ n: number }[]>`
+      SELECT coalesce(sum(row_count), 0)::int AS n FROM analytics.metrics_outbox`
     return row?.n ?? 0
   }
 
@@ -113,21 +116,22 @@ export class ParquetOutbox {
   private async claim(now: number, everything: boolean): Promise<string | null> {
     return this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_metrics_outbox'))`
-      const [waiting] = await tx<{ rows: number; oldest: Date | null }[]>`
-        SELECT count(*)::int AS rows, min(created_at) AS oldest FROM
-          (SELECT created_at FROM analytics.metrics_outbox WHERE file IS NULL ORDER BY id LIMIT ${this.options.rowsPerFile}) AS w`
-      if (!waiting || waiting.rows === 0) return null
-      const ripe =
-        everything ||
-        waiting.rows >= this.options.rowsPerFile ||
-        (waiting.oldest !== null && now - waiting.oldest.getTime() >= this.options.maxWaitMs)
+      // The oldest unclaimed entries up to rowsPerFile rows (at least one entry: none holds more).
+      const entries = await tx<{ id: number; rows: number; created_at: Date }[]>`
+        SELECT id, row_count AS rows, created_at FROM (
+          SELECT id, row_count, created_at, sum(row_count) OVER (ORDER BY id) AS upto
+          FROM analytics.metrics_outbox WHERE file IS NULL) AS w
+        WHERE upto <= ${this.options.rowsPerFile} OR upto = row_count ORDER BY id`
+      const first = entries[0]
+      if (first === undefined) return null
+      const rows = entries.reduce((sum, entry) => sum + entry.rows, 0)
+      const oldest = Math.min(...entries.map((entry) => entry.created_at.getTime()))
+      const ripe = everything || rows >= this.options.rowsPerFile || now - oldest >= this.options.maxWaitMs
       if (!ripe) return null
-      const [first] = await tx<{ id: number }[]>`
-        SELECT id FROM analytics.metrics_outbox WHERE file IS NULL ORDER BY id LIMIT 1`
-      const name = metricsFileName(fileStamp(now), `${this.options.instance}_${first?.id}`)
+      const name = metricsFileName(fileStamp(now), `${this.options.instance}_${first.id}`)
       await tx`
         UPDATE analytics.metrics_outbox SET file = ${name}, claimed_at = now()
-        WHERE id IN (SELECT id FROM analytics.metrics_outbox WHERE file IS NULL ORDER BY id LIMIT ${this.options.rowsPerFile})`
+        WHERE id = ANY(${entries.map((entry) => entry.id)}::bigint[])`
       return name
     })
   }
@@ -136,15 +140,19 @@ export class ParquetOutbox {
   private async writeClaim(name: string): Promise<string | null> {
     // Until released, a claim of ours that fails (a full disk, PostgreSQL gone) is retried first.
     this.failedClaims.add(name)
-    const rows = await this.sql<{ row: MetricsRecord }[]>`
-      SELECT row FROM analytics.metrics_outbox WHERE file = ${name} ORDER BY id`
-    if (rows.length === 0) {
+    const entries = await this.sql<{ row: MetricsRecord | null; packed: Uint8Array | null }[]>`
+      SELECT row, packed FROM analytics.metrics_outbox WHERE file = ${name} ORDER BY id`
+    if (entries.length === 0) {
       this.failedClaims.delete(name)
       return null
     }
+    const rows = entries.flatMap((entry) =>
+      entry.packed === null ? [metricsRowFromRecord(entry.row as MetricsRecord)] : unpackRows(entry.packed),
+    )
+    crashPoint('parquet-claimed')
     const path = join(this.options.dataDir, name)
     const file = new MetricsFile(path)
-    file.writeRowGroup(rows.map((r) => metricsRowFromRecord(r.row)))
+    file.writeRowGroup(rows)
     file.finish()
     crashPoint('parquet-renamed')
     this.rowsWritten += rows.length

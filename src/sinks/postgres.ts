@@ -1,15 +1,18 @@
-// PostgreSQL: the system of record for `consume`. One transaction per batch writes the latest
-// metrics, the daily history, the item states, the outboxes and the consumed offset, so a crash at
-// any instant leaves either all of a batch or none of it.
+// PostgreSQL: the system of record for `consume`. One transaction per commit (one or more whole
+// batches of a partition) writes the latest metrics, the daily history, the day closes, the item
+// states, the outboxes and the consumed offset, so a crash at any instant leaves either all of a
+// commit or none of it. Every table is written with one statement over arrays (unnest), whatever
+// the number of rows, and the statements of a commit are pipelined.
 import type { Sql, TransactionSql } from 'postgres'
-import { closeRecord } from '../core/close.ts'
-import type { Batch } from '../core/engine.ts'
+import { closeRecord, type DayClose } from '../core/close.ts'
 import { splitItemKey } from '../core/event.ts'
-import { dailyRecord, metricsRecord } from '../core/rows.ts'
+import type { DailyDelta, MetricsRow } from '../core/rows.ts'
 import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts'
 import type { ItemState } from '../core/state.ts'
 import { crashPoint } from '../crash-points.ts'
+import { arrayLiteral } from '../postgres/arrays.ts'
 import type { OutgoingAlert } from './kafka.ts'
+import { packRows } from './metrics-pack.ts'
 
 /** Another consumer committed this partition past the offset we started from: our work is stale. */
 export class FencedError extends Error {
@@ -29,46 +32,175 @@ export interface PartitionPosition {
   nextOffset: number
 }
 
-/** Upserts the processed-metrics rows and day closes and adds the daily deltas: shared by consume and replay. */
-export async function writeAnalytics(tx: TransactionSql, batch: Batch): Promise<void> {
-  if (batch.rows.length > 0) {
-    await tx`
-      INSERT INTO analytics.processed_metrics
-      SELECT * FROM json_populate_recordset(null::analytics.processed_metrics, ${JSON.stringify(batch.rows.map(metricsRecord))}::text::json)
-      ON CONFLICT (sku, warehouse_id) DO UPDATE SET
-        as_of_date = excluded.as_of_date, last_event_at = excluded.last_event_at, event_count = excluded.event_count,
-        on_hand = excluded.on_hand, velocity_7d = excluded.velocity_7d, velocity_30d = excluded.velocity_30d,
-        volatility = excluded.volatility, trend = excluded.trend, seasonality_index = excluded.seasonality_index,
-        days_of_history = excluded.days_of_history, lead_time_days = excluded.lead_time_days,
-        expected_demand_lead_time = excluded.expected_demand_lead_time, stockout_risk = excluded.stockout_risk,
-        risk_level = excluded.risk_level, days_of_cover = excluded.days_of_cover, safety_stock = excluded.safety_stock,
-        reorder_point = excluded.reorder_point, reorder_quantity = excluded.reorder_quantity,
-        on_order = excluded.on_order, inventory_position = excluded.inventory_position,
-        expected_stockout_date = excluded.expected_stockout_date, computed_at = excluded.computed_at`
-  }
-  if (batch.daily.length > 0) {
-    await tx`
-      INSERT INTO analytics.daily_inventory AS d
-      SELECT * FROM json_populate_recordset(null::analytics.daily_inventory, ${JSON.stringify(batch.daily.map(dailyRecord))}::text::json)
-      ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
-        sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
-        received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
-        closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
-  }
-  if (batch.closes.length > 0) {
-    await tx`
-      INSERT INTO analytics.daily_close
-      SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecord))}::text::json)
-      ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
-        on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
-        sales_dates = excluded.sales_dates, sales_units = excluded.sales_units, model = excluded.model`
-  }
+/** What one PostgreSQL commit writes of the analytics: shared by consume and replay. */
+export interface AnalyticsWrite {
+  /** The latest row of each item (an item at most once). */
+  rows: readonly MetricsRow[]
+  /** One delta per (item, day), added to what is stored. */
+  daily: readonly DailyDelta[]
+  /** At most one per (item, day), replacing what is stored. */
+  closes: readonly DayClose[]
+}
+
+/** A commit of consume: the analytics, the states to resume from and the rows for the Parquet archive. */
+export interface CommitContent extends AnalyticsWrite {
+  /** The states of the changed items, each at most once. */
+  states: readonly ItemState[]
+  /** Every row emitted (every batch's): for the Parquet archive. Default: `rows`. */
+  archive?: readonly MetricsRow[]
+}
+
+/**
+ * A column written from arrays: its name, the type its values travel as (an array literal of
+ * `type`, or for `json` one JSON array of them all), and the SQL that turns one element into the
+ * column's value (days and epoch milliseconds travel as numbers).
+ */
+interface ArrayColumn<T> {
+  name: string
+  type: 'text' | 'float8' | 'int4' | 'json'
+  value: (item: T) => unknown
+  sql?: (element: string) => string
+}
+
+const asDate = (e: string) => `date '1970-01-01' + ${e}`
+const asTimestamp = (e: string) => `to_timestamp(0) + ${e} * interval '1 millisecond'`
+const asBoolean = (e: string) => `${e}::bool`
+
+const METRICS_COLUMNS: ArrayColumn<MetricsRow>[] = [
+  { name: 'sku', type: 'text', value: (r) => r.sku },
+  { name: 'warehouse_id', type: 'text', value: (r) => r.warehouseId },
+  { name: 'as_of_date', type: 'int4', value: (r) => r.asOfDay, sql: asDate },
+  { name: 'last_event_at', type: 'float8', value: (r) => r.lastEventAt, sql: asTimestamp },
+  { name: 'event_count', type: 'float8', value: (r) => r.eventCount },
+  { name: 'on_hand', type: 'float8', value: (r) => r.onHand },
+  { name: 'velocity_7d', type: 'float8', value: (r) => r.velocity7d },
+  { name: 'velocity_30d', type: 'float8', value: (r) => r.velocity30d },
+  { name: 'volatility', type: 'float8', value: (r) => r.volatility },
+  { name: 'trend', type: 'float8', value: (r) => r.trend },
+  { name: 'seasonality_index', type: 'float8', value: (r) => r.seasonalityIndex },
+  { name: 'days_of_history', type: 'float8', value: (r) => r.daysOfHistory },
+  { name: 'lead_time_days', type: 'float8', value: (r) => r.leadTimeDays },
+  { name: 'expected_demand_lead_time', type: 'float8', value: (r) => r.expectedDemandLeadTime },
+  { name: 'stockout_risk', type: 'float8', value: (r) => r.stockoutRisk },
+  { name: 'risk_level', type: 'text', value: (r) => r.riskLevel },
+  { name: 'days_of_cover', type: 'float8', value: (r) => r.daysOfCover },
+  { name: 'safety_stock', type: 'float8', value: (r) => r.safetyStock },
+  { name: 'reorder_point', type: 'float8', value: (r) => r.reorderPoint },
+  { name: 'reorder_quantity', type: 'float8', value: (r) => r.reorderQuantity },
+  { name: 'on_order', type: 'float8', value: (r) => r.onOrder },
+  { name: 'inventory_position', type: 'float8', value: (r) => r.inventoryPosition },
+  { name: 'expected_stockout_date', type: 'int4', value: (r) => r.expectedStockoutDate, sql: asDate },
+  { name: 'computed_at', type: 'float8', value: (r) => r.computedAt, sql: asTimestamp },
+]
+
+const DAILY_COLUMNS: ArrayColumn<DailyDelta>[] = [
+  { name: 'sku', type: 'text', value: (d) => d.sku },
+  { name: 'warehouse_id', type: 'text', value: (d) => d.warehouseId },
+  { name: 'date', type: 'int4', value: (d) => d.day, sql: asDate },
+  { name: 'sold', type: 'float8', value: (d) => d.sold },
+  { name: 'returned', type: 'float8', value: (d) => d.returned },
+  { name: 'received', type: 'float8', value: (d) => d.received },
+  { name: 'adjusted', type: 'float8', value: (d) => d.adjusted },
+  { name: 'closing_on_hand', type: 'float8', value: (d) => d.closingOnHand },
+  { name: 'stockout', type: 'text', value: (d) => (d.stockout ? 't' : 'f'), sql: asBoolean },
+]
+
+type CloseRecord = ReturnType<typeof closeRecord>
+
+const CLOSE_COLUMNS: ArrayColumn<CloseRecord>[] = [
+  { name: 'sku', type: 'text', value: (c) => c.sku },
+  { name: 'warehouse_id', type: 'text', value: (c) => c.warehouse_id },
+  { name: 'date', type: 'text', value: (c) => c.date, sql: (e) => `${e}::date` },
+  { name: 'on_hand', type: 'float8', value: (c) => c.on_hand },
+  { name: 'first_date', type: 'text', value: (c) => c.first_date, sql: (e) => `${e}::date` },
+  { name: 'lead_time_days', type: 'float8', value: (c) => c.lead_time_days },
+  // Each close's arrays travel as one array literal (arrays of arrays must be rectangular).
+  {
+    name: 'sales_dates',
+    type: 'text',
+    value: (c) => `{${c.sales_dates.join(',')}}`,
+    sql: (e) => `${e}::date[]`,
+  },
+  {
+    name: 'sales_units',
+    type: 'text',
+    value: (c) => `{${c.sales_units.join(',')}}`,
+    sql: (e) => `${e}::float8[]`,
+  },
+  { name: 'model', type: 'json', value: (c) => c.model },
+]
+
+/**
+ * INSERT … SELECT FROM unnest of one array per column: one statement and one parameter per column
+ * whatever the number of rows (no statement per row, no JSON object per row to take apart).
+ */
+function bulkInsert<T>(table: string, columns: ArrayColumn<T>[], onConflict: string): string {
+  const names = columns.map((c) => c.name)
+  const selected = columns.map((c, i) => (c.sql ?? ((e: string) => e))(`u.c${i}`))
+  const sources = columns.map((c, i) =>
+    c.type === 'json' ? `jsonb_array_elements($${i + 1}::text::jsonb)` : `unnest($${i + 1}::${c.type}[])`,
+  )
+  return `INSERT INTO ${table} AS t (${names.join(', ')})
+    SELECT ${selected.join(', ')} FROM ROWS FROM (${sources.join(', ')}) AS u(${columns.map((_, i) => `c${i}`).join(', ')})
+    ${onConflict}`
+}
+
+const replaceAll = (key: string[], columns: ArrayColumn<unknown>[]) =>
+  `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${columns
+    .filter((c) => !key.includes(c.name))
+    .map((c) => `${c.name} = excluded.${c.name}`)
+    .join(', ')}`
+
+const UPSERT_METRICS = bulkInsert(
+  'analytics.processed_metrics',
+  METRICS_COLUMNS,
+  replaceAll(['sku', 'warehouse_id'], METRICS_COLUMNS as ArrayColumn<unknown>[]),
+)
+// Units add up across commits; the closing stock of the latest wins; a stockout stays a stockout.
+const ADD_DAILY = bulkInsert(
+  'analytics.daily_inventory',
+  DAILY_COLUMNS,
+  `ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+    sold = t.sold + excluded.sold, returned = t.returned + excluded.returned,
+    received = t.received + excluded.received, adjusted = t.adjusted + excluded.adjusted,
+    closing_on_hand = excluded.closing_on_hand, stockout = t.stockout OR excluded.stockout`,
+)
+const UPSERT_CLOSES = bulkInsert(
+  'analytics.daily_close',
+  CLOSE_COLUMNS,
+  replaceAll(['sku', 'warehouse_id', 'date'], CLOSE_COLUMNS as ArrayColumn<unknown>[]),
+)
+
+/** The parameters of a bulkInsert: one array literal (or JSON array) per column. */
+function columnArrays<T>(columns: ArrayColumn<T>[], items: readonly T[]): string[] {
+  return columns.map((c) =>
+    c.type === 'json'
+      ? JSON.stringify(items.map(c.value))
+      : arrayLiteral(items.map(c.value) as (string | number | null)[]),
+  )
+}
+
+/** Writes the analytics of one commit (or one replay batch), each table in one statement. */
+export function writeAnalytics(tx: TransactionSql, write: AnalyticsWrite): Promise<unknown[]> {
+  const statements: Promise<unknown>[] = []
+  if (write.rows.length > 0)
+    statements.push(tx.unsafe(UPSERT_METRICS, columnArrays(METRICS_COLUMNS, write.rows)))
+  if (write.daily.length > 0) statements.push(tx.unsafe(ADD_DAILY, columnArrays(DAILY_COLUMNS, write.daily)))
+  if (write.closes.length > 0)
+    statements.push(tx.unsafe(UPSERT_CLOSES, columnArrays(CLOSE_COLUMNS, write.closes.map(closeRecord))))
+  // Sent one after the other without waiting for each answer (postgres.js pipelines a transaction's queries).
+  return Promise.all(statements)
 }
 
 export class PostgresStore {
+  /**
+   * `archiveRowsPerEntry`: the most rows one Parquet outbox entry holds (PARQUET_ROWS_PER_FILE, so
+   * that no file needs more).
+   */
   constructor(
     readonly sql: Sql,
     readonly groupId: string,
+    private readonly archiveRowsPerEntry = 100_000,
   ) {}
 
   /** The offset to resume a partition from; null when nothing was committed for it yet. */
@@ -99,54 +231,77 @@ export class PostgresStore {
   }
 
   /**
-   * Commits one batch of one partition, and returns the outbox ids of its alert messages (for
-   * markAlertsSent). Throws FencedError, writing nothing, when the stored offset is no longer the
-   * one this instance resumed from (another instance has taken the partition).
+   * Commits one or more whole batches of one partition, and returns the outbox ids of their alert
+   * messages (for markAlertsSent). Throws FencedError, writing nothing, when the stored offset is no
+   * longer the one this instance resumed from (another instance has taken the partition).
    */
   async commitBatch(
     position: PartitionPosition,
-    batch: Batch,
+    content: CommitContent,
     alerts: readonly OutgoingAlert[],
   ): Promise<number[]> {
     return this.sql.begin(async (tx) => {
       await this.advanceOffset(tx, position)
-      await writeAnalytics(tx, batch)
-      if (batch.states.length > 0) {
-        const states = batch.states.map((state) => {
-          const [sku, warehouseId] = splitItemKey(state.key)
-          return { sku, warehouse_id: warehouseId, state: snapshotOf(state) }
-        })
-        await tx`
-          INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
-          SELECT ${this.groupId}, s.sku, s.warehouse_id, ${position.topic}, ${position.partition}, s.state
-          FROM json_to_recordset(${JSON.stringify(states)}::text::json) AS s(sku text, warehouse_id text, state jsonb)
-          ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
-            state = excluded.state, topic = excluded.topic, partition = excluded.partition`
-      }
-      if (batch.rows.length > 0) {
-        await tx`
-          INSERT INTO analytics.metrics_outbox (row)
-          SELECT value FROM jsonb_array_elements(${JSON.stringify(batch.rows.map(metricsRecord))}::text::jsonb)`
-      }
-      // Every message is a row of its own (no key on alert_id, which an episode's messages share;
-      // none on message_id either, see migration 3), in the order the events raised them: the outbox
-      // id orders a re-send, and names the rows a confirmed send deletes.
-      let outboxIds: number[] = []
-      if (alerts.length > 0) {
-        const inserted = await tx<{ id: number }[]>`
-          INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
-          SELECT a.alert_id, a.message_id, a.item_key, a.value
-          FROM unnest(${alerts.map((a) => a.alertId)}::text[], ${alerts.map((a) => a.messageId)}::text[],
-            ${alerts.map((a) => a.key)}::text[], ${alerts.map((a) => a.value)}::text[])
-            WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
-          ORDER BY a.n
-          RETURNING id`
-        // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
-        outboxIds = inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
-      }
+      const [inserted] = await Promise.all([
+        this.insertAlerts(tx, alerts),
+        writeAnalytics(tx, content),
+        this.saveStates(tx, position, content.states),
+        this.archive(tx, content.archive ?? content.rows),
+      ])
       crashPoint('commit')
-      return outboxIds
+      return inserted
     })
+  }
+
+  /**
+   * The rows for the Parquet archive, packed, in entries of at most archiveRowsPerEntry rows (so
+   * that a drain can fill files of PARQUET_ROWS_PER_FILE rows from whole entries).
+   */
+  private archive(tx: TransactionSql, rows: readonly MetricsRow[]) {
+    if (rows.length === 0) return null
+    const size = this.archiveRowsPerEntry
+    const entries = Array.from({ length: Math.ceil(rows.length / size) }, (_, i) =>
+      rows.slice(i * size, (i + 1) * size),
+    )
+    // Usually one entry; several are sent in order, pipelined (their ids keep the rows' order).
+    return Promise.all(
+      entries.map(
+        (entry) =>
+          tx`INSERT INTO analytics.metrics_outbox (packed, row_count) VALUES (${packRows(entry)}, ${entry.length})`,
+      ),
+    )
+  }
+
+  private saveStates(tx: TransactionSql, position: PartitionPosition, states: readonly ItemState[]) {
+    if (states.length === 0) return null
+    const keys = states.map((state) => splitItemKey(state.key))
+    return tx`
+      INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
+      SELECT ${this.groupId}, s.sku, s.warehouse_id, ${position.topic}, ${position.partition}, s.state
+      FROM ROWS FROM (unnest(${arrayLiteral(keys.map((k) => k[0]))}::text[]),
+        unnest(${arrayLiteral(keys.map((k) => k[1]))}::text[]),
+        jsonb_array_elements(${JSON.stringify(states.map(snapshotOf))}::text::jsonb)) AS s(sku, warehouse_id, state)
+      ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
+        state = excluded.state, topic = excluded.topic, partition = excluded.partition`
+  }
+
+  /**
+   * Every message is a row of its own (no key on alert_id, which an episode's messages share; none
+   * on message_id either, see migration 3), in the order the events raised them: the outbox id
+   * orders a re-send, and names the rows a confirmed send deletes.
+   */
+  private async insertAlerts(tx: TransactionSql, alerts: readonly OutgoingAlert[]): Promise<number[]> {
+    if (alerts.length === 0) return []
+    const inserted = await tx<{ id: number }[]>`
+      INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
+      SELECT a.alert_id, a.message_id, a.item_key, a.value
+      FROM unnest(${arrayLiteral(alerts.map((a) => a.alertId))}::text[], ${arrayLiteral(alerts.map((a) => a.messageId))}::text[],
+        ${arrayLiteral(alerts.map((a) => a.key))}::text[], ${arrayLiteral(alerts.map((a) => a.value))}::text[])
+        WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
+      ORDER BY a.n
+      RETURNING id`
+    // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
+    return inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
   }
 
   private async advanceOffset(tx: TransactionSql, position: PartitionPosition): Promise<void> {

@@ -1,0 +1,120 @@
+// Alert messages from the outbox to ALERT_TOPIC. A commit stores its messages in
+// analytics.alert_outbox; they are sent after it and deleted once the topic has them, so none is
+// ever lost: one that a crash or a Kafka error kept from the topic waits in the outbox and is sent
+// again (the same bytes, the same message_id). An episode's messages reach the topic in order.
+import type { Producer } from 'kafkajs'
+import { errorText, log } from '../log.ts'
+import type { Telemetry } from '../observability.ts'
+import { sendAlerts } from '../sinks/kafka.ts'
+import type { PostgresStore, StoredAlert } from '../sinks/postgres.ts'
+
+/** An alert still in the outbox this long after its commit was not sent by its instance. */
+export const UNSENT_ALERT_AGE_SECONDS = 30
+
+export class AlertRelay {
+  sent = 0
+  private lastResendAt = 0
+  /** A send failed: messages wait in the outbox, and later ones must not overtake them. */
+  private behind = false
+  private lastError: string | null = null
+  /** Sends, one at a time (a commit's own and the re-sends of the outbox). */
+  private chain: Promise<void> = Promise.resolve()
+  private resending: Promise<void> | null = null
+
+  constructor(
+    private readonly producer: () => Producer | null,
+    private readonly topic: string,
+    private readonly store: PostgresStore,
+    private readonly telemetry: Telemetry,
+    private readonly now: () => number,
+  ) {}
+
+  /** A commit's messages: sent now, unless earlier ones wait (then everything unsent, oldest first). */
+  async committed(alerts: StoredAlert[]): Promise<void> {
+    // (That may repeat a message another instance is sending right now: the same bytes, the same message_id.)
+    if (this.behind) await this.resendUnsent(0)
+    else await this.sendAndMark(alerts)
+    if (this.now() - this.lastResendAt >= UNSENT_ALERT_AGE_SECONDS * 1000)
+      await this.resendUnsent(UNSENT_ALERT_AGE_SECONDS)
+  }
+
+  /** Background follow-up: after a failed send, the outbox is tried again every `retryMs`. */
+  followUp(retryMs: number): void {
+    if (this.behind && this.now() - this.lastResendAt >= retryMs) void this.resendUnsent(0)
+  }
+
+  /** At exit: what waits is sent; returns one line when some could not be. */
+  async finish(): Promise<string | null> {
+    if (this.producer() === null) return null
+    await this.resendUnsent(this.behind ? 0 : UNSENT_ALERT_AGE_SECONDS)
+    if (!this.behind) return null
+    const waiting = await this.store.unsentAlerts(0).then(
+      (rows) => String(rows.length),
+      () => 'some',
+    )
+    return `alerts: ${waiting} messages wait in the outbox (${this.lastError ?? 'not sent'}); the next start sends them`
+  }
+
+  /**
+   * Sends what waits in the outbox (committed at least `olderThanSeconds` ago), oldest first. One
+   * re-send at a time (a caller arriving meanwhile waits for it); never throws.
+   */
+  resendUnsent(olderThanSeconds: number): Promise<void> {
+    if (this.resending !== null) return this.resending
+    const run = this.resendOnce(olderThanSeconds).finally(() => {
+      this.resending = null
+    })
+    this.resending = run
+    return run
+  }
+
+  private async resendOnce(olderThanSeconds: number): Promise<void> {
+    this.lastResendAt = this.now()
+    for (;;) {
+      let unsent: StoredAlert[]
+      try {
+        unsent = await this.store.unsentAlerts(olderThanSeconds)
+      } catch (error) {
+        // PostgreSQL's outage is reported by the commits; the outbox is read again later.
+        log.debug('alert outbox not readable now', { error: errorText(error) })
+        return
+      }
+      if (unsent.length === 0) {
+        if (olderThanSeconds === 0) this.behind = false
+        return
+      }
+      this.telemetry.sinkRetry('kafka')
+      const before = this.sent
+      await this.sendAndMark(unsent)
+      if (this.sent === before) return
+    }
+  }
+
+  /** Sends messages and deletes them from the outbox; on failure they wait there. */
+  private sendAndMark(alerts: StoredAlert[]): Promise<void> {
+    if (alerts.length === 0) return Promise.resolve()
+    const send = async () => {
+      try {
+        await sendAlerts(this.producer() as Producer, this.topic, alerts)
+        this.telemetry.sinkOk('kafka')
+        this.sent += alerts.length
+        this.telemetry.alertsSent(alerts.length)
+      } catch (error) {
+        this.lastError = errorText(error)
+        this.telemetry.sinkFailed('kafka', error, { alerts: alerts.length, kept: 'in the alert outbox' })
+        this.behind = true
+        return
+      }
+      try {
+        await this.store.markAlertsSent(alerts.map((a) => a.outboxId))
+      } catch (error) {
+        // Sent but still in the outbox: sent again later (the same bytes, the same message_id).
+        this.lastError = errorText(error)
+        this.behind = true
+      }
+    }
+    const run = this.chain.then(send)
+    this.chain = run
+    return run
+  }
+}

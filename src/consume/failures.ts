@@ -1,0 +1,24 @@
+// How consume tells failures apart: which service a failure belongs to, whether retrying can help,
+// and the time limit every call to a service gets.
+import { KafkaJSError } from 'kafkajs'
+
+/** PostgreSQL refused the data itself: retrying cannot help. */
+export function isPermanent(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  // 21: cardinality (a statement touching a row twice: a bug here), 22: data, 23: constraints.
+  return typeof code === 'string' && (code.startsWith('21') || code.startsWith('22') || code.startsWith('23'))
+}
+
+/** The sink a failure of the batch path is reported under (/healthz, metrics, the outage warning). */
+export function failedSink(error: unknown): 'kafka' | 'postgres' {
+  return error instanceof KafkaJSError ? 'kafka' : 'postgres'
+}
+
+/** Rejects with `message` if the work takes longer than `ms` (the work itself goes on). */
+export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms)
+  })
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}

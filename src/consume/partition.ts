@@ -1,0 +1,57 @@
+// One assigned partition: its own engine (its items are its own), the offset PostgreSQL holds, the
+// batches processed since (the next commit), and a lane on which its batches and commits take
+// turns, whether a commit comes from a fetch or from the commit timer.
+import type { Engine } from '../core/engine.ts'
+import { PendingCommit } from './pending-commit.ts'
+
+export class PartitionWork {
+  /** Offset stored in PostgreSQL when we loaded or last committed (null: none yet). */
+  committed: number | null
+  pending: PendingCommit | null = null
+  /** When the position was last committed to Kafka (for lag tools only). */
+  kafkaCommittedAt = 0
+  /** The commit timer of the pending batches, if one is set. */
+  timer: ReturnType<typeof setTimeout> | null = null
+  private lane: Promise<unknown> = Promise.resolve()
+
+  constructor(
+    readonly partition: number,
+    readonly engine: Engine,
+    committed: number | null,
+  ) {
+    this.committed = committed
+  }
+
+  /** The offset the engine expects next: after the batches processed, else the last commit. */
+  get position(): number | null {
+    return this.pending?.nextOffset ?? this.committed
+  }
+
+  /** Runs `work` once what is queued on this partition is done; a failure does not block the lane. */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lane.then(work)
+    this.lane = run.catch(() => {})
+    return run
+  }
+
+  /** The commit the next batch joins (a new one starts at the engine's position). */
+  pendingFrom(firstOffset: number, now: number): PendingCommit {
+    this.pending ??= new PendingCommit(this.committed ?? firstOffset, now)
+    return this.pending
+  }
+
+  /** Whether the pending batches are due for their commit (COMMIT_INTERVAL_MS after the first). */
+  due(now: number, intervalMs: number): boolean {
+    return this.pending !== null && !this.pending.isEmpty && now - this.pending.startedAt >= intervalMs
+  }
+
+  /** Milliseconds until the pending batches are due (0: now). */
+  dueIn(now: number, intervalMs: number): number {
+    return this.pending === null ? 0 : Math.max(0, this.pending.startedAt + intervalMs - now)
+  }
+
+  clearTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+  }
+}

@@ -1,0 +1,84 @@
+// The whole batches of one partition processed since its last PostgreSQL commit, gathered for the
+// next one (COMMIT_INTERVAL_MS, SPEC §8). What a commit stores is what the batches would have stored
+// one after the other: the latest row, state and day close of each item (and of each (item, day)),
+// the daily deltas added up; the Parquet archive still gets every row of every batch, and the alert
+// topic every message, in order.
+import type { Message } from 'kafkajs'
+import type { DayClose } from '../core/close.ts'
+import type { Batch } from '../core/engine.ts'
+import { itemKey } from '../core/event.ts'
+import { type DailyDelta, type MetricsRow, mergeDaily } from '../core/rows.ts'
+import type { ItemState } from '../core/state.ts'
+import { Tally } from '../core/tally.ts'
+import type { OutgoingAlert } from '../sinks/kafka.ts'
+import type { CommitContent } from '../sinks/postgres.ts'
+
+export class PendingCommit {
+  /** Every row of every batch, in order: the Parquet archive's. */
+  readonly archive: MetricsRow[] = []
+  /** In the order the events raised them. */
+  readonly alerts: OutgoingAlert[] = []
+  readonly deadLetters: Message[] = []
+  /** Counted into the run's tally only once committed, so a retried batch is not counted twice. */
+  readonly tally = new Tally()
+  batches = 0
+  /** The offset after the last message of the last batch: where the commit moves the partition to. */
+  nextOffset: number
+  /** The partition's end when its last batch was fetched (for the lag metric). */
+  highWatermark = '0'
+  private readonly latestRows = new Map<string, MetricsRow>()
+  private readonly daily = new Map<string, DailyDelta>()
+  private readonly closes = new Map<string, DayClose>()
+  private readonly states = new Map<string, ItemState>()
+
+  /** `startedAt`: when the first batch was added (the commit is due COMMIT_INTERVAL_MS after it). */
+  constructor(
+    readonly fromOffset: number,
+    readonly startedAt: number,
+  ) {
+    this.nextOffset = fromOffset
+  }
+
+  get isEmpty(): boolean {
+    return this.batches === 0
+  }
+
+  /** Adds one processed batch: its messages ended just before `nextOffset`. */
+  add(
+    batch: Batch,
+    alerts: readonly OutgoingAlert[],
+    deadLetters: readonly Message[],
+    tally: Tally,
+    nextOffset: number,
+  ): void {
+    for (const row of batch.rows) {
+      this.archive.push(row)
+      this.latestRows.set(itemKey(row.sku, row.warehouseId), row)
+    }
+    for (const delta of batch.daily) {
+      const slot = `${itemKey(delta.sku, delta.warehouseId)}|${delta.day}`
+      const earlier = this.daily.get(slot)
+      this.daily.set(slot, earlier === undefined ? delta : mergeDaily(earlier, delta))
+    }
+    for (const close of batch.closes) this.closes.set(`${close.key}|${close.day}`, close)
+    // The engine's own objects: a commit stores them as they stand when it is made, which is
+    // after the last batch added (a partition's batches and commits take turns).
+    for (const state of batch.states) this.states.set(state.key, state)
+    this.alerts.push(...alerts)
+    this.deadLetters.push(...deadLetters)
+    this.tally.add(tally)
+    this.batches++
+    this.nextOffset = nextOffset
+  }
+
+  /** What the commit writes: each item, state and (item, day) once, with every row for the archive. */
+  content(): CommitContent {
+    return {
+      rows: [...this.latestRows.values()],
+      daily: [...this.daily.values()],
+      closes: [...this.closes.values()],
+      states: [...this.states.values()],
+      archive: this.archive,
+    }
+  }
+}

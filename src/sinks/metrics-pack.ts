@@ -1,0 +1,100 @@
+// Processed-metrics rows packed into one binary value, so that a commit of `consume` stores all the
+// rows it emitted for the Parquet archive as one bytea in analytics.metrics_outbox instead of one
+// JSON row each (PostgreSQL then parses, indexes, claims and deletes one value per commit, not one
+// per row). Columnar: the three strings of each row as one newline-joined UTF-8 text (SPEC §2 keeps
+// '\n' out of skus and warehouse ids; risk levels are fixed words), then every numeric field as a
+// float64 column (each value of a MetricsRow fits a double exactly), a null flag beside each value
+// of a nullable field. Packing and unpacking are exact inverses.
+import type { RiskLevel } from '../core/risk.ts'
+import type { MetricsRow } from '../core/rows.ts'
+
+type NumericField = {
+  [K in keyof MetricsRow]: MetricsRow[K] extends number | null ? K : never
+}[keyof MetricsRow]
+
+const NUMERIC_FIELDS: readonly NumericField[] = [
+  'asOfDay',
+  'lastEventAt',
+  'eventCount',
+  'onHand',
+  'velocity7d',
+  'velocity30d',
+  'volatility',
+  'trend',
+  'seasonalityIndex',
+  'daysOfHistory',
+  'leadTimeDays',
+  'expectedDemandLeadTime',
+  'stockoutRisk',
+  'daysOfCover',
+  'safetyStock',
+  'reorderPoint',
+  'reorderQuantity',
+  'onOrder',
+  'inventoryPosition',
+  'expectedStockoutDate',
+  'computedAt',
+]
+
+/** Format version, so that a later layout can still read values packed by this one. */
+const VERSION = 1
+/** version, row count, text bytes */
+const HEADER_BYTES = 12
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder()
+
+export function packRows(rows: readonly MetricsRow[]): Uint8Array {
+  const n = rows.length
+  const text = encoder.encode(rows.map((r) => `${r.sku}\n${r.warehouseId}\n${r.riskLevel}`).join('\n'))
+  const numbers = new Float64Array(n * NUMERIC_FIELDS.length)
+  const nulls = new Uint8Array(n * NUMERIC_FIELDS.length)
+  NUMERIC_FIELDS.forEach((field, f) => {
+    const base = f * n
+    for (let i = 0; i < n; i++) {
+      const value = (rows[i] as MetricsRow)[field]
+      if (value === null) nulls[base + i] = 1
+      else numbers[base + i] = value
+    }
+  })
+  const packed = new Uint8Array(HEADER_BYTES + numbers.byteLength + nulls.byteLength + text.byteLength)
+  const header = new DataView(packed.buffer)
+  header.setUint32(0, VERSION, true)
+  header.setUint32(4, n, true)
+  header.setUint32(8, text.byteLength, true)
+  packed.set(new Uint8Array(numbers.buffer), HEADER_BYTES)
+  packed.set(nulls, HEADER_BYTES + numbers.byteLength)
+  packed.set(text, HEADER_BYTES + numbers.byteLength + nulls.byteLength)
+  return packed
+}
+
+export function unpackRows(packed: Uint8Array): MetricsRow[] {
+  const header = new DataView(packed.buffer, packed.byteOffset, HEADER_BYTES)
+  const version = header.getUint32(0, true)
+  if (version !== VERSION) throw new Error(`packed metrics rows of unknown version ${version}`)
+  const n = header.getUint32(4, true)
+  const textBytes = header.getUint32(8, true)
+  const cells = n * NUMERIC_FIELDS.length
+  // Copied out: a Float64Array needs an 8-byte aligned start, which a driver's buffer need not have.
+  const numbersStart = packed.byteOffset + HEADER_BYTES
+  const numbers = new Float64Array(packed.buffer.slice(numbersStart, numbersStart + cells * 8))
+  const nulls = packed.subarray(HEADER_BYTES + cells * 8, HEADER_BYTES + cells * 9)
+  const strings = decoder.decode(
+    packed.subarray(HEADER_BYTES + cells * 9, HEADER_BYTES + cells * 9 + textBytes),
+  )
+  const words = n === 0 ? [] : strings.split('\n')
+  const rows: MetricsRow[] = []
+  for (let i = 0; i < n; i++) {
+    const row = {
+      sku: words[3 * i] as string,
+      warehouseId: words[3 * i + 1] as string,
+      riskLevel: words[3 * i + 2] as RiskLevel,
+    } as Record<string, unknown>
+    NUMERIC_FIELDS.forEach((field, f) => {
+      const cell = f * n + i
+      row[field] = nulls[cell] === 1 ? null : numbers[cell]
+    })
+    rows.push(row as unknown as MetricsRow)
+  }
+  return rows
+}
