@@ -89,7 +89,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
 
   const endBatch = async () => {
     const batch: Batch = engine.flush(now())
-    parquet.write(batch.rows)
+    await parquet.write(batch.rows)
     for (const sink of sinks) await sink.write(batch, now())
     alertCount += batch.alerts.length
     if (alerts !== null && batch.alerts.length > 0) {
@@ -128,7 +128,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     }
   }
   if (inBatch > 0) await endBatch()
-  const files = parquet.close()
+  const files = await parquet.close()
   await alerts?.close()
   await rejects?.close()
   const finalRows = [...engine.currentRows(now())]

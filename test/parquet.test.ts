@@ -236,3 +236,42 @@ describe('temporary files of crashed writers', () => {
     expect(readdirSync(tmpDir).sort()).toEqual([basename(recent), basename(done)].sort())
   })
 })
+
+/** An 8 KiB tmpfs (root only; the test is skipped elsewhere): any write beyond it fails with ENOSPC. */
+const smallDisk = mkdtempSync(join(tmpdir(), 'invpipe-small-disk-'))
+const mounted = Bun.spawnSync(['mount', '-t', 'tmpfs', '-o', 'size=8k', 'tmpfs', smallDisk]).exitCode === 0
+afterAll(() => {
+  if (mounted) Bun.spawnSync(['umount', '-l', smallDisk])
+  rmSync(smallDisk, { recursive: true, force: true })
+})
+
+describe.skipIf(!mounted)('a full disk under DATA_DIR', () => {
+  test('replay stops with one line naming the directory and the cause; no partial file is left', async () => {
+    // 3,000 items × 4 days: 12,000 rows, about 20 KiB of Parquet, more than the disk holds.
+    const lines: string[] = []
+    for (let day = 1; day <= 4; day++)
+      for (let i = 0; i < 3000; i++)
+        lines.push(line(`${day}-${i}`, 'stock_count', `S${i}`, 10 + day, `2026-01-0${day}T08:00:00Z`))
+    const input = join(dir, 'many.jsonl')
+    writeFileSync(input, `${lines.join('\n')}\n`)
+    const dataDir = join(smallDisk, 'data')
+    const run = Bun.spawnSync(
+      [
+        'bun',
+        join(import.meta.dir, '../src/main.ts'),
+        'replay',
+        input,
+        '--data-dir',
+        dataDir,
+        '--no-progress',
+      ],
+      { stdout: 'pipe', stderr: 'pipe' },
+    )
+    const stderr = run.stderr.toString().trim()
+    expect(run.exitCode).toBe(1)
+    expect(stderr).toBe(
+      `invpipe: parquet: cannot write into ${dataDir}: ENOSPC: no space left on device, write`,
+    )
+    expect(readdirSync(dataDir)).toEqual([])
+  })
+})

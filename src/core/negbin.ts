@@ -190,41 +190,53 @@ export class DemandWalk {
   }
 }
 
+/** Steps a walk from the normal guess may take before bisection takes over (far-off guesses, huge means). */
+const WALK_STEPS = 48
+
 /**
  * The smallest whole level L ≥ 1 with P(X ≥ L) ≤ tail: the stock that, on hand now, leaves at most
- * that chance of running out. Brackets the normal quantile, then bisects on whole levels (a few
- * dozen evaluations at most, whatever the size of the numbers).
+ * that chance of running out. Walks one unit at a time from the normal quantile (one exact
+ * evaluation, then a multiplication a step: the skew of a count moves the answer only a few units
+ * from it); a walk that goes on too long (huge means) hands its bracket to a bisection.
  */
 export function levelForTail(tail: number, m: number, v: number): number {
   if (m <= 0) return 1
-  const passes = (level: number) => demandAtLeast(level, m, v) <= tail
   const guess = Math.max(1, Math.ceil(m + normalQuantile(1 - tail) * Math.sqrt(v)))
-  let step = Math.max(1, Math.ceil(Math.sqrt(v)))
-  let low = guess // fails, or the answer is below it
-  let high = guess // passes
-  if (passes(guess)) {
-    if (guess === 1) return 1
-    low = Math.max(1, guess - step)
-    while (low > 1 && passes(low)) {
-      high = low
-      step *= 2
-      low = Math.max(1, low - step)
+  const walk = new DemandWalk(m, v, guess)
+  if (walk.tail <= tail) {
+    for (let steps = 0; walk.x > 1; steps++) {
+      if (steps === WALK_STEPS) return bisectLevel(tail, m, v, 0, walk.x)
+      walk.down()
+      if (walk.tail > tail) return walk.x + 1
     }
-    if (passes(low)) return low
-  } else {
-    high = guess + step
-    while (!passes(high)) {
-      low = high
-      step *= 2
-      high += step
-    }
+    return 1
   }
-  // low fails, high passes.
+  for (let steps = 0; walk.tail > tail; steps++) {
+    if (steps === WALK_STEPS)
+      return bisectLevel(tail, m, v, walk.x, walk.x + Math.max(1, Math.ceil(Math.sqrt(v))))
+    walk.up()
+  }
+  return walk.x
+}
+
+/**
+ * levelForTail between `failing` (a level whose tail is above `tail`, or 0) and `from` (a level
+ * to try first): widens the step until a level passes, then bisects on whole levels.
+ */
+function bisectLevel(tail: number, m: number, v: number, failing: number, from: number): number {
+  const passes = (level: number) => demandAtLeast(level, m, v) <= tail
+  let low = failing
+  let high = Math.max(from, low + 1)
+  for (let step = high - low; !passes(high); step *= 2) {
+    low = high
+    high += step
+  }
   while (high - low > 1) {
     const middle = Math.floor(low + (high - low) / 2)
+    // Past 2⁵³ not every whole number is a double: stop where the halves no longer differ.
     if (middle <= low || middle >= high) break
     if (passes(middle)) high = middle
     else low = middle
   }
-  return high
+  return Math.max(1, high)
 }

@@ -166,10 +166,18 @@ function riskWithModel(
   let risk = 0
   let weights = 0
   const beforeFirstReceipt = new Map<number, number>()
+  // Scenarios often bring the same receipts within the horizon (two latenesses both past it, say).
+  const byReceipts = new Map<string, number>()
   for (let i = 0; i < scenarios.length; i++) {
     const { weight, receipts } = scenarios[i] as Scenario
-    risk +=
-      weight * Math.min(nothingComing, firstPassage(model, onHand, receipts, horizon, beforeFirstReceipt))
+    const within = inHorizon(receipts, horizon)
+    const key = within.map((r) => `${r.day}:${r.units}`).join()
+    let passage = byReceipts.get(key)
+    if (passage === undefined) {
+      passage = Math.min(nothingComing, firstPassage(model, onHand, within, horizon, beforeFirstReceipt))
+      byReceipts.set(key, passage)
+    }
+    risk += weight * passage
     weights += weight
   }
   return risk / weights

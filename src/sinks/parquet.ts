@@ -18,6 +18,7 @@ import type { SchemaElement } from 'hyparquet'
 import { fileWriter, ParquetWriter } from 'hyparquet-writer'
 import type { MetricsRow } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
+import { ServiceError } from '../errors.ts'
 
 type ColumnKind = 'string' | 'date' | 'timestamp' | 'int64' | 'double'
 
@@ -97,19 +98,73 @@ const SCHEMA: SchemaElement[] = [
 ]
 
 /**
- * Column arrays of a row group: typed arrays where no null can occur, plain arrays otherwise.
- * Min/max statistics only for the columns readers filter on (item, dates): on the measures they
- * cost a third of the write time and prune nothing.
+ * A row group as plain column data, cheap to build row by row and to hand to a worker without
+ * copying: a Float64Array per numeric column (NaN where the value is null; every value here is a
+ * whole number below 2⁵³ or a finite double) and an array per string column.
  */
-function columnData(rows: readonly MetricsRow[]) {
-  return METRICS_COLUMNS.map((c) => {
-    let data: unknown
-    if (c.nullable) data = rows.map(c.value)
+export interface ColumnGroup {
+  rows: number
+  columns: (Float64Array | string[])[]
+}
+
+/** Fills a ColumnGroup one row at a time, up to a fixed number of rows. */
+export class ColumnGroupBuilder {
+  rows = 0
+  private columns: (Float64Array | string[])[]
+
+  constructor(readonly capacity: number) {
+    this.columns = this.empty()
+  }
+
+  add(row: MetricsRow): void {
+    const at = this.rows++
+    for (let c = 0; c < METRICS_COLUMNS.length; c++) {
+      const column = METRICS_COLUMNS[c] as Column
+      const value = column.value(row)
+      const data = this.columns[c] as Float64Array | string[]
+      if (column.kind === 'string') (data as string[])[at] = value as string
+      else (data as Float64Array)[at] = value === null ? Number.NaN : (value as number)
+    }
+  }
+
+  get full(): boolean {
+    return this.rows >= this.capacity
+  }
+
+  /** The rows added so far, as a group; the builder starts again empty. */
+  take(): ColumnGroup {
+    const rows = this.rows
+    const columns = this.columns.map((data) => (Array.isArray(data) ? data : data.subarray(0, rows)))
+    this.columns = this.empty()
+    this.rows = 0
+    return { rows, columns }
+  }
+
+  private empty(): (Float64Array | string[])[] {
+    return METRICS_COLUMNS.map((c) => (c.kind === 'string' ? [] : new Float64Array(this.capacity)))
+  }
+}
+
+export function columnGroupOf(rows: readonly MetricsRow[]): ColumnGroup {
+  const builder = new ColumnGroupBuilder(rows.length)
+  for (const row of rows) builder.add(row)
+  return builder.take()
+}
+
+/**
+ * The hyparquet-writer columns of a group: typed arrays where no null can occur, plain arrays with
+ * nulls otherwise. Min/max statistics only for the columns readers filter on (item, dates): on the
+ * measures they cost a third of the write time and prune nothing.
+ */
+function columnData(group: ColumnGroup) {
+  return METRICS_COLUMNS.map((c, i) => {
+    const values = group.columns[i] as Float64Array | string[]
+    let data: unknown = values
+    if (c.nullable && c.kind !== 'string')
+      data = Array.from(values as Float64Array, (v) => (Number.isNaN(v) ? null : v))
     else if (c.kind === 'int64' || c.kind === 'timestamp')
-      data = BigInt64Array.from(rows, (r) => BigInt(c.value(r) as number))
-    else if (c.kind === 'double') data = Float64Array.from(rows, (r) => c.value(r) as number)
-    else if (c.kind === 'date') data = Int32Array.from(rows, (r) => c.value(r) as number)
-    else data = rows.map(c.value)
+      data = BigInt64Array.from(values as Float64Array, (v) => BigInt(v))
+    else if (c.kind === 'date') data = Int32Array.from(values as Float64Array)
     return { name: c.name, data: data as never, statistics: c.kind !== 'double' && c.kind !== 'int64' }
   })
 }
@@ -156,15 +211,19 @@ export class MetricsFile {
   }
 
   writeRowGroup(rows: readonly MetricsRow[]): void {
-    if (rows.length === 0) return
+    this.writeGroup(columnGroupOf(rows))
+  }
+
+  writeGroup(group: ColumnGroup): void {
+    if (group.rows === 0) return
     try {
-      this.writer.write({ columnData: columnData(rows), rowGroupSize: rows.length })
+      this.writer.write({ columnData: columnData(group), rowGroupSize: group.rows })
     } catch (error) {
       // A full disk, say: no half-written temporary file is left behind.
       this.abort()
       throw error
     }
-    this.rows += rows.length
+    this.rows += group.rows
   }
 
   /** Gives the file up: its temporary file is deleted, nothing is renamed into place. */
@@ -186,43 +245,34 @@ export class MetricsFile {
   }
 }
 
-/** Writes rows into a sequence of Parquet files, each closed once it holds rowsPerFile rows. */
-export class ParquetMetricsWriter {
+/** Row groups into a sequence of Parquet files, each closed once it holds rowsPerFile rows. */
+export class MetricsFileSequence {
   readonly files: string[] = []
-  /** Rows handed to a file so far (written, or in the file still open). */
-  rowsWritten = 0
-  private readonly rowGroupRows: number
   private readonly rowsPerFile: number
-  private pending: MetricsRow[] = []
   private current: MetricsFile | null = null
 
   constructor(private readonly options: ParquetFileOptions) {
-    this.rowGroupRows = options.rowGroupRows ?? 100_000
     this.rowsPerFile = options.rowsPerFile ?? 1_000_000
     mkdirSync(options.dataDir, { recursive: true })
   }
 
-  write(rows: readonly MetricsRow[]): void {
-    for (const row of rows) {
-      this.pending.push(row)
-      if (this.pending.length >= this.rowGroupRows) this.writeRowGroup()
-    }
+  writeGroup(group: ColumnGroup): void {
+    if (group.rows === 0) return
+    const file = this.current ?? this.openFile()
+    file.writeGroup(group)
+    if (file.rows >= this.rowsPerFile) this.finishFile()
   }
 
-  /** Writes what is pending and closes the current file. */
+  /** Closes the current file; the files written, in order. */
   close(): string[] {
-    this.writeRowGroup()
     this.finishFile()
     return this.files
   }
 
-  private writeRowGroup(): void {
-    if (this.pending.length === 0) return
-    const file = this.current ?? this.openFile()
-    file.writeRowGroup(this.pending)
-    this.rowsWritten += this.pending.length
-    this.pending = []
-    if (file.rows >= this.rowsPerFile) this.finishFile()
+  /** Gives up the file being written (its temporary file is deleted). */
+  abort(): void {
+    this.current?.abort()
+    this.current = null
   }
 
   private openFile(): MetricsFile {
@@ -238,6 +288,98 @@ export class ParquetMetricsWriter {
     file.finish()
     this.files.push(file.path)
   }
+}
+
+/** What the Parquet worker (parquet-worker.ts) is told, and what it answers. */
+export type ToParquetWorker = { open: ParquetFileOptions } | { group: ColumnGroup } | { close: true }
+export type FromParquetWorker = { written: number } | { closed: string[] } | { failed: string }
+
+/** Row groups a writer lets wait for the worker before it waits itself (memory stays bounded). */
+const GROUPS_IN_FLIGHT = 2
+
+/**
+ * Rows into Parquet files on the second core: the rows are gathered into columns here, a row group
+ * at a time, and a worker thread encodes and writes them (MetricsFileSequence) while the analytics
+ * go on. The encoding costs about as much as the analytics themselves (README, "Benchmarks").
+ */
+export class ParquetMetricsWriter {
+  /** Rows handed to the writer so far. */
+  rowsWritten = 0
+  private readonly builder: ColumnGroupBuilder
+  private readonly worker: Worker
+  private inFlight = 0
+  private files: string[] | null = null
+  private failure: Error | null = null
+  /** The one waiting caller (writes and the close come one at a time), woken by any answer. */
+  private wake: (() => void) | null = null
+
+  private readonly dataDir: string
+
+  constructor(options: ParquetFileOptions) {
+    this.dataDir = options.dataDir
+    this.builder = new ColumnGroupBuilder(options.rowGroupRows ?? 100_000)
+    this.worker = new Worker(new URL('./parquet-worker.ts', import.meta.url))
+    this.worker.onmessage = (event: MessageEvent<FromParquetWorker>) => this.heard(event.data)
+    this.worker.onerror = (event) => this.fail(new Error(`parquet worker: ${event.message}`))
+    this.worker.postMessage({ open: options } satisfies ToParquetWorker)
+  }
+
+  /** Resolves once the rows are taken; waits while the worker is GROUPS_IN_FLIGHT groups behind. */
+  async write(rows: readonly MetricsRow[]): Promise<void> {
+    for (const row of rows) {
+      this.builder.add(row)
+      if (this.builder.full) await this.sendGroup()
+    }
+    this.rowsWritten += rows.length
+  }
+
+  /** Writes what is pending and closes the current file; the files written, in order. */
+  async close(): Promise<string[]> {
+    try {
+      await this.sendGroup()
+      this.worker.postMessage({ close: true } satisfies ToParquetWorker)
+      await this.until(() => this.files !== null)
+      return this.files ?? []
+    } finally {
+      this.worker.terminate()
+    }
+  }
+
+  private async sendGroup(): Promise<void> {
+    if (this.builder.rows > 0) {
+      const group = this.builder.take()
+      this.inFlight++
+      this.worker.postMessage({ group } satisfies ToParquetWorker, transferables(group))
+    }
+    await this.until(() => this.inFlight <= GROUPS_IN_FLIGHT)
+  }
+
+  /** Waits for the worker until `done`; throws what the worker failed with. */
+  private async until(done: () => boolean): Promise<void> {
+    while (this.failure === null && !done())
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+      })
+    if (this.failure !== null) throw this.failure
+  }
+
+  private heard(message: FromParquetWorker): void {
+    if ('written' in message) this.inFlight--
+    else if ('closed' in message) this.files = message.closed
+    else this.failure ??= new ServiceError(`parquet: cannot write into ${this.dataDir}: ${message.failed}`)
+    this.wake?.()
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error
+    this.wake?.()
+  }
+}
+
+function transferables(group: ColumnGroup): ArrayBuffer[] {
+  const buffers: ArrayBuffer[] = []
+  for (const data of group.columns) if (!Array.isArray(data)) buffers.push(data.buffer as ArrayBuffer)
+  return buffers
 }
 
 /**
