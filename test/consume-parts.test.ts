@@ -125,6 +125,25 @@ describe('a partition’s batches and commits take turns', () => {
     expect(work.due(2_000, 1_000)).toBe(true)
     expect(work.due(1_000, 0)).toBe(true)
   })
+
+  test('a commit taken for its transaction expects the offset the one before moves to; the next batches start there', () => {
+    const work = new PartitionWork(0, new Engine(core), null)
+    const empty = { rows: [], daily: [], alerts: [], states: [], closes: [] }
+    work.pendingFrom(3, 0).add(empty, [], [], new Tally(), 8)
+    expect(work.takePending()).toMatchObject({
+      expectedOffset: null,
+      pending: { fromOffset: 3, nextOffset: 8 },
+    })
+    expect(work.takePending()).toBeNull()
+    expect(work.position).toBe(8)
+    work.pendingFrom(8, 0).add(empty, [], [], new Tally(), 12)
+    expect(work.takePending()).toMatchObject({
+      expectedOffset: 8,
+      pending: { fromOffset: 8, nextOffset: 12 },
+    })
+    // Only a success moves what PostgreSQL is known to hold.
+    expect(work.committed).toBeNull()
+  })
 })
 
 describe('--drain: the topic consumed to its end', () => {

@@ -13,6 +13,7 @@ import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
+import { produceLines } from './support/kafka.ts'
 import {
   alertsOnTopic,
   type ConsumeRun,
@@ -102,7 +103,9 @@ describe('crash recovery', () => {
   test('at least 10 SIGKILLs at random and at chosen instants, then a clean run, give replay’s results', async () => {
     // A short session, so the group does not wait 30 s for each killed member before rebalancing.
     const env = { PARQUET_ROWS_PER_FILE: '40', PARQUET_FLUSH_SECONDS: '1', KAFKA_SESSION_TIMEOUT_MS: '6000' }
-    const run = await prepare('crash', env)
+    // The events arrive in stages while the consumer crashes, so that each run has work to crash in.
+    const run = await scenarios.prepare('crash', lines, 1, env, false)
+    const stageSize = Math.ceil(lines.length / 12)
     const next = random(20261125)
     const points = [
       'commit',
@@ -113,11 +116,17 @@ describe('crash recovery', () => {
       'parquet-claimed',
     ] as const
     /** How many times a run passes each point, roughly: batches are single events, commits hold several. */
-    const passes = { commit: 60, 'after-commit': 60, 'batch-processed': 400 } as Record<string, number>
+    const passes = { commit: 40, 'after-commit': 40, 'batch-processed': 100 } as Record<string, number>
     let crashes = 0
+    let chosen = 0
+    let produced = 0
     const kinds: string[] = []
     for (let attempt = 0; attempt < 40 && crashes < 12; attempt++) {
-      const point = attempt % 3 === 2 ? null : (points[attempt % points.length] as string)
+      if (produced < lines.length) {
+        await produceLines(run.topic, lines.slice(produced, produced + stageSize))
+        produced += stageSize
+      }
+      const point = attempt % 3 === 2 ? null : (points[chosen++ % points.length] as string)
       const after = 1 + Math.floor(next() * (passes[point ?? ''] ?? 3))
       // Commits after every batch, or every 20 ms (several batches each): both are crashed.
       const interval = { COMMIT_INTERVAL_MS: attempt % 2 === 0 ? '0' : '20' }
@@ -137,6 +146,7 @@ describe('crash recovery', () => {
       }
     }
     expect(crashes).toBeGreaterThanOrEqual(10)
+    if (produced < lines.length) await produceLines(run.topic, lines.slice(produced))
     run.env = env
     const last = startConsume(run)
     const [code, stderr] = await Promise.all([last.exited, new Response(last.stderr).text()])

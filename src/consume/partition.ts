@@ -1,12 +1,17 @@
 // One assigned partition: its own engine (its items are its own), the offset PostgreSQL holds, the
-// batches processed since (the next commit), and a lane on which its batches and commits take
-// turns, whether a commit comes from a fetch or from the commit timer.
+// commit under way and the batches processed since (the next commit), and a lane on which fetches
+// and the commit timer take turns. A commit's content is serialised when it starts, so the next
+// batches are processed while its transaction runs; commits follow one another in order.
 import type { Engine } from '../core/engine.ts'
 import { PendingCommit } from './pending-commit.ts'
 
 export class PartitionWork {
   /** Offset stored in PostgreSQL when we loaded or last committed (null: none yet). */
   committed: number | null
+  /** The offset PostgreSQL will hold once the commit under way succeeds (its batches are serialised). */
+  committedTo: number | null
+  /** The commit under way (the next one starts only after it succeeded): true once committed. */
+  committing: Promise<boolean> | null = null
   pending: PendingCommit | null = null
   /** When the position was last committed to Kafka (for lag tools only). */
   kafkaCommittedAt = 0
@@ -20,11 +25,12 @@ export class PartitionWork {
     committed: number | null,
   ) {
     this.committed = committed
+    this.committedTo = committed
   }
 
   /** The offset the engine expects next: after the batches processed, else the last commit. */
   get position(): number | null {
-    return this.pending?.nextOffset ?? this.committed
+    return this.pending?.nextOffset ?? this.committedTo
   }
 
   /** Runs `work` once what is queued on this partition is done; a failure does not block the lane. */
@@ -36,8 +42,22 @@ export class PartitionWork {
 
   /** The commit the next batch joins (a new one starts at the engine's position). */
   pendingFrom(firstOffset: number, now: number): PendingCommit {
-    this.pending ??= new PendingCommit(this.committed ?? firstOffset, now)
+    this.pending ??= new PendingCommit(this.committedTo ?? firstOffset, now)
     return this.pending
+  }
+
+  /**
+   * Takes the pending batches for a commit: the offset PostgreSQL must hold for it (null: none
+   * yet, the commit creates the partition's row) and the batches. Batches processed from now on
+   * go to the next commit.
+   */
+  takePending(): { expectedOffset: number | null; pending: PendingCommit } | null {
+    const pending = this.pending
+    if (pending === null || pending.isEmpty) return null
+    const expectedOffset = this.committedTo
+    this.pending = null
+    this.committedTo = pending.nextOffset
+    return { expectedOffset, pending }
   }
 
   /** Whether the pending batches are due for their commit (COMMIT_INTERVAL_MS after the first). */

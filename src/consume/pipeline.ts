@@ -360,7 +360,11 @@ export class ConsumePipeline {
       this.processBatch(work, batch, messages)
       crashPoint('batch-processed')
       resolveOffset((messages[messages.length - 1] as KafkaMessage).offset)
-      if (work.due(this.now(), this.options.commitIntervalMs) && !(await this.commit(work))) return
+      if (work.due(this.now(), this.options.commitIntervalMs)) {
+        // One commit under way at a time: this one starts once the one before has succeeded.
+        if (work.committing !== null && !(await work.committing)) return
+        void this.commit(work)
+      }
       await heartbeat()
     }
     // Caught up with the partition: nothing more is coming soon, so no reason to wait.
@@ -412,52 +416,66 @@ export class ConsumePipeline {
   }
 
   /**
-   * The commit step: the dead letters of the pending batches, then one PostgreSQL transaction, then
-   * the stores that follow it. False when it could not be committed (the partition is re-read from
-   * what PostgreSQL holds); `retry`: wait a second after a failure before the partition is read again.
+   * The commit step: the pending batches are serialised at once (the next batches may be processed
+   * meanwhile), then, once the commit before has succeeded, their dead letters are sent, one
+   * PostgreSQL transaction runs, and the stores that follow it are fed. Resolves false when it
+   * could not be committed (the partition is re-read from what PostgreSQL holds); `retry`: wait a
+   * second after a failure before the partition is read again.
    */
-  private async commit(work: PartitionWork, retry = true): Promise<boolean> {
+  private commit(work: PartitionWork, retry = true): Promise<boolean> {
     work.clearTimer()
-    const pending = work.pending
-    if (pending === null || pending.isEmpty || this.partitions.get(work.partition) !== work) return true
-    const started = performance.now()
+    const previous = work.committing
+    const taken = this.partitions.get(work.partition) === work ? work.takePending() : null
+    if (taken === null) return previous ?? Promise.resolve(true)
+    const { pending, expectedOffset } = taken
     const content = pending.content()
-    let outboxIds: number[]
-    let truncated: number
-    try {
-      // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
-      truncated = await sendDeadLetters(this.producer as Producer, this.options.dlqTopic, pending.deadLetters)
-      if (pending.deadLetters.length > 0) this.telemetry.sinkOk('kafka')
-      outboxIds = await this.store.commitBatch(
-        {
-          topic: this.options.topic,
-          partition: work.partition,
-          expectedOffset: work.committed,
-          nextOffset: pending.nextOffset,
-        },
-        content,
-        pending.alerts,
-      )
-    } catch (error) {
-      await this.commitFailed(work, pending, error, retry)
-      return false
-    }
-    this.telemetry.sinkOk('postgres')
-    crashPoint('after-commit')
-    work.committed = pending.nextOffset
-    work.pending = null
-    this.countCommitted(work, pending, truncated)
-    const committed = performance.now()
-    await this.afterCommit(work, pending, content.rows, outboxIds)
-    log.debug('commit', {
-      partition: work.partition,
-      batches: pending.batches,
-      events: pending.tally.read,
-      rows: pending.archive.length,
-      commit_ms: Math.round(committed - started),
-      after_commit_ms: Math.round(performance.now() - committed),
-    })
-    return true
+    const transaction = this.store.prepareCommit(
+      {
+        topic: this.options.topic,
+        partition: work.partition,
+        expectedOffset,
+        nextOffset: pending.nextOffset,
+      },
+      content,
+      pending.alerts,
+    )
+    const run = (async () => {
+      // A commit whose predecessor failed is dropped with it: the partition is read again.
+      if (previous !== null && !(await previous)) return false
+      const started = performance.now()
+      let outboxIds: number[]
+      let truncated: number
+      try {
+        // Dead letters go out before the commit: a crash in between re-sends them, never loses them.
+        truncated = await sendDeadLetters(
+          this.producer as Producer,
+          this.options.dlqTopic,
+          pending.deadLetters,
+        )
+        if (pending.deadLetters.length > 0) this.telemetry.sinkOk('kafka')
+        outboxIds = await transaction()
+      } catch (error) {
+        await this.commitFailed(work, pending, error, retry)
+        return false
+      }
+      this.telemetry.sinkOk('postgres')
+      crashPoint('after-commit')
+      work.committed = pending.nextOffset
+      this.countCommitted(work, pending, truncated)
+      const committed = performance.now()
+      await this.afterCommit(work, pending, content.rows, outboxIds)
+      log.debug('commit', {
+        partition: work.partition,
+        batches: pending.batches,
+        events: pending.tally.read,
+        rows: pending.archive.length,
+        commit_ms: Math.round(committed - started),
+        after_commit_ms: Math.round(performance.now() - committed),
+      })
+      return true
+    })()
+    work.committing = run
+    return run
   }
 
   /** The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds. */

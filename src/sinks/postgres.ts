@@ -180,16 +180,35 @@ function columnArrays<T>(columns: ArrayColumn<T>[], items: readonly T[]): string
   )
 }
 
-/** Writes the analytics of one commit (or one replay batch), each table in one statement. */
+/**
+ * One statement of a commit, its parameters already built: a commit serialises everything before
+ * its first wait, because the states it stores are the engine's own objects, which the next
+ * batches move on.
+ */
+type Statement<T = unknown> = (tx: TransactionSql) => Promise<T>
+
+/** The analytics statements of one commit (or one replay batch), one per table. */
+function analyticsStatements(write: AnalyticsWrite): Statement[] {
+  const statements: Statement[] = []
+  const add = <T>(query: string, columns: ArrayColumn<T>[], items: readonly T[]) => {
+    if (items.length === 0) return
+    const parameters = columnArrays(columns, items)
+    statements.push((tx) => tx.unsafe(query, parameters))
+  }
+  add(UPSERT_METRICS, METRICS_COLUMNS, write.rows)
+  add(ADD_DAILY, DAILY_COLUMNS, write.daily)
+  add(UPSERT_CLOSES, CLOSE_COLUMNS, write.closes.map(closeRecord))
+  return statements
+}
+
+/** Sends statements one after the other without waiting for each answer (postgres.js pipelines a transaction's queries). */
+function pipelined(tx: TransactionSql, statements: Statement[]): Promise<unknown[]> {
+  return Promise.all(statements.map((statement) => statement(tx)))
+}
+
+/** Writes the analytics of one replay batch (consume writes them with its commit). */
 export function writeAnalytics(tx: TransactionSql, write: AnalyticsWrite): Promise<unknown[]> {
-  const statements: Promise<unknown>[] = []
-  if (write.rows.length > 0)
-    statements.push(tx.unsafe(UPSERT_METRICS, columnArrays(METRICS_COLUMNS, write.rows)))
-  if (write.daily.length > 0) statements.push(tx.unsafe(ADD_DAILY, columnArrays(DAILY_COLUMNS, write.daily)))
-  if (write.closes.length > 0)
-    statements.push(tx.unsafe(UPSERT_CLOSES, columnArrays(CLOSE_COLUMNS, write.closes.map(closeRecord))))
-  // Sent one after the other without waiting for each answer (postgres.js pipelines a transaction's queries).
-  return Promise.all(statements)
+  return pipelined(tx, analyticsStatements(write))
 }
 
 export class PostgresStore {
@@ -235,54 +254,65 @@ export class PostgresStore {
    * messages (for markAlertsSent). Throws FencedError, writing nothing, when the stored offset is no
    * longer the one this instance resumed from (another instance has taken the partition).
    */
-  async commitBatch(
+  commitBatch(position: PartitionPosition, content: CommitContent, alerts: readonly OutgoingAlert[]) {
+    return this.prepareCommit(position, content, alerts)()
+  }
+
+  /**
+   * commitBatch in two steps: everything the commit writes is serialised now (the states are the
+   * engine's own objects, which later batches move on), the transaction runs when the function
+   * returned is called.
+   */
+  prepareCommit(
     position: PartitionPosition,
     content: CommitContent,
     alerts: readonly OutgoingAlert[],
-  ): Promise<number[]> {
-    return this.sql.begin(async (tx) => {
-      await this.advanceOffset(tx, position)
-      const [inserted] = await Promise.all([
-        this.insertAlerts(tx, alerts),
-        writeAnalytics(tx, content),
-        this.saveStates(tx, position, content.states),
-        this.archive(tx, content.archive ?? content.rows),
-      ])
-      crashPoint('commit')
-      return inserted
-    })
+  ): () => Promise<number[]> {
+    const insertAlerts = this.insertAlerts(alerts)
+    const statements = [
+      ...analyticsStatements(content),
+      ...this.saveStates(position, content.states),
+      ...this.archive(content.archive ?? content.rows),
+    ]
+    return () =>
+      this.sql.begin(async (tx) => {
+        await this.advanceOffset(tx, position)
+        const [outboxIds] = await Promise.all([insertAlerts(tx), pipelined(tx, statements)])
+        crashPoint('commit')
+        return outboxIds
+      })
   }
 
   /**
    * The rows for the Parquet archive, packed, in entries of at most archiveRowsPerEntry rows (so
    * that a drain can fill files of PARQUET_ROWS_PER_FILE rows from whole entries).
    */
-  private archive(tx: TransactionSql, rows: readonly MetricsRow[]) {
-    if (rows.length === 0) return null
+  private archive(rows: readonly MetricsRow[]): Statement[] {
     const size = this.archiveRowsPerEntry
-    const entries = Array.from({ length: Math.ceil(rows.length / size) }, (_, i) =>
-      rows.slice(i * size, (i + 1) * size),
-    )
-    // Usually one entry; several are sent in order, pipelined (their ids keep the rows' order).
-    return Promise.all(
-      entries.map(
-        (entry) =>
-          tx`INSERT INTO analytics.metrics_outbox (packed, row_count) VALUES (${packRows(entry)}, ${entry.length})`,
-      ),
-    )
+    return Array.from({ length: Math.ceil(rows.length / size) }, (_, i) => {
+      const entry = rows.slice(i * size, (i + 1) * size)
+      const packed = packRows(entry)
+      // Sent in order, so that the entries' ids keep the rows' order.
+      return (tx: TransactionSql) =>
+        tx`INSERT INTO analytics.metrics_outbox (packed, row_count) VALUES (${packed}, ${entry.length})`
+    })
   }
 
-  private saveStates(tx: TransactionSql, position: PartitionPosition, states: readonly ItemState[]) {
-    if (states.length === 0) return null
+  private saveStates(position: PartitionPosition, states: readonly ItemState[]): Statement[] {
+    if (states.length === 0) return []
     const keys = states.map((state) => splitItemKey(state.key))
-    return tx`
-      INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
-      SELECT ${this.groupId}, s.sku, s.warehouse_id, ${position.topic}, ${position.partition}, s.state
-      FROM ROWS FROM (unnest(${arrayLiteral(keys.map((k) => k[0]))}::text[]),
-        unnest(${arrayLiteral(keys.map((k) => k[1]))}::text[]),
-        jsonb_array_elements(${JSON.stringify(states.map(snapshotOf))}::text::jsonb)) AS s(sku, warehouse_id, state)
-      ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
-        state = excluded.state, topic = excluded.topic, partition = excluded.partition`
+    const skus = arrayLiteral(keys.map((k) => k[0]))
+    const warehouses = arrayLiteral(keys.map((k) => k[1]))
+    const snapshots = JSON.stringify(states.map(snapshotOf))
+    return [
+      (tx) => tx`
+        INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
+        SELECT ${this.groupId}, s.sku, s.warehouse_id, ${position.topic}, ${position.partition}, s.state
+        FROM ROWS FROM (unnest(${skus}::text[]), unnest(${warehouses}::text[]),
+          jsonb_array_elements(${snapshots}::text::jsonb)) AS s(sku, warehouse_id, state)
+        ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
+          state = excluded.state, topic = excluded.topic, partition = excluded.partition`,
+    ]
   }
 
   /**
@@ -290,18 +320,23 @@ export class PostgresStore {
    * on message_id either, see migration 3), in the order the events raised them: the outbox id
    * orders a re-send, and names the rows a confirmed send deletes.
    */
-  private async insertAlerts(tx: TransactionSql, alerts: readonly OutgoingAlert[]): Promise<number[]> {
-    if (alerts.length === 0) return []
-    const inserted = await tx<{ id: number }[]>`
-      INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
-      SELECT a.alert_id, a.message_id, a.item_key, a.value
-      FROM unnest(${arrayLiteral(alerts.map((a) => a.alertId))}::text[], ${arrayLiteral(alerts.map((a) => a.messageId))}::text[],
-        ${arrayLiteral(alerts.map((a) => a.key))}::text[], ${arrayLiteral(alerts.map((a) => a.value))}::text[])
-        WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
-      ORDER BY a.n
-      RETURNING id`
-    // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
-    return inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
+  private insertAlerts(alerts: readonly OutgoingAlert[]): Statement<number[]> {
+    if (alerts.length === 0) return async () => []
+    const alertIds = arrayLiteral(alerts.map((a) => a.alertId))
+    const messageIds = arrayLiteral(alerts.map((a) => a.messageId))
+    const keys = arrayLiteral(alerts.map((a) => a.key))
+    const values = arrayLiteral(alerts.map((a) => a.value))
+    return async (tx) => {
+      const inserted = await tx<{ id: number }[]>`
+        INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
+        SELECT a.alert_id, a.message_id, a.item_key, a.value
+        FROM unnest(${alertIds}::text[], ${messageIds}::text[], ${keys}::text[], ${values}::text[])
+          WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
+        ORDER BY a.n
+        RETURNING id`
+      // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
+      return inserted.map((row) => Number(row.id)).sort((a, b) => a - b)
+    }
   }
 
   private async advanceOffset(tx: TransactionSql, position: PartitionPosition): Promise<void> {
