@@ -6,7 +6,8 @@ import { dirname, resolve } from 'node:path'
 import { alertRecord } from './core/alerts.ts'
 import type { CoreConfig } from './core/config.ts'
 import { type Batch, Engine } from './core/engine.ts'
-import { parseEvent, type Rejection, validateEvent } from './core/event.ts'
+import type { Rejection } from './core/event.ts'
+import { intake, parseRecord } from './core/intake.ts'
 import { RISK_LEVELS, type RiskLevel } from './core/risk.ts'
 import { type MetricsRow, metricsRecord } from './core/rows.ts'
 import { Tally } from './core/tally.ts'
@@ -100,7 +101,6 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
 
   const reportRejection = (chunk: SourceChunk, index: number, rejection: Rejection) => {
-    tally.countRejection(rejection.code)
     rejects?.write({
       source: chunk.source,
       line: chunk.first + index,
@@ -113,16 +113,11 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     for await (const chunk of readInput(input, options.onBytes)) {
       const records = chunk.records
       for (let i = 0; i < records.length; i++) {
-        const record = records[i] as string | Record<string, unknown>
-        if (typeof record === 'string' && isBlank(record)) continue
-        const parsed = typeof record === 'string' ? parseEvent(record) : validateEvent(record)
-        if (parsed.ok) {
-          const outcome = engine.process(parsed.event)
-          tally.countOutcome(outcome)
-          if (outcome === 'duplicate') rejects?.write(duplicateReport(chunk, i))
-        } else {
-          reportRejection(chunk, i, parsed.rejection)
-        }
+        const parsed = parseRecord(records[i] as string | Record<string, unknown>)
+        if (parsed === null) continue
+        const outcome = intake(engine, tally, parsed)
+        if (outcome === 'duplicate') rejects?.write(duplicateReport(chunk, i))
+        else if (outcome !== 'applied') reportRejection(chunk, i, outcome)
         if (++inBatch >= options.batchSize) await endBatch()
       }
     }
@@ -212,11 +207,6 @@ function duplicateReport(chunk: SourceChunk, index: number) {
     message: 'same event_id as an earlier event of this item inside the deduplication window; ignored',
     record: chunk.records[index],
   }
-}
-
-function isBlank(line: string): boolean {
-  // Most lines start with '{'; only look closer at the others.
-  return line.charCodeAt(0) !== 123 && line.trim() === ''
 }
 
 /** The n rows of highest stockout risk; ties go to the fewer days of cover, then the item name. */

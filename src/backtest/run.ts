@@ -4,7 +4,7 @@
 
 import type { Sql } from 'postgres'
 import type { CoreConfig } from '../core/config.ts'
-import { parseEvent, validateEvent } from '../core/event.ts'
+import { intake, parseRecord } from '../core/intake.ts'
 import { Tally } from '../core/tally.ts'
 import { type InputFile, readInput } from '../sources/files.ts'
 import { BacktestCollector, ClosePredictor } from './collect.ts'
@@ -32,11 +32,8 @@ export async function backtestFiles(options: BacktestFileOptions): Promise<Backt
     for await (const chunk of readInput(input)) {
       const records = chunk.records
       for (let i = 0; i < records.length; i++) {
-        const record = records[i] as string | Record<string, unknown>
-        if (typeof record === 'string' && record.charCodeAt(0) !== 123 && record.trim() === '') continue
-        const parsed = typeof record === 'string' ? parseEvent(record) : validateEvent(record)
-        if (parsed.ok) tally.countOutcome(collector.process(parsed.event))
-        else tally.countRejection(parsed.rejection.code)
+        const parsed = parseRecord(records[i] as string | Record<string, unknown>)
+        if (parsed !== null) intake(collector, tally, parsed)
       }
     }
   }

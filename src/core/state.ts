@@ -133,6 +133,10 @@ function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): voi
 }
 
 function keepInsideWindow(recent: (string | number)[], oldestTs: number): (string | number)[] | null {
+  let inside = true
+  for (let i = 1; i < recent.length && inside; i += 2) inside = (recent[i] as number) >= oldestTs
+  // Most events drop nothing from the window: the array stays as it is.
+  if (inside) return recent
   let kept: (string | number)[] | null = null
   for (let i = 0; i < recent.length; i += 2) {
     if ((recent[i + 1] as number) >= oldestTs) {

@@ -3,7 +3,7 @@
 import { alertRecord } from '../../src/core/alerts.ts'
 import { type CoreConfig, DEFAULT_CORE_CONFIG } from '../../src/core/config.ts'
 import { Engine } from '../../src/core/engine.ts'
-import { parseEvent } from '../../src/core/event.ts'
+import { intake, parseRecord } from '../../src/core/intake.ts'
 import { type DailyDelta, dailyRecord, mergeDaily, metricsRecord } from '../../src/core/rows.ts'
 import { Tally } from '../../src/core/tally.ts'
 
@@ -38,16 +38,11 @@ export function analyze(lines: string[], config: Partial<CoreConfig> = {}, batch
     inBatch = 0
   }
   lines.forEach((line, index) => {
-    if (line.trim() === '') return
-    const parsed = parseEvent(line)
-    if (parsed.ok) {
-      const outcome = engine.process(parsed.event)
-      tally.countOutcome(outcome)
-      if (outcome === 'duplicate') duplicates.push(index + 1)
-    } else {
-      tally.countRejection(parsed.rejection.code)
-      rejects.push({ line: index + 1, code: parsed.rejection.code })
-    }
+    const parsed = parseRecord(line)
+    if (parsed === null) return
+    const outcome = intake(engine, tally, parsed)
+    if (outcome === 'duplicate') duplicates.push(index + 1)
+    else if (outcome !== 'applied') rejects.push({ line: index + 1, code: outcome.code })
     if (++inBatch >= batchSize) endBatch()
   })
   endBatch()
