@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'bun:test'
 import type { KafkaMessage } from 'kafkajs'
 import { KafkaJSError } from 'kafkajs'
-import { ConfigError, ConfigError, loadSettings, loadSettings } from '../src/config.ts'
+import { ConfigError, loadSettings } from '../src/config.ts'
 import { consumedToEnd } from '../src/consume/drain.ts'
 import { failedSink, isPermanent, withTimeout } from '../src/consume/failures.ts'
 import { PartitionWork } from '../src/consume/partition.ts'
@@ -203,27 +203,6 @@ describe('packed rows of the Parquet outbox', () => {
     shifted.set(packed, 3)
     expect(unpackRows(shifted.subarray(3))).toEqual(rows)
     expect(unpackRows(packRows([]))).toEqual([])
-  })
-})
-
-describe('COMMIT_INTERVAL_MS', () => {
-  const load = (flags: Record<string, string>, env: Record<string, string>) =>
-    loadSettings(['commitIntervalMs'], flags, env).commitIntervalMs
-
-  test('1000 by default, from the environment, the flag winning; 0 commits after every batch', () => {
-    expect(load({}, {})).toBe(1000)
-    expect(load({}, { COMMIT_INTERVAL_MS: '250' })).toBe(250)
-    expect(load({ 'commit-interval-ms': '0' }, { COMMIT_INTERVAL_MS: '250' })).toBe(0)
-  })
-
-  test('a bad value is one line naming the variable', () => {
-    for (const bad of ['x', '-1', '1.5', '3600001', '']) {
-      expect(() => load({}, { COMMIT_INTERVAL_MS: bad })).toThrow(ConfigError)
-      expect(() => load({}, { COMMIT_INTERVAL_MS: bad })).toThrow(
-        `invalid COMMIT_INTERVAL_MS=${JSON.stringify(bad)}: expected milliseconds from 0 to 3600000`,
-      )
-    }
-    expect(() => load({ 'commit-interval-ms': 'soon' }, {})).toThrow('(from --commit-interval-ms)')
   })
 })
 
