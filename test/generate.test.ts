@@ -592,3 +592,27 @@ describe('to Kafka (the local Apache Kafka broker)', () => {
     expect(wanted.get('null')?.length ?? 0).toBeGreaterThan(0)
   }, 60_000)
 })
+
+describe('small runs stay inside their window', () => {
+  test('a few events over many items and few days: every timestamp within --start … --start + --days', () => {
+    // Before the fix, 5 events over 200 items drew too little demand in 1–10 days and ran past them
+    // (seed 3 with --days 1: 4 of 4 events on the second day).
+    for (const [events, days, skus] of [
+      [5, 1, 50],
+      [5, 10, 50],
+      [3, 1, 1],
+      [200, 3, 50],
+    ] as const)
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const options = { ...DEFAULT_GENERATE_OPTIONS, events, days, skus, seed, start: '2026-01-01' }
+        const lines = [...generateEvents(options)]
+        expect(lines.length).toBe(events)
+        const end = Date.UTC(2026, 0, 1 + days)
+        for (const line of lines)
+          if (line.kind === 'event') {
+            expect(line.ms).toBeGreaterThanOrEqual(Date.UTC(2026, 0, 1))
+            expect(line.ms).toBeLessThan(end)
+          }
+      }
+  })
+})

@@ -151,13 +151,14 @@ export class InventorySimulation {
   private readonly today = new DayBuffer()
   private todayMs = 0
 
-  constructor(options: GenerateOptions, ids: IdSource) {
+  /** `demandFactor` multiplies the calibrated demand (a small run that would outlast its window). */
+  constructor(options: GenerateOptions, ids: IdSource, demandFactor = 1) {
     this.items = new ItemTable(options.skus, options.warehouses, options.seed)
     this.rng = new Random(options.seed, 2)
     this.ids = ids
     this.historyDays = options.days
     this.startDay = parseStartDay(options.start) as number
-    this.scale = calibrateDemandScale(this.items, options.events, options.days)
+    this.scale = calibrateDemandScale(this.items, options.events, options.days) * demandFactor
     this.skuWidth = Math.max(5, String(options.skus).length)
     const warehouseWidth = Math.max(2, String(options.warehouses).length)
     this.warehouseNames = Array.from(

@@ -5,6 +5,7 @@ import { checkGenerateOptions, type GenerateOptions, parseStartDay } from './opt
 import { Random } from './random.ts'
 import type { EventRecord, GeneratedLine } from './record.ts'
 import { IdSource, InventorySimulation } from './simulation.ts'
+import { MS_PER_DAY } from './timestamp.ts'
 
 /** Late events arrive between five minutes and a day and a half after their event time. */
 const MIN_LATE_MS = 5 * 60_000
@@ -35,8 +36,33 @@ export function* generateEvents(options: GenerateOptions): Generator<GeneratedLi
   const problem = checkGenerateOptions(options)
   if (problem !== null) throw new Error(problem)
   if (options.events === 0) return
+  yield* simulate(options, demandFactorToFit(options))
+}
+
+/** Runs up to this many events are simulated once more, without output, to check they fit their window. */
+const CHECKED_UP_TO_EVENTS = 100_000
+
+/**
+ * The demand calibration aims at `events` over `days` on average; a small run (a few events over
+ * many items) may draw fewer and would go on past its last day. Such a run gets its demand raised
+ * until a dry run ends inside the window (it then ends early, which a short run does not notice).
+ */
+function demandFactorToFit(options: GenerateOptions): number {
+  if (options.events > CHECKED_UP_TO_EVENTS) return 1
+  let factor = 1
+  for (let attempt = 0; attempt < 40; attempt++) {
+    let latestMs = 0
+    for (const line of simulate(options, factor))
+      if (line.kind === 'event') latestMs = Math.max(latestMs, line.ms)
+    if (latestMs < ((parseStartDay(options.start) as number) + options.days) * MS_PER_DAY) return factor
+    factor *= 1.5
+  }
+  return factor
+}
+
+function* simulate(options: GenerateOptions, demandFactor: number): Generator<GeneratedLine> {
   const ids = new IdSource(options.seed)
-  const simulation = new InventorySimulation(options, ids)
+  const simulation = new InventorySimulation(options, ids, demandFactor)
   const stage = new DeliveryStage(options, ids)
   // Usually the stream ends near the nominal last day; sparse runs may take a little longer.
   const lastDay = END_OF_2099_DAY - (parseStartDay(options.start) as number) - 1
