@@ -252,10 +252,14 @@ describe.skipIf(!ownPostgresAvailable)('PostgreSQL outages (own server)', () => 
 
   for (const outageSeconds of [3, 20]) {
     test(`--drain exits 0 after a ${outageSeconds} s PostgreSQL outage; batches resume within seconds; one warning`, async () => {
-      const run = await scenarios.prepare(`pg${outageSeconds}`, lines, 1, {}, true, { pg })
+      // Half the stream first; the rest arrives during the outage, so that it is consumed (and its
+      // commits fail) while PostgreSQL is away.
+      const run = await scenarios.prepare(`pg${outageSeconds}`, lines, 1, {}, false, { pg })
+      await produceLines(run.topic, lines.slice(0, half))
       const consume = new Consume(run)
       await until('some progress', async () => (await committedEvents(run)) > 50)
       pg.stop('fast')
+      await produceLines(run.topic, lines.slice(half))
       await Bun.sleep(outageSeconds * 1000)
       pg.start()
       const back = Date.now()
@@ -320,9 +324,16 @@ describe.skipIf(!ownKafkaAvailable)('broker outages (own broker)', () => {
 
   test('--drain exits 0 after a broker outage of over a minute; /healthz 503 meanwhile; alerts all sent', async () => {
     const port = freePort()
-    const run = await scenarios.prepare('broker', lines, 1, { METRICS_PORT: String(port) }, true, {
-      bootstrap: kafka.bootstrap,
-    })
+    // A commit after every batch: the stream is still being consumed when the broker goes away (in
+    // commits of a second it is all read before the test can stop it).
+    const run = await scenarios.prepare(
+      'broker',
+      lines,
+      1,
+      { METRICS_PORT: String(port), COMMIT_INTERVAL_MS: '0' },
+      true,
+      { bootstrap: kafka.bootstrap },
+    )
     const consume = new Consume(run)
     await until('some progress', async () => (await committedEvents(run)) > 50)
     await kafka.stop()
