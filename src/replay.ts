@@ -9,11 +9,11 @@ import { type Batch, Engine } from './core/engine.ts'
 import type { Rejection } from './core/event.ts'
 import { intake, parseRecord } from './core/intake.ts'
 import { RISK_LEVELS, type RiskLevel } from './core/risk.ts'
-import { type MetricsRow, metricsRecord } from './core/rows.ts'
+import { METRICS_COLUMNS, type MetricsRow, metricsRecord } from './core/rows.ts'
 import { Tally } from './core/tally.ts'
 import type { BatchSink } from './sinks/batch-sink.ts'
 import { JsonLinesWriter } from './sinks/jsonl.ts'
-import { fileStamp, METRICS_COLUMNS, ParquetMetricsWriter } from './sinks/parquet.ts'
+import { fileStamp, ParquetMetricsWriter } from './sinks/parquet.ts'
 import { type InputFile, readInput, type SourceChunk } from './sources/files.ts'
 
 export interface ReplayOptions {

@@ -72,67 +72,91 @@ export function buildMetricsRow(
   }
 }
 
-/** The row with SPEC §7 column names, dates as YYYY-MM-DD and timestamps as ISO-8601 UTC. */
-export function metricsRecord(row: MetricsRow) {
-  return {
-    sku: row.sku,
-    warehouse_id: row.warehouseId,
-    as_of_date: formatDay(row.asOfDay),
-    last_event_at: new Date(row.lastEventAt).toISOString(),
-    event_count: row.eventCount,
-    on_hand: row.onHand,
-    velocity_7d: row.velocity7d,
-    velocity_30d: row.velocity30d,
-    volatility: row.volatility,
-    trend: row.trend,
-    seasonality_index: row.seasonalityIndex,
-    days_of_history: row.daysOfHistory,
-    lead_time_days: row.leadTimeDays,
-    expected_demand_lead_time: row.expectedDemandLeadTime,
-    stockout_risk: row.stockoutRisk,
-    risk_level: row.riskLevel,
-    days_of_cover: row.daysOfCover,
-    safety_stock: row.safetyStock,
-    reorder_point: row.reorderPoint,
-    reorder_quantity: row.reorderQuantity,
-    on_order: row.onOrder,
-    inventory_position: row.inventoryPosition,
-    expected_stockout_date: row.expectedStockoutDate === null ? null : formatDay(row.expectedStockoutDate),
-    computed_at: new Date(row.computedAt).toISOString(),
-  }
+export type ColumnKind = 'string' | 'date' | 'timestamp' | 'int64' | 'double'
+
+export interface MetricsColumn {
+  /** SPEC §7's name, the same in PostgreSQL, Parquet, CSV and JSON. */
+  name: string
+  field: keyof MetricsRow
+  /** Dates are day numbers in the row and YYYY-MM-DD in a record; timestamps epoch ms and ISO-8601 UTC. */
+  kind: ColumnKind
+  nullable: boolean
 }
 
-export type MetricsRecord = ReturnType<typeof metricsRecord>
+const column = <const N extends string, const K extends ColumnKind, const Null extends boolean = false>(
+  name: N,
+  field: keyof MetricsRow,
+  kind: K,
+  nullable?: Null,
+) => ({ name, field, kind, nullable: (nullable ?? false) as Null })
 
-/** The inverse of metricsRecord, for rows that went through JSON (the Parquet outbox). */
-export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
-  return {
-    sku: record.sku,
-    warehouseId: record.warehouse_id,
-    asOfDay: dayFromDate(record.as_of_date),
-    lastEventAt: Date.parse(record.last_event_at),
-    eventCount: record.event_count,
-    onHand: record.on_hand,
-    velocity7d: record.velocity_7d,
-    velocity30d: record.velocity_30d,
-    volatility: record.volatility,
-    trend: record.trend,
-    seasonalityIndex: record.seasonality_index,
-    daysOfHistory: record.days_of_history,
-    leadTimeDays: record.lead_time_days,
-    expectedDemandLeadTime: record.expected_demand_lead_time,
-    stockoutRisk: record.stockout_risk,
-    riskLevel: record.risk_level,
-    daysOfCover: record.days_of_cover,
-    safetyStock: record.safety_stock,
-    reorderPoint: record.reorder_point,
-    reorderQuantity: record.reorder_quantity,
-    onOrder: record.on_order,
-    inventoryPosition: record.inventory_position,
-    expectedStockoutDate:
-      record.expected_stockout_date === null ? null : dayFromDate(record.expected_stockout_date),
-    computedAt: Date.parse(record.computed_at),
+/**
+ * SPEC §7's processed-metrics columns, in order: the one list that the records (JSON, CSV), the
+ * Parquet schema and the PostgreSQL writes derive from.
+ */
+export const METRICS_COLUMNS = [
+  column('sku', 'sku', 'string'),
+  column('warehouse_id', 'warehouseId', 'string'),
+  column('as_of_date', 'asOfDay', 'date'),
+  column('last_event_at', 'lastEventAt', 'timestamp'),
+  column('event_count', 'eventCount', 'int64'),
+  column('on_hand', 'onHand', 'double', true),
+  column('velocity_7d', 'velocity7d', 'double'),
+  column('velocity_30d', 'velocity30d', 'double'),
+  column('volatility', 'volatility', 'double'),
+  column('trend', 'trend', 'double'),
+  column('seasonality_index', 'seasonalityIndex', 'double'),
+  column('days_of_history', 'daysOfHistory', 'int64'),
+  column('lead_time_days', 'leadTimeDays', 'double'),
+  column('expected_demand_lead_time', 'expectedDemandLeadTime', 'double'),
+  column('stockout_risk', 'stockoutRisk', 'double', true),
+  column('risk_level', 'riskLevel', 'string'),
+  column('days_of_cover', 'daysOfCover', 'double', true),
+  column('safety_stock', 'safetyStock', 'double'),
+  column('reorder_point', 'reorderPoint', 'double'),
+  column('reorder_quantity', 'reorderQuantity', 'double', true),
+  column('on_order', 'onOrder', 'double'),
+  column('inventory_position', 'inventoryPosition', 'double', true),
+  column('expected_stockout_date', 'expectedStockoutDate', 'date', true),
+  column('computed_at', 'computedAt', 'timestamp'),
+] as const satisfies readonly MetricsColumn[]
+
+type RecordValue<C extends MetricsColumn> =
+  | (C['kind'] extends 'int64' | 'double' ? number : string)
+  | (C['nullable'] extends true ? null : never)
+
+/** A row with SPEC §7 column names, dates as YYYY-MM-DD and timestamps as ISO-8601 UTC. */
+export type MetricsRecord = {
+  [C in (typeof METRICS_COLUMNS)[number] as C['name']]: RecordValue<C>
+}
+
+export function metricsRecord(row: MetricsRow): MetricsRecord {
+  const record: Record<string, string | number | null> = {}
+  for (const c of METRICS_COLUMNS as readonly MetricsColumn[]) {
+    const value = row[c.field] as string | number | null
+    record[c.name] =
+      value === null || c.kind === 'string' || c.kind === 'int64' || c.kind === 'double'
+        ? value
+        : c.kind === 'date'
+          ? formatDay(value as number)
+          : new Date(value as number).toISOString()
   }
+  return record as MetricsRecord
+}
+
+/** The inverse of metricsRecord, for rows that went through JSON. */
+export function metricsRowFromRecord(record: MetricsRecord): MetricsRow {
+  const row: Record<string, string | number | null> = {}
+  for (const c of METRICS_COLUMNS as readonly MetricsColumn[]) {
+    const value = (record as Record<string, string | number | null>)[c.name] ?? null
+    row[c.field] =
+      value === null || c.kind === 'string' || c.kind === 'int64' || c.kind === 'double'
+        ? value
+        : c.kind === 'date'
+          ? dayFromDate(value as string)
+          : Date.parse(value as string)
+  }
+  return row as unknown as MetricsRow
 }
 
 function dayFromDate(date: string): number {

@@ -16,55 +16,11 @@ import {
 import { basename, dirname, join } from 'node:path'
 import type { SchemaElement } from 'hyparquet'
 import { fileWriter, ParquetWriter } from 'hyparquet-writer'
-import type { MetricsRow } from '../core/rows.ts'
+import { METRICS_COLUMNS, type MetricsColumn, type MetricsRow } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
 import { ServiceError } from '../errors.ts'
 
-type ColumnKind = 'string' | 'date' | 'timestamp' | 'int64' | 'double'
-
-interface Column {
-  name: string
-  kind: ColumnKind
-  nullable: boolean
-  value: (row: MetricsRow) => string | number | null
-}
-
-const column = (name: string, kind: ColumnKind, value: Column['value'], nullable = false): Column => ({
-  name,
-  kind,
-  nullable,
-  value,
-})
-
-/** The SPEC §7 columns, in order. */
-export const METRICS_COLUMNS: readonly Column[] = [
-  column('sku', 'string', (r) => r.sku),
-  column('warehouse_id', 'string', (r) => r.warehouseId),
-  column('as_of_date', 'date', (r) => r.asOfDay),
-  column('last_event_at', 'timestamp', (r) => r.lastEventAt),
-  column('event_count', 'int64', (r) => r.eventCount),
-  column('on_hand', 'double', (r) => r.onHand, true),
-  column('velocity_7d', 'double', (r) => r.velocity7d),
-  column('velocity_30d', 'double', (r) => r.velocity30d),
-  column('volatility', 'double', (r) => r.volatility),
-  column('trend', 'double', (r) => r.trend),
-  column('seasonality_index', 'double', (r) => r.seasonalityIndex),
-  column('days_of_history', 'int64', (r) => r.daysOfHistory),
-  column('lead_time_days', 'double', (r) => r.leadTimeDays),
-  column('expected_demand_lead_time', 'double', (r) => r.expectedDemandLeadTime),
-  column('stockout_risk', 'double', (r) => r.stockoutRisk, true),
-  column('risk_level', 'string', (r) => r.riskLevel),
-  column('days_of_cover', 'double', (r) => r.daysOfCover, true),
-  column('safety_stock', 'double', (r) => r.safetyStock),
-  column('reorder_point', 'double', (r) => r.reorderPoint),
-  column('reorder_quantity', 'double', (r) => r.reorderQuantity, true),
-  column('on_order', 'double', (r) => r.onOrder),
-  column('inventory_position', 'double', (r) => r.inventoryPosition, true),
-  column('expected_stockout_date', 'date', (r) => r.expectedStockoutDate, true),
-  column('computed_at', 'timestamp', (r) => r.computedAt),
-]
-
-function schemaElement({ name, kind, nullable }: Column): SchemaElement {
+function schemaElement({ name, kind, nullable }: MetricsColumn): SchemaElement {
   const repetition_type = nullable ? 'OPTIONAL' : 'REQUIRED'
   switch (kind) {
     case 'string':
@@ -92,9 +48,11 @@ function schemaElement({ name, kind, nullable }: Column): SchemaElement {
   }
 }
 
+const COLUMNS: readonly MetricsColumn[] = METRICS_COLUMNS
+
 const SCHEMA: SchemaElement[] = [
   { name: 'root', num_children: METRICS_COLUMNS.length },
-  ...METRICS_COLUMNS.map(schemaElement),
+  ...COLUMNS.map(schemaElement),
 ]
 
 /**
@@ -118,9 +76,9 @@ export class ColumnGroupBuilder {
 
   add(row: MetricsRow): void {
     const at = this.rows++
-    for (let c = 0; c < METRICS_COLUMNS.length; c++) {
-      const column = METRICS_COLUMNS[c] as Column
-      const value = column.value(row)
+    for (let c = 0; c < COLUMNS.length; c++) {
+      const column = COLUMNS[c] as MetricsColumn
+      const value = row[column.field]
       const data = this.columns[c] as Float64Array | string[]
       if (column.kind === 'string') (data as string[])[at] = value as string
       else (data as Float64Array)[at] = value === null ? Number.NaN : (value as number)
@@ -141,7 +99,7 @@ export class ColumnGroupBuilder {
   }
 
   private empty(): (Float64Array | string[])[] {
-    return METRICS_COLUMNS.map((c) => (c.kind === 'string' ? [] : new Float64Array(this.capacity)))
+    return COLUMNS.map((c) => (c.kind === 'string' ? [] : new Float64Array(this.capacity)))
   }
 }
 
@@ -157,7 +115,7 @@ export function columnGroupOf(rows: readonly MetricsRow[]): ColumnGroup {
  * measures they cost a third of the write time and prune nothing.
  */
 function columnData(group: ColumnGroup) {
-  return METRICS_COLUMNS.map((c, i) => {
+  return COLUMNS.map((c, i) => {
     const values = group.columns[i] as Float64Array | string[]
     let data: unknown = values
     if (c.nullable && c.kind !== 'string')
