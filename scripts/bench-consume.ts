@@ -6,9 +6,10 @@
 // not a test: it prints figures and asserts nothing.
 //
 // CPU: invpipe's from the process's own rusage; PostgreSQL's as utime + stime from /proc of every
-// postgres process, plus the postmaster's cutime + cstime (the backends that exited meanwhile), read
-// before and after the run. That counts whatever else uses the server meanwhile: run it on a quiet
-// machine, or read the figure as an upper bound.
+// postgres process, plus their cutime + cstime (the backends that exited meanwhile, counted by the
+// postmaster), read before and after the run; Redis's and the broker's (java) the same way. That
+// counts whatever else uses those servers meanwhile: run it on a quiet machine, or read the figures
+// as upper bounds.
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -71,25 +72,43 @@ async function kafkajsRate(topic: string, total: number): Promise<number> {
   return total / ((lastAt - firstAt) / 1000)
 }
 
-/** CPU seconds PostgreSQL's processes have used so far (exited backends through the postmaster). */
-function postgresCpuSeconds(): number {
+/** utime + stime (and, with `children`, cutime + cstime) of one process, in clock ticks. */
+function processTicks(pid: string, children: boolean): { command: string; ticks: number } | null {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return null // gone meanwhile
+  }
+  // Fields after the command: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const own = Number(fields[11]) + Number(fields[12])
+  return {
+    command: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    ticks: own + (children ? Number(fields[13]) + Number(fields[14]) : 0),
+  }
+}
+
+/** CPU seconds the processes named `command` have used so far, with what their exited children used. */
+function cpuSeconds(command: string): number {
   let ticks = 0
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    let stat: string
-    try {
-      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    } catch {
-      continue // gone meanwhile
-    }
-    const command = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
-    if (command !== 'postgres') continue
-    // Fields after the command: state ppid … utime(14) stime(15) cutime(16) cstime(17), 1-based.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    const own = Number(fields[11]) + Number(fields[12])
-    const isPostmaster = readFileSync(`/proc/${fields[1]}/stat`, 'utf8').includes('(postgres)') === false
-    ticks += own + (isPostmaster ? Number(fields[13]) + Number(fields[14]) : 0)
+    const found = processTicks(pid, true)
+    if (found?.command === command) ticks += found.ticks
   }
   return ticks / TICKS_PER_SECOND
+}
+
+/** The stack's broker (its pid file), not any other Java process. */
+function brokerCpuSeconds(): number {
+  const pidFile = join(ROOT, '.stack', 'kafka', 'kafka.pid')
+  const pid = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : ''
+  return (processTicks(pid, false)?.ticks ?? Number.NaN) / TICKS_PER_SECOND
+}
+
+/** The services' CPU seconds so far: PostgreSQL (with its exited backends), Redis, the broker. */
+function servicesCpu() {
+  return { postgres: cpuSeconds('postgres'), redis: cpuSeconds('redis-server'), kafka: brokerCpuSeconds() }
 }
 
 const lines = await eventLines()
@@ -116,7 +135,7 @@ for (const batchSize of BATCH_SIZES) {
   const id = `bench-${batchSize}-${Date.now().toString(36)}`
   const database = await freshDatabase(id)
   const dataDir = join(BENCH_OUT, id)
-  const postgresBefore = postgresCpuSeconds()
+  const before = servicesCpu()
   started = performance.now()
   const proc = startConsume({
     topic,
@@ -130,7 +149,7 @@ for (const batchSize of BATCH_SIZES) {
   const sampler = sampleHighWaterMark(proc.pid)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
   const seconds = (performance.now() - started) / 1000
-  const postgresCpu = postgresCpuSeconds() - postgresBefore
+  const after = servicesCpu()
   const rss = (await sampler.stop()) / 1048576
   if (code !== 0) throw new Error(`consume failed:\n${stderr.slice(-2000)}`)
   const usage = proc.resourceUsage()
@@ -140,7 +159,9 @@ for (const batchSize of BATCH_SIZES) {
   console.log(
     `consume BATCH_SIZE ${String(batchSize).padStart(4)}: ${Math.round(rate).toLocaleString('en')} events/s end to end ` +
       `(${seconds.toFixed(1)} s incl. start-up and final flush), ${share(rate, reference)} of ConsumerPerformance, ` +
-      `${share(rate, raw)} of kafkajs; CPU per 1M events: invpipe ${perMillion(invpipeCpu)} s, PostgreSQL ${perMillion(postgresCpu)} s; ` +
+      `${share(rate, raw)} of kafkajs; CPU per 1M events: invpipe ${perMillion(invpipeCpu)} s, ` +
+      `PostgreSQL ${perMillion(after.postgres - before.postgres)} s, Redis ${perMillion(after.redis - before.redis)} s, ` +
+      `broker ${perMillion(after.kafka - before.kafka)} s; ` +
       `peak RSS ${rss.toFixed(0)} MiB`,
   )
   await dropDatabase(database)

@@ -9,11 +9,12 @@ function quoted(text: string): string {
 
 /** The literal of a one-dimensional array; null is NULL, numbers keep every digit (shortest round trip). */
 export function arrayLiteral(values: readonly (string | number | null)[]): string {
-  let literal = '{'
+  // Joined once rather than appended to: a string grown piece by piece has to be flattened again
+  // when the driver measures and copies it.
+  const elements = new Array<string>(values.length)
   for (let i = 0; i < values.length; i++) {
     const value = values[i] as string | number | null
-    if (i > 0) literal += ','
-    literal += value === null ? 'NULL' : typeof value === 'number' ? String(value) : quoted(value)
+    elements[i] = value === null ? 'NULL' : typeof value === 'number' ? String(value) : quoted(value)
   }
-  return `${literal}}`
+  return `{${elements.join(',')}}`
 }
