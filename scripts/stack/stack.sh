@@ -7,7 +7,7 @@
 #   bash scripts/stack/stack.sh kafka-up | kafka-down            Kafka only
 #   bash scripts/stack/stack.sh clean                            down, then delete .stack/ state (keeps Kafka jars)
 #
-# Addresses come from the variables of SPEC §8 (KAFKA_BOOTSTRAP_SERVERS, POSTGRES_*, REDIS_*).
+# Addresses come from the variables of the Configuration table (README) (KAFKA_BOOTSTRAP_SERVERS, POSTGRES_*, REDIS_*).
 # A service that already answers at its address is used as it is; otherwise, when the address is
 # local, the script starts one with its state under .stack/ (repo root) and records that it did.
 # Extra knobs: STACK_DIR, KAFKA_HEAP (-Xmx512m), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (90),
@@ -39,7 +39,7 @@ services() { # validate the service list (default: all)
   echo "$*"
 }
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd="${1:-help}" s t0 rc=0
