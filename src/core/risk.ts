@@ -167,20 +167,31 @@ function riskWithModel(
   let weights = 0
   const beforeFirstReceipt = new Map<number, number>()
   // Scenarios often bring the same receipts within the horizon (two latenesses both past it, say).
-  const byReceipts = new Map<string, number>()
+  const seen: Receipt[][] = []
+  const passages: number[] = []
   for (let i = 0; i < scenarios.length; i++) {
     const { weight, receipts } = scenarios[i] as Scenario
     const within = inHorizon(receipts, horizon)
-    const key = within.map((r) => `${r.day}:${r.units}`).join()
-    let passage = byReceipts.get(key)
-    if (passage === undefined) {
-      passage = Math.min(nothingComing, firstPassage(model, onHand, within, horizon, beforeFirstReceipt))
-      byReceipts.set(key, passage)
+    let j = 0
+    while (j < seen.length && !sameReceipts(seen[j] as Receipt[], within)) j++
+    if (j === seen.length) {
+      seen.push(within)
+      passages.push(Math.min(nothingComing, firstPassage(model, onHand, within, horizon, beforeFirstReceipt)))
     }
-    risk += weight * passage
+    risk += weight * (passages[j] as number)
     weights += weight
   }
   return risk / weights
+}
+
+function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Receipt
+    const y = b[i] as Receipt
+    if (x.day !== y.day || x.units !== y.units) return false
+  }
+  return true
 }
 
 interface Scenario {
@@ -241,9 +252,11 @@ function arrivalDay(
 }
 
 /** Triples (days late, fill, weight): the prior's pseudo-deliveries and the item's own record, equal ones merged. */
-function deliveryScenarios(record: readonly number[] | null): number[] {
-  const scenarios = PRIOR_DELIVERIES.flat()
-  if (record === null) return scenarios
+const PRIOR_SCENARIOS: readonly number[] = PRIOR_DELIVERIES.flat()
+
+function deliveryScenarios(record: readonly number[] | null): readonly number[] {
+  if (record === null) return PRIOR_SCENARIOS
+  const scenarios = PRIOR_SCENARIOS.slice()
   for (let i = 0; i < record.length; i += 2) {
     const late = record[i] as number
     const fill = record[i + 1] as number
