@@ -7,9 +7,9 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
-import { metricsRecord } from '../src/core/rows.ts'
+import { type MetricsRow, metricsRecord } from '../src/core/rows.ts'
 import { replay } from '../src/replay.ts'
-import { removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
+import { ParquetMetricsWriter, removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
 import { openInputs } from '../src/sources/files.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -218,6 +218,74 @@ describe('processed-metrics Parquet (SPEC §7)', async () => {
     expect(await latest(one)).toEqual(await latest(all))
     expect(await latest(one)).toEqual(await latest(dataDir))
     connection.closeSync()
+  })
+})
+
+describe('the Parquet worker: row groups, files and waiting', () => {
+  test('2,500 rows in row groups of 300 and files of 1,000: every row once, in order, in three files', async () => {
+    const outDir = join(dir, 'worker')
+    // Rows with every kind of value, nulls included, that differ from row to row.
+    const rows: MetricsRow[] = Array.from({ length: 2500 }, (_, i) => ({
+      sku: `S${i % 37}`,
+      warehouseId: `W${i % 3}`,
+      asOfDay: 20_454 + (i % 90),
+      lastEventAt: Date.UTC(2026, 0, 1) + i * 60_000,
+      eventCount: i + 1,
+      onHand: i % 5 === 0 ? null : i / 4,
+      velocity7d: i / 7,
+      velocity30d: i / 30,
+      volatility: 0.5,
+      trend: -i,
+      seasonalityIndex: 1,
+      daysOfHistory: i % 31,
+      leadTimeDays: 7,
+      expectedDemandLeadTime: i / 3,
+      stockoutRisk: i % 5 === 0 ? null : (i % 100) / 100,
+      riskLevel: i % 5 === 0 ? 'unknown' : 'low',
+      daysOfCover: i % 7 === 0 ? null : i / 9,
+      safetyStock: 2,
+      reorderPoint: 9,
+      reorderQuantity: i % 11 === 0 ? null : i % 4,
+      onOrder: i % 2,
+      inventoryPosition: i % 5 === 0 ? null : i / 4 + (i % 2),
+      expectedStockoutDate: i % 3 === 0 ? null : 20_460 + (i % 40),
+      computedAt: Date.UTC(2026, 10, 25) + i,
+    }))
+    const writer = new ParquetMetricsWriter({
+      dataDir: outDir,
+      stamp: 'T',
+      rowGroupRows: 300,
+      rowsPerFile: 1000,
+    })
+    // Uneven batches: groups end inside them, and more groups than may wait are sent at once.
+    for (let i = 0; i < rows.length; i += 700) await writer.write(rows.slice(i, i + 700))
+    const files = await writer.close()
+    // A file is closed once it holds 1,000 rows or more, at the end of a row group: 1,200, 1,200, 100.
+    expect(files.map((f) => basename(f))).toEqual([
+      'processed_metrics_T_0001.parquet',
+      'processed_metrics_T_0002.parquet',
+      'processed_metrics_T_0003.parquet',
+    ])
+    expect(readdirSync(outDir).sort()).toEqual(files.map((f) => basename(f)).sort())
+    const read: Record<string, unknown>[] = []
+    for (const path of files) {
+      const file = await asyncBufferFromFile(path)
+      const metadata = await parquetMetadataAsync(file)
+      expect(metadata.row_groups.every((group) => Number(group.num_rows) <= 300)).toBe(true)
+      read.push(...((await parquetReadObjects({ file })) as Record<string, unknown>[]))
+    }
+    expect(read).toHaveLength(rows.length)
+    // What went in, as a reader sees it: dates and timestamps as Date, INT64 as bigint.
+    const asRead = (row: MetricsRow) => {
+      const record: Record<string, unknown> = { ...metricsRecord(row) }
+      for (const key of ['as_of_date', 'expected_stockout_date', 'last_event_at', 'computed_at'])
+        if (record[key] !== null)
+          record[key] = new Date(`${record[key]}${key.endsWith('date') ? 'T00:00:00Z' : ''}`)
+      record.event_count = BigInt(row.eventCount)
+      record.days_of_history = BigInt(row.daysOfHistory)
+      return record
+    }
+    expect(read).toEqual(rows.map(asRead))
   })
 })
 
