@@ -116,7 +116,21 @@ describe('the PostgreSQL history gives the report the event files give', () => {
         timestamp: `${formatDay(today - ago)}T12:00:00Z`,
       }),
     )
-    const lines = [...generated, ...newcomer]
+    // An item that runs out inside both windows below, whatever the generator makes of its seed:
+    // the windows' reports then hold stockouts for the two sources to agree on.
+    const runsOut = [
+      { event_type: 'stock_count', quantity: 10, ago: 20 },
+      ...[19, 18, 17, 16].map((ago) => ({ event_type: 'sale', quantity: 3, ago })),
+    ].map(({ ago, ...event }, i) =>
+      JSON.stringify({
+        ...event,
+        event_id: `out-${i}`,
+        sku: 'SKU-OUT',
+        warehouse_id: 'WH-01',
+        timestamp: `${formatDay(today - ago)}T12:00:00Z`,
+      }),
+    )
+    const lines = [...generated, ...newcomer, ...runsOut]
     const run = await scenarios.prepare('bt-generated', lines, 37)
     await consumeAll(run)
     const path = writeLines('generated.jsonl', lines)
@@ -160,7 +174,8 @@ describe('the PostgreSQL history gives the report the event files give', () => {
           cursorRows: 7,
         })
         const files = await backtestFiles({ inputs: openInputs([path]), core, ...bounds })
-        expect(history.report.items).toBe(8 + 1)
+        // The generated 8, the newcomer and the item that runs out.
+        expect(history.report.items).toBe(8 + 2)
         expect(figures(reportRecord(history.report))).toEqual(figures(reportRecord(files.report)))
       }
     } finally {
