@@ -9,6 +9,11 @@ export function isPermanent(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('21') || code.startsWith('22') || code.startsWith('23'))
 }
 
+/** A lock wait ran out (lock_timeout): another session holds a row this commit needs. */
+export function isLockTimeout(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '55P03'
+}
+
 /** The sink a failure of the batch path is reported under (/healthz, metrics, the outage warning). */
 export function failedSink(error: unknown): 'kafka' | 'postgres' {
   return error instanceof KafkaJSError ? 'kafka' : 'postgres'

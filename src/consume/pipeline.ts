@@ -30,6 +30,7 @@ import { crashPoint } from '../crash-points.ts'
 import { ensureTopics, KafkaComplaints, type KafkaSettings, kafkaClient } from '../kafka/client.ts'
 import { errorText, log } from '../log.ts'
 import { Telemetry } from '../observability.ts'
+import { CONSUME_SESSION } from '../postgres/connect.ts'
 import { migrate } from '../postgres/migrations.ts'
 import { deadLetter, outgoingAlert, sendDeadLetters } from '../sinks/kafka.ts'
 import { removeStaleTemporaryFiles } from '../sinks/parquet.ts'
@@ -39,7 +40,7 @@ import type { RedisMetricsSink } from '../sinks/redis.ts'
 import { parseMessage } from '../sources/kafka.ts'
 import { AlertRelay } from './alert-relay.ts'
 import { watchForCaughtUp } from './drain.ts'
-import { failedSink, isPermanent, withTimeout } from './failures.ts'
+import { failedSink, isLockTimeout, isPermanent, withTimeout } from './failures.ts'
 import { PartitionWork } from './partition.ts'
 import type { PendingCommit } from './pending-commit.ts'
 import { batchesOf, fetchedOffset, planFetch } from './positions.ts'
@@ -92,6 +93,8 @@ const STALE_TEMPORARY_MS = 10 * 60_000
 const MAINTENANCE_MS = 1_000
 /** A failed Parquet drain or alert send is tried again after this long, with or without new batches. */
 const FOLLOW_UP_RETRY_MS = 2_000
+/** A session waited on mid-message this long is stalled: as long as PostgreSQL gives one idle in a transaction. */
+const STALLED_SESSION_SECONDS = CONSUME_SESSION.idle_in_transaction_session_timeout / 1000
 
 export class ConsumePipeline {
   readonly tally = new Tally()
@@ -482,8 +485,7 @@ export class ConsumePipeline {
   private async commitFailed(work: PartitionWork, pending: PendingCommit, error: unknown, retry: boolean) {
     if (this.partitions.get(work.partition) === work) this.partitions.delete(work.partition)
     work.clearTimer()
-    if (error instanceof FencedError) log.warn(error.message)
-    else if (isPermanent(error)) {
+    if (isPermanent(error)) {
       // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
       this.failure = error as Error
       log.error('commit refused by PostgreSQL; stopping', {
@@ -492,12 +494,31 @@ export class ConsumePipeline {
       })
       this.stop()
       return
-    } else if (retry) await this.failed(error, work.partition)
+    }
+    if (error instanceof FencedError) log.warn(error.message)
+    else {
+      if (isLockTimeout(error)) await this.endStalledSessions()
+      if (retry) await this.failed(error, work.partition)
+    }
     this.consumer?.seek({
       topic: this.options.topic,
       partition: work.partition,
       offset: String(work.committed ?? pending.fromOffset),
     })
+  }
+
+  /**
+   * After a lock wait ran out: the lock may be held by the session of a process frozen halfway
+   * through sending its commit, which PostgreSQL never ends by itself; ended, its transaction rolls
+   * back and the next try gets the row (PostgresStore.endStalledSessions).
+   */
+  private async endStalledSessions(): Promise<void> {
+    const ended = await this.store.endStalledSessions(STALLED_SESSION_SECONDS).catch(() => [])
+    if (ended.length > 0)
+      log.warn('ended PostgreSQL sessions stuck in the middle of a commit (their process stopped sending)', {
+        pids: ended,
+        stalled_seconds: STALLED_SESSION_SECONDS,
+      })
   }
 
   private countCommitted(work: PartitionWork, pending: PendingCommit, truncated: number): void {

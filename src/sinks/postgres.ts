@@ -359,6 +359,24 @@ export class PostgresStore {
   }
 
   /**
+   * Ends the sessions of invpipe that PostgreSQL has been waiting on for the rest of a message for
+   * longer than `seconds`, inside a transaction ('active', ClientRead): a process frozen halfway
+   * through sending a pipelined commit (a large statement does not fit the socket's buffer).
+   * PostgreSQL ends a session idle in a transaction after idle_in_transaction_session_timeout, but
+   * not one in the middle of a message, and it keeps the partition's offset row locked for as long
+   * as the process stays frozen. Returns the process ids ended.
+   */
+  async endStalledSessions(seconds: number): Promise<number[]> {
+    const ended = await this.sql<{ pid: number }[]>`
+      SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name = 'invpipe' AND pid <> pg_backend_pid()
+        AND state = 'active' AND wait_event = 'ClientRead' AND xact_start IS NOT NULL
+        AND state_change < now() - make_interval(secs => ${seconds})
+        AND pg_terminate_backend(pid)`
+    return ended.map((row) => row.pid)
+  }
+
+  /**
    * Alerts committed at least `olderThanSeconds` ago but not yet confirmed sent (a crash or a Kafka
    * error came between), oldest first. The age keeps instances from re-sending what another is
    * sending right now.
