@@ -367,12 +367,15 @@ export class PostgresStore {
    * as the process stays frozen. Returns the process ids ended.
    */
   async endStalledSessions(seconds: number): Promise<number[]> {
+    // The sessions are chosen first (MATERIALIZED): in a plain WHERE, PostgreSQL may call
+    // pg_terminate_backend before the conditions that rule a session out.
     const ended = await this.sql<{ pid: number }[]>`
-      SELECT pid FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name = 'invpipe' AND pid <> pg_backend_pid()
-        AND state = 'active' AND wait_event = 'ClientRead' AND xact_start IS NOT NULL
-        AND state_change < now() - make_interval(secs => ${seconds})
-        AND pg_terminate_backend(pid)`
+      WITH stalled AS MATERIALIZED (
+        SELECT pid FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'invpipe' AND pid <> pg_backend_pid()
+          AND state = 'active' AND wait_event = 'ClientRead' AND xact_start IS NOT NULL
+          AND state_change < now() - make_interval(secs => ${seconds}))
+      SELECT pid FROM stalled WHERE pg_terminate_backend(pid)`
     return ended.map((row) => row.pid)
   }
 
