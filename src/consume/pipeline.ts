@@ -24,6 +24,7 @@ import {
 import type { Sql } from 'postgres'
 import type { CoreConfig } from '../core/config.ts'
 import { Engine } from '../core/engine.ts'
+import { intake } from '../core/intake.ts'
 import type { MetricsRow } from '../core/rows.ts'
 import { Tally } from '../core/tally.ts'
 import { crashPoint } from '../crash-points.ts'
@@ -383,12 +384,8 @@ export class ConsumePipeline {
     const letters: Message[] = []
     const tally = new Tally()
     for (const message of messages) {
-      const parsed = parseMessage(message)
-      if (parsed.ok) tally.countOutcome(work.engine.process(parsed.event))
-      else {
-        tally.countRejection(parsed.rejection.code)
-        letters.push(deadLetter(source, message, parsed.rejection))
-      }
+      const outcome = intake(work.engine, tally, parseMessage(message))
+      if (outcome !== 'applied' && outcome !== 'duplicate') letters.push(deadLetter(source, message, outcome))
     }
     const now = this.now()
     const result = work.engine.flush(now)

@@ -6,7 +6,12 @@
 import type { Sql, TransactionSql } from 'postgres'
 import { closeRecord, type DayClose } from '../core/close.ts'
 import { splitItemKey } from '../core/event.ts'
-import type { DailyDelta, MetricsRow } from '../core/rows.ts'
+import {
+  type DailyDelta,
+  type MetricsColumn,
+  type MetricsRow,
+  METRICS_COLUMNS as SPEC_COLUMNS,
+} from '../core/rows.ts'
 import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts'
 import type { ItemState } from '../core/state.ts'
 import { crashPoint } from '../crash-points.ts'
@@ -66,32 +71,13 @@ const asDate = (e: string) => `date '1970-01-01' + ${e}`
 const asTimestamp = (e: string) => `to_timestamp(0) + ${e} * interval '1 millisecond'`
 const asBoolean = (e: string) => `${e}::bool`
 
-const METRICS_COLUMNS: ArrayColumn<MetricsRow>[] = [
-  { name: 'sku', type: 'text', value: (r) => r.sku },
-  { name: 'warehouse_id', type: 'text', value: (r) => r.warehouseId },
-  { name: 'as_of_date', type: 'int4', value: (r) => r.asOfDay, sql: asDate },
-  { name: 'last_event_at', type: 'float8', value: (r) => r.lastEventAt, sql: asTimestamp },
-  { name: 'event_count', type: 'float8', value: (r) => r.eventCount },
-  { name: 'on_hand', type: 'float8', value: (r) => r.onHand },
-  { name: 'velocity_7d', type: 'float8', value: (r) => r.velocity7d },
-  { name: 'velocity_30d', type: 'float8', value: (r) => r.velocity30d },
-  { name: 'volatility', type: 'float8', value: (r) => r.volatility },
-  { name: 'trend', type: 'float8', value: (r) => r.trend },
-  { name: 'seasonality_index', type: 'float8', value: (r) => r.seasonalityIndex },
-  { name: 'days_of_history', type: 'float8', value: (r) => r.daysOfHistory },
-  { name: 'lead_time_days', type: 'float8', value: (r) => r.leadTimeDays },
-  { name: 'expected_demand_lead_time', type: 'float8', value: (r) => r.expectedDemandLeadTime },
-  { name: 'stockout_risk', type: 'float8', value: (r) => r.stockoutRisk },
-  { name: 'risk_level', type: 'text', value: (r) => r.riskLevel },
-  { name: 'days_of_cover', type: 'float8', value: (r) => r.daysOfCover },
-  { name: 'safety_stock', type: 'float8', value: (r) => r.safetyStock },
-  { name: 'reorder_point', type: 'float8', value: (r) => r.reorderPoint },
-  { name: 'reorder_quantity', type: 'float8', value: (r) => r.reorderQuantity },
-  { name: 'on_order', type: 'float8', value: (r) => r.onOrder },
-  { name: 'inventory_position', type: 'float8', value: (r) => r.inventoryPosition },
-  { name: 'expected_stockout_date', type: 'int4', value: (r) => r.expectedStockoutDate, sql: asDate },
-  { name: 'computed_at', type: 'float8', value: (r) => r.computedAt, sql: asTimestamp },
-]
+/** SPEC §7's columns as PostgreSQL takes them: days and epoch milliseconds travel as numbers. */
+const METRICS_COLUMNS: ArrayColumn<MetricsRow>[] = SPEC_COLUMNS.map((c: MetricsColumn) => ({
+  name: c.name,
+  type: c.kind === 'string' ? 'text' : c.kind === 'date' ? 'int4' : 'float8',
+  value: (row: MetricsRow) => row[c.field],
+  sql: c.kind === 'date' ? asDate : c.kind === 'timestamp' ? asTimestamp : undefined,
+}))
 
 const DAILY_COLUMNS: ArrayColumn<DailyDelta>[] = [
   { name: 'sku', type: 'text', value: (d) => d.sku },
