@@ -8,12 +8,13 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
+import { ALERT_LOG_DAYS } from '../src/consume/alert-relay.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent } from '../src/core/event.ts'
 import { migrate } from '../src/postgres/migrations.ts'
 import { outgoingAlert } from '../src/sinks/kafka.ts'
-import { PostgresStore } from '../src/sinks/postgres.ts'
+import { PostgresStore, type StoredAlert } from '../src/sinks/postgres.ts'
 import { generatedLines } from './support/events.ts'
 import { connect, ROOT, Scenarios } from './support/stack.ts'
 
@@ -150,12 +151,14 @@ describe('replay --sinks postgres, then invpipe item from the history', () => {
       ),
     )
     expect(history.stdout).toContain(`from the PostgreSQL history in inventory_user@`)
-    expect(history.stdout.replace(/\s+/g, ' ')).toContain('alert messages: those not yet confirmed sent')
+    expect(history.stdout.replace(/\s+/g, ' ')).toContain(
+      'alert messages: every one consume committed in the last 90 days, sent or waiting',
+    )
     for (const line of history.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(120)
   })
 })
 
-describe("consume's commits, alert messages still in the outbox", () => {
+describe("consume's commits, alert messages sent or still waiting", () => {
   let database = ''
   let sql: Sql
   beforeAll(async () => {
@@ -163,6 +166,11 @@ describe("consume's commits, alert messages still in the outbox", () => {
     sql = connect(database)
     await migrate(sql)
     await commitLikeConsume(sql)
+    // As the alert relay does once the topic has them: half of the messages confirmed sent.
+    const store = new PostgresStore(sql, 'group')
+    const waiting = await store.unsentAlerts(0, 100_000)
+    await store.markAlertsSent(waiting.filter((_, i) => i % 2 === 0).map((alert) => alert.outboxId))
+    expect((await store.unsentAlerts(0, 100_000)).length).toBe(Math.floor(waiting.length / 2))
   })
   afterAll(() => sql.end())
 
@@ -195,6 +203,31 @@ describe("consume's commits, alert messages still in the outbox", () => {
       'invpipe: --html no/such/dir/item.html: directory no/such/dir does not exist',
     )
     expect(nowhere.code).toBe(2)
+  })
+})
+
+describe('the alert log keeps sent messages ALERT_LOG_DAYS', () => {
+  test('consume start-up deletes the messages sent longer ago, never one waiting to be sent', async () => {
+    const database = await scenarios.database('item-alert-log')
+    const sql = connect(database)
+    try {
+      await migrate(sql)
+      await commitLikeConsume(sql)
+      const store = new PostgresStore(sql, 'group')
+      const waiting = await store.unsentAlerts(0, 100_000)
+      const [old, recent, unsent] = waiting as [StoredAlert, StoredAlert, StoredAlert]
+      await store.markAlertsSent([old.outboxId, recent.outboxId])
+      await sql`UPDATE analytics.alert_outbox SET sent_at = now() - interval '91 days' WHERE id = ${old.outboxId}`
+      // One created long ago but never sent stays whatever its age.
+      await sql`UPDATE analytics.alert_outbox SET created_at = now() - interval '200 days' WHERE id = ${unsent.outboxId}`
+      expect(await store.forgetSentAlerts(ALERT_LOG_DAYS)).toBe(1)
+      const left = await sql<{ id: number }[]>`SELECT id FROM analytics.alert_outbox`
+      expect(left.length).toBe(waiting.length - 1)
+      expect(left.map((row) => Number(row.id))).not.toContain(old.outboxId)
+      expect((await store.unsentAlerts(0, 100_000)).map((a) => a.outboxId)).toContain(unsent.outboxId)
+    } finally {
+      await sql.end()
+    }
   })
 })
 
@@ -266,10 +299,10 @@ describe('no story in the history', () => {
       /^invpipe: no history in PostgreSQL .*: analytics.processed_metrics is empty/,
     )
     expect(empty.code).toBe(2)
-    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 3`
+    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 5`
     const old = invpipe(['item', 'S1', 'W1'], env)
     expect(old.stderr.trim()).toMatch(
-      /: its schema is at version 2, invpipe item reads version 3 \(run `invpipe migrate`/,
+      /: its schema is at version 4, invpipe item reads version 5 \(run `invpipe migrate`/,
     )
     expect(old.code).toBe(2)
     await sql.end()

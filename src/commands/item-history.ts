@@ -5,9 +5,9 @@
 //                              figures at that close are computed again, with the settings given,
 //                              exactly as the engine computed them (src/core/close.ts);
 //   analytics.processed_metrics  the latest row: when the last event came, how many were applied;
-//   analytics.alert_outbox     the alert messages, as sent, byte for byte. Only those not yet
-//                              confirmed sent: consume deletes a message once the alert topic has
-//                              it, and replay --sinks postgres stores none (README, `invpipe item`).
+//   analytics.alert_outbox     the alert messages, as sent, byte for byte: those waiting to be sent
+//                              and those sent in the last ALERT_LOG_DAYS (schema version 5 keeps
+//                              them as the alert log); replay --sinks postgres stores none.
 import type { Sql, TransactionSql } from 'postgres'
 import { closeOfRow, type StoredClose } from '../backtest/history.ts'
 import { type Alert, type AlertStatus, type alertRecord, orderRef, riskReason } from '../core/alerts.ts'
@@ -22,8 +22,8 @@ import { UsageError } from '../errors.ts'
 import { closest } from './cli.ts'
 import { type ItemStory, StoryDays } from './item-story.ts'
 
-/** The schema version whose tables and columns are read here (daily_close.model, alert_outbox.id). */
-export const ITEM_SCHEMA_VERSION = 3
+/** The schema version whose tables and columns are read here (daily_close.model; alert_outbox kept as the log). */
+export const ITEM_SCHEMA_VERSION = 5
 
 interface LatestRow {
   last_event_at: Date

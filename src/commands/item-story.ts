@@ -4,6 +4,7 @@
 // every day's last figures and every message are seen. (The same story from the PostgreSQL history
 // consume stored: item-history.ts.)
 
+import { ALERT_LOG_DAYS } from '../consume/alert-relay.ts'
 import type { Alert } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
 import { Engine } from '../core/engine.ts'
@@ -153,8 +154,7 @@ export class StoryDays {
 }
 
 /** What the PostgreSQL history holds of the alert messages. */
-export const HISTORY_ALERTS =
-  'alert messages: those not yet confirmed sent to the alert topic (analytics.alert_outbox; replay --sinks postgres stores none)'
+export const HISTORY_ALERTS = `alert messages: every one consume committed in the last ${ALERT_LOG_DAYS} days, sent or waiting (analytics.alert_outbox; replay --sinks postgres stores none)`
 
 /** "9 events (1 duplicates ignored)"; the PostgreSQL history counts the events applied. */
 export function storyCounts(story: ItemStory): string {

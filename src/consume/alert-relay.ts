@@ -1,5 +1,6 @@
 // Alert messages from the outbox to ALERT_TOPIC. A commit stores its messages in
-// analytics.alert_outbox; they are sent after it and deleted once the topic has them, so none is
+// analytics.alert_outbox; they are sent after it and marked sent once the topic has them (they stay
+// ALERT_LOG_DAYS as the items' alert log, read by `invpipe item`), so none is
 // ever lost: one that a crash or a Kafka error kept from the topic waits in the outbox and is sent
 // again (the same bytes, the same message_id). An episode's messages reach the topic in order.
 import type { Producer } from 'kafkajs'
@@ -7,6 +8,9 @@ import { errorText, log } from '../log.ts'
 import type { Telemetry } from '../observability.ts'
 import { sendAlerts } from '../sinks/kafka.ts'
 import type { PostgresStore, StoredAlert } from '../sinks/postgres.ts'
+
+/** Sent messages are kept this long in the outbox, as the alert log; older ones are deleted at start-up. */
+export const ALERT_LOG_DAYS = 90
 
 /** An alert still in the outbox this long after its commit was not sent by its instance. */
 export const UNSENT_ALERT_AGE_SECONDS = 30

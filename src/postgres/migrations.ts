@@ -216,6 +216,18 @@ export const MIGRATIONS: readonly Migration[] = [
         ADD CONSTRAINT metrics_outbox_one_form CHECK ((row IS NULL) <> (packed IS NULL));
     `,
   },
+  {
+    version: 5,
+    name: 'alert outbox kept as the alert log',
+    sql: `
+      -- A message the alert topic has confirmed is marked sent instead of deleted, so that an
+      -- item's alert story can be told from PostgreSQL (invpipe item); consume deletes messages
+      -- sent more than ALERT_LOG_DAYS ago when it starts. Rows already here are all unsent.
+      ALTER TABLE analytics.alert_outbox ADD COLUMN sent_at timestamptz;
+      CREATE INDEX alert_outbox_unsent ON analytics.alert_outbox (id) WHERE sent_at IS NULL;
+      CREATE INDEX alert_outbox_item ON analytics.alert_outbox (item_key, id);
+    `,
+  },
 ]
 
 /**

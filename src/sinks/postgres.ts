@@ -375,7 +375,7 @@ export class PostgresStore {
       { id: number; alert_id: string; message_id: string; item_key: string; value: string }[]
     >`
       SELECT id, alert_id, message_id, item_key, value FROM analytics.alert_outbox
-      WHERE created_at <= now() - make_interval(secs => ${olderThanSeconds})
+      WHERE sent_at IS NULL AND created_at <= now() - make_interval(secs => ${olderThanSeconds})
       ORDER BY id LIMIT ${limit}`
     return rows.map((row) => ({
       outboxId: Number(row.id),
@@ -386,9 +386,18 @@ export class PostgresStore {
     }))
   }
 
-  /** Deletes the outbox rows of messages the alert topic has acknowledged. */
+  /** Marks the messages the alert topic has acknowledged: they stay, as the items' alert log. */
   async markAlertsSent(outboxIds: readonly number[]): Promise<void> {
     if (outboxIds.length > 0)
-      await this.sql`DELETE FROM analytics.alert_outbox WHERE id = ANY(${outboxIds as number[]}::bigint[])`
+      await this.sql`
+        UPDATE analytics.alert_outbox SET sent_at = now()
+        WHERE id = ANY(${outboxIds as number[]}::bigint[]) AND sent_at IS NULL`
+  }
+
+  /** Deletes the messages sent more than `days` ago (the alert log's retention); how many. */
+  async forgetSentAlerts(days: number): Promise<number> {
+    const deleted = await this.sql`
+      DELETE FROM analytics.alert_outbox WHERE sent_at < now() - make_interval(days => ${days})`
+    return deleted.count
   }
 }
