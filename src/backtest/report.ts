@@ -2,6 +2,7 @@
 // a terminal table. Pure (no I/O, no clock): the same data give the same bytes.
 import type { CoreConfig } from '../core/config.ts'
 import { formatDay } from '../core/time.ts'
+import { columnLayout } from '../text.ts'
 import type { BacktestData, CloseCounts } from './collect.ts'
 import {
   type CalibrationBin,
@@ -390,15 +391,8 @@ function inputLine(report: BacktestReport): string {
 }
 
 function table(header: string[], rows: string[][], leftColumns = 1): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, i) =>
-        i < leftColumns ? cell.padEnd(widths[i] as number) : cell.padStart(widths[i] as number),
-      )
-      .join('  ')
-      .trimEnd()
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
+  const { line, rule } = columnLayout(header, rows, (i) => i < leftColumns)
+  return [line(header), rule, ...rows.map(line)].join('\n')
 }
 
 /** The terminal report. */

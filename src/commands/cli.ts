@@ -4,6 +4,7 @@
 // to read at 80 columns, without colour off a terminal.
 import type { ArgDef, ArgsDef, CommandDef } from 'citty'
 import { UsageError } from '../errors.ts'
+import { wrap } from '../text.ts'
 
 /** A command as main.ts knows it: its name under `invpipe` and its resolved definition. */
 export interface NamedCommand {
@@ -137,22 +138,6 @@ function describe(description: string): { prose: string; examples: string[] } {
       .map((line) => line.trim())
       .filter((line) => line !== ''),
   }
-}
-
-/** Words into lines of at most `width` columns, each starting with `indent`. */
-export function wrap(text: string, width: number, indent = ''): string[] {
-  const lines: string[] = []
-  for (const paragraph of text.split('\n')) {
-    let current = ''
-    for (const word of paragraph.split(' ').filter((w) => w !== '')) {
-      if (current !== '' && indent.length + current.length + 1 + word.length > width) {
-        lines.push(indent + current)
-        current = word
-      } else current = current === '' ? word : `${current} ${word}`
-    }
-    lines.push(indent + current)
-  }
-  return lines
 }
 
 const heading = (text: string, style: UsageStyle) => (style.color ? `\u001B[1m${text}\u001B[22m` : text)

@@ -6,7 +6,7 @@ import { escapeHtml, htmlTable, STYLE } from '../backtest/html.ts'
 import type { AlertStatus } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
 import { formatDay } from '../core/time.ts'
-import { HISTORY_ALERTS, type ItemDay, type ItemStory, storyCounts } from './item-story.ts'
+import { dayCells, HISTORY_ALERTS, type ItemDay, type ItemStory, storyCounts } from './item-story.ts'
 
 const STOCK = '#1f5fa8'
 const SOLD = '#9a9a9a'
@@ -182,9 +182,6 @@ export function itemChart(story: ItemStory, config: CoreConfig): string {
   ].join('\n')
 }
 
-const number = (value: number | null | undefined) =>
-  value === null || value === undefined ? '' : Number.isInteger(value) ? String(value) : value.toFixed(1)
-
 export function renderItemHtml(story: ItemStory, config: CoreConfig): string {
   const first = formatDay((story.days[0] as ItemDay).day)
   const last = formatDay((story.days.at(-1) as ItemDay).day)
@@ -203,20 +200,7 @@ export function renderItemHtml(story: ItemStory, config: CoreConfig): string {
       'reorder',
       'expected stockout',
     ],
-    story.days.map((day) => [
-      formatDay(day.day),
-      day.quiet ? '' : number(day.sold),
-      day.quiet ? '' : number(day.returned),
-      day.quiet ? '' : number(day.received),
-      day.quiet ? '' : number(day.adjusted),
-      day.quiet ? '' : number(day.closingOnHand),
-      day.stockout ? 'out' : '',
-      day.row?.stockoutRisk == null ? '' : day.row.stockoutRisk.toFixed(3),
-      day.row?.riskLevel ?? '',
-      number(day.row?.onOrder),
-      number(day.row?.reorderQuantity),
-      day.row?.expectedStockoutDate == null ? '' : formatDay(day.row.expectedStockoutDate),
-    ]),
+    story.days.map((day) => dayCells(day, '')),
     'Day by day (risk … expected stockout: the figures at the close of the day)',
   )
   const messages = story.days.flatMap((day) =>

@@ -8,8 +8,9 @@ import { ALERT_LOG_DAYS } from '../consume/alert-relay.ts'
 import type { Alert } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
 import { Engine } from '../core/engine.ts'
-import { parseEvent, validateEvent } from '../core/event.ts'
+import { parseRecord } from '../core/intake.ts'
 import type { DailyDelta, MetricsRow } from '../core/rows.ts'
+import { formatDay } from '../core/time.ts'
 import { type InputFile, readInput } from '../sources/files.ts'
 
 export interface ItemDay {
@@ -89,9 +90,9 @@ export async function collectItemStory(
   for (const input of inputs) {
     for await (const chunk of readInput(input)) {
       for (const record of chunk.records as (string | Record<string, unknown>)[]) {
-        if (typeof record === 'string' && record.trim() === '') continue
+        const parsed = parseRecord(record)
+        if (parsed === null) continue
         linesRead++
-        const parsed = typeof record === 'string' ? parseEvent(record) : validateEvent(record)
         if (!parsed.ok) continue
         const event = parsed.event
         if (event.sku !== sku || event.warehouseId !== warehouseId) {
@@ -151,6 +152,31 @@ export class StoryDays {
   sorted(): ItemDay[] {
     return [...this.days.values()].sort((a, b) => a.day - b.day)
   }
+}
+
+/**
+ * A day's cells for the terminal table and the page, in the order of their headers: empty where
+ * the day has no such figure (a quiet day's units, a day without a close), `unknown` where the
+ * figure is not known (the stock, hence the risk, before a count).
+ */
+export function dayCells(day: ItemDay, unknown: string): string[] {
+  const figure = (value: number | null) =>
+    value === null ? unknown : Number.isInteger(value) ? String(value) : value.toFixed(1)
+  const row = day.row
+  return [
+    formatDay(day.day),
+    day.quiet ? '' : figure(day.sold),
+    day.quiet ? '' : figure(day.returned),
+    day.quiet ? '' : figure(day.received),
+    day.quiet ? '' : figure(day.adjusted),
+    day.quiet ? '' : figure(day.closingOnHand),
+    day.stockout ? 'out' : '',
+    row === null ? '' : row.stockoutRisk === null ? unknown : row.stockoutRisk.toFixed(3),
+    row?.riskLevel ?? '',
+    row === null ? '' : figure(row.onOrder),
+    row === null ? '' : figure(row.reorderQuantity),
+    row?.expectedStockoutDate == null ? '' : formatDay(row.expectedStockoutDate),
+  ]
 }
 
 /** What the PostgreSQL history holds of the alert messages. */

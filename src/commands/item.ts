@@ -11,10 +11,18 @@ import { formatDay } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
 import { POSTGRES_SETTINGS, postgresLocation, withPostgres } from '../postgres/connect.ts'
 import { openInputs } from '../sources/files.ts'
-import { closest, wrap } from './cli.ts'
+import { columnLayout, wrap } from '../text.ts'
+import { closest } from './cli.ts'
 import { readItemHistory } from './item-history.ts'
 import { renderItemHtml } from './item-html.ts'
-import { collectItemStory, HISTORY_ALERTS, type ItemDay, type ItemStory, storyCounts } from './item-story.ts'
+import {
+  collectItemStory,
+  dayCells,
+  HISTORY_ALERTS,
+  type ItemDay,
+  type ItemStory,
+  storyCounts,
+} from './item-story.ts'
 import { checkOutputs } from './paths.ts'
 
 export const itemCommand = defineCommand({
@@ -145,29 +153,8 @@ export function formatStory(story: ItemStory): string {
     'stockout',
   ]
   const left = new Set([0, 6, 8, 11])
-  const body = story.days.map((day) => {
-    const row = day.row
-    return [
-      formatDay(day.day),
-      day.quiet ? '' : number(day.sold),
-      day.quiet ? '' : number(day.returned),
-      day.quiet ? '' : number(day.received),
-      day.quiet ? '' : number(day.adjusted),
-      day.quiet ? '' : number(day.closingOnHand),
-      day.stockout ? 'out' : '',
-      row?.stockoutRisk == null ? (row === null ? '' : '-') : row.stockoutRisk.toFixed(3),
-      row?.riskLevel ?? '',
-      row === null ? '' : number(row.onOrder),
-      row === null ? '' : number(row.reorderQuantity),
-      row?.expectedStockoutDate == null ? '' : formatDay(row.expectedStockoutDate),
-    ]
-  })
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
-      .join('  ')
-      .trimEnd()
+  const body = story.days.map((day) => dayCells(day, '-'))
+  const { line, rule } = columnLayout(header, body, (i) => left.has(i))
   const lines = [
     `${story.sku} at ${story.warehouseId}: ${storyCounts(story)}, ${formatDay(first.day)} … ${formatDay(last.day)}`,
     ...(story.source.kind === 'postgresql'
@@ -177,7 +164,7 @@ export function formatStory(story: ItemStory): string {
     'the figures at the close of the day (stockout: the expected stockout date); ! an alert message of that day',
     '',
     line(header),
-    line(widths.map((w) => '-'.repeat(w))),
+    rule,
   ]
   story.days.forEach((day, i) => {
     lines.push(line(body[i] as string[]))
@@ -192,9 +179,4 @@ export function formatStory(story: ItemStory): string {
   })
   if (story.final !== null) lines.push('', ...wrap(`now: ${story.reason}`, WIDTH))
   return lines.join('\n')
-}
-
-function number(value: number | null): string {
-  if (value === null) return '-'
-  return Number.isInteger(value) ? String(value) : value.toFixed(1)
 }

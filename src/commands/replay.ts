@@ -10,6 +10,7 @@ import { POSTGRES_SETTINGS } from '../postgres/connect.ts'
 import { type ReplaySummary, replay } from '../replay.ts'
 import { REDIS_SETTINGS } from '../sinks/redis.ts'
 import { type InputFile, openInputs } from '../sources/files.ts'
+import { columnLayout, wrap } from '../text.ts'
 import { checkOutputs } from './paths.ts'
 import { checkRejectRate } from './reject-rate.ts'
 import { closeQuietly, openSinks, parseSinks } from './replay-sinks.ts'
@@ -264,11 +265,7 @@ function formatReorders(reorders: ReplaySummary['reorders']): string[] {
   )
   if (reorders.length > 1)
     body.push(['all', String(total.items), String(total.toReorder), formatNumber(total.units)])
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 0 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
-      .join('  ')
+  const { line } = columnLayout(header, body, (i) => i === 0)
   return [`reorder     ${line(header)}`, ...body.map((cells) => `            ${line(cells)}`)]
 }
 
@@ -312,37 +309,18 @@ function formatRiskTable(rows: ReplaySummary['topAtRisk']): string {
       formatNumber(r.reorderQuantity),
     ]
   })
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => (cells[i] as string).length)))
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (left.has(i) ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number)))
-      .join('  ')
-      .trimEnd()
+  const { line, rule } = columnLayout(header, body, (i) => left.has(i))
   const lines = [
     'demand: expected over the lead time; stockout: expected stockout date; lead and cover in days',
     '',
     line(header),
-    line(widths.map((w) => '-'.repeat(w))),
+    rule,
   ]
   rows.forEach((row, i) => {
     lines.push(line(body[i] as string[]))
     lines.push(...wrap(row.reason, SUMMARY_WIDTH, '    '))
   })
   return lines.join('\n')
-}
-
-/** Words into lines of at most `width` characters, each starting with `indent`. */
-function wrap(text: string, width: number, indent: string): string[] {
-  const lines: string[] = []
-  let current = ''
-  for (const word of text.split(' ')) {
-    if (current !== '' && indent.length + current.length + 1 + word.length > width) {
-      lines.push(indent + current)
-      current = word
-    } else current = current === '' ? word : `${current} ${word}`
-  }
-  if (current !== '') lines.push(indent + current)
-  return lines
 }
 
 function formatNumber(value: number | null): string {
