@@ -176,14 +176,40 @@ function gidOf(user: string): number {
 
 // ------------------------------------------------------------------------------------ Redis
 
+/**
+ * A server process the test owns: stopped by SIGKILL (an outage, not a clean hand-over; a Redis
+ * without persistence loses its data), frozen (SIGSTOP) and thawed (SIGCONT).
+ */
+abstract class OwnProcess {
+  protected proc: Subprocess | null = null
+
+  async stop(): Promise<void> {
+    const proc = this.proc
+    if (proc === null) return
+    this.proc = null
+    signal(proc.pid, 'SIGCONT')
+    proc.kill('SIGKILL')
+    await proc.exited
+  }
+
+  freeze(): void {
+    if (this.proc) signal(this.proc.pid, 'SIGSTOP')
+  }
+
+  thaw(): void {
+    if (this.proc) signal(this.proc.pid, 'SIGCONT')
+  }
+}
+
 export const ownRedisAvailable = spawnSync(['sh', '-c', 'command -v redis-server']).exitCode === 0
 
 /** A Redis server of the test's own: no persistence, so a restart comes back empty. */
-export class OwnRedis {
+export class OwnRedis extends OwnProcess {
   readonly port = freePort()
-  private proc: Subprocess | null = null
 
-  constructor(private readonly password?: string) {}
+  constructor(private readonly password?: string) {
+    super()
+  }
 
   get env(): Record<string, string> {
     return { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(this.port) }
@@ -203,24 +229,6 @@ export class OwnRedis {
     return this.password === undefined ? [] : ['-a', this.password, '--no-auth-warning']
   }
 
-  /** Stops the server; its data go with it. */
-  async stop(): Promise<void> {
-    const proc = this.proc
-    if (proc === null) return
-    this.proc = null
-    signal(proc.pid, 'SIGCONT')
-    proc.kill('SIGKILL')
-    await proc.exited
-  }
-
-  freeze(): void {
-    if (this.proc) signal(this.proc.pid, 'SIGSTOP')
-  }
-
-  thaw(): void {
-    if (this.proc) signal(this.proc.pid, 'SIGCONT')
-  }
-
   async destroy(): Promise<void> {
     await this.stop()
   }
@@ -233,11 +241,10 @@ export const ownKafkaAvailable =
   existsSync(KAFKA_LIBS) && spawnSync(['sh', '-c', 'command -v java']).exitCode === 0
 
 /** A single-node KRaft broker of the test's own, from the jars scripts/stack/stack.sh fetched. */
-export class OwnKafka {
+export class OwnKafka extends OwnProcess {
   readonly port = freePort()
   private readonly controllerPort = freePort()
   private readonly dir = mkdtempSync(join(tmpdir(), 'invpipe-own-kafka-'))
-  private proc: Subprocess | null = null
   private starts = 0
 
   get bootstrap(): string {
@@ -321,24 +328,6 @@ export class OwnKafka {
       },
       120_000,
     )
-  }
-
-  /** Kills the broker (SIGKILL: an outage, not a clean hand-over). */
-  async stop(): Promise<void> {
-    const proc = this.proc
-    if (proc === null) return
-    this.proc = null
-    signal(proc.pid, 'SIGCONT')
-    proc.kill('SIGKILL')
-    await proc.exited
-  }
-
-  freeze(): void {
-    if (this.proc) signal(this.proc.pid, 'SIGSTOP')
-  }
-
-  thaw(): void {
-    if (this.proc) signal(this.proc.pid, 'SIGCONT')
   }
 
   async destroy(): Promise<void> {
