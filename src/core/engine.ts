@@ -30,6 +30,12 @@ export interface Batch {
   closes: DayClose[]
 }
 
+/**
+ * The note of an item changed in this batch whose risk has not been worked out (its on-hand is
+ * unknown): its row computes everything.
+ */
+const NOTHING_KNOWN: KnownRisk = Object.freeze({})
+
 export interface EngineOptions {
   /** Collect the daily-history deltas and day closes of each batch (for stores that keep the history). */
   trackDaily?: boolean
@@ -39,16 +45,11 @@ export class Engine {
   readonly config: ResolvedConfig
   private readonly items = new Map<string, ItemState>()
   private readonly trackDaily: boolean
+  /** The items changed in this batch; each holds its note in `inBatch` until the batch ends. */
   private changed: ItemState[] = []
-  private readonly changedKeys = new Set<string>()
   private daily = new Map<string, DailyDelta>()
   private closes: DayClose[] = []
   private alerts: Alert[] = []
-  /**
-   * The demand model (and the risk, when exact) of each item changed in this batch, as its latest
-   * event left it: the batch's rows reuse them. Cleared at the batch's end.
-   */
-  private readonly known = new Map<ItemState, KnownRisk>()
 
   constructor(config: CoreConfig, options: EngineOptions = {}) {
     this.config = resolveConfig(config)
@@ -71,8 +72,8 @@ export class Engine {
     }
     if (this.trackDaily) this.recordClose(state, event)
     applyEvent(state, event, this.config)
-    if (!this.changedKeys.has(key)) {
-      this.changedKeys.add(key)
+    if (state.inBatch === null) {
+      state.inBatch = NOTHING_KNOWN
       this.changed.push(state)
     }
     if (this.trackDaily) this.recordDaily(state, event)
@@ -82,14 +83,13 @@ export class Engine {
 
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
-    const rows = this.changed.map((state) => this.rowOf(state, computedAt, this.known.get(state)))
-    this.known.clear()
+    const rows = this.changed.map((state) => this.rowOf(state, computedAt, state.inBatch ?? NOTHING_KNOWN))
+    for (const state of this.changed) state.inBatch = null
     if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
     const daily = [...this.daily.values()]
     const batch = { rows, daily, alerts: this.alerts, states: this.changed, closes: this.closes }
     this.changed = []
     this.closes = []
-    this.changedKeys.clear()
     this.daily = new Map()
     this.alerts = []
     return batch
@@ -97,7 +97,11 @@ export class Engine {
 
   /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
   restore(states: Iterable<ItemState>): void {
-    for (const state of states) this.items.set(state.key, state)
+    for (const state of states) {
+      // A state taken from an engine abandoned mid-batch still carries that batch's note.
+      state.inBatch = null
+      this.items.set(state.key, state)
+    }
   }
 
   /** The current row of every item, for summaries and final snapshots. */
@@ -138,7 +142,7 @@ export class Engine {
   private judgeAlert(state: ItemState, event: InventoryEvent): void {
     // Without a known on-hand the risk is null: no episode opens, and none moves.
     if (state.onHand === null) {
-      this.known.delete(state)
+      state.inBatch = NOTHING_KNOWN
       return
     }
     const before = state.episode
@@ -148,7 +152,7 @@ export class Engine {
     const risk = stockoutRisk(state, this.config, state.asOfDay, unlessBelow, model)
     const exact = unlessBelow === 0 || (risk !== null && risk >= unlessBelow)
     const known = exact ? { model, risk } : { model }
-    this.known.set(state, known)
+    state.inBatch = known
     const step = nextEpisodeStep(before, risk, state.asOfDay, this.config)
     state.episode = step.episode
     if (step.status === null || step.episode === null) return
@@ -164,7 +168,7 @@ export class Engine {
    * changed yet in this batch: then the close the previous batch stored for D is already final.
    */
   private recordClose(state: ItemState, event: InventoryEvent): void {
-    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && this.changedKeys.has(state.key))
+    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && state.inBatch !== null)
       this.closes.push(closeOf(state))
   }
 

@@ -5,6 +5,7 @@
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
+import type { KnownRisk } from './risk.ts'
 import { dayOf } from './time.ts'
 
 /** Days of sales kept: W_30 never reaches further back than D − 29. */
@@ -56,6 +57,12 @@ export class ItemState implements OrderBook {
   deliveries: number[] | null = null
   /** Triples (day, units, on-hand just before) of the latest receipts no known order accounted for. */
   unplanned: number[] | null = null
+  /**
+   * Not part of the item's state: the engine's note while the item is in the batch being built
+   * (what its latest event's risk step worked out, for the batch's row); null outside a batch.
+   * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
+   */
+  inBatch: KnownRisk | null = null
 
   constructor(key: string) {
     this.key = key
