@@ -21,7 +21,7 @@ import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { outgoingAlert } from '../src/sinks/kafka.ts'
 import { ParquetOutbox } from '../src/sinks/parquet-outbox.ts'
 import { type PartitionPosition, PostgresStore } from '../src/sinks/postgres.ts'
-import { openInputs } from '../src/sources/files.ts'
+import { openInputs, PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
 import { connect, Scenarios, storedResults } from './support/stack.ts'
@@ -368,6 +368,7 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       const [file] = await outbox.drain(Date.now(), true)
       const drained = (await parquetReadObjects({
         file: await asyncBufferFromFile(file as string),
+        compressors: PARQUET_DECOMPRESSORS,
       })) as Record<string, unknown>[]
       expect(drained).toHaveLength(before.outbox as number)
       for (const row of drained) {

@@ -13,6 +13,7 @@ import { metricsRecord } from '../src/core/rows.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { ParquetOutbox } from '../src/sinks/parquet-outbox.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
+import { PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { generatedLines } from './support/events.ts'
 import { connect, Scenarios } from './support/stack.ts'
 
@@ -85,7 +86,10 @@ describe('migration 4: packed Parquet outbox entries', () => {
     expect(left?.n).toBe(0)
     const read: Record<string, unknown>[] = []
     for (const file of files) {
-      const rows = await parquetReadObjects({ file: await asyncBufferFromFile(file) })
+      const rows = await parquetReadObjects({
+        file: await asyncBufferFromFile(file),
+        compressors: PARQUET_DECOMPRESSORS,
+      })
       // No file holds more than PARQUET_ROWS_PER_FILE rows.
       expect(rows.length).toBeLessThanOrEqual(100)
       read.push(...rows)

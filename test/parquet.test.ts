@@ -10,7 +10,7 @@ import { parseEvent } from '../src/core/event.ts'
 import { type MetricsRow, metricsRecord } from '../src/core/rows.ts'
 import { replay } from '../src/replay.ts'
 import { ParquetMetricsWriter, removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
-import { openInputs } from '../src/sources/files.ts'
+import { openInputs, PARQUET_DECOMPRESSORS, readInput } from '../src/sources/files.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -122,7 +122,13 @@ describe('processed-metrics Parquet (SPEC §7)', async () => {
       expected_stockout_date: ['INT32', 'DATE', 'OPTIONAL'],
       computed_at: ['INT64', 'TIMESTAMP', 'REQUIRED'],
     })
-    const rows = (await parquetReadObjects({ file })) as Record<string, unknown>[]
+    // ZSTD, natively compressed (README, "Benchmarks"): every column chunk.
+    const codecs = metadata.row_groups.flatMap((group) => group.columns.map((c) => c.meta_data?.codec))
+    expect(new Set(codecs)).toEqual(new Set(['ZSTD']))
+    const rows = (await parquetReadObjects({ file, compressors: PARQUET_DECOMPRESSORS })) as Record<
+      string,
+      unknown
+    >[]
     expect(rows.map((r) => [r.sku, r.event_count])).toEqual([
       ['A', 2n],
       ['B', 1n],
@@ -272,7 +278,12 @@ describe('the Parquet worker: row groups, files and waiting', () => {
       const file = await asyncBufferFromFile(path)
       const metadata = await parquetMetadataAsync(file)
       expect(metadata.row_groups.every((group) => Number(group.num_rows) <= 300)).toBe(true)
-      read.push(...((await parquetReadObjects({ file })) as Record<string, unknown>[]))
+      read.push(
+        ...((await parquetReadObjects({ file, compressors: PARQUET_DECOMPRESSORS })) as Record<
+          string,
+          unknown
+        >[]),
+      )
     }
     expect(read).toHaveLength(rows.length)
     // What went in, as a reader sees it: dates and timestamps as Date, INT64 as bigint.
@@ -315,11 +326,13 @@ afterAll(() => {
 
 describe.skipIf(!mounted)('a full disk under DATA_DIR', () => {
   test('replay stops with one line naming the directory and the cause; no partial file is left', async () => {
-    // 3,000 items × 4 days: 12,000 rows, about 20 KiB of Parquet, more than the disk holds.
+    // 5,000 items × 4 days, counts scattered: 20,000 rows, far more Parquet than the disk holds.
     const lines: string[] = []
     for (let day = 1; day <= 4; day++)
-      for (let i = 0; i < 3000; i++)
-        lines.push(line(`${day}-${i}`, 'stock_count', `S${i}`, 10 + day, `2026-01-0${day}T08:00:00Z`))
+      for (let i = 0; i < 5000; i++) {
+        const count = 10 + ((i * 7919 + day * 104_729) % 5000)
+        lines.push(line(`${day}-${i}`, 'stock_count', `S${i}`, count, `2026-01-0${day}T08:00:00Z`))
+      }
     const input = join(dir, 'many.jsonl')
     writeFileSync(input, `${lines.join('\n')}\n`)
     const dataDir = join(smallDisk, 'data')
@@ -342,4 +355,34 @@ describe.skipIf(!mounted)('a full disk under DATA_DIR', () => {
     )
     expect(readdirSync(dataDir)).toEqual([])
   })
+})
+
+describe('event files from other writers', () => {
+  test.each(['zstd', 'gzip', 'snappy'])(
+    'a %s-compressed Parquet file written by DuckDB is read row for row',
+    async (codec) => {
+      const dir = mkdtempSync(join(tmpdir(), 'invpipe-codec-'))
+      const path = join(dir, `events-${codec}.parquet`)
+      const db = await (await DuckDBInstance.create(':memory:')).connect()
+      await db.run(
+        `COPY (SELECT 'e-' || i AS event_id, 'sale' AS event_type, 'SKU-' || (i % 7) AS sku, 'WH-1' AS warehouse_id,
+              i % 5 + 1 AS quantity, 1767225600000 + i * 60000 AS timestamp FROM range(3000) t(i))
+       TO '${path}' (FORMAT parquet, COMPRESSION ${codec})`,
+      )
+      db.closeSync()
+      const records: Record<string, unknown>[] = []
+      for await (const chunk of readInput(openInputs([path])[0] as never))
+        if (chunk.kind === 'object') records.push(...chunk.records)
+      expect(records).toHaveLength(3000)
+      expect(records[2999]).toEqual({
+        event_id: 'e-2999',
+        event_type: 'sale',
+        sku: 'SKU-3',
+        warehouse_id: 'WH-1',
+        quantity: 5,
+        timestamp: 1767225600000 + 2999 * 60000,
+      })
+      rmSync(dir, { recursive: true, force: true })
+    },
+  )
 })

@@ -111,8 +111,9 @@ export function columnGroupOf(rows: readonly MetricsRow[]): ColumnGroup {
 
 /**
  * The hyparquet-writer columns of a group: typed arrays where no null can occur, plain arrays with
- * nulls otherwise. Min/max statistics only for the columns readers filter on (item, dates): on the
- * measures they cost a third of the write time and prune nothing.
+ * nulls otherwise (dates and timestamps go as numbers: the writer converts those itself). Min/max
+ * statistics only for the columns readers filter on (item, dates): on the measures they cost a
+ * third of the write time and prune nothing.
  */
 function columnData(group: ColumnGroup) {
   return COLUMNS.map((c, i) => {
@@ -120,12 +121,20 @@ function columnData(group: ColumnGroup) {
     let data: unknown = values
     if (c.nullable && c.kind !== 'string')
       data = Array.from(values as Float64Array, (v) => (Number.isNaN(v) ? null : v))
-    else if (c.kind === 'int64' || c.kind === 'timestamp')
-      data = BigInt64Array.from(values as Float64Array, (v) => BigInt(v))
-    else if (c.kind === 'date') data = Int32Array.from(values as Float64Array)
+    else if (c.kind === 'int64') data = BigInt64Array.from(values as Float64Array, (v) => BigInt(v))
     return { name: c.name, data: data as never, statistics: c.kind !== 'double' && c.kind !== 'int64' }
   })
 }
+
+/**
+ * ZSTD (Bun's native zstd, default level): the library's own Snappy, in JavaScript, took half of
+ * the encoding time; zstd takes a twentieth and the files come out smaller. Every current Parquet
+ * reader (DuckDB, Arrow, Spark, Polars, hyparquet with PARQUET_DECOMPRESSORS) reads it.
+ */
+const CODEC = {
+  codec: 'ZSTD',
+  compressors: { ZSTD: (bytes: Uint8Array) => Bun.zstdCompressSync(bytes) },
+} as const
 
 export interface ParquetFileOptions {
   dataDir: string
@@ -164,6 +173,7 @@ export class MetricsFile {
       writer: fileWriter(this.tmpPath),
       schema: SCHEMA,
       createdBy: 'invpipe',
+      ...CODEC,
       kvMetadata: Object.entries(metadata).map(([key, value]) => ({ key, value })),
     })
   }

@@ -2,7 +2,7 @@
 // They hand out records in chunks, so the per-record cost is a loop step, not an await.
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+import { asyncBufferFromFile, type Compressors, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 
 /** Records of one source, `first` being the 1-based line (or row) number of `records[0]`. */
 export type SourceChunk =
@@ -147,6 +147,15 @@ export async function* readJsonLines(
 
 const PARQUET_ROWS_PER_CHUNK = 65_536
 
+/**
+ * hyparquet reads Snappy and uncompressed files by itself; these add the other codecs common
+ * writers use (invpipe's own metrics files are ZSTD), with Bun's native decoders.
+ */
+export const PARQUET_DECOMPRESSORS: Compressors = {
+  ZSTD: (input) => Bun.zstdDecompressSync(input as Uint8Array<ArrayBuffer>),
+  GZIP: (input) => Bun.gunzipSync(input as Uint8Array<ArrayBuffer>),
+}
+
 async function* readParquet(path: string, onBytes: (bytes: number) => void): AsyncGenerator<SourceChunk> {
   const file = await asyncBufferFromFile(path)
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>
@@ -158,7 +167,13 @@ async function* readParquet(path: string, onBytes: (bytes: number) => void): Asy
   const rowCount = Number(metadata.num_rows)
   for (let rowStart = 0; rowStart < rowCount; rowStart += PARQUET_ROWS_PER_CHUNK) {
     const rowEnd = Math.min(rowCount, rowStart + PARQUET_ROWS_PER_CHUNK)
-    const rows = await parquetReadObjects({ file, metadata, rowStart, rowEnd })
+    const rows = await parquetReadObjects({
+      file,
+      metadata,
+      rowStart,
+      rowEnd,
+      compressors: PARQUET_DECOMPRESSORS,
+    })
     onBytes(Math.round((file.byteLength * (rowEnd - rowStart)) / rowCount))
     yield { source: path, first: rowStart + 1, kind: 'object', records: rows.map(eventFieldsOfRow) }
   }
