@@ -165,7 +165,8 @@ function riskWithModel(
   if (scenarios.length === 0) return nothingComing
   let risk = 0
   let weights = 0
-  const beforeFirstReceipt = new Map<number, number>()
+  // A scenario with nothing arriving within the horizon is the nothing-coming risk itself.
+  const beforeFirstReceipt = new Map<number, number>([[horizon, nothingComing]])
   // Scenarios often bring the same receipts within the horizon (two latenesses both past it, say).
   const seen: Receipt[][] = []
   const passages: number[] = []
