@@ -1,0 +1,102 @@
+// Migration 6 (item states and day-close models as json instead of jsonb) against the real
+// PostgreSQL: an installation at schema version 5 upgrades keeping every state and close as it was,
+// and consume resumes from the converted states to the same end as a run that never stopped.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
+import type { Sql } from 'postgres'
+import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
+import { type Batch, Engine } from '../src/core/engine.ts'
+import { parseEvent } from '../src/core/event.ts'
+import { type ItemSnapshot, snapshotOf } from '../src/core/snapshot.ts'
+import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
+import { PostgresStore } from '../src/sinks/postgres.ts'
+import { generatedLines } from './support/events.ts'
+import { connect, Scenarios } from './support/stack.ts'
+
+const scenarios = new Scenarios()
+let sql: Sql
+beforeAll(async () => {
+  sql = connect(await scenarios.database('migration-6'))
+  await migrate(sql, MIGRATIONS.slice(0, 5))
+})
+afterAll(async () => {
+  await sql.end()
+  await scenarios.cleanup()
+})
+
+const LINES = generatedLines({ events: 800, skus: 5, warehouses: 2, days: 30, seed: 6 })
+const BATCH = 40
+
+/** Runs lines [from, to) through the engine in batches, handing each batch to `each`. */
+async function run(
+  engine: Engine,
+  from: number,
+  to: number,
+  each: (batch: Batch, end: number) => Promise<void>,
+) {
+  for (let start = from; start < to; start += BATCH) {
+    const end = Math.min(to, start + BATCH)
+    for (const line of LINES.slice(start, end)) {
+      const parsed = parseEvent(line)
+      if (parsed.ok) engine.process(parsed.event)
+    }
+    await each(engine.flush(1_764_590_000_000 + start), end)
+  }
+}
+
+const columnType = async (table: string, column: string) => {
+  const [row] = await sql<{ type: string }[]>`
+    SELECT atttypid::regtype::text AS type FROM pg_attribute
+    WHERE attrelid = ${`analytics.${table}`}::regclass AND attname = ${column}`
+  return row?.type
+}
+
+describe('migration 6: item states and day-close models as json', () => {
+  test('states and closes stored at version 5 are kept, and consume resumes from them', async () => {
+    const store = new PostgresStore(sql, 'group')
+    const commit = async (batch: Batch, end: number, committed: number | null) =>
+      store.commitBatch(
+        { topic: 'events', partition: 0, expectedOffset: committed, nextOffset: end },
+        batch,
+        [],
+      )
+    const half = LINES.length / 2
+    let committed: number | null = null
+    await run(new Engine(core, { trackDaily: true }), 0, half, async (batch, end) => {
+      await commit(batch, end, committed)
+      committed = end
+    })
+    expect(await columnType('item_state', 'state')).toBe('jsonb')
+    const states = () =>
+      sql`SELECT sku, warehouse_id, state FROM analytics.item_state ORDER BY sku, warehouse_id`
+    const closes = () => sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
+    const statesBefore = await states()
+    const closesBefore = await closes()
+    expect(statesBefore.length).toBeGreaterThan(0)
+    expect(closesBefore.length).toBeGreaterThan(statesBefore.length)
+
+    expect(await migrate(sql)).toEqual([6])
+    expect(await columnType('item_state', 'state')).toBe('json')
+    expect(await columnType('daily_close', 'model')).toBe('json')
+    expect([...(await states())]).toEqual([...statesBefore])
+    expect([...(await closes())]).toEqual([...closesBefore])
+
+    // The new release resumes from the converted states...
+    const saved = await store.loadPartition('events', 0)
+    expect(saved.nextOffset).toBe(half)
+    const resumed = new Engine(core, { trackDaily: true })
+    resumed.restore(saved.states)
+    await run(resumed, half, LINES.length, async (batch, end) => {
+      await commit(batch, end, committed)
+      committed = end
+    })
+    // ...to the states of an engine that never stopped.
+    const latest = new Map<string, ItemSnapshot>()
+    await run(new Engine(core, { trackDaily: true }), 0, LINES.length, async (batch) => {
+      for (const state of batch.states) latest.set(state.key, snapshotOf(state))
+    })
+    const stored = (await store.loadPartition('events', 0)).states
+    expect(Object.fromEntries(stored.map((state) => [state.key, snapshotOf(state)]))).toEqual(
+      Object.fromEntries(latest),
+    )
+  })
+})
