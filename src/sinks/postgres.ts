@@ -281,9 +281,12 @@ export class PostgresStore {
     return Array.from({ length: Math.ceil(rows.length / size) }, (_, i) => {
       const entry = rows.slice(i * size, (i + 1) * size)
       const packed = packRows(entry)
+      // As base64, decoded by PostgreSQL: postgres.js sends a bytea parameter as hex, twice its size.
+      const text = Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('base64')
       // Sent in order, so that the entries' ids keep the rows' order.
       return (tx: TransactionSql) =>
-        tx`INSERT INTO analytics.metrics_outbox (packed, row_count) VALUES (${packed}, ${entry.length})`
+        tx`INSERT INTO analytics.metrics_outbox (packed, row_count)
+          VALUES (decode(${text}, 'base64'), ${entry.length})`
     })
   }
 
