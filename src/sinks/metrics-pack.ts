@@ -5,9 +5,10 @@
 // '\n' out of skus and warehouse ids; risk levels are fixed words), then every numeric field as a
 // float64 column (each value of a MetricsRow fits a double exactly), a null flag beside each value
 // of a nullable field; the whole compressed as one zstd frame (values packed before that were
-// stored uncompressed, and are read as they are). Packing and unpacking are exact inverses.
-import type { RiskLevel } from '../core/risk.ts'
-import type { MetricsRow } from '../core/rows.ts'
+// stored uncompressed, and are read as they are). Unpacked, the rows come back exactly, as the
+// Parquet writer's columns.
+import { METRICS_COLUMNS, type MetricsColumn, type MetricsRow } from '../core/rows.ts'
+import type { ColumnGroup } from './parquet.ts'
 
 type NumericField = {
   [K in keyof MetricsRow]: MetricsRow[K] extends number | null ? K : never
@@ -57,9 +58,44 @@ export function packRows(rows: readonly MetricsRow[]): Uint8Array {
   return Bun.zstdCompressSync(layout(rows), { level: 1 })
 }
 
-export function unpackRows(packed: Uint8Array): MetricsRow[] {
+/** The string fields, in the order the layout's text holds them for each row. */
+const STRING_FIELDS: readonly (keyof MetricsRow)[] = ['sku', 'warehouseId', 'riskLevel']
+
+/**
+ * The rows as the Parquet writer's columns (METRICS_COLUMNS' order; null as NaN): the layout is
+ * columnar already, so no row object is built (the drain of the outbox writes them straight away).
+ */
+export function unpackColumns(packed: Uint8Array): ColumnGroup {
+  const { n, numbers, nulls, words } = readLayout(packed)
+  const columns = (METRICS_COLUMNS as readonly MetricsColumn[]).map((column) => {
+    if (column.kind === 'string') {
+      const at = STRING_FIELDS.indexOf(column.field)
+      return Array.from({ length: n }, (_, i) => words[3 * i + at] as string)
+    }
+    const f = NUMERIC_FIELDS.indexOf(column.field as NumericField)
+    const values = numbers.slice(f * n, (f + 1) * n)
+    for (let i = 0; i < n; i++) if (nulls[f * n + i] === 1) values[i] = Number.NaN
+    return values
+  })
+  return { rows: n, columns }
+}
+
+/** A packed value's columns, decompressed (entries packed before compression came are not). */
+function readLayout(packed: Uint8Array) {
   const compressed = ZSTD_MAGIC.every((byte, i) => packed[i] === byte)
-  return rowsOfLayout(compressed ? Bun.zstdDecompressSync(packed) : packed)
+  const layout = compressed ? Bun.zstdDecompressSync(packed) : packed
+  const header = new DataView(layout.buffer, layout.byteOffset, HEADER_BYTES)
+  const version = header.getUint32(0, true)
+  if (version !== VERSION) throw new Error(`packed metrics rows of unknown version ${version}`)
+  const n = header.getUint32(4, true)
+  const textBytes = header.getUint32(8, true)
+  const cells = n * NUMERIC_FIELDS.length
+  // Copied out: a Float64Array needs an 8-byte aligned start, which a driver's buffer need not have.
+  const numbersStart = layout.byteOffset + HEADER_BYTES
+  const numbers = new Float64Array(layout.buffer.slice(numbersStart, numbersStart + cells * 8))
+  const nulls = layout.subarray(HEADER_BYTES + cells * 8, HEADER_BYTES + cells * 9)
+  const text = decoder.decode(layout.subarray(HEADER_BYTES + cells * 9, HEADER_BYTES + cells * 9 + textBytes))
+  return { n, numbers, nulls, words: n === 0 ? [] : text.split('\n') }
 }
 
 function layout(rows: readonly MetricsRow[]): Uint8Array {
@@ -84,35 +120,4 @@ function layout(rows: readonly MetricsRow[]): Uint8Array {
   packed.set(nulls, HEADER_BYTES + numbers.byteLength)
   packed.set(text, HEADER_BYTES + numbers.byteLength + nulls.byteLength)
   return packed
-}
-
-function rowsOfLayout(packed: Uint8Array): MetricsRow[] {
-  const header = new DataView(packed.buffer, packed.byteOffset, HEADER_BYTES)
-  const version = header.getUint32(0, true)
-  if (version !== VERSION) throw new Error(`packed metrics rows of unknown version ${version}`)
-  const n = header.getUint32(4, true)
-  const textBytes = header.getUint32(8, true)
-  const cells = n * NUMERIC_FIELDS.length
-  // Copied out: a Float64Array needs an 8-byte aligned start, which a driver's buffer need not have.
-  const numbersStart = packed.byteOffset + HEADER_BYTES
-  const numbers = new Float64Array(packed.buffer.slice(numbersStart, numbersStart + cells * 8))
-  const nulls = packed.subarray(HEADER_BYTES + cells * 8, HEADER_BYTES + cells * 9)
-  const strings = decoder.decode(
-    packed.subarray(HEADER_BYTES + cells * 9, HEADER_BYTES + cells * 9 + textBytes),
-  )
-  const words = n === 0 ? [] : strings.split('\n')
-  const rows: MetricsRow[] = []
-  for (let i = 0; i < n; i++) {
-    const row = {
-      sku: words[3 * i] as string,
-      warehouseId: words[3 * i + 1] as string,
-      riskLevel: words[3 * i + 2] as RiskLevel,
-    } as Record<string, unknown>
-    NUMERIC_FIELDS.forEach((field, f) => {
-      const cell = f * n + i
-      row[field] = nulls[cell] === 1 ? null : numbers[cell]
-    })
-    rows.push(row as unknown as MetricsRow)
-  }
-  return rows
 }

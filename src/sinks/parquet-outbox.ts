@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
-import { unpackRows } from './metrics-pack.ts'
-import { fileStamp, MetricsFile, metricsFileName } from './parquet.ts'
+import { unpackColumns } from './metrics-pack.ts'
+import { type ColumnGroup, columnGroupOf, fileStamp, MetricsFile, metricsFileName } from './parquet.ts'
 
 export interface OutboxOptions {
   dataDir: string
@@ -146,18 +146,38 @@ export class ParquetOutbox {
       this.failedClaims.delete(name)
       return null
     }
-    const rows = entries.flatMap((entry) =>
-      entry.packed === null ? [metricsRowFromRecord(entry.row as MetricsRecord)] : unpackRows(entry.packed),
+    const group = concatenated(
+      entries.map((entry) =>
+        entry.packed === null
+          ? columnGroupOf([metricsRowFromRecord(entry.row as MetricsRecord)])
+          : unpackColumns(entry.packed),
+      ),
     )
     crashPoint('parquet-claimed')
     const path = join(this.options.dataDir, name)
     const file = new MetricsFile(path)
-    file.writeRowGroup(rows)
+    file.writeGroup(group)
     file.finish()
     crashPoint('parquet-renamed')
-    this.rowsWritten += rows.length
+    this.rowsWritten += group.rows
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
     this.failedClaims.delete(name)
     return path
   }
+}
+
+/** The entries' columns as one row group, in order. */
+function concatenated(groups: readonly ColumnGroup[]): ColumnGroup {
+  const rows = groups.reduce((sum, group) => sum + group.rows, 0)
+  const columns = (groups[0]?.columns ?? []).map((first, c) => {
+    if (Array.isArray(first)) return groups.flatMap((group) => group.columns[c] as string[])
+    const values = new Float64Array(rows)
+    let at = 0
+    for (const group of groups) {
+      values.set(group.columns[c] as Float64Array, at)
+      at += group.rows
+    }
+    return values
+  })
+  return { rows, columns }
 }
