@@ -7,9 +7,14 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
-import { type MetricsRow, metricsRecord } from '../src/core/rows.ts'
+import { type MetricsRow, metricsRecord, metricsRowFromRecord } from '../src/core/rows.ts'
 import { replay } from '../src/replay.ts'
-import { ParquetMetricsWriter, removeStaleTemporaryFiles } from '../src/sinks/parquet.ts'
+import {
+  columnGroupOf,
+  ParquetFileWriter,
+  ParquetMetricsWriter,
+  removeStaleTemporaryFiles,
+} from '../src/sinks/parquet.ts'
 import { openInputs, PARQUET_DECOMPRESSORS, readInput } from '../src/sources/files.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -297,6 +302,35 @@ describe('the Parquet worker: row groups, files and waiting', () => {
       return record
     }
     expect(read).toEqual(rows.map(asRead))
+  })
+})
+
+describe("whole files on the worker (consume's outbox drain)", () => {
+  test('a file that cannot be written fails alone: the files before and after it are whole', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'invpipe-file-writer-'))
+    writeFileSync(join(out, 'not-a-dir'), 'x')
+    const rows = coreRecords(2).map(metricsRowFromRecord)
+    const writer = new ParquetFileWriter()
+    try {
+      await writer.write(join(out, 'a.parquet'), columnGroupOf(rows))
+      const failure = await writer.write(join(out, 'not-a-dir', 'b.parquet'), columnGroupOf(rows)).then(
+        () => null,
+        (error: Error) => error.message,
+      )
+      expect(failure).toMatch(/^(ENOTDIR|EEXIST): /)
+      await writer.write(join(out, 'c.parquet'), columnGroupOf(rows.slice(1)))
+    } finally {
+      writer.close()
+    }
+    const read = async (name: string) =>
+      (await parquetReadObjects({
+        file: await asyncBufferFromFile(join(out, name)),
+        compressors: PARQUET_DECOMPRESSORS,
+      })) as Record<string, unknown>[]
+    expect((await read('a.parquet')).map((r) => r.sku)).toEqual(rows.map((r) => r.sku))
+    expect((await read('c.parquet')).map((r) => r.sku)).toEqual(rows.slice(1).map((r) => r.sku))
+    expect(readdirSync(out).sort()).toEqual(['a.parquet', 'c.parquet', 'not-a-dir'])
+    rmSync(out, { recursive: true, force: true })
   })
 })
 

@@ -13,7 +13,7 @@ import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
 import { unpackColumns } from './metrics-pack.ts'
-import { type ColumnGroup, columnGroupOf, fileStamp, MetricsFile, metricsFileName } from './parquet.ts'
+import { type ColumnGroup, columnGroupOf, fileStamp, metricsFileName, ParquetFileWriter } from './parquet.ts'
 
 export interface OutboxOptions {
   dataDir: string
@@ -34,6 +34,8 @@ export class ParquetOutbox {
   private draining: Promise<unknown> | null = null
   /** Claims of this instance whose file could not be written: tried again first, at once. */
   private readonly failedClaims = new Set<string>()
+  /** Encodes and writes a drain's files on the second core (started with its first file, closed with the drain). */
+  private fileWriter: ParquetFileWriter | null = null
 
   constructor(
     private readonly sql: Sql,
@@ -95,6 +97,8 @@ export class ParquetOutbox {
         if (path !== null) written.push(path)
       }
     } finally {
+      this.fileWriter?.close()
+      this.fileWriter = null
       this.files.push(...written)
     }
     return written
@@ -155,11 +159,11 @@ export class ParquetOutbox {
     )
     crashPoint('parquet-claimed')
     const path = join(this.options.dataDir, name)
-    const file = new MetricsFile(path)
-    file.writeGroup(group)
-    file.finish()
+    const rows = group.rows
+    this.fileWriter ??= new ParquetFileWriter()
+    await this.fileWriter.write(path, group)
     crashPoint('parquet-renamed')
-    this.rowsWritten += group.rows
+    this.rowsWritten += rows
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
     this.failedClaims.delete(name)
     return path

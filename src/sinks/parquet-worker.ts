@@ -1,7 +1,14 @@
-// The thread that encodes and writes the Parquet files of a ParquetMetricsWriter (parquet.ts): it
-// takes row groups as columns, in order, and answers each one, so the writer can bound what waits.
-// A failure (a full disk) is answered once; the file being written is given up, as in MetricsFile.
-import { type FromParquetWorker, MetricsFileSequence, type ToParquetWorker } from './parquet.ts'
+// The thread that encodes and writes Parquet files (parquet.ts): for a ParquetMetricsWriter it takes
+// row groups as columns, in order, and answers each one, so the writer can bound what waits; a
+// failure (a full disk) is answered once and the file being written is given up, as in MetricsFile.
+// For a ParquetFileWriter it writes whole files, answering each.
+import {
+  type ColumnGroup,
+  type FromParquetWorker,
+  MetricsFile,
+  MetricsFileSequence,
+  type ToParquetWorker,
+} from './parquet.ts'
 
 declare const self: Worker
 
@@ -9,8 +16,12 @@ let files: MetricsFileSequence | null = null
 let failed = false
 
 self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
-  if (failed) return
   const message = event.data
+  if ('file' in message) {
+    answer(writeFile(message.file.path, message.file.group))
+    return
+  }
+  if (failed) return
   try {
     if ('open' in message) files = new MetricsFileSequence(message.open)
     else if ('group' in message) {
@@ -21,6 +32,18 @@ self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
     failed = true
     files?.abort()
     answer({ failed: error instanceof Error ? error.message : String(error) })
+  }
+}
+
+/** One whole file (ParquetFileWriter); a failure is that file's alone: the next is tried afresh. */
+function writeFile(path: string, group: ColumnGroup): FromParquetWorker {
+  try {
+    const file = new MetricsFile(path)
+    file.writeGroup(group)
+    file.finish()
+    return { file: path, failed: null }
+  } catch (error) {
+    return { file: path, failed: error instanceof Error ? error.message : String(error) }
   }
 }
 

@@ -258,9 +258,24 @@ export class MetricsFileSequence {
   }
 }
 
-/** What the Parquet worker (parquet-worker.ts) is told, and what it answers. */
-export type ToParquetWorker = { open: ParquetFileOptions } | { group: ColumnGroup } | { close: true }
-export type FromParquetWorker = { written: number } | { closed: string[] } | { failed: string }
+/**
+ * What the Parquet worker (parquet-worker.ts) is told, and what it answers: a sequence of files
+ * fed group by group (open, group…, close), or one whole file at a time (file).
+ */
+export type ToParquetWorker =
+  | { open: ParquetFileOptions }
+  | { group: ColumnGroup }
+  | { close: true }
+  | { file: { path: string; group: ColumnGroup } }
+export type FromParquetWorker =
+  | { written: number }
+  | { closed: string[] }
+  | { failed: string }
+  | { file: string; failed: string | null }
+
+function parquetWorker(): Worker {
+  return new Worker(new URL('./parquet-worker.ts', import.meta.url))
+}
 
 /** Row groups a writer lets wait for the worker before it waits itself (memory stays bounded). */
 const GROUPS_IN_FLIGHT = 2
@@ -286,7 +301,7 @@ export class ParquetMetricsWriter {
   constructor(options: ParquetFileOptions) {
     this.dataDir = options.dataDir
     this.builder = new ColumnGroupBuilder(options.rowGroupRows ?? 100_000)
-    this.worker = new Worker(new URL('./parquet-worker.ts', import.meta.url))
+    this.worker = parquetWorker()
     this.worker.onmessage = (event: MessageEvent<FromParquetWorker>) => this.heard(event.data)
     this.worker.onerror = (event) => this.fail(new Error(`parquet worker: ${event.message}`))
     this.worker.postMessage({ open: options } satisfies ToParquetWorker)
@@ -334,7 +349,8 @@ export class ParquetMetricsWriter {
   private heard(message: FromParquetWorker): void {
     if ('written' in message) this.inFlight--
     else if ('closed' in message) this.files = message.closed
-    else this.failure ??= new ServiceError(`parquet: cannot write into ${this.dataDir}: ${message.failed}`)
+    else if ('failed' in message && !('file' in message))
+      this.failure ??= new ServiceError(`parquet: cannot write into ${this.dataDir}: ${message.failed}`)
     this.wake?.()
   }
 
@@ -344,10 +360,50 @@ export class ParquetMetricsWriter {
   }
 }
 
+/**
+ * Whole Parquet files, each written (and renamed into place) on a worker thread, in the order asked
+ * (consume's outbox drain): the encoding of a file's rows runs on the second core instead of
+ * holding up the batches. A file that cannot be written rejects with the worker's error message.
+ * The worker lives until close().
+ */
+export class ParquetFileWriter {
+  private readonly worker = parquetWorker()
+  private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = []
+
+  constructor() {
+    this.worker.onmessage = (event: MessageEvent<FromParquetWorker>) => this.answered(event.data)
+    this.worker.onerror = (event) => this.failAll(new Error(`parquet worker: ${event.message}`))
+  }
+
+  /** Writes `group` as the file at `path`; the group's typed arrays are handed over, not copied. */
+  write(path: string, group: ColumnGroup): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject })
+      this.worker.postMessage({ file: { path, group } } satisfies ToParquetWorker, transferables(group))
+    })
+  }
+
+  close(): void {
+    this.failAll(new Error('parquet worker closed'))
+    this.worker.terminate()
+  }
+
+  private answered(message: FromParquetWorker): void {
+    if (!('file' in message)) return
+    const waiter = this.waiting.shift()
+    if (message.failed === null) waiter?.resolve()
+    else waiter?.reject(new Error(message.failed))
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.waiting.splice(0)) waiter.reject(error)
+  }
+}
+
 function transferables(group: ColumnGroup): ArrayBuffer[] {
-  const buffers: ArrayBuffer[] = []
-  for (const data of group.columns) if (!Array.isArray(data)) buffers.push(data.buffer as ArrayBuffer)
-  return buffers
+  const buffers = new Set<ArrayBuffer>()
+  for (const data of group.columns) if (!Array.isArray(data)) buffers.add(data.buffer as ArrayBuffer)
+  return [...buffers]
 }
 
 /**
