@@ -22,6 +22,7 @@ export function restartWithAllocatorSetting(): void {
   } catch {
     return
   }
+  // Held until execve has read them: only their addresses go to C.
   const strings: Buffer[] = []
   const cString = (text: string) => {
     const bytes = Buffer.from(`${text}\0`)

@@ -162,9 +162,7 @@ describe("consume's commits, alert messages sent or still waiting", () => {
   let database = ''
   let sql: Sql
   beforeAll(async () => {
-    database = await scenarios.database('item-consume')
-    sql = connect(database)
-    await migrate(sql)
+    ;({ database, sql } = await scenarios.migrated('item-consume'))
     await commitLikeConsume(sql)
     // As the alert relay does once the topic has them: half of the messages confirmed sent.
     const store = new PostgresStore(sql, 'group')
@@ -172,7 +170,6 @@ describe("consume's commits, alert messages sent or still waiting", () => {
     await store.markAlertsSent(waiting.filter((_, i) => i % 2 === 0).map((alert) => alert.outboxId))
     expect((await store.unsentAlerts(0, 100_000)).length).toBe(Math.floor(waiting.length / 2))
   })
-  afterAll(() => sql.end())
 
   test('--json is the files’ story, alert messages and all', () => {
     let messages = 0
@@ -208,26 +205,20 @@ describe("consume's commits, alert messages sent or still waiting", () => {
 
 describe('the alert log keeps sent messages ALERT_LOG_DAYS', () => {
   test('consume start-up deletes the messages sent longer ago, never one waiting to be sent', async () => {
-    const database = await scenarios.database('item-alert-log')
-    const sql = connect(database)
-    try {
-      await migrate(sql)
-      await commitLikeConsume(sql)
-      const store = new PostgresStore(sql, 'group')
-      const waiting = await store.unsentAlerts(0, 100_000)
-      const [old, recent, unsent] = waiting as [StoredAlert, StoredAlert, StoredAlert]
-      await store.markAlertsSent([old.outboxId, recent.outboxId])
-      await sql`UPDATE analytics.alert_outbox SET sent_at = now() - interval '91 days' WHERE id = ${old.outboxId}`
-      // One created long ago but never sent stays whatever its age.
-      await sql`UPDATE analytics.alert_outbox SET created_at = now() - interval '200 days' WHERE id = ${unsent.outboxId}`
-      expect(await store.forgetSentAlerts(ALERT_LOG_DAYS)).toBe(1)
-      const left = await sql<{ id: number }[]>`SELECT id FROM analytics.alert_outbox`
-      expect(left.length).toBe(waiting.length - 1)
-      expect(left.map((row) => Number(row.id))).not.toContain(old.outboxId)
-      expect((await store.unsentAlerts(0, 100_000)).map((a) => a.outboxId)).toContain(unsent.outboxId)
-    } finally {
-      await sql.end()
-    }
+    const { sql } = await scenarios.migrated('item-alert-log')
+    await commitLikeConsume(sql)
+    const store = new PostgresStore(sql, 'group')
+    const waiting = await store.unsentAlerts(0, 100_000)
+    const [old, recent, unsent] = waiting as [StoredAlert, StoredAlert, StoredAlert]
+    await store.markAlertsSent([old.outboxId, recent.outboxId])
+    await sql`UPDATE analytics.alert_outbox SET sent_at = now() - interval '91 days' WHERE id = ${old.outboxId}`
+    // One created long ago but never sent stays whatever its age.
+    await sql`UPDATE analytics.alert_outbox SET created_at = now() - interval '200 days' WHERE id = ${unsent.outboxId}`
+    expect(await store.forgetSentAlerts(ALERT_LOG_DAYS)).toBe(1)
+    const left = await sql<{ id: number }[]>`SELECT id FROM analytics.alert_outbox`
+    expect(left.length).toBe(waiting.length - 1)
+    expect(left.map((row) => Number(row.id))).not.toContain(old.outboxId)
+    expect((await store.unsentAlerts(0, 100_000)).map((a) => a.outboxId)).toContain(unsent.outboxId)
   })
 })
 

@@ -15,18 +15,14 @@ import { ParquetOutbox } from '../src/sinks/parquet-outbox.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
 import { PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { generatedLines } from './support/events.ts'
-import { connect, Scenarios } from './support/stack.ts'
+import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
 let sql: Sql
 beforeAll(async () => {
-  sql = connect(await scenarios.database('migration-4'))
-  await migrate(sql, MIGRATIONS.slice(0, 3))
+  ;({ sql } = await scenarios.migrated('migration-4', MIGRATIONS.slice(0, 3)))
 })
-afterAll(async () => {
-  await sql.end()
-  await scenarios.cleanup()
-})
+afterAll(() => scenarios.cleanup())
 
 /** Batches of 50 events of a generated stream, as the engine flushes them. */
 function batches() {

@@ -10,18 +10,14 @@ import { type ItemSnapshot, snapshotOf } from '../src/core/snapshot.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
 import { generatedLines } from './support/events.ts'
-import { connect, Scenarios } from './support/stack.ts'
+import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
 let sql: Sql
 beforeAll(async () => {
-  sql = connect(await scenarios.database('migration-6'))
-  await migrate(sql, MIGRATIONS.slice(0, 5))
+  ;({ sql } = await scenarios.migrated('migration-6', MIGRATIONS.slice(0, 5)))
 })
-afterAll(async () => {
-  await sql.end()
-  await scenarios.cleanup()
-})
+afterAll(() => scenarios.cleanup())
 
 const LINES = generatedLines({ events: 800, skus: 5, warehouses: 2, days: 30, seed: 6 })
 const BATCH = 40

@@ -6,23 +6,17 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { type Socket, connect as tcpConnect } from 'node:net'
 import type { Sql } from 'postgres'
-import { migrate } from '../src/postgres/migrations.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
-import { connect, Scenarios } from './support/stack.ts'
+import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
 let database = ''
 let sql: Sql
 beforeAll(async () => {
-  database = await scenarios.database('stalled')
-  sql = connect(database)
-  await migrate(sql)
+  ;({ database, sql } = await scenarios.migrated('stalled'))
   await sql`INSERT INTO analytics.consumer_offsets (group_id, topic, partition, next_offset) VALUES ('g', 't', 0, 10)`
 })
-afterAll(async () => {
-  await sql.end()
-  await scenarios.cleanup()
-})
+afterAll(() => scenarios.cleanup())
 
 /** A protocol message: its type byte, then its length (itself included) and body. */
 function message(type: string, body: Buffer): Buffer {

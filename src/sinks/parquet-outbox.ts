@@ -159,11 +159,10 @@ export class ParquetOutbox {
     )
     crashPoint('parquet-claimed')
     const path = join(this.options.dataDir, name)
-    const rows = group.rows
     this.fileWriter ??= new ParquetFileWriter()
     await this.fileWriter.write(path, group)
     crashPoint('parquet-renamed')
-    this.rowsWritten += rows
+    this.rowsWritten += group.rows
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
     this.failedClaims.delete(name)
     return path

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import postgres from 'postgres'
+import { MIGRATIONS, type Migration, migrate } from '../../src/postgres/migrations.ts'
 import type { Analysis } from './analyze.ts'
 import { BOOTSTRAP, createTopic, produceLines, readTopic } from './kafka.ts'
 
@@ -175,6 +176,7 @@ export function sortMessages<T extends Record<string, unknown>>(messages: T[]): 
 export class Scenarios {
   readonly scratchDir = mkdtempSync(join(tmpdir(), 'invpipe-it-'))
   private readonly databases: string[] = []
+  private readonly connections: postgres.Sql[] = []
 
   async database(label: string): Promise<string> {
     const name = await freshDatabase(`${label}-${Date.now().toString(36)}`)
@@ -217,7 +219,20 @@ export class Scenarios {
     return run
   }
 
+  /**
+   * A fresh database with the migrations given (every one by default: pass a prefix of MIGRATIONS
+   * for an installation of an older version) and a connection to it, ended at cleanup.
+   */
+  async migrated(label: string, migrations: readonly Migration[] = MIGRATIONS) {
+    const database = await this.database(label)
+    const sql = connect(database)
+    this.connections.push(sql)
+    await migrate(sql, migrations)
+    return { database, sql }
+  }
+
   async cleanup(): Promise<void> {
+    for (const sql of this.connections.splice(0)) await sql.end()
     if (process.env.KEEP_TEST_DATABASES) return
     for (const name of this.databases) await dropDatabase(name)
     rmSync(this.scratchDir, { recursive: true, force: true })
