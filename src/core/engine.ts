@@ -1,12 +1,14 @@
 // The processor: events in, per-item state, and at the end of each batch the rows of the items
 // that changed. Alerts are judged after every event, so no result depends on where a batch ends.
+// An item's latest event of the batch is judged at the batch's end, with the risk its row works
+// out anyway (the state has not moved since that event); an earlier one is judged when the item's
+// next event arrives, before it is applied. The alerts are then put back in the events' order.
 import { type Alert, buildAlert, nextEpisodeStep, orderRef, riskReason } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
-import { demandModel } from './demand.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
-import { computeMetrics } from './metrics.ts'
-import { assessRisk, type KnownRisk, ordersInHorizon, stockoutRisk } from './risk.ts'
+import { computeMetrics, type DemandMetrics } from './metrics.ts'
+import { assessRisk, ordersInHorizon, type RiskAssessment, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
 import { applyEvent, ItemState, isDuplicate } from './state.ts'
 import { dayOf } from './time.ts'
@@ -30,11 +32,18 @@ export interface Batch {
   closes: DayClose[]
 }
 
-/**
- * The note of an item changed in this batch whose risk has not been worked out (its on-hand is
- * unknown): its row computes everything.
- */
-const NOTHING_KNOWN: KnownRisk = Object.freeze({})
+/** The engine's note on an item changed in the batch being built (ItemState.inBatch). */
+export interface BatchNote {
+  /** The item's latest event, its alert step not yet taken. */
+  event: InventoryEvent
+  /** That event's place in the batch: alerts are sent in the order of the events that raised them. */
+  seq: number
+}
+
+interface RaisedAlert {
+  seq: number
+  alert: Alert
+}
 
 export interface EngineOptions {
   /** Collect the daily-history deltas and day closes of each batch (for stores that keep the history). */
@@ -49,7 +58,9 @@ export class Engine {
   private changed: ItemState[] = []
   private daily = new Map<string, DailyDelta>()
   private closes: DayClose[] = []
-  private alerts: Alert[] = []
+  private alerts: RaisedAlert[] = []
+  /** Events processed in this batch. */
+  private seq = 0
 
   constructor(config: CoreConfig, options: EngineOptions = {}) {
     this.config = resolveConfig(config)
@@ -70,24 +81,31 @@ export class Engine {
     } else if (isDuplicate(state, event.eventId)) {
       return 'duplicate'
     }
+    const note = state.inBatch
+    // The state still stands as the item's previous event left it: that event's alert step now.
+    if (note !== null) this.judgeAlert(state, note, this.assessAlertRisk(state))
     if (this.trackDaily) this.recordClose(state, event)
     applyEvent(state, event, this.config)
-    if (state.inBatch === null) {
-      state.inBatch = NOTHING_KNOWN
+    if (note === null) {
+      state.inBatch = { event, seq: this.seq++ }
       this.changed.push(state)
+    } else {
+      note.event = event
+      note.seq = this.seq++
     }
     if (this.trackDaily) this.recordDaily(state, event)
-    this.judgeAlert(state, event)
     return 'applied'
   }
 
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
-    const rows = this.changed.map((state) => this.rowOf(state, computedAt, state.inBatch ?? NOTHING_KNOWN))
-    for (const state of this.changed) state.inBatch = null
+    const rows = this.changed.map((state) => this.rowAndAlertOf(state, computedAt))
     if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
     const daily = [...this.daily.values()]
-    const batch = { rows, daily, alerts: this.alerts, states: this.changed, closes: this.closes }
+    // Stable: alerts of one event keep their order.
+    const alerts = this.alerts.sort((a, b) => a.seq - b.seq).map((raised) => raised.alert)
+    const batch = { rows, daily, alerts, states: this.changed, closes: this.closes }
+    this.seq = 0
     this.changed = []
     this.closes = []
     this.daily = new Map()
@@ -122,9 +140,25 @@ export class Engine {
     )
   }
 
-  private rowOf(state: ItemState, computedAt: number, known?: KnownRisk): MetricsRow {
+  /** The item's row; its latest event's alert step, with the row's risk. */
+  private rowAndAlertOf(state: ItemState, computedAt: number): MetricsRow {
     const metrics = computeMetrics(state)
-    const risk = assessRisk(state, this.config, state.asOfDay, known)
+    const risk = assessRisk(state, this.config)
+    this.judgeAlert(state, state.inBatch as BatchNote, risk.stockoutRisk, { metrics, risk })
+    state.inBatch = null
+    return this.buildRow(state, metrics, risk, computedAt)
+  }
+
+  private rowOf(state: ItemState, computedAt: number): MetricsRow {
+    return this.buildRow(state, computeMetrics(state), assessRisk(state, this.config), computedAt)
+  }
+
+  private buildRow(
+    state: ItemState,
+    metrics: DemandMetrics,
+    risk: RiskAssessment,
+    computedAt: number,
+  ): MetricsRow {
     const [sku, warehouseId] = splitItemKey(state.key)
     return buildMetricsRow(
       sku,
@@ -138,29 +172,37 @@ export class Engine {
     )
   }
 
-  /** SPEC §6: after every event, the item's episode takes its step; a step that speaks sends a message. */
-  private judgeAlert(state: ItemState, event: InventoryEvent): void {
+  /**
+   * The risk an alert step needs for an event whose row will not be built (the item changes again
+   * in the batch): with no episode open, a risk known to be below the threshold is enough.
+   */
+  private assessAlertRisk(state: ItemState): number | null {
+    const episode = state.episode
+    const unlessBelow = episode === null || !episode.open ? this.config.alertThreshold : 0
+    return stockoutRisk(state, this.config, state.asOfDay, unlessBelow)
+  }
+
+  /**
+   * SPEC §6: the episode of the item takes its step after the noted event; a step that speaks sends
+   * a message, built from the `assessed` metrics and risk when the caller has them (only a step
+   * that speaks needs them, and it always had the exact risk: a bound is only below the threshold).
+   */
+  private judgeAlert(
+    state: ItemState,
+    note: BatchNote,
+    risk: number | null,
+    assessed?: { metrics: DemandMetrics; risk: RiskAssessment },
+  ): void {
     // Without a known on-hand the risk is null: no episode opens, and none moves.
-    if (state.onHand === null) {
-      state.inBatch = NOTHING_KNOWN
-      return
-    }
-    const before = state.episode
-    // With no episode open, a risk known to be below the threshold is all the step needs to know.
-    const unlessBelow = before === null || !before.open ? this.config.alertThreshold : 0
-    const model = demandModel(state)
-    const risk = stockoutRisk(state, this.config, state.asOfDay, unlessBelow, model)
-    const exact = unlessBelow === 0 || (risk !== null && risk >= unlessBelow)
-    const known = exact ? { model, risk } : { model }
-    state.inBatch = known
-    const step = nextEpisodeStep(before, risk, state.asOfDay, this.config)
+    if (risk === null) return
+    const step = nextEpisodeStep(state.episode, risk, state.asOfDay, this.config)
     state.episode = step.episode
     if (step.status === null || step.episode === null) return
-    const metrics = computeMetrics(state)
-    // A step that speaks had the exact risk.
-    const assessment = assessRisk(state, this.config, state.asOfDay, known)
+    const metrics = assessed?.metrics ?? computeMetrics(state)
+    const assessment = assessed?.risk ?? assessRisk(state, this.config)
     const orders = ordersInHorizon(state, this.config)
-    this.alerts.push(buildAlert(step.status, step.episode, state, event, metrics, assessment, orders))
+    const alert = buildAlert(step.status, step.episode, state, note.event, metrics, assessment, orders)
+    this.alerts.push({ seq: note.seq, alert })
   }
 
   /**

@@ -210,12 +210,31 @@ export class DemandWalk {
     this.tail = Math.min(1, this.tail + this.pmf)
   }
 
+  /**
+   * Moves to a whole `target`: step by step when it is near (a multiplication a step), evaluated
+   * afresh when it is far or the distribution is continuous (one evaluation costs about
+   * FRESH_EVALUATION_STEPS steps).
+   */
+  moveTo(target: number): void {
+    if (Number.isNaN(this.size) || Math.abs(target - this.x) > FRESH_EVALUATION_STEPS) {
+      this.x = target
+      this.pmf = demandExactly(target, this.m, this.v)
+      this.tail = demandAtLeast(target, this.m, this.v)
+      return
+    }
+    while (this.x < target) this.up()
+    while (this.x > target) this.down()
+  }
+
   /** pmf(x + 1) / pmf(x). */
   private ratio(x: number): number {
     const r = this.size
     return ((x + r) / (x + 1)) * (this.m / (r + this.m))
   }
 }
+
+/** What one exact evaluation of a tail costs (the incomplete beta's continued fraction), in walk steps. */
+const FRESH_EVALUATION_STEPS = 128
 
 /** Steps a walk from the normal guess may take before bisection takes over (far-off guesses, huge means). */
 const WALK_STEPS = 48

@@ -68,21 +68,13 @@ export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
   return state.leadTimeOverride ?? config.leadTimeDays
 }
 
-/** What a caller already worked out for the item's current state (the engine, between an event and its batch's end). */
-export interface KnownRisk {
-  model?: DemandModel
-  /** The exact stockout_risk. */
-  risk?: number | null
-}
-
 /** Everything of SPEC §5 for the item as of `asOfDay` (its D, or a later day for a carried-forward close). */
 export function assessRisk(
   state: ItemState,
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
-  known: KnownRisk = {},
 ): RiskAssessment {
-  const model = known.model ?? demandModel(state, asOfDay)
+  const model = demandModel(state, asOfDay)
   const leadTimeDays = leadTimeOf(state, config)
   const horizon = Math.ceil(leadTimeDays)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
@@ -98,8 +90,7 @@ export function assessRisk(
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
-  const stockoutRisk =
-    known.risk !== undefined ? known.risk : riskWithModel(state, model, horizon, cycle, asOfDay)
+  const stockoutRisk = riskWithModel(state, model, horizon, cycle, asOfDay)
   return {
     leadTimeDays,
     expectedDemandLeadTime,
@@ -455,16 +446,34 @@ function crossesOnGrid(
   betweenVariance: number,
 ): number {
   const width = (top + 1 - bottom) / GRID_CELLS
+  // The earlier demand's tail at each cell's lower edge, walked up from the bottom (its mass near
+  // the top may be too small for a double, so the walk does not start there).
+  const lowers = new Float64Array(GRID_CELLS)
+  const stock = new DemandWalk(earlier.mean, earlier.variance, bottom)
+  for (let cell = 0; cell < GRID_CELLS; cell++) {
+    stock.moveTo(Math.ceil(bottom + cell * width))
+    lowers[cell] = stock.tail
+  }
+  // The demand between them must cover more the lower the earlier demand: walked up as the cells go down.
+  const need = new DemandWalk(
+    between,
+    betweenVariance,
+    wholeNeed(later.level, bottom + (GRID_CELLS - 0.5) * width),
+  )
   let sum = 0
   let upper = earlier.crossing ?? demandAtLeast(top + 1, earlier.mean, earlier.variance)
   for (let cell = GRID_CELLS - 1; cell >= 0; cell--) {
-    const from = Math.ceil(bottom + cell * width)
-    const lower = demandAtLeast(from, earlier.mean, earlier.variance)
-    const middle = bottom + (cell + 0.5) * width
-    sum += (lower - upper) * demandAtLeast(later.level - middle, between, betweenVariance)
+    need.moveTo(wholeNeed(later.level, bottom + (cell + 0.5) * width))
+    const lower = lowers[cell] as number
+    sum += (lower - upper) * need.tail
     upper = lower
   }
   return sum
+}
+
+/** The whole units the demand must reach to empty `level` once `taken` have gone (at least 0: certain). */
+function wholeNeed(level: number, taken: number): number {
+  return Math.max(0, Math.ceil(level - taken))
 }
 
 /**

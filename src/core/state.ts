@@ -3,9 +3,10 @@
 // deduplication window, and for the risk the out-of-stock days of those 30 days, the open (and
 // recently settled) orders, the last deliveries and unannounced receipts, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
+
+import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
-import type { KnownRisk } from './risk.ts'
 import { dayOf } from './time.ts'
 
 /** Days of sales kept: W_30 never reaches further back than D − 29. */
@@ -59,10 +60,10 @@ export class ItemState implements OrderBook {
   unplanned: number[] | null = null
   /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
-   * (what its latest event's risk step worked out, for the batch's row); null outside a batch.
+   * (its latest event, whose alert step waits for the row's risk); null outside a batch.
    * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
    */
-  inBatch: KnownRisk | null = null
+  inBatch: BatchNote | null = null
 
   constructor(key: string) {
     this.key = key
