@@ -1,7 +1,7 @@
 // An item's state as plain JSON, so `consume` can store it with the batch that produced it and
 // restore it after a crash or a rebalance. Infinite sentinels become null in JSON and back.
 import { type OrderJson, orderFromJson, orderToJson, unplannedFromJson, unplannedToJson } from './orders.ts'
-import { type Episode, ItemState } from './state.ts'
+import { type Episode, ItemState, idHash } from './state.ts'
 
 export interface ItemSnapshot {
   key: string
@@ -11,6 +11,7 @@ export interface ItemSnapshot {
   eventCount: number
   leadTimeOverride: number | null
   sales: number[] | null
+  /** Pairs (event_id, timestamp): the state's triples without their hashes. */
   recentIds: (string | number)[] | null
   // Added with risk version 2; absent in snapshots stored before it.
   outDays?: number[] | null
@@ -30,7 +31,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     eventCount: state.eventCount,
     leadTimeOverride: state.leadTimeOverride,
     sales: state.sales,
-    recentIds: state.recentIds,
+    recentIds: state.recentIds === null ? null : state.recentIds.filter((_, i) => i % 3 !== 0),
     outDays: state.outDays,
     orders: state.orders === null ? null : state.orders.map(orderToJson),
     deliveries: state.deliveries,
@@ -47,11 +48,20 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.eventCount = snapshot.eventCount
   state.leadTimeOverride = snapshot.leadTimeOverride
   state.sales = snapshot.sales
-  state.recentIds = snapshot.recentIds
+  state.recentIds = snapshot.recentIds === null ? null : withHashes(snapshot.recentIds)
   state.outDays = snapshot.outDays ?? null
   state.orders = snapshot.orders == null ? null : snapshot.orders.map(orderFromJson)
   state.deliveries = snapshot.deliveries ?? null
   state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
   state.episode = snapshot.episode ?? null
   return state
+}
+
+function withHashes(pairs: (string | number)[]): (string | number)[] {
+  const triples: (string | number)[] = []
+  for (let i = 0; i < pairs.length; i += 2) {
+    const id = pairs[i] as string
+    triples.push(idHash(id), id, pairs[i + 1] as number)
+  }
+  return triples
 }

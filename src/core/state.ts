@@ -48,7 +48,11 @@ export class ItemState implements OrderBook {
   episode: Episode | null = null
   /** Pairs (day, units sold) for the days D − 29 … D that had sales, ascending by day. */
   sales: number[] | null = null
-  /** Pairs (event_id, timestamp) of accepted events still inside the deduplication window. */
+  /**
+   * Triples (idHash(event_id), event_id, timestamp) of accepted events still inside the
+   * deduplication window. The hash, a number held in the array itself, is compared first: most
+   * checks then never read an id string (each a separate object, often not in the cache).
+   */
   recentIds: (string | number)[] | null = null
   /** Days of D − 29 … D on which on-hand was known and ≤ 0 (their demand was censored), ascending. */
   outDays: number[] | null = null
@@ -78,8 +82,16 @@ export class ItemState implements OrderBook {
 export function isDuplicate(state: ItemState, eventId: string): boolean {
   const recent = state.recentIds
   if (recent === null) return false
-  for (let i = 0; i < recent.length; i += 2) if (recent[i] === eventId) return true
+  const hash = idHash(eventId)
+  for (let i = 0; i < recent.length; i += 3) if (recent[i] === hash && recent[i + 1] === eventId) return true
   return false
+}
+
+/** FNV-1a of an event id, 32 bits: equal ids, equal hashes. */
+export function idHash(eventId: string): number {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < eventId.length; i++) hash = Math.imul(hash ^ eventId.charCodeAt(i), 0x01000193)
+  return hash
 }
 
 /** Applies an accepted, non-duplicate event to the item's state. */
@@ -142,14 +154,14 @@ function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): voi
 
 function keepInsideWindow(recent: (string | number)[], oldestTs: number): (string | number)[] | null {
   let inside = true
-  for (let i = 1; i < recent.length && inside; i += 2) inside = (recent[i] as number) >= oldestTs
+  for (let i = 2; i < recent.length && inside; i += 3) inside = (recent[i] as number) >= oldestTs
   // Most events drop nothing from the window: the array stays as it is.
   if (inside) return recent
   let kept: (string | number)[] | null = null
-  for (let i = 0; i < recent.length; i += 2) {
-    if ((recent[i + 1] as number) >= oldestTs) {
+  for (let i = 0; i < recent.length; i += 3) {
+    if ((recent[i + 2] as number) >= oldestTs) {
       kept ??= []
-      kept.push(recent[i] as string, recent[i + 1] as number)
+      kept.push(recent[i] as number, recent[i + 1] as string, recent[i + 2] as number)
     }
   }
   return kept
@@ -157,8 +169,9 @@ function keepInsideWindow(recent: (string | number)[], oldestTs: number): (strin
 
 function rememberId(state: ItemState, eventId: string, ts: number, dedupWindowMs: number): void {
   if (ts < state.latestTs - dedupWindowMs) return
-  if (state.recentIds === null) state.recentIds = [eventId, ts]
-  else state.recentIds.push(eventId, ts)
+  const hash = idHash(eventId)
+  if (state.recentIds === null) state.recentIds = [hash, eventId, ts]
+  else state.recentIds.push(hash, eventId, ts)
 }
 
 /** Marks a day of the window as (partly) out of stock: its sales are a floor of its demand, not the demand. */

@@ -1,0 +1,87 @@
+import { describe, expect, test } from 'bun:test'
+import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
+import { Engine } from '../src/core/engine.ts'
+import type { InventoryEvent } from '../src/core/event.ts'
+import { type ItemSnapshot, restoreState, snapshotOf } from '../src/core/snapshot.ts'
+import { idHash, type ItemState } from '../src/core/state.ts'
+
+const DAY = 86_400_000
+const START = Date.UTC(2026, 2, 2)
+
+function sale(eventId: string, ts: number): InventoryEvent {
+  return {
+    eventId,
+    type: 'sale',
+    sku: 'SKU-1',
+    warehouseId: 'WH-1',
+    quantity: 1,
+    ts,
+    onHand: null,
+    leadTimeDays: null,
+    orderId: null,
+    expectedAt: null,
+  }
+}
+
+/** Two different ids with the same 32-bit hash, found by the birthday bound (~80k tries). */
+function collidingIds(): [string, string] {
+  const seen = new Map<number, string>()
+  for (let i = 0; ; i++) {
+    const id = `evt-${i}`
+    const other = seen.get(idHash(id))
+    if (other !== undefined) return [other, id]
+    seen.set(idHash(id), id)
+  }
+}
+
+describe('item state snapshots and duplicates', () => {
+  test('a snapshot holds (event_id, timestamp) pairs, as states stored by earlier versions do', () => {
+    const engine = new Engine(DEFAULT_CORE_CONFIG)
+    for (const [id, hours] of [
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ] as const)
+      engine.process(sale(id, START + hours * 3_600_000))
+    const [state] = engine.flush(0).states
+    const stored = JSON.parse(JSON.stringify(snapshotOf(state as ItemState))) as ItemSnapshot
+    expect(stored.recentIds).toEqual([
+      'a',
+      START + 3_600_000,
+      'b',
+      START + 7_200_000,
+      'c',
+      START + 10_800_000,
+    ])
+  })
+
+  test('a state restored from a stored snapshot still knows the events in its window', () => {
+    // Written as an earlier version stored it: the window's ids with their timestamps.
+    const stored: ItemSnapshot = {
+      key: 'SKU-1:WH-1',
+      onHand: 10,
+      firstDay: START / DAY,
+      latestTs: START + 5 * 3_600_000,
+      eventCount: 2,
+      leadTimeOverride: null,
+      sales: [START / DAY, 2],
+      recentIds: ['x-1', START + 4 * 3_600_000, 'x-2', START + 5 * 3_600_000],
+    }
+    const engine = new Engine(DEFAULT_CORE_CONFIG)
+    engine.restore([restoreState(stored)])
+    expect(engine.process(sale('x-1', START + 6 * 3_600_000))).toBe('duplicate')
+    expect(engine.process(sale('x-2', START + 7 * 3_600_000))).toBe('duplicate')
+    expect(engine.process(sale('x-3', START + 8 * 3_600_000))).toBe('applied')
+    expect(engine.flush(0).rows[0]?.onHand).toBe(9)
+  })
+
+  test('two different ids with the same hash are two events', () => {
+    const [first, second] = collidingIds()
+    expect(idHash(first)).toBe(idHash(second))
+    const engine = new Engine(DEFAULT_CORE_CONFIG)
+    expect(engine.process(sale(first, START))).toBe('applied')
+    expect(engine.process(sale(second, START + 1000))).toBe('applied')
+    expect(engine.process(sale(first, START + 2000))).toBe('duplicate')
+    expect(engine.flush(0).rows[0]?.eventCount).toBe(2)
+  })
+})
