@@ -39,6 +39,8 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
 export const UNANNOUNCED_NONE_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
+/** A risk below this is as good as none: its receipts are not worked out. */
+const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
 const STOCKOUT_DATE_DAYS = 365
 
@@ -151,7 +153,9 @@ function riskWithModel(
   if (onHand > total && variance / (variance + (onHand - total) ** 2) < unlessBelow)
     return variance / (variance + (onHand - total) ** 2)
   const nothingComing = demandAtLeast(onHand, total, variance)
-  if (nothingComing === 0 || nothingComing < unlessBelow) return nothingComing
+  // Receipts only lower the risk: a negligible one is given as it is, an upper bound off by less
+  // than NEGLIGIBLE_RISK, without working out the receipts (a fifth of the items, most of the time).
+  if (nothingComing < Math.max(unlessBelow, NEGLIGIBLE_RISK)) return nothingComing
   const scenarios = receiptScenarios(state, model, asOfDay, horizon, cycleDays)
   if (scenarios.length === 0) return nothingComing
   let risk = 0
