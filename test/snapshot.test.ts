@@ -3,7 +3,7 @@ import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { type ItemSnapshot, restoreState, snapshotOf } from '../src/core/snapshot.ts'
-import { idHash, type ItemState } from '../src/core/state.ts'
+import { type ItemState, idHash } from '../src/core/state.ts'
 
 const DAY = 86_400_000
 const START = Date.UTC(2026, 2, 2)

@@ -81,7 +81,9 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
     daySales[w] = 0
     dayCount[w] = 0
   }
-  for (let day = asOfDay; day >= start; day--) {
+  // The weekday is counted down beside the day: a modulo in the loop costs more than the rest of it.
+  let weekday = weekdayOf(asOfDay)
+  for (let day = asOfDay; day >= start; day--, weekday = weekday === 0 ? 6 : weekday - 1) {
     let units = 0
     while (s >= 0 && (sales[s] as number) > day) s -= 2
     if (s >= 0 && sales[s] === day) units = sales[s + 1] as number
@@ -92,7 +94,6 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
     weightsSquared += w * w
     weighted += w * units
     weightedSquares += w * units * units
-    const weekday = day % 7
     daySales[weekday] = (daySales[weekday] as number) + units
     dayCount[weekday] = (dayCount[weekday] as number) + 1
   }
@@ -125,9 +126,17 @@ function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: nu
   return factors
 }
 
+/**
+ * The index of a day in the weekday factors (day mod 7). Day numbers come from a floored division
+ * and are held as doubles: the modulo of a double is a slow library call, of an int32 a few instructions.
+ */
+function weekdayOf(day: number): number {
+  return (day | 0) % 7
+}
+
 /** Mean demand on day D + k (k ≥ 1). */
 export function meanOnDay(model: DemandModel, k: number): number {
-  return model.rate * (model.weekday[(model.asOfDay + k) % 7] as number)
+  return model.rate * (model.weekday[weekdayOf(model.asOfDay + k)] as number)
 }
 
 /** Mean demand over days D + from + 1 … D + to. */
@@ -141,8 +150,10 @@ function meanThrough(model: DemandModel, k: number): number {
   if (k <= 0) return 0
   let week = 0
   for (let w = 0; w < 7; w++) week += model.weekday[w] as number
-  let sum = Math.floor(k / 7) * week
-  for (let j = 1; j <= k % 7; j++) sum += model.weekday[(model.asOfDay + j) % 7] as number
+  const days = k | 0 // whole days, as an int32 (see weekdayOf)
+  let sum = ((days / 7) | 0) * week
+  const first = weekdayOf(model.asOfDay + 1)
+  for (let j = 0; j < days % 7; j++) sum += model.weekday[first + j < 7 ? first + j : first + j - 7] as number
   return model.rate * sum
 }
 
