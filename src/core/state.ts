@@ -152,19 +152,21 @@ function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): voi
   if (recent !== null) state.recentIds = keepInsideWindow(recent, ts - dedupWindowMs)
 }
 
+/** Drops, in place, the ids that fell out of the window (an event often drops the oldest one). */
 function keepInsideWindow(recent: (string | number)[], oldestTs: number): (string | number)[] | null {
-  let inside = true
-  for (let i = 2; i < recent.length && inside; i += 3) inside = (recent[i] as number) >= oldestTs
-  // Most events drop nothing from the window: the array stays as it is.
-  if (inside) return recent
-  let kept: (string | number)[] | null = null
+  let kept = 0
   for (let i = 0; i < recent.length; i += 3) {
-    if ((recent[i + 2] as number) >= oldestTs) {
-      kept ??= []
-      kept.push(recent[i] as number, recent[i + 1] as string, recent[i + 2] as number)
+    if ((recent[i + 2] as number) < oldestTs) continue
+    if (kept !== i) {
+      recent[kept] = recent[i] as number
+      recent[kept + 1] = recent[i + 1] as string
+      recent[kept + 2] = recent[i + 2] as number
     }
+    kept += 3
   }
-  return kept
+  if (kept === 0) return null
+  recent.length = kept
+  return recent
 }
 
 function rememberId(state: ItemState, eventId: string, ts: number, dedupWindowMs: number): void {
