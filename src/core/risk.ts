@@ -127,12 +127,12 @@ export function stockoutRisk(
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
   unlessBelow = 0,
-  model = demandModel(state, asOfDay),
 ): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
+  const model = demandModel(state, asOfDay)
   return riskWithModel(state, model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
