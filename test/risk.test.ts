@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'bun:test'
 import { type DemandModel, demandModel } from '../src/core/demand.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
-import { demandAtLeast, levelForTail } from '../src/core/negbin.ts'
+import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import { assessRisk, firstPassage, stockoutRisk } from '../src/core/risk.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
@@ -293,6 +293,37 @@ describe('open orders, late and short deliveries', () => {
       expect(Math.abs(firstPassage(model, c.onHand, c.receipts, c.horizon) - outs / paths)).toBeLessThan(0.02)
     }
   })
+  test('high-volume items (the summed grid) agree with the direct sum over every unit', () => {
+    // P(run out) = P(X₁ ≥ I) + Σ_{x < I} P(X₁ = x)·P(Y ≥ I + receipt − x), X₁ the demand before the
+    // receipt, Y after it: here evaluated unit by unit. The small receipts reach the grid's walks deep
+    // in the low tail of Y, where a probability underflows to 0 (caught: it read as 1 there).
+    const cases = [
+      { rate: 150, dispersion: 2, onHand: 2100, units: 30, day: 3, horizon: 14 },
+      { rate: 150, dispersion: 1.05, onHand: 2100, units: 30, day: 3, horizon: 14 },
+      { rate: 100, dispersion: 3, onHand: 1300, units: 100, day: 5, horizon: 14 },
+    ]
+    for (const c of cases) {
+      const model: DemandModel = {
+        rate: c.rate,
+        dispersion: c.dispersion,
+        days: 1e12,
+        weekday: new Float64Array(7).fill(1),
+        asOfDay: 0,
+      }
+      const before = c.rate * (c.day - 1)
+      const after = c.rate * (c.horizon - c.day + 1)
+      let direct = demandAtLeast(c.onHand, before, c.dispersion * before)
+      for (let x = 0; x < c.onHand; x++)
+        direct +=
+          demandExactly(x, before, c.dispersion * before) *
+          demandAtLeast(c.onHand + c.units - x, after, c.dispersion * after)
+      expect(direct).toBeGreaterThan(0.05)
+      expect(direct).toBeLessThan(0.95)
+      const risk = firstPassage(model, c.onHand, [{ day: c.day, units: c.units }], c.horizon)
+      expect(Math.abs(risk - direct)).toBeLessThan(0.005)
+    }
+  })
+
   test("the scenarios' shared first crossing is only reused at the same stock level", () => {
     const model: DemandModel = {
       rate: 2,

@@ -116,7 +116,8 @@ export class Engine {
   /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
   restore(states: Iterable<ItemState>): void {
     for (const state of states) {
-      // A state taken from an engine abandoned mid-batch still carries that batch's note.
+      // States are whole only after a batch's end (its last events' alert steps are taken there);
+      // one taken from an engine abandoned mid-batch would still carry that batch's note: dropped.
       state.inBatch = null
       this.items.set(state.key, state)
     }

@@ -189,7 +189,7 @@ export class DemandWalk {
   up(): void {
     const x = this.x
     this.x = x + 1
-    if (Number.isNaN(this.size) || x < 0) {
+    if (Number.isNaN(this.size) || x < 0 || this.lostInLowTail()) {
       this.pmf = demandExactly(x + 1, this.m, this.v)
       this.tail = demandAtLeast(x + 1, this.m, this.v)
       return
@@ -216,7 +216,11 @@ export class DemandWalk {
    * FRESH_EVALUATION_STEPS steps).
    */
   moveTo(target: number): void {
-    if (Number.isNaN(this.size) || Math.abs(target - this.x) > FRESH_EVALUATION_STEPS) {
+    if (
+      Number.isNaN(this.size) ||
+      Math.abs(target - this.x) > FRESH_EVALUATION_STEPS ||
+      this.lostInLowTail()
+    ) {
       this.x = target
       this.pmf = demandExactly(target, this.m, this.v)
       this.tail = demandAtLeast(target, this.m, this.v)
@@ -226,12 +230,25 @@ export class DemandWalk {
     while (this.x > target) this.down()
   }
 
+  /**
+   * Deep in the low tail of a large mean, P(X = x) is below what a double holds with all its
+   * digits (or is 0): products of steps from it would stay wrong (0 never grows back) while the
+   * walk climbs towards the mean, so it is evaluated afresh there instead. Far in the high tail a
+   * tiny probability is harmless: the tail there is as tiny.
+   */
+  private lostInLowTail(): boolean {
+    return this.pmf < SMALLEST_STEPPED_PMF && this.x < this.m
+  }
+
   /** pmf(x + 1) / pmf(x). */
   private ratio(x: number): number {
     const r = this.size
     return ((x + r) / (x + 1)) * (this.m / (r + this.m))
   }
 }
+
+/** Probabilities below this have lost digits to underflow (the smallest normal double is ~2.2e-308). */
+const SMALLEST_STEPPED_PMF = 1e-290
 
 /** What one exact evaluation of a tail costs (the incomplete beta's continued fraction), in walk steps. */
 const FRESH_EVALUATION_STEPS = 128
