@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Sql } from 'postgres'
-import { ALERT_LOG_DAYS } from '../src/consume/alert-relay.ts'
+import { ALERT_LOG_DAYS, ALERT_LOG_SWEEP_MS, AlertRelay } from '../src/consume/alert-relay.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent } from '../src/core/event.ts'
+import { Telemetry } from '../src/observability.ts'
 import { migrate } from '../src/postgres/migrations.ts'
 import { outgoingAlert } from '../src/sinks/kafka.ts'
 import { PostgresStore, type StoredAlert } from '../src/sinks/postgres.ts'
@@ -219,6 +220,37 @@ describe('the alert log keeps sent messages ALERT_LOG_DAYS', () => {
     expect(left.length).toBe(waiting.length - 1)
     expect(left.map((row) => Number(row.id))).not.toContain(old.outboxId)
     expect((await store.unsentAlerts(0, 100_000)).map((a) => a.outboxId)).toContain(unsent.outboxId)
+  })
+
+  test('a consume that keeps running sweeps it every ALERT_LOG_SWEEP_MS, not only at start-up', async () => {
+    const { sql } = await scenarios.migrated('item-alert-sweep')
+    await commitLikeConsume(sql)
+    const store = new PostgresStore(sql, 'group')
+    const [first, second] = (await store.unsentAlerts(0, 100_000)) as [StoredAlert, StoredAlert]
+    await store.markAlertsSent([first.outboxId, second.outboxId])
+    const sentLongAgo = (id: number) =>
+      sql`UPDATE analytics.alert_outbox SET sent_at = now() - interval '91 days' WHERE id = ${id}`
+    const kept = async (id: number) =>
+      (await sql`SELECT 1 FROM analytics.alert_outbox WHERE id = ${id}`).length === 1
+    let clock = Date.now()
+    const relay = new AlertRelay(
+      () => null,
+      'alerts',
+      store,
+      new Telemetry(),
+      () => clock,
+    )
+    await sentLongAgo(first.outboxId)
+    expect(await relay.sweepAlertLog()).toBe(1) // as at start-up
+    await sentLongAgo(second.outboxId)
+    clock += ALERT_LOG_SWEEP_MS - 1
+    relay.followUp(5_000)
+    await Bun.sleep(300)
+    expect(await kept(second.outboxId)).toBe(true)
+    clock += 1
+    relay.followUp(5_000) // the pipeline's maintenance, every second
+    for (let tries = 0; tries < 50 && (await kept(second.outboxId)); tries++) await Bun.sleep(100)
+    expect(await kept(second.outboxId)).toBe(false)
   })
 })
 

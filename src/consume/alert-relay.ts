@@ -9,8 +9,11 @@ import type { Telemetry } from '../observability.ts'
 import { sendAlerts } from '../sinks/kafka.ts'
 import type { PostgresStore, StoredAlert } from '../sinks/postgres.ts'
 
-/** Sent messages are kept this long in the outbox, as the alert log; older ones are deleted at start-up. */
+/** Sent messages are kept this long in the outbox, as the alert log; older ones are deleted (sweepAlertLog). */
 export const ALERT_LOG_DAYS = 90
+
+/** A running consume deletes the sent messages past ALERT_LOG_DAYS at start-up and then this often. */
+export const ALERT_LOG_SWEEP_MS = 3_600_000
 
 /** An alert still in the outbox this long after its commit was not sent by its instance. */
 export const UNSENT_ALERT_AGE_SECONDS = 30
@@ -24,6 +27,7 @@ export class AlertRelay {
   /** Sends, one at a time (a commit's own and the re-sends of the outbox). */
   private chain: Promise<void> = Promise.resolve()
   private resending: Promise<void> | null = null
+  private lastSweepAt = Number.NEGATIVE_INFINITY
 
   constructor(
     private readonly producer: () => Producer | null,
@@ -42,9 +46,35 @@ export class AlertRelay {
       await this.resendUnsent(UNSENT_ALERT_AGE_SECONDS)
   }
 
-  /** Background follow-up: after a failed send, the outbox is tried again every `retryMs`. */
+  /**
+   * Background follow-up: after a failed send, the outbox is tried again every `retryMs`; the alert
+   * log is swept every ALERT_LOG_SWEEP_MS (a consume that runs for months keeps only its last days).
+   */
   followUp(retryMs: number): void {
     if (this.behind && this.now() - this.lastResendAt >= retryMs) void this.resendUnsent(0)
+    void this.sweepAlertLog()
+  }
+
+  /**
+   * Deletes the sent messages past ALERT_LOG_DAYS unless the last sweep is less than
+   * ALERT_LOG_SWEEP_MS old; how many. Never throws: PostgreSQL's outage is reported by the commits,
+   * and the next sweep tries again.
+   */
+  async sweepAlertLog(): Promise<number> {
+    if (this.now() - this.lastSweepAt < ALERT_LOG_SWEEP_MS) return 0
+    this.lastSweepAt = this.now()
+    try {
+      const forgotten = await this.store.forgetSentAlerts(ALERT_LOG_DAYS)
+      if (forgotten > 0)
+        log.info('alert log: sent messages past their retention deleted', {
+          messages: forgotten,
+          days: ALERT_LOG_DAYS,
+        })
+      return forgotten
+    } catch (error) {
+      log.debug('alert log not swept now', { error: errorText(error) })
+      return 0
+    }
   }
 
   /** At exit: what waits is sent; returns one line when some could not be. */

@@ -39,7 +39,7 @@ import { ParquetOutbox } from '../sinks/parquet-outbox.ts'
 import { FencedError, PostgresStore } from '../sinks/postgres.ts'
 import type { RedisMetricsSink } from '../sinks/redis.ts'
 import { parseMessage } from '../sources/kafka.ts'
-import { ALERT_LOG_DAYS, AlertRelay } from './alert-relay.ts'
+import { AlertRelay } from './alert-relay.ts'
 import { watchForCaughtUp } from './drain.ts'
 import { failedSink, isLockTimeout, isPermanent, withTimeout } from './failures.ts'
 import { PartitionWork } from './partition.ts'
@@ -176,12 +176,7 @@ export class ConsumePipeline {
   private async start(): Promise<void> {
     const applied = await migrate(this.options.sql)
     if (applied.length > 0) log.info('schema migrated', { versions: applied })
-    const forgotten = await this.store.forgetSentAlerts(ALERT_LOG_DAYS)
-    if (forgotten > 0)
-      log.info('alert log: sent messages past their retention deleted', {
-        messages: forgotten,
-        days: ALERT_LOG_DAYS,
-      })
+    await this.alerts.sweepAlertLog()
     const stale = removeStaleTemporaryFiles(this.options.outbox.dataDir, STALE_TEMPORARY_MS, this.now())
     if (stale.length > 0) log.info('removed temporary files of crashed writers', { files: stale.length })
     // Redis first: the rows a crashed run could not write are rewritten from PostgreSQL meanwhile.
