@@ -2,6 +2,7 @@
 // calculations from the README's formulas or independent computations (direct probability sums,
 // seeded Monte Carlo, a simulated stationary world for calibration).
 import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
 import { type DemandModel, demandModel } from '../src/core/demand.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
@@ -109,6 +110,66 @@ describe('count distribution (negative binomial)', () => {
 })
 
 describe('demand model', () => {
+  test('visiting only the days with sales or out of stock gives the day-by-day definition', () => {
+    // The README's formulas, one window day at a time (the definition the model's shortcut must keep).
+    function dayByDay(state: ItemState, asOfDay: number, skipOut: boolean) {
+      const start = Math.max(asOfDay - 29, state.firstDay)
+      const perWeekday = Array.from({ length: 7 }, () => ({ units: 0, days: 0 }))
+      let [w1, w2, wy, wyy] = [0, 0, 0, 0]
+      for (let day = start; day <= asOfDay; day++) {
+        if (skipOut && (state.outDays ?? []).includes(day)) continue
+        const at = (state.sales ?? []).findIndex((value, i) => i % 2 === 0 && value === day)
+        const units = at < 0 ? 0 : ((state.sales as number[])[at + 1] as number)
+        const w = 0.5 ** ((asOfDay - day) / 14)
+        ;[w1, w2, wy, wyy] = [w1 + w, w2 + w * w, wy + w * units, wyy + w * units * units]
+        const bucket = perWeekday[day % 7] as { units: number; days: number }
+        bucket.units += units
+        bucket.days++
+      }
+      if (w1 === 0) return null
+      const observed = wy / w1
+      const days = (w1 * w1) / w2
+      const variance = Math.max(0, wyy / w1 - observed * observed) * (days / Math.max(days - 1, 1))
+      const ratio = observed > 0 ? Math.max(1, variance / observed) : 1
+      const counted = perWeekday.reduce((n, b) => n + b.days, 0)
+      const raw = perWeekday.map((b) => (b.units + 4 * observed) / ((b.days + 4) * observed))
+      const sum = raw.reduce((a, b) => a + b, 0)
+      return {
+        rate: (wy + 0.5) / (w1 + 1),
+        dispersion: (3 * 2 + (days - 1) * ratio) / (3 + days - 1),
+        days,
+        weekday: observed === 0 || counted < 14 ? Array(7).fill(1) : raw.map((f) => (f * 7) / sum),
+      }
+    }
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 45 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 30 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 45 }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 30, maxLength: 30 }),
+        fc.integer({ min: 0, max: 10 }),
+        (span, saleDays, outDays, units, ahead) => {
+          const first = 20_000
+          const state = new ItemState('SKU-1:WH-1')
+          state.firstDay = first
+          state.latestTs = (first + span - 1) * DAY
+          const inSpan = (d: number) => d < span
+          const sold = saleDays.filter(inSpan).sort((a, b) => a - b)
+          state.sales = sold.length === 0 ? null : sold.flatMap((d, i) => [first + d, units[i] as number])
+          const out = outDays.filter(inSpan).sort((a, b) => a - b)
+          state.outDays = out.length === 0 ? null : out.map((d) => first + d)
+          const asOfDay = state.asOfDay + ahead
+          const expected = dayByDay(state, asOfDay, true) ?? dayByDay(state, asOfDay, false)
+          const model = demandModel(state, asOfDay)
+          for (const key of ['rate', 'dispersion', 'days'] as const)
+            expect(model[key]).toBeCloseTo(expected?.[key] as number, 10)
+          Array.from(model.weekday).forEach((f, i) => expect(f).toBeCloseTo(expected?.weekday[i], 10))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
   test('slow and intermittent items: whole units, many zero days, a count distribution', () => {
     // 30 days, one unit sold on days 4, 14 and 24: λ from the README formula, φ pulled towards 2.
     const sales = Array.from({ length: 30 }, (_, d) => (d % 10 === 4 ? 1 : 0))
@@ -365,6 +426,25 @@ describe('items that never announce their orders', () => {
     const nothingComing = stockoutRisk(announcing, config) as number
     expect(nothingComing).toBeGreaterThan(0.5)
     expect(withRhythm).toBeLessThan(nothingComing - 0.2)
+  })
+})
+
+describe('expected stockout date', () => {
+  test('a stock of exactly k days of mean demand runs out on day k, whatever the rounding', () => {
+    // The stock is k days of the model's mean summed the way the projection subtracts them, so the
+    // exact answer is day k; rounding used to leave ~1e-15 and push half of these a day later.
+    for (const units of [1, 2, 3, 5, 7]) {
+      const events = [event('stock_count', 0, 1000)]
+      for (let day = 0; day < 30; day++) events.push(event('sale', day, units))
+      const state = stateOf(events)
+      const rate = demandModel(state).rate
+      for (let k = 1; k <= 30; k++) {
+        let stock = 0
+        for (let day = 0; day < k; day++) stock += rate
+        state.onHand = stock
+        expect(assessRisk(state, config).expectedStockoutDate).toBe(state.asOfDay + k)
+      }
+    }
   })
 })
 

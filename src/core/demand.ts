@@ -53,6 +53,16 @@ const WEIGHT_BY_AGE = Float64Array.from(
   { length: SALES_WINDOW_DAYS },
   (_, age) => 0.5 ** (age / HALF_LIFE_DAYS),
 )
+/** Σ w and Σ w² over the ages 0 … n − 1 (a window of n days), summed youngest first. */
+const WEIGHT_SUMS = prefixSums((w) => w)
+const WEIGHT_SQUARE_SUMS = prefixSums((w) => w * w)
+
+function prefixSums(term: (weight: number) => number): Float64Array {
+  const sums = new Float64Array(SALES_WINDOW_DAYS + 1)
+  for (let age = 0; age < SALES_WINDOW_DAYS; age++)
+    sums[age + 1] = (sums[age] as number) + term(WEIGHT_BY_AGE[age] as number)
+  return sums
+}
 
 /**
  * The item's demand model as of `asOfDay` (its day D, or a later day when a close is carried
@@ -63,41 +73,59 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
   return modelOfWindow(state, asOfDay, true) ?? (modelOfWindow(state, asOfDay, false) as DemandModel)
 }
 
-/** The model from the window's days, skipping the out-of-stock ones when told; null when no day is left. */
+/**
+ * The model from the window's days, skipping the out-of-stock ones when told; null when no day is
+ * left. Only the days with sales and the days out of stock are visited: the weights and weekday
+ * counts of a whole window are known in advance (WEIGHT_SUMS), and a day without sales adds nothing else.
+ */
 function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): DemandModel | null {
   const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, state.firstDay)
-  const sales = state.sales ?? NONE
+  const length = asOfDay - start + 1
+  if (!(length >= 1)) return null
   const out = state.outDays ?? NONE
-  let s = sales.length - 2
-  let o = out.length - 1
-  let weights = 0
-  let weightsSquared = 0
+  let weights = WEIGHT_SUMS[length] as number
+  let weightsSquared = WEIGHT_SQUARE_SUMS[length] as number
   let weighted = 0
   let weightedSquares = 0
   // Scratch space, reused: the model runs after every event and needs these only while it is built.
   const daySales = DAY_SALES
   const dayCount = DAY_COUNT
+  const newest = weekdayOf(asOfDay)
   for (let w = 0; w < 7; w++) {
     daySales[w] = 0
-    dayCount[w] = 0
+    // The window's days of weekday w: one a week, and one more for each of its last `length % 7` days.
+    dayCount[w] = Math.floor(length / 7) + ((newest - w + 7) % 7 < length % 7 ? 1 : 0)
   }
-  // The weekday is counted down beside the day: a modulo in the loop costs more than the rest of it.
-  let weekday = weekdayOf(asOfDay)
-  for (let day = asOfDay; day >= start; day--, weekday = weekday === 0 ? 6 : weekday - 1) {
-    let units = 0
-    while (s >= 0 && (sales[s] as number) > day) s -= 2
-    if (s >= 0 && sales[s] === day) units = sales[s + 1] as number
-    while (o >= 0 && (out[o] as number) > day) o--
-    if (skipOut && o >= 0 && out[o] === day) continue
+  let counted = length
+  if (skipOut)
+    for (let o = out.length - 1; o >= 0; o--) {
+      const day = out[o] as number
+      if (day < start) break
+      if (day > asOfDay) continue
+      const w = WEIGHT_BY_AGE[asOfDay - day] as number
+      weights -= w
+      weightsSquared -= w * w
+      const weekday = weekdayOf(day)
+      dayCount[weekday] = (dayCount[weekday] as number) - 1
+      counted--
+    }
+  if (counted === 0) return null
+  const sales = state.sales ?? NONE
+  for (let s = sales.length - 2, o = out.length - 1; s >= 0; s -= 2) {
+    const day = sales[s] as number
+    if (day < start) break
+    if (day > asOfDay) continue
+    if (skipOut) {
+      while (o >= 0 && (out[o] as number) > day) o--
+      if (o >= 0 && out[o] === day) continue
+    }
+    const units = sales[s + 1] as number
     const w = WEIGHT_BY_AGE[asOfDay - day] as number
-    weights += w
-    weightsSquared += w * w
     weighted += w * units
     weightedSquares += w * units * units
+    const weekday = weekdayOf(day)
     daySales[weekday] = (daySales[weekday] as number) + units
-    dayCount[weekday] = (dayCount[weekday] as number) + 1
   }
-  if (weights === 0) return null
   const observedRate = weighted / weights
   const rate = (weighted + PRIOR_UNITS) / (weights + PRIOR_DAYS)
   const days = (weights * weights) / weightsSquared

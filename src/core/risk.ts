@@ -43,6 +43,8 @@ export const PRIOR_RECEIPT_COVER_DAYS = 2
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
 const STOCKOUT_DATE_DAYS = 365
+/** A projected stock within this share of the on-hand of 0 is 0 (rounding left over from summing means). */
+const STOCK_DUST = 1e-9
 
 export interface RiskAssessment {
   leadTimeDays: number
@@ -509,7 +511,8 @@ function expectedStockoutDay(
     while (next < coming.length && (coming[next] as Order).expectedDay <= asOfDay + k)
       stock += openQuantity(coming[next++] as Order)
     stock -= meanOnDay(model, k)
-    if (stock <= 0) return asOfDay + k
+    // Floating-point dust (a stock that should be exactly 0 left at 1e-15) does not push the day on.
+    if (stock <= STOCK_DUST * Math.max(1, onHand)) return asOfDay + k
   }
   return null
 }
