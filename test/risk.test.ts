@@ -163,7 +163,7 @@ describe('demand model', () => {
           const model = demandModel(state, asOfDay)
           for (const key of ['rate', 'dispersion', 'days'] as const)
             expect(model[key]).toBeCloseTo(expected?.[key] as number, 10)
-          Array.from(model.weekday).forEach((f, i) => expect(f).toBeCloseTo(expected?.weekday[i], 10))
+          for (let w = 0; w < 7; w++) expect(model.weekday[w]).toBeCloseTo(expected?.weekday[w], 10)
         },
       ),
       { numRuns: 500 },

@@ -65,6 +65,20 @@ export interface ColumnGroup {
   columns: (Float64Array | string[])[]
 }
 
+/**
+ * Puts a row's values at `at` of each column: compiled from the column list into one function with
+ * a plain property read per column. A loop over the columns reads 24 different properties at one
+ * place in the code, which the JIT can only do by a slow lookup (it took ~300 ns a row; this ~40).
+ */
+const ADD_ROW = new Function(
+  'columns',
+  'at',
+  'row',
+  COLUMNS.map((c, i) =>
+    c.kind === 'string' ? `columns[${i}][at] = row.${c.field}` : `columns[${i}][at] = row.${c.field} ?? NaN`,
+  ).join('\n'),
+) as (columns: (Float64Array | string[])[], at: number, row: MetricsRow) => void
+
 /** Fills a ColumnGroup one row at a time, up to a fixed number of rows. */
 export class ColumnGroupBuilder {
   rows = 0
@@ -75,14 +89,7 @@ export class ColumnGroupBuilder {
   }
 
   add(row: MetricsRow): void {
-    const at = this.rows++
-    for (let c = 0; c < COLUMNS.length; c++) {
-      const column = COLUMNS[c] as MetricsColumn
-      const value = row[column.field]
-      const data = this.columns[c] as Float64Array | string[]
-      if (column.kind === 'string') (data as string[])[at] = value as string
-      else (data as Float64Array)[at] = value === null ? Number.NaN : (value as number)
-    }
+    ADD_ROW(this.columns, this.rows++, row)
   }
 
   get full(): boolean {
