@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { type DemandModel, demandModel } from '../src/core/demand.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
+import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, stockoutRisk } from '../src/core/risk.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
@@ -148,7 +149,9 @@ describe('demand model', () => {
         fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 45 }),
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 30, maxLength: 30 }),
         fc.integer({ min: 0, max: 10 }),
-        (span, saleDays, outDays, units, ahead) => {
+        // Every day out of stock (the model then falls back to the sales as they are): often enough to test.
+        fc.boolean(),
+        (span, saleDays, outDays, units, ahead, allOut) => {
           const first = 20_000
           const state = new ItemState('SKU-1:WH-1')
           state.firstDay = first
@@ -156,7 +159,9 @@ describe('demand model', () => {
           const inSpan = (d: number) => d < span
           const sold = saleDays.filter(inSpan).sort((a, b) => a - b)
           state.sales = sold.length === 0 ? null : sold.flatMap((d, i) => [first + d, units[i] as number])
-          const out = outDays.filter(inSpan).sort((a, b) => a - b)
+          const out = allOut
+            ? Array.from({ length: span }, (_, d) => d)
+            : outDays.filter(inSpan).sort((a, b) => a - b)
           state.outDays = out.length === 0 ? null : out.map((d) => first + d)
           const asOfDay = state.asOfDay + ahead
           const expected = dayByDay(state, asOfDay, true) ?? dayByDay(state, asOfDay, false)
@@ -444,6 +449,24 @@ describe('expected stockout date', () => {
         state.onHand = stock
         expect(assessRisk(state, config).expectedStockoutDate).toBe(state.asOfDay + k)
       }
+    }
+  })
+
+  test('also when most of it comes by an order: the rounding grows with the units received', () => {
+    // 1 on hand and an order due tomorrow bringing the rest of k days of a high-volume item's demand.
+    const events = [event('stock_count', 0, 1000)]
+    for (let day = 0; day < 30; day++) events.push(event('sale', day, 1_000_003))
+    events.push(event('purchase_order', 29, 1, { orderId: 'PO' }))
+    const state = stateOf(events)
+    const rate = demandModel(state).rate
+    const order = (state.orders as Order[])[0] as Order
+    for (let k = 1; k <= 30; k++) {
+      let need = 0
+      for (let day = 0; day < k; day++) need += rate
+      order.expectedDay = state.asOfDay + 1
+      order.ordered = need - 1
+      state.onHand = 1
+      expect(assessRisk(state, config).expectedStockoutDate).toBe(state.asOfDay + k)
     }
   })
 })

@@ -57,8 +57,8 @@ export class AlertRelay {
 
   /**
    * Deletes the sent messages past ALERT_LOG_DAYS unless the last sweep is less than
-   * ALERT_LOG_SWEEP_MS old; how many. Never throws: PostgreSQL's outage is reported by the commits,
-   * and the next sweep tries again.
+   * ALERT_LOG_SWEEP_MS old; how many. Never throws: a failure is a warning, and the next sweep tries
+   * again.
    */
   async sweepAlertLog(): Promise<number> {
     if (this.now() - this.lastSweepAt < ALERT_LOG_SWEEP_MS) return 0
@@ -72,7 +72,10 @@ export class AlertRelay {
         })
       return forgotten
     } catch (error) {
-      log.debug('alert log not swept now', { error: errorText(error) })
+      // At most once an hour: a sweep that keeps failing (a missing privilege, a timeout) is seen.
+      log.warn('alert log: sent messages past their retention not deleted; tried again in an hour', {
+        error: errorText(error),
+      })
       return 0
     }
   }

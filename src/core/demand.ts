@@ -97,6 +97,7 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
     dayCount[w] = Math.floor(length / 7) + ((newest - w + 7) % 7 < length % 7 ? 1 : 0)
   }
   let counted = length
+  // outDays is ascending and without repeats (state.ts markOut): each day's weight goes once.
   if (skipOut)
     for (let o = out.length - 1; o >= 0; o--) {
       const day = out[o] as number

@@ -43,8 +43,11 @@ export const PRIOR_RECEIPT_COVER_DAYS = 2
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
 const STOCKOUT_DATE_DAYS = 365
-/** A projected stock within this share of the on-hand of 0 is 0 (rounding left over from summing means). */
-const STOCK_DUST = 1e-9
+/**
+ * A projected stock within this share of the units added up (the on-hand, at least 1, and the
+ * receipts) of 0 is 0: rounding left over from summing means (~1e-16 a step), not stock.
+ */
+const STOCK_DUST = 1e-12
 
 export interface RiskAssessment {
   leadTimeDays: number
@@ -495,24 +498,29 @@ function expectedStockoutDay(
   const coming = ordersWithin(orders, asOfDay + STOCKOUT_DATE_DAYS)
   const week = meanBetween(model, 0, 7)
   let stock = onHand
+  // Floating-point dust: a stock that should be exactly 0 is left at ~1e-16 of what was added up
+  // (the on-hand and the receipts), and must not push the day on.
+  let dust = STOCK_DUST * Math.max(1, onHand)
   let next = 0
   for (let k = 1; k <= STOCKOUT_DATE_DAYS; k++) {
-    // A week with no receipt that cannot empty the stock (with a margin for rounding) is one step:
-    // the answer is the same day, found without a day-by-day walk through months of cover.
+    // A week with no receipt that cannot empty the stock is one step: the answer is the same day,
+    // found without a day-by-day walk through months of cover.
     while (
       k + 6 <= STOCKOUT_DATE_DAYS &&
-      stock - week > 1e-9 * Math.max(1, stock) &&
+      stock - week > dust &&
       (next === coming.length || (coming[next] as Order).expectedDay > asOfDay + k + 6)
     ) {
       stock -= week
       k += 7
     }
     if (k > STOCKOUT_DATE_DAYS) break
-    while (next < coming.length && (coming[next] as Order).expectedDay <= asOfDay + k)
-      stock += openQuantity(coming[next++] as Order)
+    while (next < coming.length && (coming[next] as Order).expectedDay <= asOfDay + k) {
+      const units = openQuantity(coming[next++] as Order)
+      stock += units
+      dust += STOCK_DUST * units
+    }
     stock -= meanOnDay(model, k)
-    // Floating-point dust (a stock that should be exactly 0 left at 1e-15) does not push the day on.
-    if (stock <= STOCK_DUST * Math.max(1, onHand)) return asOfDay + k
+    if (stock <= dust) return asOfDay + k
   }
   return null
 }
