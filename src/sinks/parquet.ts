@@ -80,6 +80,14 @@ const ADD_ROW = new Function(
   }).join('\n'),
 ) as (columns: (Float64Array | string[])[], at: number, row: MetricsRow) => void
 
+/**
+ * Rows in a row group of replay's files. Each group is copied a few times on its way through the
+ * writer (columns, pages, compression) on the worker, with two groups in flight: 100,000 rows made
+ * replay's peak memory ~530 MiB for 1M events, 25,000 ~360 MiB, at the same speed and 2 % larger
+ * files. Readers (DuckDB, Spark, Arrow) are as happy with either.
+ */
+const ROW_GROUP_ROWS = 25_000
+
 /** Fills a ColumnGroup one row at a time, up to a fixed number of rows. */
 export class ColumnGroupBuilder {
   rows = 0
@@ -308,7 +316,7 @@ export class ParquetMetricsWriter {
 
   constructor(options: ParquetFileOptions) {
     this.dataDir = options.dataDir
-    this.builder = new ColumnGroupBuilder(options.rowGroupRows ?? 100_000)
+    this.builder = new ColumnGroupBuilder(options.rowGroupRows ?? ROW_GROUP_ROWS)
     this.worker = parquetWorker()
     this.worker.onmessage = (event: MessageEvent<FromParquetWorker>) => this.heard(event.data)
     this.worker.onerror = (event) => this.fail(new Error(`parquet worker: ${event.message}`))
