@@ -91,10 +91,13 @@ function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): Dem
   const daySales = DAY_SALES
   const dayCount = DAY_COUNT
   const newest = weekdayOf(asOfDay)
+  // The window's days of weekday w: one a week, and one more for each of its last `extra` days
+  // (as int32s, like weekdayOf).
+  const weeks = ((length | 0) / 7) | 0
+  const extra = (length | 0) % 7
   for (let w = 0; w < 7; w++) {
     daySales[w] = 0
-    // The window's days of weekday w: one a week, and one more for each of its last `length % 7` days.
-    dayCount[w] = Math.floor(length / 7) + ((newest - w + 7) % 7 < length % 7 ? 1 : 0)
+    dayCount[w] = weeks + ((newest - w + 7) % 7 < extra ? 1 : 0)
   }
   let counted = length
   // outDays is ascending and without repeats (state.ts markOut): each day's weight goes once.
