@@ -13,7 +13,9 @@ import {
   columnGroupOf,
   ParquetFileWriter,
   ParquetMetricsWriter,
+  receivedGroup,
   removeStaleTemporaryFiles,
+  sentGroup,
 } from '../src/sinks/parquet.ts'
 import { openInputs, PARQUET_DECOMPRESSORS, readInput } from '../src/sources/files.ts'
 
@@ -302,6 +304,19 @@ describe('the Parquet worker: row groups, files and waiting', () => {
       return record
     }
     expect(read).toEqual(rows.map(asRead))
+  })
+})
+
+describe('a row group on its way to the worker', () => {
+  test('string columns packed as one text and lengths come back value for value, numbers untouched', () => {
+    const skus = ['A', '', 'Ω-7', '😀x', 'a'.repeat(64), 'WH:2']
+    const numbers = new Float64Array([1.5, Number.NaN, -0, 2 ** 53 - 1, 1e-300, 7])
+    const group = { rows: skus.length, columns: [skus.slice(), numbers, ['', '', '', 'low', 'high', '']] }
+    const back = receivedGroup(structuredClone(sentGroup(group)))
+    expect(back.rows).toBe(6)
+    expect(back.columns[0]).toEqual(skus)
+    expect([...(back.columns[1] as Float64Array)]).toEqual([...numbers])
+    expect(back.columns[2]).toEqual(['', '', '', 'low', 'high', ''])
   })
 })
 

@@ -3,10 +3,11 @@
 // failure (a full disk) is answered once and the file being written is given up, as in MetricsFile.
 // For a ParquetFileWriter it writes whole files, answering each.
 import {
-  type ColumnGroup,
   type FromParquetWorker,
   MetricsFile,
   MetricsFileSequence,
+  receivedGroup,
+  type SentGroup,
   type ToParquetWorker,
 } from './parquet.ts'
 
@@ -25,7 +26,7 @@ self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
   try {
     if ('open' in message) files = new MetricsFileSequence(message.open)
     else if ('group' in message) {
-      files?.writeGroup(message.group)
+      files?.writeGroup(receivedGroup(message.group))
       answer({ written: message.group.rows })
     } else answer({ closed: files?.close() ?? [] })
   } catch (error) {
@@ -36,10 +37,10 @@ self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
 }
 
 /** One whole file (ParquetFileWriter); a failure is that file's alone: the next is tried afresh. */
-function writeFile(path: string, group: ColumnGroup): FromParquetWorker {
+function writeFile(path: string, group: SentGroup): FromParquetWorker {
   try {
     const file = new MetricsFile(path)
-    file.writeGroup(group)
+    file.writeGroup(receivedGroup(group))
     file.finish()
     return { file: path, failed: null }
   } catch (error) {
