@@ -7,14 +7,15 @@ import { alertRecord } from './core/alerts.ts'
 import type { CoreConfig } from './core/config.ts'
 import { type Batch, Engine } from './core/engine.ts'
 import type { Rejection } from './core/event.ts'
-import { intake, parseRecord } from './core/intake.ts'
+import { intake } from './core/intake.ts'
 import { RISK_LEVELS, type RiskLevel } from './core/risk.ts'
 import { METRICS_COLUMNS, type MetricsRow, metricsRecord } from './core/rows.ts'
 import { Tally } from './core/tally.ts'
 import type { BatchSink } from './sinks/batch-sink.ts'
 import { JsonLinesWriter } from './sinks/jsonl.ts'
 import { fileStamp, ParquetMetricsWriter } from './sinks/parquet.ts'
-import { type InputFile, readInput, type SourceChunk } from './sources/files.ts'
+import type { InputFile } from './sources/files.ts'
+import { type ParsedChunk, readParsed } from './sources/parsed.ts'
 
 export interface ReplayOptions {
   inputs: InputFile[]
@@ -100,21 +101,21 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
     inBatch = 0
   }
 
-  const reportRejection = (chunk: SourceChunk, index: number, rejection: Rejection) => {
+  const reportRejection = (chunk: ParsedChunk, index: number, rejection: Rejection) => {
     rejects?.write({
       source: chunk.source,
       line: chunk.first + index,
       ...rejection,
-      record: chunk.records[index],
+      record: chunk.record(index),
     })
   }
 
   for (const input of options.inputs) {
-    for await (const chunk of readInput(input, options.onBytes)) {
-      const records = chunk.records
-      for (let i = 0; i < records.length; i++) {
-        const parsed = parseRecord(records[i] as string | Record<string, unknown>)
-        if (parsed === null) continue
+    for await (const chunk of readParsed(input, options.onBytes)) {
+      const results = chunk.results
+      for (let i = 0; i < results.length; i++) {
+        const parsed = results[i]
+        if (parsed === null || parsed === undefined) continue
         const outcome = intake(engine, tally, parsed)
         if (outcome === 'duplicate') rejects?.write(duplicateReport(chunk, i))
         else if (outcome !== 'applied') reportRejection(chunk, i, outcome)
@@ -199,13 +200,13 @@ function csvField(value: unknown): string {
 }
 
 /** A duplicate is not a rejection, but the engineer looking for a missing event wants to see it. */
-function duplicateReport(chunk: SourceChunk, index: number) {
+function duplicateReport(chunk: ParsedChunk, index: number) {
   return {
     source: chunk.source,
     line: chunk.first + index,
     code: 'duplicate',
     message: 'same event_id as an earlier event of this item inside the deduplication window; ignored',
-    record: chunk.records[index],
+    record: chunk.record(index),
   }
 }
 

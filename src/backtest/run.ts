@@ -4,9 +4,10 @@
 
 import type { Sql } from 'postgres'
 import type { CoreConfig } from '../core/config.ts'
-import { intake, parseRecord } from '../core/intake.ts'
+import { intake } from '../core/intake.ts'
 import { Tally } from '../core/tally.ts'
-import { type InputFile, readInput } from '../sources/files.ts'
+import type { InputFile } from '../sources/files.ts'
+import { readParsed } from '../sources/parsed.ts'
 import { BacktestCollector, ClosePredictor } from './collect.ts'
 import { collectHistory } from './history.ts'
 import { type BacktestReport, buildReport } from './report.ts'
@@ -29,13 +30,8 @@ export async function backtestFiles(options: BacktestFileOptions): Promise<Backt
   const collector = new BacktestCollector(options.core, options.since, options.until)
   const tally = new Tally()
   for (const input of options.inputs) {
-    for await (const chunk of readInput(input)) {
-      const records = chunk.records
-      for (let i = 0; i < records.length; i++) {
-        const parsed = parseRecord(records[i] as string | Record<string, unknown>)
-        if (parsed !== null) intake(collector, tally, parsed)
-      }
-    }
+    for await (const chunk of readParsed(input))
+      for (const parsed of chunk.results) if (parsed !== null) intake(collector, tally, parsed)
   }
   const data = collector.finish()
   const files = options.inputs.map((input) => (input.path === '-' ? 'stdin' : input.path))

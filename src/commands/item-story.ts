@@ -8,10 +8,10 @@ import { ALERT_LOG_DAYS } from '../consume/alert-relay.ts'
 import type { Alert } from '../core/alerts.ts'
 import type { CoreConfig } from '../core/config.ts'
 import { Engine } from '../core/engine.ts'
-import { parseRecord } from '../core/intake.ts'
 import type { DailyDelta, MetricsRow } from '../core/rows.ts'
 import { formatDay } from '../core/time.ts'
-import { type InputFile, readInput } from '../sources/files.ts'
+import type { InputFile } from '../sources/files.ts'
+import { readParsed } from '../sources/parsed.ts'
 
 export interface ItemDay {
   /** UTC day number. */
@@ -88,9 +88,8 @@ export async function collectItemStory(
   let duplicates = 0
   let final: MetricsRow | null = null
   for (const input of inputs) {
-    for await (const chunk of readInput(input)) {
-      for (const record of chunk.records as (string | Record<string, unknown>)[]) {
-        const parsed = parseRecord(record)
+    for await (const chunk of readParsed(input)) {
+      for (const parsed of chunk.results) {
         if (parsed === null) continue
         linesRead++
         if (!parsed.ok) continue

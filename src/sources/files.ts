@@ -110,8 +110,14 @@ export async function* readInput(
           input.path === '-' ? Bun.stdin.stream() : Bun.file(input.path).stream(),
           onBytes,
         )
-  // A local file's chunks come without the event loop ever turning, so Ctrl-C would wait for the
-  // end of the run: every 50 ms it gets a turn.
+  yield* withTurns(chunks)
+}
+
+/**
+ * A local file's chunks come without the event loop ever turning, so Ctrl-C would wait for the end
+ * of the run: every 50 ms it gets a turn.
+ */
+export async function* withTurns<T>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
   let turned = performance.now()
   for await (const chunk of chunks) {
     yield chunk

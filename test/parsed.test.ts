@@ -1,0 +1,94 @@
+import { afterAll, describe, expect, test } from 'bun:test'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseRecord } from '../src/core/intake.ts'
+import { openInputs } from '../src/sources/files.ts'
+import { packChunk, readParsed, unpackChunk } from '../src/sources/parsed.ts'
+
+const dir = mkdtempSync(join(tmpdir(), 'invpipe-parsed-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+const event = (fields: Record<string, unknown>) =>
+  JSON.stringify({
+    event_id: 'e1',
+    event_type: 'sale',
+    sku: 'SKU-1',
+    warehouse_id: 'WH-1',
+    quantity: 2,
+    timestamp: '2026-01-05T10:00:00Z',
+    ...fields,
+  })
+
+// Every field an event can carry, each null and not, and lines of every kind of rejection and blank.
+const LINES = [
+  event({}),
+  '',
+  event({ event_id: 'ünïcode 😀 "quoted" \\ back', quantity: 0.5, on_hand: 12, lead_time_days: 3.5 }),
+  '   ',
+  event({ event_type: 'purchase_order', order_id: 'PO-1', expected_at: '2026-01-09T00:00:00+02:00' }),
+  event({ event_type: 'purchase_order', order_id: 'PO-2', quantity: 1e12 }),
+  event({ event_type: 'restock', order_id: 'PO-1', quantity: 7 }),
+  event({ event_type: 'restock', quantity: 7 }),
+  event({ event_type: 'stock_count', quantity: 0, on_hand: null, timestamp: 1767607200000 }),
+  event({ event_type: 'adjustment', quantity: -3 }),
+  '{"broken": ',
+  event({ sku: 'no spaces allowed' }),
+  event({ quantity: -1 }),
+  '[1, 2]',
+  event({ event_type: 'return', quantity: 1 }),
+]
+
+describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip)', () => {
+  test('packed, cloned as a message would be, and unpacked: each line gives what parsing it here gives', () => {
+    const packed = structuredClone(packChunk('f.jsonl', 41, LINES, 1234))
+    const chunk = unpackChunk(packed)
+    expect(chunk.source).toBe('f.jsonl')
+    expect(chunk.first).toBe(41)
+    expect(chunk.results).toEqual(LINES.map(parseRecord))
+    expect(LINES.map((_, i) => chunk.record(i))).toEqual(LINES)
+    expect(packed.bytes).toBe(1234)
+  })
+
+  test('a whole file through the worker: the same results, line numbers and records as read here', async () => {
+    // More lines than one worker chunk (4,096), no newline after the last.
+    const lines = Array.from({ length: 10_000 }, (_, i) => LINES[i % LINES.length] as string)
+    const path = join(dir, 'events.jsonl')
+    writeFileSync(path, lines.join('\n'))
+    const [input] = openInputs([path])
+    const collect = async (workerFromBytes: number) => {
+      const seen: { line: number; result: unknown; record: unknown }[] = []
+      for await (const chunk of readParsed(input as never, () => {}, workerFromBytes))
+        chunk.results.forEach((result, i) => {
+          seen.push({ line: chunk.first + i, result, record: chunk.record(i) })
+        })
+      return seen
+    }
+    const here = await collect(Number.POSITIVE_INFINITY)
+    const onWorker = await collect(0)
+    expect(here.length).toBe(10_000)
+    expect(here.map((s) => s.line)).toEqual(lines.map((_, i) => i + 1))
+    expect(onWorker).toEqual(here)
+  })
+
+  test('the progress count reaches the file size on the worker too', async () => {
+    const path = join(dir, 'progress.jsonl')
+    writeFileSync(path, `${LINES.join('\n')}\n`)
+    const [input] = openInputs([path])
+    let bytes = 0
+    for await (const _ of readParsed(input as never, (read) => (bytes += read), 0));
+    expect(bytes).toBe(Bun.file(path).size)
+  })
+
+  test('a file gone before the worker reads it: one line naming it and the cause', async () => {
+    const input = { path: join(dir, 'gone.jsonl'), format: 'jsonl' as const, size: 10 << 20 }
+    const failure = await (async () => {
+      for await (const _ of readParsed(input));
+    })().then(
+      () => null,
+      (error) => (error as Error).message,
+    )
+    expect(failure).toContain(`${input.path}: cannot read`)
+    expect(failure).not.toContain('\n')
+  })
+})
