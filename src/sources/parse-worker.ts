@@ -39,6 +39,7 @@ async function read(path: string): Promise<void> {
     self.postMessage({ chunk } satisfies FromParseWorker, [
       chunk.kinds.buffer as ArrayBuffer,
       chunk.numbers.buffer as ArrayBuffer,
+      chunk.nameLengths.buffer as ArrayBuffer,
     ])
     first += lines.length
     lines = []

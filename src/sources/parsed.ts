@@ -53,8 +53,11 @@ export interface PackedChunk {
   kinds: Uint8Array
   /** NUMBERS_PER_EVENT per accepted event; NaN stands for null. */
   numbers: Float64Array
-  /** JSON array, STRINGS_PER_EVENT per accepted event: event_id, sku, warehouse_id, order_id or null. */
-  strings: string
+  /** JSON array, two per accepted event: event_id, and order_id or null. */
+  ids: string
+  /** Each accepted event's sku and warehouse_id, one after the other, and their lengths. */
+  names: string
+  nameLengths: Uint8Array
   rejections: Rejection[]
   /** The lines, joined by '\n'. */
   text: string
@@ -66,12 +69,13 @@ const BLANK = 0
 const EVENT = 1
 const REJECTED = 2
 const NUMBERS_PER_EVENT = 6
-const STRINGS_PER_EVENT = 4
 
 export function packChunk(source: string, first: number, lines: string[], bytes: number): PackedChunk {
   const kinds = new Uint8Array(lines.length)
   const numbers = new Float64Array(lines.length * NUMBERS_PER_EVENT)
-  const strings: (string | null)[] = []
+  const ids: (string | null)[] = []
+  const names: string[] = []
+  const nameLengths = new Uint8Array(lines.length * 2)
   const rejections: Rejection[] = []
   let at = 0
   for (let i = 0; i < lines.length; i++) {
@@ -90,7 +94,10 @@ export function packChunk(source: string, first: number, lines: string[], bytes:
       numbers[at + 4] = event.leadTimeDays ?? Number.NaN
       numbers[at + 5] = event.expectedAt ?? Number.NaN
       at += NUMBERS_PER_EVENT
-      strings.push(event.eventId, event.sku, event.warehouseId, event.orderId)
+      nameLengths[names.length] = event.sku.length
+      nameLengths[names.length + 1] = event.warehouseId.length
+      names.push(event.sku, event.warehouseId)
+      ids.push(event.eventId, event.orderId)
     }
   }
   return {
@@ -98,7 +105,9 @@ export function packChunk(source: string, first: number, lines: string[], bytes:
     first,
     kinds,
     numbers: numbers.subarray(0, at),
-    strings: JSON.stringify(strings),
+    ids: JSON.stringify(ids),
+    names: names.join(''),
+    nameLengths: nameLengths.subarray(0, names.length),
     rejections,
     text: lines.join('\n'),
     bytes,
@@ -106,34 +115,38 @@ export function packChunk(source: string, first: number, lines: string[], bytes:
 }
 
 export function unpackChunk(packed: PackedChunk): ParsedChunk {
-  const { kinds, numbers } = packed
-  // Parsed, not sliced from one text: a slice would keep the whole chunk's text alive for as long
-  // as the item remembers the event id.
-  const strings = JSON.parse(packed.strings) as (string | null)[]
+  const { kinds, numbers, names, nameLengths } = packed
+  // The ids parsed, not sliced from one text: a slice would keep the whole text alive for as long
+  // as the item remembers the event id (or the order). The names are not kept: slices will do.
+  const ids = JSON.parse(packed.ids) as (string | null)[]
   const results = new Array<ParseResult | null>(kinds.length)
   let n = 0
   let s = 0
   let r = 0
+  let name = 0
   for (let i = 0; i < kinds.length; i++) {
     const kind = kinds[i]
     if (kind === BLANK) results[i] = null
     else if (kind === REJECTED) results[i] = { ok: false, rejection: packed.rejections[r++] as Rejection }
     else {
+      const skuEnd = name + (nameLengths[s] as number)
+      const warehouseEnd = skuEnd + (nameLengths[s + 1] as number)
       const event: InventoryEvent = {
-        eventId: strings[s] as string,
+        eventId: ids[s] as string,
         type: EVENT_TYPES[numbers[n] as number] as InventoryEvent['type'],
-        sku: strings[s + 1] as string,
-        warehouseId: strings[s + 2] as string,
+        sku: names.slice(name, skuEnd),
+        warehouseId: names.slice(skuEnd, warehouseEnd),
         quantity: numbers[n + 1] as number,
         ts: numbers[n + 2] as number,
         onHand: orNull(numbers[n + 3] as number),
         leadTimeDays: orNull(numbers[n + 4] as number),
-        orderId: strings[s + 3] as string | null,
+        orderId: ids[s + 1] as string | null,
         expectedAt: orNull(numbers[n + 5] as number),
       }
       results[i] = { ok: true, event }
       n += NUMBERS_PER_EVENT
-      s += STRINGS_PER_EVENT
+      s += 2
+      name = warehouseEnd
     }
   }
   let lines: string[] | null = null
