@@ -111,7 +111,7 @@ export async function replay(options: ReplayOptions): Promise<ReplaySummary> {
   }
 
   for (const input of options.inputs) {
-    for await (const chunk of readParsed(input, options.onBytes)) {
+    for await (const chunk of readParsed(input, { onBytes: options.onBytes, records: rejects !== null })) {
       const results = chunk.results
       for (let i = 0; i < results.length; i++) {
         const parsed = results[i]

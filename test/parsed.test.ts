@@ -41,13 +41,17 @@ const LINES = [
 
 describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip)', () => {
   test('packed, cloned as a message would be, and unpacked: each line gives what parsing it here gives', () => {
-    const packed = structuredClone(packChunk('f.jsonl', 41, LINES, 1234))
+    const packed = structuredClone(packChunk('f.jsonl', 41, LINES, 1234, true))
     const chunk = unpackChunk(packed)
     expect(chunk.source).toBe('f.jsonl')
     expect(chunk.first).toBe(41)
     expect(chunk.results).toEqual(LINES.map(parseRecord))
     expect(LINES.map((_, i) => chunk.record(i))).toEqual(LINES)
     expect(packed.bytes).toBe(1234)
+    // Without the records the lines stay on the worker: the same results, and no record to give.
+    const bare = unpackChunk(structuredClone(packChunk('f.jsonl', 41, LINES, 1234, false)))
+    expect(bare.results).toEqual(chunk.results)
+    expect(() => bare.record(0)).toThrow('records were not asked for')
   })
 
   test('a whole file through the worker: the same results, line numbers and records as read here', async () => {
@@ -58,7 +62,7 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     const [input] = openInputs([path])
     const collect = async (workerFromBytes: number) => {
       const seen: { line: number; result: unknown; record: unknown }[] = []
-      for await (const chunk of readParsed(input as never, () => {}, workerFromBytes))
+      for await (const chunk of readParsed(input as never, { records: true, workerFromBytes }))
         chunk.results.forEach((result, i) => {
           seen.push({ line: chunk.first + i, result, record: chunk.record(i) })
         })
@@ -76,7 +80,10 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     writeFileSync(path, `${LINES.join('\n')}\n`)
     const [input] = openInputs([path])
     let bytes = 0
-    for await (const _ of readParsed(input as never, (read) => (bytes += read), 0));
+    const onBytes = (read: number) => {
+      bytes += read
+    }
+    for await (const _ of readParsed(input as never, { onBytes, workerFromBytes: 0 }));
     expect(bytes).toBe(Bun.file(path).size)
   })
 

@@ -15,7 +15,7 @@ let wake: (() => void) | null = null
 self.onmessage = (event: MessageEvent<ToParseWorker>) => {
   const message = event.data
   if ('read' in message)
-    read(message.read.path).then(
+    read(message.read.path, message.read.records).then(
       () => answer({ end: true }),
       (error) => answer({ failed: error instanceof Error ? error.message : String(error) }),
     )
@@ -25,7 +25,7 @@ self.onmessage = (event: MessageEvent<ToParseWorker>) => {
   }
 }
 
-async function read(path: string): Promise<void> {
+async function read(path: string, records: boolean): Promise<void> {
   let lines: string[] = []
   let first = 1
   let bytes = 0
@@ -35,7 +35,7 @@ async function read(path: string): Promise<void> {
         wake = resolve
       })
     ahead++
-    const chunk = packChunk(path, first, lines, bytes)
+    const chunk = packChunk(path, first, lines, bytes, records)
     self.postMessage({ chunk } satisfies FromParseWorker, [
       chunk.kinds.buffer as ArrayBuffer,
       chunk.numbers.buffer as ArrayBuffer,

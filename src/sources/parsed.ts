@@ -12,23 +12,29 @@ export interface ParsedChunk {
   first: number
   /** Per record: its event or rejection, or null for a blank line. */
   results: (ParseResult | null)[]
-  /** The record as read (a line, or a Parquet row), for the rejects file. */
+  /** The record as read (a line, or a Parquet row), for the rejects file; only when asked for. */
   record(index: number): string | Record<string, unknown>
+}
+
+export interface ReadOptions {
+  onBytes?: (bytes: number) => void
+  /** Keep each record as read, for record(): the lines cross from the worker only then. */
+  records?: boolean
+  /** Files of at least this size are parsed on the worker. */
+  workerFromBytes?: number
 }
 
 /** Below this size a file is parsed on the main thread: a worker takes longer to start than that. */
 export const PARSE_WORKER_FROM_BYTES = 1 << 20
 
-export async function* readParsed(
-  input: InputFile,
-  onBytes: (bytes: number) => void = () => {},
-  workerFromBytes = PARSE_WORKER_FROM_BYTES,
-): AsyncGenerator<ParsedChunk> {
+export async function* readParsed(input: InputFile, options: ReadOptions = {}): AsyncGenerator<ParsedChunk> {
+  const onBytes = options.onBytes ?? (() => {})
+  const workerFromBytes = options.workerFromBytes ?? PARSE_WORKER_FROM_BYTES
   if (input.format !== 'jsonl' || input.path === '-' || input.size < workerFromBytes) {
     for await (const chunk of readInput(input, onBytes)) yield parsedHere(chunk)
     return
   }
-  yield* withTurns(parsedOnWorker(input.path, onBytes))
+  yield* withTurns(parsedOnWorker(input.path, onBytes, options.records ?? false))
 }
 
 function parsedHere(chunk: SourceChunk): ParsedChunk {
@@ -59,8 +65,8 @@ export interface PackedChunk {
   names: string
   nameLengths: Uint8Array
   rejections: Rejection[]
-  /** The lines, joined by '\n'. */
-  text: string
+  /** The lines, joined by '\n', when the records are wanted (a third of the memory the worker adds). */
+  text: string | null
   /** Bytes of the file the lines came from. */
   bytes: number
 }
@@ -70,7 +76,13 @@ const EVENT = 1
 const REJECTED = 2
 const NUMBERS_PER_EVENT = 6
 
-export function packChunk(source: string, first: number, lines: string[], bytes: number): PackedChunk {
+export function packChunk(
+  source: string,
+  first: number,
+  lines: string[],
+  bytes: number,
+  records: boolean,
+): PackedChunk {
   const kinds = new Uint8Array(lines.length)
   const numbers = new Float64Array(lines.length * NUMBERS_PER_EVENT)
   const ids: (string | null)[] = []
@@ -109,7 +121,7 @@ export function packChunk(source: string, first: number, lines: string[], bytes:
     names: names.join(''),
     nameLengths: nameLengths.subarray(0, names.length),
     rejections,
-    text: lines.join('\n'),
+    text: records ? lines.join('\n') : null,
     bytes,
   }
 }
@@ -155,6 +167,7 @@ export function unpackChunk(packed: PackedChunk): ParsedChunk {
     first: packed.first,
     results,
     record: (index) => {
+      if (packed.text === null) throw new Error('records were not asked for')
       lines ??= packed.text.split('\n')
       return lines[index] as string
     },
@@ -166,13 +179,17 @@ function orNull(value: number): number | null {
 }
 
 /** What the parse worker is told, and what it answers. */
-export type ToParseWorker = { read: { path: string } } | { taken: true }
+export type ToParseWorker = { read: { path: string; records: boolean } } | { taken: true }
 export type FromParseWorker = { chunk: PackedChunk } | { end: true } | { failed: string }
 
 /** Chunks the worker may send ahead of the loop: it keeps parsing while the loop works, within bounds. */
 export const CHUNKS_AHEAD = 4
 
-async function* parsedOnWorker(path: string, onBytes: (bytes: number) => void): AsyncGenerator<ParsedChunk> {
+async function* parsedOnWorker(
+  path: string,
+  onBytes: (bytes: number) => void,
+  records: boolean,
+): AsyncGenerator<ParsedChunk> {
   const worker = new Worker(new URL('./parse-worker.ts', import.meta.url))
   const waiting: FromParseWorker[] = []
   let wake: (() => void) | null = null
@@ -183,7 +200,7 @@ async function* parsedOnWorker(path: string, onBytes: (bytes: number) => void): 
   worker.onmessage = (event: MessageEvent<FromParseWorker>) => hear(event.data)
   worker.onerror = (event) => hear({ failed: event.message })
   try {
-    worker.postMessage({ read: { path } } satisfies ToParseWorker)
+    worker.postMessage({ read: { path, records } } satisfies ToParseWorker)
     for (;;) {
       while (waiting.length === 0)
         await new Promise<void>((resolve) => {
