@@ -1,8 +1,17 @@
 // The command line end to end, as a user runs it: from source, and as the compiled binary.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import {
+  copyFileSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { PARSE_WORKER_FROM_BYTES } from '../src/sources/parsed.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -187,5 +196,25 @@ describe('the compiled binary', () => {
     expect(replayed.code).toBe(0)
     expect(JSON.parse(replayed.stdout).events.accepted).toBe(3)
     expect(readdirSync(join(binDir, 'data'))[0]).toMatch(/\.parquet$/)
+  })
+
+  test('its worker threads are inside it: a file of more than 1 MiB is parsed on one, Parquet encoded on another', () => {
+    const env = { PATH: '/usr/bin:/bin' }
+    const generated = run(['./invpipe', 'generate', '--events', '20000', '--output', 'big.jsonl'], {
+      cwd: binDir,
+      env,
+    })
+    expect(generated.code).toBe(0)
+    expect(statSync(join(binDir, 'big.jsonl')).size).toBeGreaterThan(PARSE_WORKER_FROM_BYTES)
+    const replayed = run(['./invpipe', 'replay', 'big.jsonl', '--json', '--data-dir', 'big-data'], {
+      cwd: binDir,
+      env,
+    })
+    expect(replayed.stderr).toBe('')
+    expect(replayed.code).toBe(0)
+    const events = JSON.parse(replayed.stdout).events
+    expect(events.read).toBe(20_000)
+    expect(events.accepted + events.rejected).toBe(20_000)
+    expect(events.accepted).toBeGreaterThan(19_000)
   })
 })
