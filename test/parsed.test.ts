@@ -39,9 +39,21 @@ const LINES = [
   event({ event_type: 'return', quantity: 1 }),
 ]
 
+/** Every record of a file: its number, parse result and the record as read. */
+async function collect(path: string, workerFromBytes: number) {
+  const [input] = openInputs([path])
+  const seen: { line: number; result: unknown; record: unknown }[] = []
+  for await (const chunk of readParsed(input as never, { records: true, workerFromBytes }))
+    chunk.results.forEach((result, i) => {
+      seen.push({ line: chunk.first + i, result, record: chunk.record(i) })
+    })
+  return seen
+}
+
 describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip)', () => {
   test('packed, cloned as a message would be, and unpacked: each line gives what parsing it here gives', () => {
-    const packed = structuredClone(packChunk('f.jsonl', 41, LINES, 1234, true))
+    const chunk41 = { source: 'f.jsonl', first: 41, kind: 'text' as const, records: LINES }
+    const packed = structuredClone(packChunk(chunk41, 'jsonl', 1234, true))
     const chunk = unpackChunk(packed)
     expect(chunk.source).toBe('f.jsonl')
     expect(chunk.first).toBe(41)
@@ -49,7 +61,7 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     expect(LINES.map((_, i) => chunk.record(i))).toEqual(LINES)
     expect(packed.bytes).toBe(1234)
     // Without the records the lines stay on the worker: the same results, and no record to give.
-    const bare = unpackChunk(structuredClone(packChunk('f.jsonl', 41, LINES, 1234, false)))
+    const bare = unpackChunk(structuredClone(packChunk(chunk41, 'jsonl', 1234, false)))
     expect(bare.results).toEqual(chunk.results)
     expect(() => bare.record(0)).toThrow('records were not asked for')
   })
@@ -59,19 +71,24 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     const lines = Array.from({ length: 10_000 }, (_, i) => LINES[i % LINES.length] as string)
     const path = join(dir, 'events.jsonl')
     writeFileSync(path, lines.join('\n'))
-    const [input] = openInputs([path])
-    const collect = async (workerFromBytes: number) => {
-      const seen: { line: number; result: unknown; record: unknown }[] = []
-      for await (const chunk of readParsed(input as never, { records: true, workerFromBytes }))
-        chunk.results.forEach((result, i) => {
-          seen.push({ line: chunk.first + i, result, record: chunk.record(i) })
-        })
-      return seen
-    }
-    const here = await collect(Number.POSITIVE_INFINITY)
-    const onWorker = await collect(0)
+    const here = await collect(path, Number.POSITIVE_INFINITY)
+    const onWorker = await collect(path, 0)
     expect(here.length).toBe(10_000)
     expect(here.map((s) => s.line)).toEqual(lines.map((_, i) => i + 1))
+    expect(onWorker).toEqual(here)
+  })
+
+  test('a Parquet file through the worker: the same results, row numbers and rows as read here', async () => {
+    const path = join(dir, 'events.parquet')
+    const generated = Bun.spawnSync(
+      ['bun', join(import.meta.dir, '../src/main.ts'), 'generate', '--events', '9000', '--output', path],
+      { stderr: 'pipe' },
+    )
+    expect(generated.exitCode).toBe(0)
+    const here = await collect(path, Number.POSITIVE_INFINITY)
+    const onWorker = await collect(path, 0)
+    expect(here.length).toBe(9000)
+    expect(typeof here[0]?.record).toBe('object')
     expect(onWorker).toEqual(here)
   })
 

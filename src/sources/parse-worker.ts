@@ -1,13 +1,13 @@
-// The thread that reads and parses a large JSON-lines file for the event loop (parsed.ts): lines
-// gathered into chunks of at least LINES_PER_CHUNK, each parsed and validated, packed and sent,
-// never more than CHUNKS_AHEAD ahead of what the loop has taken.
-import { readJsonLines } from './files.ts'
+// The thread that reads and parses a large input file for the event loop (parsed.ts): records
+// gathered into chunks of RECORDS_PER_CHUNK, each parsed and validated, packed and sent, never more
+// than CHUNKS_AHEAD ahead of what the loop has taken.
+import { type InputFile, readInput, type SourceChunk } from './files.ts'
 import { CHUNKS_AHEAD, type FromParseWorker, packChunk, type ToParseWorker } from './parsed.ts'
 
 declare const self: Worker
 
-/** Enough lines that a message's own cost is small beside theirs. */
-const LINES_PER_CHUNK = 4096
+/** Enough records that a message's own cost is small beside theirs, few enough to keep the loop fed. */
+const RECORDS_PER_CHUNK = 4096
 
 let ahead = 0
 let wake: (() => void) | null = null
@@ -15,7 +15,7 @@ let wake: (() => void) | null = null
 self.onmessage = (event: MessageEvent<ToParseWorker>) => {
   const message = event.data
   if ('read' in message)
-    read(message.read.path, message.read.records).then(
+    read(message.read.input, message.read.records).then(
       () => answer({ end: true }),
       (error) => answer({ failed: error instanceof Error ? error.message : String(error) }),
     )
@@ -25,33 +25,37 @@ self.onmessage = (event: MessageEvent<ToParseWorker>) => {
   }
 }
 
-async function read(path: string, records: boolean): Promise<void> {
-  let lines: string[] = []
+async function read(input: InputFile, keepRecords: boolean): Promise<void> {
+  let pending: SourceChunk['records'] = []
   let first = 1
   let bytes = 0
-  const send = async () => {
+  let source = input.path
+  const send = async (count: number) => {
     while (ahead >= CHUNKS_AHEAD)
       await new Promise<void>((resolve) => {
         wake = resolve
       })
     ahead++
-    const chunk = packChunk(path, first, lines, bytes, records)
+    const records = pending.slice(0, count) as SourceChunk['records']
+    pending = pending.slice(count) as SourceChunk['records']
+    const chunk = packChunk({ source, first, records } as SourceChunk, input.format, bytes, keepRecords)
     self.postMessage({ chunk } satisfies FromParseWorker, [
       chunk.kinds.buffer as ArrayBuffer,
       chunk.numbers.buffer as ArrayBuffer,
       chunk.nameLengths.buffer as ArrayBuffer,
     ])
-    first += lines.length
-    lines = []
+    first += count
     bytes = 0
   }
-  for await (const chunk of readJsonLines(path, Bun.file(path).stream(), (read) => {
+  const onBytes = (read: number) => {
     bytes += read
-  })) {
-    for (const line of chunk.records as string[]) lines.push(line)
-    if (lines.length >= LINES_PER_CHUNK) await send()
   }
-  if (lines.length > 0 || bytes > 0) await send()
+  for await (const chunk of readInput(input, onBytes)) {
+    source = chunk.source
+    pending = (pending as unknown[]).concat(chunk.records) as SourceChunk['records']
+    while (pending.length >= RECORDS_PER_CHUNK) await send(RECORDS_PER_CHUNK)
+  }
+  if (pending.length > 0 || bytes > 0) await send(pending.length)
 }
 
 function answer(message: FromParseWorker): void {

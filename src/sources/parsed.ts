@@ -1,7 +1,7 @@
 // Records of a source, parsed and validated: what the event loop takes (replay, backtest, item).
-// A large JSON-lines file is read and parsed on a worker thread (parse-worker.ts) ahead of the loop,
-// on the second core: the main thread only rebuilds the accepted events from packed columns, a
-// fifth of what parsing them cost it. Standard input, Parquet files and small files are parsed here.
+// A large file (JSON lines or Parquet) is read and parsed on a worker thread (parse-worker.ts) ahead
+// of the loop, on the second core: the main thread only rebuilds the accepted events from packed
+// columns, a third of what parsing them cost it. Standard input and small files are parsed here.
 import { EVENT_TYPES, type InventoryEvent, type ParseResult, type Rejection } from '../core/event.ts'
 import { parseRecord } from '../core/intake.ts'
 import { type InputFile, readInput, type SourceChunk, SourceError, withTurns } from './files.ts'
@@ -30,11 +30,11 @@ export const PARSE_WORKER_FROM_BYTES = 1 << 20
 export async function* readParsed(input: InputFile, options: ReadOptions = {}): AsyncGenerator<ParsedChunk> {
   const onBytes = options.onBytes ?? (() => {})
   const workerFromBytes = options.workerFromBytes ?? PARSE_WORKER_FROM_BYTES
-  if (input.format !== 'jsonl' || input.path === '-' || input.size < workerFromBytes) {
+  if (input.path === '-' || input.size < workerFromBytes) {
     for await (const chunk of readInput(input, onBytes)) yield parsedHere(chunk)
     return
   }
-  yield* withTurns(parsedOnWorker(input.path, onBytes, options.records ?? false))
+  yield* withTurns(parsedOnWorker(input, onBytes, options.records ?? false))
 }
 
 function parsedHere(chunk: SourceChunk): ParsedChunk {
@@ -48,14 +48,14 @@ function parsedHere(chunk: SourceChunk): ParsedChunk {
 }
 
 /**
- * A chunk of parsed lines as it crosses from the worker: the accepted events as columns (numbers in
- * one Float64Array, strings as one JSON array text: posting objects or arrays of strings clones
- * them one by one), the rejections as they are, and the lines themselves as one text.
+ * A chunk of parsed records as it crosses from the worker: the accepted events as columns (numbers
+ * in one Float64Array, strings as one text: posting objects or arrays of strings clones them one by
+ * one), the rejections as they are, and, when asked for, the records themselves as one text.
  */
 export interface PackedChunk {
   source: string
   first: number
-  /** Per line: BLANK, EVENT or REJECTED. */
+  /** Per record: BLANK, EVENT or REJECTED. */
   kinds: Uint8Array
   /** NUMBERS_PER_EVENT per accepted event; NaN stands for null. */
   numbers: Float64Array
@@ -65,9 +65,13 @@ export interface PackedChunk {
   names: string
   nameLengths: Uint8Array
   rejections: Rejection[]
-  /** The lines, joined by '\n', when the records are wanted (a third of the memory the worker adds). */
+  /**
+   * When the records are wanted (they are a third of the memory the worker adds): lines joined by
+   * '\n', or Parquet rows as a JSON array.
+   */
   text: string | null
-  /** Bytes of the file the lines came from. */
+  format: InputFile['format']
+  /** Bytes of the file the records came from. */
   bytes: number
 }
 
@@ -77,21 +81,21 @@ const REJECTED = 2
 const NUMBERS_PER_EVENT = 6
 
 export function packChunk(
-  source: string,
-  first: number,
-  lines: string[],
+  chunk: SourceChunk,
+  format: InputFile['format'],
   bytes: number,
-  records: boolean,
+  keepRecords: boolean,
 ): PackedChunk {
-  const kinds = new Uint8Array(lines.length)
-  const numbers = new Float64Array(lines.length * NUMBERS_PER_EVENT)
+  const records = chunk.records as (string | Record<string, unknown>)[]
+  const kinds = new Uint8Array(records.length)
+  const numbers = new Float64Array(records.length * NUMBERS_PER_EVENT)
   const ids: (string | null)[] = []
   const names: string[] = []
-  const nameLengths = new Uint8Array(lines.length * 2)
+  const nameLengths = new Uint8Array(records.length * 2)
   const rejections: Rejection[] = []
   let at = 0
-  for (let i = 0; i < lines.length; i++) {
-    const parsed = parseRecord(lines[i] as string)
+  for (let i = 0; i < records.length; i++) {
+    const parsed = parseRecord(records[i] as string | Record<string, unknown>)
     if (parsed === null) kinds[i] = BLANK
     else if (!parsed.ok) {
       kinds[i] = REJECTED
@@ -113,15 +117,16 @@ export function packChunk(
     }
   }
   return {
-    source,
-    first,
+    source: chunk.source,
+    first: chunk.first,
     kinds,
     numbers: numbers.subarray(0, at),
     ids: JSON.stringify(ids),
     names: names.join(''),
     nameLengths: nameLengths.subarray(0, names.length),
     rejections,
-    text: records ? lines.join('\n') : null,
+    text: !keepRecords ? null : format === 'jsonl' ? records.join('\n') : JSON.stringify(records),
+    format,
     bytes,
   }
 }
@@ -161,15 +166,15 @@ export function unpackChunk(packed: PackedChunk): ParsedChunk {
       name = warehouseEnd
     }
   }
-  let lines: string[] | null = null
+  let records: (string | Record<string, unknown>)[] | null = null
   return {
     source: packed.source,
     first: packed.first,
     results,
     record: (index) => {
       if (packed.text === null) throw new Error('records were not asked for')
-      lines ??= packed.text.split('\n')
-      return lines[index] as string
+      records ??= packed.format === 'jsonl' ? packed.text.split('\n') : JSON.parse(packed.text)
+      return (records as (string | Record<string, unknown>)[])[index] as string | Record<string, unknown>
     },
   }
 }
@@ -179,14 +184,14 @@ function orNull(value: number): number | null {
 }
 
 /** What the parse worker is told, and what it answers. */
-export type ToParseWorker = { read: { path: string; records: boolean } } | { taken: true }
+export type ToParseWorker = { read: { input: InputFile; records: boolean } } | { taken: true }
 export type FromParseWorker = { chunk: PackedChunk } | { end: true } | { failed: string }
 
 /** Chunks the worker may send ahead of the loop: it keeps parsing while the loop works, within bounds. */
 export const CHUNKS_AHEAD = 4
 
 async function* parsedOnWorker(
-  path: string,
+  input: InputFile,
   onBytes: (bytes: number) => void,
   records: boolean,
 ): AsyncGenerator<ParsedChunk> {
@@ -200,7 +205,7 @@ async function* parsedOnWorker(
   worker.onmessage = (event: MessageEvent<FromParseWorker>) => hear(event.data)
   worker.onerror = (event) => hear({ failed: event.message })
   try {
-    worker.postMessage({ read: { path, records } } satisfies ToParseWorker)
+    worker.postMessage({ read: { input, records } } satisfies ToParseWorker)
     for (;;) {
       while (waiting.length === 0)
         await new Promise<void>((resolve) => {
@@ -208,7 +213,7 @@ async function* parsedOnWorker(
         })
       const message = waiting.shift() as FromParseWorker
       if ('end' in message) return
-      if ('failed' in message) throw new SourceError(`${path}: cannot read (${message.failed})`)
+      if ('failed' in message) throw new SourceError(failure(input.path, message.failed))
       onBytes(message.chunk.bytes)
       const chunk = unpackChunk(message.chunk)
       worker.postMessage({ taken: true } satisfies ToParseWorker)
@@ -217,4 +222,9 @@ async function* parsedOnWorker(
   } finally {
     worker.terminate()
   }
+}
+
+/** The worker's error as the main thread would have said it: a SourceError's own line, or the cause. */
+function failure(path: string, message: string): string {
+  return message.startsWith(`${path}: `) ? message : `${path}: cannot read (${message})`
 }
