@@ -333,6 +333,13 @@ describe("whole files on the worker (consume's outbox drain)", () => {
         (error: Error) => error.message,
       )
       expect(failure).toMatch(/^(ENOTDIR|EEXIST): /)
+      // A row no column can hold (a malformed outbox entry: no risk level) fails its file alone too.
+      const broken = { ...rows[0], riskLevel: null } as unknown as MetricsRow
+      const refused = await writer.write(join(out, 'broken.parquet'), columnGroupOf([broken])).then(
+        () => null,
+        (error: Error) => error.message,
+      )
+      expect(refused).not.toBeNull()
       await writer.write(join(out, 'c.parquet'), columnGroupOf(rows.slice(1)))
     } finally {
       writer.close()

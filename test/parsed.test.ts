@@ -2,6 +2,7 @@ import { afterAll, describe, expect, test } from 'bun:test'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DuckDBInstance } from '@duckdb/node-api'
 import { parseRecord } from '../src/core/intake.ts'
 import { openInputs } from '../src/sources/files.ts'
 import { packChunk, readParsed, unpackChunk } from '../src/sources/parsed.ts'
@@ -90,6 +91,41 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     expect(here.length).toBe(9000)
     expect(typeof here[0]?.record).toBe('object')
     expect(onWorker).toEqual(here)
+  })
+
+  test('a reader slower than the worker gets every chunk, in order, though the worker waits for it', async () => {
+    // Twelve chunks of 4,096 lines: three times what the worker may send ahead (CHUNKS_AHEAD).
+    const lines = Array.from({ length: 12 * 4096 }, (_, i) => event({ event_id: `e${i}` }))
+    const path = join(dir, 'many.jsonl')
+    writeFileSync(path, `${lines.join('\n')}\n`)
+    const [input] = openInputs([path])
+    const ids: string[] = []
+    let next = 1
+    for await (const chunk of readParsed(input as never, { workerFromBytes: 0 })) {
+      expect(chunk.first).toBe(next)
+      next += chunk.results.length
+      for (const result of chunk.results) if (result?.ok) ids.push(result.event.eventId)
+      await Bun.sleep(5)
+    }
+    expect(ids).toEqual(lines.map((_, i) => `e${i}`))
+  })
+
+  test('Parquet rows with lists of INT64 and timestamps: JSON-ready records on both paths', async () => {
+    const path = join(dir, 'nested.parquet')
+    const db = await (await DuckDBInstance.create(':memory:')).connect()
+    // Every third row a sale of -1 units: rejected, so its record goes to a rejects file as JSON.
+    await db.run(`COPY (SELECT 'e' || i AS event_id, 'sale' AS event_type, 'SKU-' || (i % 50) AS sku,
+      'WH-1' AS warehouse_id, CASE WHEN i % 3 = 0 THEN -1 ELSE 1 END AS quantity,
+      (1767607200000 + i * 1000)::BIGINT AS timestamp, [i::BIGINT, 2::BIGINT] AS tags,
+      {'at': TIMESTAMPTZ '2026-01-05 00:00:00+00', 'n': i::BIGINT} AS extra
+      FROM range(6000) t(i)) TO '${path}' (FORMAT parquet)`)
+    const here = await collect(path, Number.POSITIVE_INFINITY)
+    const onWorker = await collect(path, 0)
+    expect(here.length).toBe(6000)
+    expect(onWorker).toEqual(here)
+    expect(here[0]?.record).toMatchObject({ tags: [0, 2], extra: { at: 1767571200000, n: 0 } })
+    expect((here[0]?.result as { ok: boolean }).ok).toBe(false)
+    expect(() => JSON.stringify(here.map((s) => s.record))).not.toThrow()
   })
 
   test('the progress count reaches the file size on the worker too', async () => {

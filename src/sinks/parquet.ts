@@ -346,9 +346,8 @@ export class ParquetMetricsWriter {
 
   private async sendGroup(): Promise<void> {
     if (this.builder.rows > 0) {
-      const group = this.builder.take()
+      const sent = sentGroup(this.builder.take())
       this.inFlight++
-      const sent = sentGroup(group)
       this.worker.postMessage({ group: sent } satisfies ToParquetWorker, transferables(sent))
     }
     await this.until(() => this.inFlight <= GROUPS_IN_FLIGHT)
@@ -395,8 +394,9 @@ export class ParquetFileWriter {
   /** Writes `group` as the file at `path`; the group's typed arrays are handed over, not copied. */
   write(path: string, group: ColumnGroup): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject })
+      // Packed before it waits for an answer: a group that cannot be packed leaves no waiter behind.
       const sent = sentGroup(group)
+      this.waiting.push({ resolve, reject })
       this.worker.postMessage({ file: { path, group: sent } } satisfies ToParquetWorker, transferables(sent))
     })
   }

@@ -187,13 +187,19 @@ async function* readParquet(path: string, onBytes: (bytes: number) => void): Asy
 
 /**
  * A Parquet row as the JSON event it stands for: INT64 columns arrive as bigint and TIMESTAMP
- * columns as Date; both become the numbers SPEC §2 speaks of.
+ * columns as Date; both become the numbers SPEC §2 speaks of, inside lists and structs too (a
+ * rejected row is written to the rejects file as JSON, which has no bigint).
  */
 function eventFieldsOfRow(row: Record<string, unknown>): Record<string, unknown> {
-  for (const field in row) {
-    const value = row[field]
-    if (typeof value === 'bigint') row[field] = Number(value)
-    else if (value instanceof Date) row[field] = value.getTime()
-  }
+  for (const field in row) row[field] = asJsonValue(row[field])
   return row
+}
+
+function asJsonValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value)
+  if (value instanceof Date) return value.getTime()
+  if (Array.isArray(value)) return value.map(asJsonValue)
+  if (value !== null && typeof value === 'object' && !ArrayBuffer.isView(value))
+    return eventFieldsOfRow(value as Record<string, unknown>)
+  return value
 }

@@ -203,7 +203,12 @@ async function* parsedOnWorker(
     wake?.()
   }
   worker.onmessage = (event: MessageEvent<FromParseWorker>) => hear(event.data)
-  worker.onerror = (event) => hear({ failed: event.message })
+  // An uncaught error's message carries a source excerpt on further lines: its first line is the cause.
+  worker.onerror = (event) => hear({ failed: (event.message ?? 'worker failed').split('\n')[0] as string })
+  // A worker that ends without a word (killed, out of memory) must not leave the loop waiting.
+  worker.addEventListener('close', (event) => {
+    hear({ failed: `the parse worker stopped (exit code ${(event as CloseEvent).code})` })
+  })
   try {
     worker.postMessage({ read: { input, records } } satisfies ToParseWorker)
     for (;;) {
