@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from 'bun:test'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
@@ -138,6 +138,27 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
     }
     for await (const _ of readParsed(input as never, { onBytes, workerFromBytes: 0 }));
     expect(bytes).toBe(Bun.file(path).size)
+  })
+
+  test('a Parquet file whose pages do not decode: the same one line on both paths', async () => {
+    const path = join(dir, 'corrupt.parquet')
+    const generated = Bun.spawnSync(
+      ['bun', join(import.meta.dir, '../src/main.ts'), 'generate', '--events', '3000', '--output', path],
+      { stderr: 'pipe' },
+    )
+    expect(generated.exitCode).toBe(0)
+    const bytes = readFileSync(path)
+    bytes.fill(0x41, 100, Math.min(20_000, bytes.length - 4096)) // the pages, not the footer
+    writeFileSync(path, bytes)
+    const failureOf = (workerFromBytes: number) =>
+      collect(path, workerFromBytes).then(
+        () => null,
+        (error: Error) => `${error.name}: ${error.message}`,
+      )
+    const here = await failureOf(Number.POSITIVE_INFINITY)
+    expect(here).toStartWith(`SourceError: ${path}: not a readable Parquet file (`)
+    expect(here).not.toContain('\n')
+    expect(await failureOf(0)).toBe(here)
   })
 
   test('a file gone before the worker reads it: one line naming it and the cause', async () => {

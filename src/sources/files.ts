@@ -110,7 +110,28 @@ export async function* readInput(
           input.path === '-' ? Bun.stdin.stream() : Bun.file(input.path).stream(),
           onBytes,
         )
-  yield* withTurns(chunks)
+  try {
+    yield* withTurns(chunks)
+  } catch (error) {
+    throw readFailure(input, error)
+  }
+}
+
+/**
+ * A file that fails while it is read (gone, unreadable, a Parquet page that does not decode) is one
+ * line naming it, as a file that fails to open is, not a crash with the reader's stack.
+ */
+function readFailure(input: InputFile, error: unknown): Error {
+  if (error instanceof SourceError || !(error instanceof Error)) return error as Error
+  const name = input.path === '-' ? 'standard input' : input.path
+  const code = (error as NodeJS.ErrnoException).code
+  if (code !== undefined) return new SourceError(`${name}: cannot read (${code})`)
+  const cause = error.message.split('\n')[0]
+  return new SourceError(
+    input.format === 'parquet'
+      ? `${name}: not a readable Parquet file (${cause})`
+      : `${name}: cannot read (${cause})`,
+  )
 }
 
 /**
