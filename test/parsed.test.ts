@@ -40,6 +40,25 @@ const LINES = [
   event({ event_type: 'return', quantity: 1 }),
 ]
 
+/** A Parquet event file of `events` generated events, written by `invpipe generate`. */
+function generatedParquet(name: string, events: number): string {
+  const path = join(dir, name)
+  const generated = Bun.spawnSync(
+    [
+      'bun',
+      join(import.meta.dir, '../src/main.ts'),
+      'generate',
+      '--events',
+      String(events),
+      '--output',
+      path,
+    ],
+    { stderr: 'pipe' },
+  )
+  if (generated.exitCode !== 0) throw new Error(`generate failed: ${generated.stderr.toString()}`)
+  return path
+}
+
 /** Every record of a file: its number, parse result and the record as read. */
 async function collect(path: string, workerFromBytes: number) {
   const [input] = openInputs([path])
@@ -80,12 +99,7 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
   })
 
   test('a Parquet file through the worker: the same results, row numbers and rows as read here', async () => {
-    const path = join(dir, 'events.parquet')
-    const generated = Bun.spawnSync(
-      ['bun', join(import.meta.dir, '../src/main.ts'), 'generate', '--events', '9000', '--output', path],
-      { stderr: 'pipe' },
-    )
-    expect(generated.exitCode).toBe(0)
+    const path = generatedParquet('events.parquet', 9000)
     const here = await collect(path, Number.POSITIVE_INFINITY)
     const onWorker = await collect(path, 0)
     expect(here.length).toBe(9000)
@@ -141,12 +155,7 @@ describe('parsed chunks from the worker (SPEC §2 results, unchanged by the trip
   })
 
   test('a Parquet file whose pages do not decode: the same one line on both paths', async () => {
-    const path = join(dir, 'corrupt.parquet')
-    const generated = Bun.spawnSync(
-      ['bun', join(import.meta.dir, '../src/main.ts'), 'generate', '--events', '3000', '--output', path],
-      { stderr: 'pipe' },
-    )
-    expect(generated.exitCode).toBe(0)
+    const path = generatedParquet('corrupt.parquet', 3000)
     const bytes = readFileSync(path)
     bytes.fill(0x41, 100, Math.min(20_000, bytes.length - 4096)) // the pages, not the footer
     writeFileSync(path, bytes)
