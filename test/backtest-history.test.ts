@@ -10,7 +10,7 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
 import type { Sql } from 'postgres'
 import { reportNotes, reportRecord } from '../src/backtest/report.ts'
 import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
-import { closeRow, type DayClose } from '../src/core/close.ts'
+import { closeRecord } from '../src/core/close.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { type Batch, Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent, splitItemKey } from '../src/core/event.ts'
@@ -35,21 +35,6 @@ const scenarios = new Scenarios()
 let sql: Sql
 let database = ''
 const store = () => new PostgresStore(sql, 'group')
-/** A daily_close row as JSON (dates as YYYY-MM-DD), for json_populate_recordset. */
-function closeRecord(close: DayClose) {
-  const row = closeRow(close)
-  return {
-    sku: row.sku,
-    warehouse_id: row.warehouseId,
-    date: formatDay(row.day),
-    on_hand: row.onHand,
-    first_date: formatDay(row.firstDay),
-    lead_time_days: row.leadTimeDays,
-    sales_dates: row.salesDays.map(formatDay),
-    sales_units: row.salesUnits,
-    model: row.model,
-  }
-}
 beforeAll(async () => {
   database = await scenarios.database('bt-history')
   sql = connect(database)

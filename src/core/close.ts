@@ -12,6 +12,7 @@ import {
   unplannedToJson,
 } from './orders.ts'
 import { ItemState } from './state.ts'
+import { formatDay } from './time.ts'
 
 export interface DayClose {
   key: string
@@ -61,26 +62,26 @@ export function stateOfClose(close: DayClose): ItemState {
 }
 
 /**
- * The analytics.daily_close row (days as day numbers, the sales as two parallel arrays); `model`
- * holds the rest of what the risk reads (out-of-stock days, orders, delivery record), stored as JSON.
+ * The analytics.daily_close row (dates as YYYY-MM-DD, the sales as two parallel arrays); `model`
+ * holds the rest of what the risk reads (out-of-stock days, orders, delivery record) as JSON.
  */
-export function closeRow(close: DayClose) {
+export function closeRecord(close: DayClose) {
   const [sku, warehouseId] = splitItemKey(close.key)
-  const salesDays: number[] = []
+  const salesDays: string[] = []
   const salesUnits: number[] = []
   for (let i = 0; i < close.sales.length; i += 2) {
-    salesDays.push(close.sales[i] as number)
+    salesDays.push(formatDay(close.sales[i] as number))
     salesUnits.push(close.sales[i + 1] as number)
   }
   return {
     sku,
-    warehouseId,
-    day: close.day,
-    onHand: close.onHand,
-    firstDay: close.firstDay,
-    leadTimeDays: close.leadTimeOverride,
-    salesDays,
-    salesUnits,
+    warehouse_id: warehouseId,
+    date: formatDay(close.day),
+    on_hand: close.onHand,
+    first_date: formatDay(close.firstDay),
+    lead_time_days: close.leadTimeOverride,
+    sales_dates: salesDays,
+    sales_units: salesUnits,
     model: closeModelRecord(close),
   }
 }

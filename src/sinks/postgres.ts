@@ -1,13 +1,12 @@
 // PostgreSQL: the system of record for `consume`. One transaction per commit (one or more whole
 // batches of a partition) writes the latest metrics, the daily history, the day closes, the item
 // states, the outboxes and the consumed offset, so a crash at any instant leaves either all of a
-// commit or none of it. Each table's rows travel in one binary COPY into a staging table and are
-// merged by one statement, whatever their number; the merges of a commit are pipelined.
+// commit or none of it. Every table is written with one statement over arrays (unnest), whatever
+// the number of rows, and the statements of a commit are pipelined.
 import type { Sql, TransactionSql } from 'postgres'
-import { closeRow, type DayClose } from '../core/close.ts'
+import { closeRecord, type DayClose } from '../core/close.ts'
 import { splitItemKey } from '../core/event.ts'
 import {
-  type ColumnKind,
   type DailyDelta,
   type MetricsColumn,
   type MetricsRow,
@@ -17,7 +16,6 @@ import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts
 import type { ItemState } from '../core/state.ts'
 import { crashPoint } from '../crash-points.ts'
 import { arrayLiteral } from '../postgres/arrays.ts'
-import { binaryCopy, type CopyColumn, type CopyType, copyInto, stagingTable } from '../postgres/copy.ts'
 import type { OutgoingAlert } from './kafka.ts'
 import { packRows } from './metrics-pack.ts'
 
@@ -58,129 +56,115 @@ export interface CommitContent extends AnalyticsWrite {
 }
 
 /**
- * A table written through a staging table of the session: its rows are sent by binary COPY, then
- * merged by one statement (`merge`, its parameters given with the rows).
+ * A column written from arrays: its name, the type its values travel as (an array literal of
+ * `type`, or for `json` one JSON array of them all), and the SQL that turns one element into the
+ * column's value (days and epoch milliseconds travel as numbers).
  */
-interface StagedTable<T> {
-  staging: string
-  columns: readonly CopyColumn<T>[]
-  merge: string
+interface ArrayColumn<T> {
+  name: string
+  type: 'text' | 'float8' | 'int4' | 'json'
+  value: (item: T) => unknown
+  sql?: (element: string) => string
 }
 
-const COPY_TYPES: Record<ColumnKind, CopyType> = {
-  string: 'text',
-  date: 'date',
-  timestamp: 'timestamptz',
-  int64: 'int8',
-  double: 'float8',
-}
+const asDate = (e: string) => `date '1970-01-01' + ${e}`
+const asTimestamp = (e: string) => `to_timestamp(0) + ${e} * interval '1 millisecond'`
+const asBoolean = (e: string) => `${e}::bool`
 
-/** INSERT … SELECT the staged rows into `table`, every column by name; `onConflict` says how to merge. */
-function staged<T>(table: string, staging: string, columns: readonly CopyColumn<T>[], onConflict: string) {
-  const names = columns.map((c) => c.name).join(', ')
-  return {
-    staging,
-    columns,
-    merge: `INSERT INTO ${table} AS t (${names}) SELECT ${names} FROM ${staging} ${onConflict}`,
-  }
-}
-
-const replaceAll = (key: string[], columns: readonly CopyColumn<never>[]) =>
-  `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${columns
-    .filter((c) => !key.includes(c.name))
-    .map((c) => `${c.name} = excluded.${c.name}`)
-    .join(', ')}`
-
-/** SPEC §7's columns (src/core/rows.ts), as PostgreSQL types. */
-const METRICS_COLUMNS: CopyColumn<MetricsRow>[] = SPEC_COLUMNS.map((c: MetricsColumn) => ({
+/** SPEC §7's columns as PostgreSQL takes them: days and epoch milliseconds travel as numbers. */
+const METRICS_COLUMNS: ArrayColumn<MetricsRow>[] = SPEC_COLUMNS.map((c: MetricsColumn) => ({
   name: c.name,
-  type: COPY_TYPES[c.kind],
+  type: c.kind === 'string' ? 'text' : c.kind === 'date' ? 'int4' : 'float8',
   value: (row: MetricsRow) => row[c.field],
+  sql: c.kind === 'date' ? asDate : c.kind === 'timestamp' ? asTimestamp : undefined,
 }))
 
-const METRICS: StagedTable<MetricsRow> = staged(
-  'analytics.processed_metrics',
-  'pg_temp.invpipe_metrics',
-  METRICS_COLUMNS,
-  replaceAll(['sku', 'warehouse_id'], METRICS_COLUMNS),
-)
-
-const DAILY_COLUMNS: CopyColumn<DailyDelta>[] = [
+const DAILY_COLUMNS: ArrayColumn<DailyDelta>[] = [
   { name: 'sku', type: 'text', value: (d) => d.sku },
   { name: 'warehouse_id', type: 'text', value: (d) => d.warehouseId },
-  { name: 'date', type: 'date', value: (d) => d.day },
+  { name: 'date', type: 'int4', value: (d) => d.day, sql: asDate },
   { name: 'sold', type: 'float8', value: (d) => d.sold },
   { name: 'returned', type: 'float8', value: (d) => d.returned },
   { name: 'received', type: 'float8', value: (d) => d.received },
   { name: 'adjusted', type: 'float8', value: (d) => d.adjusted },
   { name: 'closing_on_hand', type: 'float8', value: (d) => d.closingOnHand },
-  { name: 'stockout', type: 'bool', value: (d) => d.stockout },
+  { name: 'stockout', type: 'text', value: (d) => (d.stockout ? 't' : 'f'), sql: asBoolean },
 ]
 
+type CloseRecord = ReturnType<typeof closeRecord>
+
+const CLOSE_COLUMNS: ArrayColumn<CloseRecord>[] = [
+  { name: 'sku', type: 'text', value: (c) => c.sku },
+  { name: 'warehouse_id', type: 'text', value: (c) => c.warehouse_id },
+  { name: 'date', type: 'text', value: (c) => c.date, sql: (e) => `${e}::date` },
+  { name: 'on_hand', type: 'float8', value: (c) => c.on_hand },
+  { name: 'first_date', type: 'text', value: (c) => c.first_date, sql: (e) => `${e}::date` },
+  { name: 'lead_time_days', type: 'float8', value: (c) => c.lead_time_days },
+  // Each close's arrays travel as one array literal (arrays of arrays must be rectangular).
+  {
+    name: 'sales_dates',
+    type: 'text',
+    value: (c) => `{${c.sales_dates.join(',')}}`,
+    sql: (e) => `${e}::date[]`,
+  },
+  {
+    name: 'sales_units',
+    type: 'text',
+    value: (c) => `{${c.sales_units.join(',')}}`,
+    sql: (e) => `${e}::float8[]`,
+  },
+  { name: 'model', type: 'json', value: (c) => c.model },
+]
+
+/**
+ * INSERT … SELECT FROM unnest of one array per column: one statement and one parameter per column
+ * whatever the number of rows (no statement per row, no JSON object per row to take apart). A JSON
+ * array is split as json, not jsonb: taking a large jsonb array apart cost PostgreSQL twice as much.
+ */
+function bulkInsert<T>(table: string, columns: ArrayColumn<T>[], onConflict: string): string {
+  const names = columns.map((c) => c.name)
+  const selected = columns.map((c, i) => (c.sql ?? ((e: string) => e))(`u.c${i}`))
+  const sources = columns.map((c, i) =>
+    c.type === 'json' ? `json_array_elements($${i + 1}::text::json)` : `unnest($${i + 1}::${c.type}[])`,
+  )
+  return `INSERT INTO ${table} AS t (${names.join(', ')})
+    SELECT ${selected.join(', ')} FROM ROWS FROM (${sources.join(', ')}) AS u(${columns.map((_, i) => `c${i}`).join(', ')})
+    ${onConflict}`
+}
+
+const replaceAll = (key: string[], columns: ArrayColumn<unknown>[]) =>
+  `ON CONFLICT (${key.join(', ')}) DO UPDATE SET ${columns
+    .filter((c) => !key.includes(c.name))
+    .map((c) => `${c.name} = excluded.${c.name}`)
+    .join(', ')}`
+
+const UPSERT_METRICS = bulkInsert(
+  'analytics.processed_metrics',
+  METRICS_COLUMNS,
+  replaceAll(['sku', 'warehouse_id'], METRICS_COLUMNS as ArrayColumn<unknown>[]),
+)
 // Units add up across commits; the closing stock of the latest wins; a stockout stays a stockout.
-const DAILY: StagedTable<DailyDelta> = staged(
+const ADD_DAILY = bulkInsert(
   'analytics.daily_inventory',
-  'pg_temp.invpipe_daily',
   DAILY_COLUMNS,
   `ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
     sold = t.sold + excluded.sold, returned = t.returned + excluded.returned,
     received = t.received + excluded.received, adjusted = t.adjusted + excluded.adjusted,
     closing_on_hand = excluded.closing_on_hand, stockout = t.stockout OR excluded.stockout`,
 )
-
-type CloseRow = ReturnType<typeof closeRow>
-
-const CLOSE_COLUMNS: CopyColumn<CloseRow>[] = [
-  { name: 'sku', type: 'text', value: (c) => c.sku },
-  { name: 'warehouse_id', type: 'text', value: (c) => c.warehouseId },
-  { name: 'date', type: 'date', value: (c) => c.day },
-  { name: 'on_hand', type: 'float8', value: (c) => c.onHand },
-  { name: 'first_date', type: 'date', value: (c) => c.firstDay },
-  { name: 'lead_time_days', type: 'float8', value: (c) => c.leadTimeDays },
-  { name: 'sales_dates', type: 'date[]', value: (c) => c.salesDays },
-  { name: 'sales_units', type: 'float8[]', value: (c) => c.salesUnits },
-  { name: 'model', type: 'json', value: (c) => JSON.stringify(c.model) },
-]
-
-const CLOSES: StagedTable<CloseRow> = staged(
+const UPSERT_CLOSES = bulkInsert(
   'analytics.daily_close',
-  'pg_temp.invpipe_close',
   CLOSE_COLUMNS,
-  replaceAll(['sku', 'warehouse_id', 'date'], CLOSE_COLUMNS),
+  replaceAll(['sku', 'warehouse_id', 'date'], CLOSE_COLUMNS as ArrayColumn<unknown>[]),
 )
 
-interface StateRow {
-  sku: string
-  warehouseId: string
-  state: string
-}
-
-const STATE_COLUMNS: CopyColumn<StateRow>[] = [
-  { name: 'sku', type: 'text', value: (s) => s.sku },
-  { name: 'warehouse_id', type: 'text', value: (s) => s.warehouseId },
-  { name: 'state', type: 'json', value: (s) => s.state },
-]
-
-/** The item states of one partition ($1 the group, $2 the topic, $3 the partition). */
-const STATES: StagedTable<StateRow> = {
-  staging: 'pg_temp.invpipe_state',
-  columns: STATE_COLUMNS,
-  merge: `INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
-    SELECT $1, sku, warehouse_id, $2, $3, state FROM pg_temp.invpipe_state
-    ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
-      state = excluded.state, topic = excluded.topic, partition = excluded.partition`,
-}
-
-/** One table's rows of a commit, already encoded: staged by COPY, then merged. */
-interface Load {
-  table: StagedTable<never>
-  content: Buffer[]
-  parameters: unknown[]
-}
-
-function load<T>(table: StagedTable<T>, items: readonly T[], parameters: unknown[] = []): Load[] {
-  if (items.length === 0) return []
-  return [{ table: table as StagedTable<never>, content: binaryCopy(table.columns, items), parameters }]
+/** The parameters of a bulkInsert: one array literal (or JSON array) per column. */
+function columnArrays<T>(columns: ArrayColumn<T>[], items: readonly T[]): string[] {
+  return columns.map((c) =>
+    c.type === 'json'
+      ? JSON.stringify(items.map(c.value))
+      : arrayLiteral(items.map(c.value) as (string | number | null)[]),
+  )
 }
 
 /**
@@ -190,39 +174,30 @@ function load<T>(table: StagedTable<T>, items: readonly T[], parameters: unknown
  */
 type Statement<T = unknown> = (tx: TransactionSql) => Promise<T>
 
-/** The analytics of one commit (or one replay batch), one load per table. */
-function analyticsLoads(write: AnalyticsWrite): Load[] {
-  return [
-    ...load(METRICS, write.rows),
-    ...load(DAILY, write.daily),
-    ...load(CLOSES, write.closes.map(closeRow)),
-  ]
+/** The analytics statements of one commit (or one replay batch), one per table. */
+function analyticsStatements(write: AnalyticsWrite): Statement[] {
+  const statements: Statement[] = []
+  const add = <T>(query: string, columns: ArrayColumn<T>[], items: readonly T[]) => {
+    if (items.length === 0) return
+    const parameters = columnArrays(columns, items)
+    // Prepared once per connection: postgres.js leaves unsafe() unprepared by default, which made
+    // PostgreSQL parse and plan each statement at every commit, after a round trip to describe it.
+    statements.push((tx) => tx.unsafe(query, parameters, { prepare: true }))
+  }
+  add(UPSERT_METRICS, METRICS_COLUMNS, write.rows)
+  add(ADD_DAILY, DAILY_COLUMNS, write.daily)
+  add(UPSERT_CLOSES, CLOSE_COLUMNS, write.closes.map(closeRecord))
+  return statements
 }
 
-/** Creates the loads' staging tables where the session has none yet, and fills them (empty since the last commit). */
-async function stage(tx: TransactionSql, loads: readonly Load[]): Promise<void> {
-  await Promise.all(loads.map((l) => tx.unsafe(stagingTable(l.table.staging, l.table.columns))))
-  // One COPY after the other: nothing else may run on the connection during a COPY.
-  for (const l of loads) await copyInto(tx, l.table.staging, l.table.columns, l.content)
-}
-
-/** The staged rows into their tables, the statements sent without waiting for each answer (pipelined). */
-function merge(tx: TransactionSql, loads: readonly Load[]): Promise<unknown>[] {
-  // Prepared once per connection: postgres.js leaves unsafe() unprepared by default, which made
-  // PostgreSQL parse and plan each statement at every commit, after a round trip to describe it.
-  return loads.map((l) => tx.unsafe(l.table.merge, l.parameters as never[], { prepare: true }))
+/** Sends statements one after the other without waiting for each answer (postgres.js pipelines a transaction's queries). */
+function pipelined(tx: TransactionSql, statements: Statement[]): Promise<unknown[]> {
+  return Promise.all(statements.map((statement) => statement(tx)))
 }
 
 /** Writes the analytics of one replay batch (consume writes them with its commit). */
-export async function writeAnalytics(tx: TransactionSql, write: AnalyticsWrite): Promise<void> {
-  const loads = analyticsLoads(write)
-  await stage(tx, loads)
-  await Promise.all(merge(tx, loads))
-}
-
-function stateRow(state: ItemState): StateRow {
-  const [sku, warehouseId] = splitItemKey(state.key)
-  return { sku, warehouseId, state: JSON.stringify(snapshotOf(state)) }
+export function writeAnalytics(tx: TransactionSql, write: AnalyticsWrite): Promise<unknown[]> {
+  return pipelined(tx, analyticsStatements(write))
 }
 
 export class PostgresStore {
@@ -283,17 +258,15 @@ export class PostgresStore {
     alerts: readonly OutgoingAlert[],
   ): () => Promise<number[]> {
     const insertAlerts = this.insertAlerts(alerts)
-    const loads = [...analyticsLoads(content), ...this.stateLoad(position, content.states)]
-    const archive = this.archive(content.archive ?? content.rows)
+    const statements = [
+      ...analyticsStatements(content),
+      ...this.saveStates(position, content.states),
+      ...this.archive(content.archive ?? content.rows),
+    ]
     return () =>
       this.sql.begin(async (tx) => {
         await this.advanceOffset(tx, position)
-        await stage(tx, loads)
-        const [outboxIds] = await Promise.all([
-          insertAlerts(tx),
-          ...merge(tx, loads),
-          ...archive.map((statement) => statement(tx)),
-        ])
+        const [outboxIds] = await Promise.all([insertAlerts(tx), pipelined(tx, statements)])
         crashPoint('commit')
         return outboxIds
       })
@@ -317,9 +290,21 @@ export class PostgresStore {
     })
   }
 
-  /** The states of a partition's changed items. */
-  private stateLoad(position: PartitionPosition, states: readonly ItemState[]): Load[] {
-    return load(STATES, states.map(stateRow), [this.groupId, position.topic, position.partition])
+  private saveStates(position: PartitionPosition, states: readonly ItemState[]): Statement[] {
+    if (states.length === 0) return []
+    const keys = states.map((state) => splitItemKey(state.key))
+    const skus = arrayLiteral(keys.map((k) => k[0]))
+    const warehouses = arrayLiteral(keys.map((k) => k[1]))
+    const snapshots = JSON.stringify(states.map(snapshotOf))
+    return [
+      (tx) => tx`
+        INSERT INTO analytics.item_state (group_id, sku, warehouse_id, topic, partition, state)
+        SELECT ${this.groupId}, s.sku, s.warehouse_id, ${position.topic}, ${position.partition}, s.state
+        FROM ROWS FROM (unnest(${skus}::text[]), unnest(${warehouses}::text[]),
+          json_array_elements(${snapshots}::text::json)) AS s(sku, warehouse_id, state)
+        ON CONFLICT (group_id, sku, warehouse_id) DO UPDATE SET
+          state = excluded.state, topic = excluded.topic, partition = excluded.partition`,
+    ]
   }
 
   /**
@@ -368,7 +353,7 @@ export class PostgresStore {
   /**
    * Ends the sessions of invpipe that PostgreSQL has been waiting on for the rest of a message for
    * longer than `seconds`, inside a transaction ('active', ClientRead): a process frozen halfway
-   * through sending a commit (a COPY's rows or a statement larger than the socket's buffer).
+   * through sending a pipelined commit (a large statement does not fit the socket's buffer).
    * PostgreSQL ends a session idle in a transaction after idle_in_transaction_session_timeout, but
    * not one in the middle of a message, and it keeps the partition's offset row locked for as long
    * as the process stays frozen. Returns the process ids ended.
