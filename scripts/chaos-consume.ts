@@ -1,5 +1,5 @@
 // `bun scripts/chaos-consume.ts`: consume --drain over a pre-filled topic while its PostgreSQL
-// sessions are terminated (pg_terminate_backend of every active invpipe session, every
+// sessions are terminated (pg_terminate_backend of every active invpipe session, about every
 // CHAOS_EVERY_MS), then what PostgreSQL holds against replay's results over the same events
 // (computed here, in process). Needs the local stack (bash scripts/stack/stack.sh up) and a role
 // allowed to end other sessions (CHAOS_ADMIN_USER, default postgres). A check, not a test: on
@@ -14,6 +14,7 @@ import { benchEvents, ROOT } from './bench-support.ts'
 
 const EVENTS = Number(process.env.CHAOS_EVENTS ?? 300_000)
 const EVERY_MS = Number(process.env.CHAOS_EVERY_MS ?? 2_500)
+const LIMIT_S = Number(process.env.CHAOS_LIMIT_S ?? 600)
 
 const lines = readFileSync(await benchEvents(EVENTS, 2_500, 4), 'utf8')
   .split('\n')
@@ -40,16 +41,24 @@ const env = consumeEnv({
   dataDir: join(ROOT, 'bench-out', id),
   batchSize: 100,
 })
+const logFile = join(ROOT, 'bench-out', `${id}.log`)
 const consume = Bun.spawn(['bun', join(ROOT, 'src/main.ts'), 'consume', '--drain'], {
   env,
   stdout: 'ignore',
-  stderr: 'ignore',
+  stderr: Bun.file(logFile),
 })
+// A partition that stops committing would hold the drain for ever: ended, and said so.
+const stalled = setTimeout(() => {
+  console.log(`consume had not drained the topic after ${LIMIT_S} s: stopped (its log: ${logFile})`)
+  consume.kill('SIGKILL')
+}, LIMIT_S * 1000)
 let terminated = 0
 let running = true
 const chaos = (async () => {
   while (running) {
-    await Bun.sleep(EVERY_MS)
+    // At random moments around the interval: a fixed period locks into step with consume's own
+    // retries (each reload's first commit ending just after the next termination, for ever).
+    await Bun.sleep(EVERY_MS * (0.5 + Math.random()))
     const ended = await admin`
       SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
       WHERE datname = ${database} AND application_name = 'invpipe' AND state = 'active'`
@@ -57,6 +66,7 @@ const chaos = (async () => {
   }
 })()
 const code = await consume.exited
+clearTimeout(stalled)
 running = false
 await chaos
 // consume may have died before it created the schema (its first session terminated): one line, not a trace.
@@ -79,7 +89,8 @@ console.log(
     `${count(stored.final)} (replay: ${count(expected.final)}); ` +
     (finalDiff === null && dailyDiff === null
       ? 'processed_metrics and daily_inventory equal replay’s'
-      : `first difference: ${JSON.stringify(finalDiff ?? dailyDiff).slice(0, 400)}`),
+      : `first difference: ${JSON.stringify(finalDiff ?? dailyDiff).slice(0, 400)}`) +
+    ` (its log: ${logFile})`,
 )
 await admin.end()
 await dropDatabase(database)

@@ -15,6 +15,7 @@ import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
 import type { MetricsRow } from '../src/core/rows.ts'
 import { Tally } from '../src/core/tally.ts'
+import { partsOfAtMost } from '../src/sinks/kafka.ts'
 import { packRows, unpackColumns } from '../src/sinks/metrics-pack.ts'
 import { type ColumnGroup, columnGroupOf } from '../src/sinks/parquet.ts'
 import { analyze } from './support/analyze.ts'
@@ -173,6 +174,16 @@ describe('failures', () => {
   test('a call that does not answer in time fails with the message given', async () => {
     await expect(withTimeout(Bun.sleep(200), 10, 'no answer')).rejects.toThrow('no answer')
     expect(await withTimeout(Promise.resolve(3), 100, 'no answer')).toBe(3)
+  })
+})
+
+describe('alert sends below the broker’s message size', () => {
+  test('parts keep the order, stay within the limit, and an item larger than it goes alone', () => {
+    const sizes = [40, 30, 40, 100, 250, 10, 10, 90, 5]
+    const parts = partsOfAtMost(sizes, 100, (size) => size)
+    // Worked by hand: 40+30 (a third would make 110), 40, 100, 250 alone, 10+10, 90+5.
+    expect(parts).toEqual([[40, 30], [40], [100], [250], [10, 10], [90, 5]])
+    expect(partsOfAtMost([], 100, (size: number) => size)).toEqual([])
   })
 })
 

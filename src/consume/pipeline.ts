@@ -94,6 +94,13 @@ const STALE_TEMPORARY_MS = 10 * 60_000
 const MAINTENANCE_MS = 1_000
 /** A failed Parquet drain or alert send is tried again after this long, with or without new batches. */
 const FOLLOW_UP_RETRY_MS = 2_000
+/**
+ * A commit not settled by then has failed: its server-side limits (statement and lock waits) are
+ * long past, so the driver lost it (a query that never settles holds the partition for good). If
+ * PostgreSQL still commits it later, the stored offset moves and the partition's next commit,
+ * fenced, re-reads it.
+ */
+const COMMIT_LIMIT_MS = 2 * CONSUME_SESSION.statement_timeout + CONSUME_SESSION.lock_timeout
 /** A session waited on mid-message this long is stalled: as long as PostgreSQL gives one idle in a transaction. */
 const STALLED_SESSION_SECONDS = CONSUME_SESSION.idle_in_transaction_session_timeout / 1000
 
@@ -454,7 +461,11 @@ export class ConsumePipeline {
           pending.deadLetters,
         )
         if (pending.deadLetters.length > 0) this.telemetry.sinkOk('kafka')
-        outboxIds = await transaction()
+        outboxIds = await withTimeout(
+          transaction(),
+          COMMIT_LIMIT_MS,
+          `commit: no answer from PostgreSQL within ${COMMIT_LIMIT_MS / 1000} s`,
+        )
       } catch (error) {
         await this.commitFailed(work, pending, error, retry)
         return false
@@ -481,8 +492,18 @@ export class ConsumePipeline {
 
   /** The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds. */
   private async commitFailed(work: PartitionWork, pending: PendingCommit, error: unknown, retry: boolean) {
-    if (this.partitions.get(work.partition) === work) this.partitions.delete(work.partition)
     work.clearTimer()
+    if (this.partitions.get(work.partition) === work) {
+      this.partitions.delete(work.partition)
+      // At once: the fetch under way stops taking batches (isStale), and the partition's next fetch
+      // loads it again from PostgreSQL and moves to the offset stored there. (Done later, the seek
+      // would move a partition already loaded again back to where this work stood.)
+      this.consumer?.seek({
+        topic: this.options.topic,
+        partition: work.partition,
+        offset: String(work.committed ?? pending.fromOffset),
+      })
+    }
     if (isPermanent(error)) {
       // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
       this.failure = error as Error
@@ -498,11 +519,6 @@ export class ConsumePipeline {
       if (isLockTimeout(error)) await this.endStalledSessions()
       if (retry) await this.failed(error, work.partition)
     }
-    this.consumer?.seek({
-      topic: this.options.topic,
-      partition: work.partition,
-      offset: String(work.committed ?? pending.fromOffset),
-    })
   }
 
   /**

@@ -77,17 +77,48 @@ export async function sendAlerts(
   topic: string,
   alerts: readonly OutgoingAlert[],
 ): Promise<void> {
-  if (alerts.length === 0) return
-  await producer.send({
-    topic,
-    acks: -1,
-    timeout: SEND_TIMEOUT_MS,
-    messages: alerts.map((alert) => ({
-      key: alert.key,
-      value: alert.value,
-      headers: { [ALERT_HEADERS.alertId]: alert.alertId, [ALERT_HEADERS.messageId]: alert.messageId },
-    })),
-  })
+  for (const part of partsOfAtMost(alerts, ALERT_SEND_BYTES, alertBytes))
+    await producer.send({
+      topic,
+      acks: -1,
+      timeout: SEND_TIMEOUT_MS,
+      messages: part.map((alert) => ({
+        key: alert.key,
+        value: alert.value,
+        headers: { [ALERT_HEADERS.alertId]: alert.alertId, [ALERT_HEADERS.messageId]: alert.messageId },
+      })),
+    })
+}
+
+/**
+ * The bytes of alerts one send holds at most: a send's messages for one partition travel as one
+ * record batch, which the broker refuses above its message.max.bytes (1 MiB by default), and the
+ * outbox a run catches up on after an outage holds thousands of them.
+ */
+const ALERT_SEND_BYTES = 256 * 1024
+
+function alertBytes(alert: OutgoingAlert): number {
+  // Headers and record framing: well under a hundred bytes besides these.
+  return 100 + alert.key.length + alert.value.length + alert.alertId.length + alert.messageId.length
+}
+
+/** Consecutive parts of `items`, each of at most `limit` bytes (or a single item larger than it). */
+export function partsOfAtMost<T>(items: readonly T[], limit: number, bytes: (item: T) => number): T[][] {
+  const parts: T[][] = []
+  let part: T[] = []
+  let size = 0
+  for (const item of items) {
+    const itemSize = bytes(item)
+    if (part.length > 0 && size + itemSize > limit) {
+      parts.push(part)
+      part = []
+      size = 0
+    }
+    part.push(item)
+    size += itemSize
+  }
+  if (part.length > 0) parts.push(part)
+  return parts
 }
 
 /**
