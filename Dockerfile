@@ -4,6 +4,8 @@
 FROM oven/bun:1.4.4 AS build
 WORKDIR /src
 COPY package.json bun.lock ./
+# The driver patch (README, "Reliability") is applied by the install.
+COPY scripts/patches ./scripts/patches
 RUN bun install --frozen-lockfile
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src

@@ -15,9 +15,9 @@ if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version 2>/dev/null)" != "$BUN
   fi
 fi
 
-# Skip the install when node_modules already matches the lockfile.
+# Skip the install when node_modules already matches the lockfile and the dependency patches.
 stamp="$ROOT/node_modules/.bootstrap-lock"
-if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/bun.lock" "$stamp"; then
+if [ ! -f "$stamp" ] || ! cat "$ROOT/bun.lock" "$ROOT"/scripts/patches/* | cmp -s - "$stamp"; then
   (cd "$ROOT" && bun install --frozen-lockfile >&2)
-  cp "$ROOT/bun.lock" "$stamp"
+  cat "$ROOT/bun.lock" "$ROOT"/scripts/patches/* > "$stamp"
 fi
