@@ -4,7 +4,7 @@
 // transaction go on over its connection: into a socket already gone (an uncaught TypeError) or, once
 // the pool has reconnected it, into another transaction, which its automatic COMMIT commits halfway
 // (an offset moved without its analytics: events lost). scripts/patches/postgres@3.4.9.patch fixes
-// it; each test here fails without the patch (the uncaught TypeError, on this machine).
+// it; each test here fails without the patch.
 import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Sql } from 'postgres'
 import { connect, Scenarios } from './support/stack.ts'
@@ -45,8 +45,8 @@ async function marks(): Promise<string[]> {
  */
 async function orphanDuring(orphan: (tx: Sql) => Promise<unknown>) {
   await admin`TRUNCATE marks`
-  const sql = connect(database)
-  sql.options.max = 1
+  // One connection: the second transaction gets the one the first lost its session on, reconnected.
+  const sql = connect(database, undefined, { max: 1 })
   const paused = gate()
   const resumed = gate()
   const first = sql.begin(async (tx) => {
@@ -97,4 +97,34 @@ test("a dead transaction's queries fail instead of running in the next transacti
   })
   expect(attempt.error).not.toBe('')
   expect(outcome.marks).toEqual([])
+})
+
+test('a BEGIN that fills the pipeline still reserves its connection: nothing else runs in its transaction', async () => {
+  await admin`TRUNCATE marks`
+  // One connection, one query in flight at most besides the running one: the BEGIN queued behind a
+  // running query fills the pipeline (porsager/postgres#1189).
+  const sql = connect(database, undefined, { max: 1, max_pipeline: 1 })
+  await sql`SELECT 1` // connected: the BEGIN below is pipelined behind the running query
+  const running = sql`SELECT pg_sleep(0.2)`.then(() => 'slept')
+  const outcome = await sql
+    .begin(async (tx) => {
+      await tx`INSERT INTO marks VALUES ('in the transaction')`
+      // Queued on the pool meanwhile: must wait for the transaction, not run inside it.
+      const outside = sql`INSERT INTO marks VALUES ('outside')`.then(() => 'outside done')
+      await Bun.sleep(100)
+      throw Object.assign(new Error('rolled back'), { outside })
+    })
+    .then(
+      () => ({ message: 'committed', outside: Promise.resolve('') }),
+      (error: Error & { outside?: Promise<string> }) => ({
+        message: error.message,
+        outside: error.outside ?? Promise.resolve(''),
+      }),
+    )
+  expect(await running).toBe('slept')
+  expect(outcome.message).toBe('rolled back')
+  expect(await outcome.outside).toBe('outside done')
+  // The transaction's row rolled back; the other query's row, run after it, stays.
+  expect(await marks()).toEqual(['outside'])
+  await sql.end()
 })

@@ -37,6 +37,15 @@ export class AlertRelay {
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Messages may wait in the outbox that this relay was not given (a commit reported failed that
+   * PostgreSQL stored after all): from now on each commit's messages go out with everything unsent,
+   * oldest first, until the outbox is empty.
+   */
+  fallBehind(): void {
+    this.behind = true
+  }
+
   /** A commit's messages: sent now, unless earlier ones wait (then everything unsent, oldest first). */
   async committed(alerts: StoredAlert[]): Promise<void> {
     // (That may repeat a message another instance is sending right now: the same bytes, the same message_id.)

@@ -95,10 +95,11 @@ const MAINTENANCE_MS = 1_000
 /** A failed Parquet drain or alert send is tried again after this long, with or without new batches. */
 const FOLLOW_UP_RETRY_MS = 2_000
 /**
- * A commit not settled by then has failed: its server-side limits (statement and lock waits) are
- * long past, so the driver lost it (a query that never settles holds the partition for good). If
- * PostgreSQL still commits it later, the stored offset moves and the partition's next commit,
- * fenced, re-reads it.
+ * A commit holds at most COMMIT_INTERVAL_MS of batches and takes well under a second here; one not
+ * settled after this long was lost by the driver or the network (a query that never settles would
+ * hold the partition for good), and is taken as failed, its outcome in doubt. If PostgreSQL still
+ * stores it later, the re-read partition's next commit is fenced by the offset check and the
+ * partition read again, which settles it (settleDoubt).
  */
 const COMMIT_LIMIT_MS = 2 * CONSUME_SESSION.statement_timeout + CONSUME_SESSION.lock_timeout
 /** A session waited on mid-message this long is stalled: as long as PostgreSQL gives one idle in a transaction. */
@@ -118,6 +119,12 @@ export class ConsumePipeline {
   private readonly redisSync: RedisSync
   private readonly complaints: KafkaComplaints
   private partitions = new Map<number, PartitionWork>()
+  /**
+   * Per partition, the last commit that failed without a sure outcome (its connection lost while
+   * COMMIT may have reached the server): PostgreSQL may hold it after all. The partition's next load
+   * tells (see settleDoubt).
+   */
+  private doubtful = new Map<number, { pending: PendingCommit; rows: readonly MetricsRow[] }>()
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
@@ -329,6 +336,12 @@ export class ConsumePipeline {
   private async commitEverything(): Promise<null> {
     const works = [...this.partitions.values()]
     await Promise.all(works.map((work) => work.run(() => this.commit(work, false))))
+    // Commits still in doubt (no load since told): looked up, so that Redis gets those stored.
+    for (const partition of [...this.doubtful.keys()])
+      this.settleDoubt(
+        partition,
+        await this.store.storedOffset(this.options.topic, partition).catch(() => null),
+      )
     return null
   }
 
@@ -467,13 +480,16 @@ export class ConsumePipeline {
           `commit: no answer from PostgreSQL within ${COMMIT_LIMIT_MS / 1000} s`,
         )
       } catch (error) {
-        await this.commitFailed(work, pending, error, retry)
+        await this.commitFailed(work, pending, content.rows, error, retry)
         return false
       }
       this.telemetry.sinkOk('postgres')
       crashPoint('after-commit')
+      // A commit of this partition went through: an earlier one in doubt can no longer (the offset
+      // check fences it), or it did and the load before this one settled it.
+      this.doubtful.delete(work.partition)
       work.committed = pending.nextOffset
-      this.countCommitted(work, pending, truncated)
+      this.countCommitted(work.partition, pending, truncated)
       const committed = performance.now()
       await this.afterCommit(work, pending, content.rows, outboxIds)
       log.debug('commit', {
@@ -491,18 +507,25 @@ export class ConsumePipeline {
   }
 
   /** The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds. */
-  private async commitFailed(work: PartitionWork, pending: PendingCommit, error: unknown, retry: boolean) {
+  private async commitFailed(
+    work: PartitionWork,
+    pending: PendingCommit,
+    rows: readonly MetricsRow[],
+    error: unknown,
+    retry: boolean,
+  ) {
     work.clearTimer()
     if (this.partitions.get(work.partition) === work) {
       this.partitions.delete(work.partition)
       // At once: the fetch under way stops taking batches (isStale), and the partition's next fetch
       // loads it again from PostgreSQL and moves to the offset stored there. (Done later, the seek
       // would move a partition already loaded again back to where this work stood.)
-      this.consumer?.seek({
-        topic: this.options.topic,
-        partition: work.partition,
-        offset: String(work.committed ?? pending.fromOffset),
-      })
+      this.seekBack(work.partition, work.committed ?? pending.fromOffset)
+    }
+    if (!(error instanceof FencedError) && !isPermanent(error)) {
+      this.doubtful.set(work.partition, { pending, rows })
+      // Its alerts may be in the outbox: the next ones must not overtake them.
+      this.alerts.fallBehind()
     }
     if (isPermanent(error)) {
       // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
@@ -521,6 +544,36 @@ export class ConsumePipeline {
     }
   }
 
+  /** Moves the consumer to `offset`; a consumer that cannot seek (stopping, rebalancing) re-reads anyway. */
+  private seekBack(partition: number, offset: number): void {
+    try {
+      this.consumer?.seek({ topic: this.options.topic, partition, offset: String(offset) })
+    } catch (error) {
+      log.debug('seek not taken; the partition is read from PostgreSQL on its next fetch', {
+        partition,
+        error: errorText(error),
+      })
+    }
+  }
+
+  /**
+   * A commit reported failed but stored after all (the partition was loaded at or past its end):
+   * what follows a commit is done for it now. Its alerts wait in the outbox, sent with the next
+   * commit's (fallBehind); its rows go to Redis and its counts to the run's.
+   */
+  private settleDoubt(partition: number, storedOffset: number | null): void {
+    const doubt = this.doubtful.get(partition)
+    if (doubt === undefined || storedOffset === null || storedOffset < doubt.pending.nextOffset) return
+    this.doubtful.delete(partition)
+    log.info('a commit reported failed was stored after all; its Redis rows and alerts follow now', {
+      partition,
+      next_offset: doubt.pending.nextOffset,
+    })
+    this.countCommitted(partition, doubt.pending, 0)
+    this.redisSync.queue(doubt.rows)
+    this.outbox.added(doubt.pending.archive.length)
+  }
+
   /**
    * After a lock wait ran out: the lock may be held by the session of a process frozen halfway
    * through sending its commit, which PostgreSQL never ends by itself; ended, its transaction rolls
@@ -535,14 +588,14 @@ export class ConsumePipeline {
       })
   }
 
-  private countCommitted(work: PartitionWork, pending: PendingCommit, truncated: number): void {
+  private countCommitted(partition: number, pending: PendingCommit, truncated: number): void {
     this.tally.add(pending.tally)
     this.deadLetters += pending.deadLetters.length
     this.truncatedDeadLetters += truncated
     this.batches += pending.batches
     this.commits++
     this.telemetry.batchCommitted(pending.tally, pending.deadLetters.length)
-    this.telemetry.partitionCommitted(work.partition, pending.highWatermark, pending.nextOffset)
+    this.telemetry.partitionCommitted(partition, pending.highWatermark, pending.nextOffset)
   }
 
   /**
@@ -592,6 +645,7 @@ export class ConsumePipeline {
     engine.restore(saved.states)
     const work = new PartitionWork(partition, engine, saved.nextOffset)
     this.partitions.set(partition, work)
+    this.settleDoubt(partition, saved.nextOffset)
     log.info('partition loaded', { partition, items: saved.states.length, next_offset: saved.nextOffset })
     return work
   }

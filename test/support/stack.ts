@@ -26,12 +26,17 @@ export interface PgAddress {
   username: string
 }
 
-export function connect(database: string, server?: PgAddress) {
+export function connect(
+  database: string,
+  server?: PgAddress,
+  pool: { max?: number; max_pipeline?: number } = {},
+) {
   return postgres({
     ...pgEnv,
     ...server,
     database,
     max: 2,
+    ...pool,
     onnotice: () => {},
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
