@@ -6,7 +6,7 @@ import type { KafkaMessage } from 'kafkajs'
 import { KafkaJSError } from 'kafkajs'
 import { ConfigError, loadSettings } from '../src/config.ts'
 import { consumedToEnd } from '../src/consume/drain.ts'
-import { failedSink, isPermanent, withTimeout } from '../src/consume/failures.ts'
+import { failedSink, isPermanent, retryIfSessionLost, withTimeout } from '../src/consume/failures.ts'
 import { PartitionWork } from '../src/consume/partition.ts'
 import { PendingCommit } from '../src/consume/pending-commit.ts'
 import { batchesOf, planFetch } from '../src/consume/positions.ts'
@@ -169,6 +169,26 @@ describe('failures', () => {
     expect(isPermanent(null)).toBe(false)
     expect(failedSink(new KafkaJSError('broker gone'))).toBe('kafka')
     expect(failedSink(new Error('connection closed'))).toBe('postgres')
+  })
+
+  test('work whose session was ended is tried again; a refused connection is not', async () => {
+    const failing = (codes: string[]) => {
+      let calls = 0
+      const work = async () => {
+        const code = codes[calls++]
+        if (code !== undefined) throw Object.assign(new Error(code), { code })
+        return calls
+      }
+      return { work, calls: () => calls }
+    }
+    const twice = failing(['57P01', 'CONNECTION_CLOSED'])
+    expect(await retryIfSessionLost(twice.work, 3, 1)).toBe(3)
+    const refused = failing(['ECONNREFUSED'])
+    await expect(retryIfSessionLost(refused.work, 3, 1)).rejects.toThrow('ECONNREFUSED')
+    expect(refused.calls()).toBe(1)
+    const always = failing(['57P01', '57P01', '57P01'])
+    await expect(retryIfSessionLost(always.work, 3, 1)).rejects.toThrow('57P01')
+    expect(always.calls()).toBe(3)
   })
 
   test('a call that does not answer in time fails with the message given', async () => {

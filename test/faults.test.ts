@@ -389,7 +389,9 @@ describe.skipIf(!ownPostgresAvailable || !ownRedisAvailable)(
 /**
  * A TCP proxy in front of PostgreSQL that, once, lets a batch commit's COMMIT through and then cuts
  * the connection before its answer reaches the client: PostgreSQL has stored the commit, consume sees
- * it fail (the outcome a lost network or a pool torn down mid-COMMIT gives).
+ * it fail (the outcome a lost network or a pool torn down mid-COMMIT gives). It follows the client's
+ * protocol messages (Parse names a prepared statement's text once, Bind runs it later), so that it
+ * knows a transaction moved a partition's offset before its COMMIT.
  */
 class CommitAnswerCutter {
   readonly server: Server
@@ -398,22 +400,58 @@ class CommitAnswerCutter {
   constructor(upstreamPort: number) {
     this.server = createServer((client) => {
       const upstream = tcpConnect(upstreamPort, '127.0.0.1')
-      let batchCommit = false
+      const statements = new Map<string, string>()
+      let pending = Buffer.alloc(0)
+      let untyped = 1 // the start-up message (and an SSLRequest before it) has no type byte
+      let offsetMoved = false
       let cut = false
+      const executed = (text: string) => {
+        if (/(UPDATE|INSERT INTO) analytics\.consumer_offsets/.test(text)) offsetMoved = true
+        else if (/^\s*(commit|rollback)\s*$/i.test(text)) {
+          if (offsetMoved && /commit/i.test(text) && this.cuts === 0) {
+            this.cuts++
+            cut = true
+            // Time for PostgreSQL to commit; then the connection is gone, its answer never delivered.
+            setTimeout(() => {
+              client.destroy()
+              upstream.destroy()
+            }, 300)
+          }
+          offsetMoved = false
+        }
+      }
+      const cString = (buffer: Buffer, from: number): [string, number] => {
+        const end = buffer.indexOf(0, from)
+        return [buffer.toString('utf8', from, end), end + 1]
+      }
       client.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('latin1')
-        // A consume commit moves the partition's offset first, then sends COMMIT on its own.
-        // (Not the migrations' transactions, which create that table.)
-        const offsetMove = /(UPDATE|INSERT INTO) analytics\.consumer_offsets/.test(text)
-        if (offsetMove) batchCommit = true
-        if (batchCommit && this.cuts === 0 && /\bcommit\b/.test(text) && !offsetMove) {
-          this.cuts++
-          cut = true
-          // Time for PostgreSQL to commit; then the connection is gone, its answer never delivered.
-          setTimeout(() => {
-            client.destroy()
-            upstream.destroy()
-          }, 300)
+        pending = Buffer.concat([pending, chunk])
+        for (;;) {
+          if (untyped > 0) {
+            if (pending.length < 8) break
+            const length = pending.readInt32BE(0)
+            if (pending.length < length) break
+            if (pending.readInt32BE(4) !== 80877103) untyped-- // not an SSLRequest: the start-up itself
+            pending = pending.subarray(length)
+            continue
+          }
+          if (pending.length < 5) break
+          const total = 1 + pending.readInt32BE(1)
+          if (pending.length < total) break
+          const type = String.fromCharCode(pending[0] as number)
+          const message = pending.subarray(0, total)
+          pending = pending.subarray(total)
+          if (type === 'Q') executed(cString(message, 5)[0])
+          else if (type === 'P') {
+            const [name, next] = cString(message, 5)
+            const [text] = cString(message, next)
+            statements.set(name, text)
+            if (name === '') executed(text) // unnamed: run by the Bind that follows, once
+          } else if (type === 'B') {
+            const [, next] = cString(message, 5)
+            const [name] = cString(message, next)
+            if (name !== '') executed(statements.get(name) ?? '')
+          }
         }
         upstream.write(chunk)
       })

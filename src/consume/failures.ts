@@ -19,11 +19,38 @@ export function failedSink(error: unknown): 'kafka' | 'postgres' {
   return error instanceof KafkaJSError ? 'kafka' : 'postgres'
 }
 
+/** A call given up for its time limit (the call itself may still finish). */
+export class TimeLimitError extends Error {
+  override name = 'TimeLimitError'
+}
+
 /** Rejects with `message` if the work takes longer than `ms` (the work itself goes on). */
 export function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms)
+    timer = setTimeout(() => reject(new TimeLimitError(message)), ms)
   })
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** The session was ended under the work (the server still up: an administrator, a pooler, a failover). */
+export function isSessionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && SESSION_LOST.has(code)
+}
+const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
+
+/**
+ * Runs `work`, again (up to `tries` times, `pauseMs` apart) when its session was ended under it:
+ * worth another try at once, unlike a server that refuses connections, which fails at the first.
+ */
+export async function retryIfSessionLost<T>(work: () => Promise<T>, tries = 3, pauseMs = 500): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work()
+    } catch (error) {
+      if (attempt >= tries || !isSessionLost(error)) throw error
+      await Bun.sleep(pauseMs)
+    }
+  }
 }

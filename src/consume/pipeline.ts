@@ -41,7 +41,15 @@ import type { RedisMetricsSink } from '../sinks/redis.ts'
 import { parseMessage } from '../sources/kafka.ts'
 import { AlertRelay } from './alert-relay.ts'
 import { watchForCaughtUp } from './drain.ts'
-import { failedSink, isLockTimeout, isPermanent, withTimeout } from './failures.ts'
+import {
+  failedSink,
+  isLockTimeout,
+  isPermanent,
+  isSessionLost,
+  retryIfSessionLost,
+  TimeLimitError,
+  withTimeout,
+} from './failures.ts'
 import { PartitionWork } from './partition.ts'
 import type { PendingCommit } from './pending-commit.ts'
 import { batchesOf, fetchedOffset, planFetch } from './positions.ts'
@@ -67,6 +75,12 @@ export interface ConsumeOptions {
   now?: () => number
   /** Metrics and health (src/observability.ts); a private one when not given. */
   telemetry?: Telemetry
+}
+
+/** A commit reported failed that PostgreSQL may hold after all: what its follow-up needs. */
+interface Doubt {
+  pending: PendingCommit
+  rows: readonly MetricsRow[]
 }
 
 export interface ConsumeSummary {
@@ -120,11 +134,12 @@ export class ConsumePipeline {
   private readonly complaints: KafkaComplaints
   private partitions = new Map<number, PartitionWork>()
   /**
-   * Per partition, the last commit that failed without a sure outcome (its connection lost while
-   * COMMIT may have reached the server): PostgreSQL may hold it after all. The partition's next load
-   * tells (see settleDoubt).
+   * Per partition, the commits that failed without a sure outcome (the session lost, or the time
+   * limit, while COMMIT may have reached the server): PostgreSQL may hold them after all. The
+   * partition's next load tells (see settleDoubt). Only while the partitions stay assigned: after a
+   * rebalance another instance may have moved them on, and the stored offset no longer tells.
    */
-  private doubtful = new Map<number, { pending: PendingCommit; rows: readonly MetricsRow[] }>()
+  private doubtful = new Map<number, Doubt[]>()
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
@@ -188,7 +203,8 @@ export class ConsumePipeline {
   }
 
   private async start(): Promise<void> {
-    const applied = await migrate(this.options.sql)
+    // A session ended during the migrations (they roll back) is no reason not to start.
+    const applied = await retryIfSessionLost(() => migrate(this.options.sql))
     if (applied.length > 0) log.info('schema migrated', { versions: applied })
     await this.alerts.sweepAlertLog()
     const stale = removeStaleTemporaryFiles(this.options.outbox.dataDir, STALE_TEMPORARY_MS, this.now())
@@ -229,6 +245,7 @@ export class ConsumePipeline {
       // (batches processed but not committed are processed again, by whoever has the partition now).
       for (const work of this.partitions.values()) work.clearTimer()
       this.partitions = new Map()
+      this.doubtful = new Map()
       this.complaints.recovered()
       log.info('partitions assigned', {
         topic: this.options.topic,
@@ -336,7 +353,7 @@ export class ConsumePipeline {
   private async commitEverything(): Promise<null> {
     const works = [...this.partitions.values()]
     await Promise.all(works.map((work) => work.run(() => this.commit(work, false))))
-    // Commits still in doubt (no load since told): looked up, so that Redis gets those stored.
+    // Commits still in doubt (no load since): looked up, so that Redis gets those stored.
     for (const partition of [...this.doubtful.keys()])
       this.settleDoubt(
         partition,
@@ -521,11 +538,10 @@ export class ConsumePipeline {
       // loads it again from PostgreSQL and moves to the offset stored there. (Done later, the seek
       // would move a partition already loaded again back to where this work stood.)
       this.seekBack(work.partition, work.committed ?? pending.fromOffset)
-    }
-    if (!(error instanceof FencedError) && !isPermanent(error)) {
-      this.doubtful.set(work.partition, { pending, rows })
-      // Its alerts may be in the outbox: the next ones must not overtake them.
-      this.alerts.fallBehind()
+      if (isSessionLost(error) || error instanceof TimeLimitError) {
+        const doubts = this.doubtful.get(work.partition) ?? []
+        this.doubtful.set(work.partition, [...doubts, { pending, rows }])
+      }
     }
     if (isPermanent(error)) {
       // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
@@ -557,21 +573,29 @@ export class ConsumePipeline {
   }
 
   /**
-   * A commit reported failed but stored after all (the partition was loaded at or past its end):
-   * what follows a commit is done for it now. Its alerts wait in the outbox, sent with the next
-   * commit's (fallBehind); its rows go to Redis and its counts to the run's.
+   * What the stored offset says of the partition's commits in doubt. The one ending there was stored
+   * after all: what follows a commit is done for it now (its rows to Redis, its counts to the run's,
+   * its alerts, which wait in the outbox, before any later ones: fallBehind). Those ending before it
+   * are settled another way (stored and followed by one that was, or never stored); those ending
+   * past it are not stored, or not yet (a commit the time limit gave up on may still land), until
+   * the partition's next successful commit rules them out.
    */
   private settleDoubt(partition: number, storedOffset: number | null): void {
-    const doubt = this.doubtful.get(partition)
-    if (doubt === undefined || storedOffset === null || storedOffset < doubt.pending.nextOffset) return
-    this.doubtful.delete(partition)
+    const doubts = this.doubtful.get(partition)
+    if (doubts === undefined || storedOffset === null) return
+    const open = doubts.filter((doubt) => doubt.pending.nextOffset > storedOffset)
+    if (open.length > 0) this.doubtful.set(partition, open)
+    else this.doubtful.delete(partition)
+    const stored = doubts.find((doubt) => doubt.pending.nextOffset === storedOffset)
+    if (stored === undefined) return
     log.info('a commit reported failed was stored after all; its Redis rows and alerts follow now', {
       partition,
-      next_offset: doubt.pending.nextOffset,
+      next_offset: storedOffset,
     })
-    this.countCommitted(partition, doubt.pending, 0)
-    this.redisSync.queue(doubt.rows)
-    this.outbox.added(doubt.pending.archive.length)
+    this.countCommitted(partition, stored.pending, 0)
+    this.redisSync.queue(stored.rows)
+    this.outbox.added(stored.pending.archive.length)
+    if (stored.pending.alerts.length > 0) this.alerts.fallBehind()
   }
 
   /**
