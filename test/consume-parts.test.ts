@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import type { KafkaMessage } from 'kafkajs'
 import { KafkaJSError } from 'kafkajs'
 import { ConfigError, loadSettings } from '../src/config.ts'
+import { Doubts } from '../src/consume/doubts.ts'
 import { consumedToEnd } from '../src/consume/drain.ts'
 import { failedSink, isPermanent, retryIfSessionLost, withTimeout } from '../src/consume/failures.ts'
 import { PartitionWork } from '../src/consume/partition.ts'
@@ -194,6 +195,41 @@ describe('failures', () => {
   test('a call that does not answer in time fails with the message given', async () => {
     await expect(withTimeout(Bun.sleep(200), 10, 'no answer')).rejects.toThrow('no answer')
     expect(await withTimeout(Promise.resolve(3), 100, 'no answer')).toBe(3)
+  })
+})
+
+describe('commits in doubt', () => {
+  const doubt = (fromOffset: number, nextOffset: number) => {
+    const pending = new PendingCommit(fromOffset, 0)
+    pending.nextOffset = nextOffset
+    return { pending, rows: [] }
+  }
+
+  test('the one ending at the stored offset was stored; one ending past it stays open until ruled out', () => {
+    const doubts = new Doubts()
+    const first = doubt(100, 200)
+    const second = doubt(200, 300)
+    doubts.record(0, first)
+    doubts.record(0, second)
+    expect(doubts.settle(0, null)).toBeNull() // the offset could not be read: nothing known yet
+    expect(doubts.settle(0, 100)).toBeNull() // neither stored (yet)
+    expect(doubts.settle(0, 200)).toBe(first)
+    expect(doubts.partitions).toEqual([0]) // the second may still land
+    expect(doubts.settle(0, 200)).toBeNull() // settled once
+    doubts.ruledOut(0)
+    expect(doubts.partitions).toEqual([])
+  })
+
+  test('past its end (another instance moved on) a doubt is dropped unsettled; a rebalance forgets all', () => {
+    const doubts = new Doubts()
+    doubts.record(1, doubt(100, 200))
+    expect(doubts.settle(1, 250)).toBeNull()
+    expect(doubts.partitions).toEqual([])
+    doubts.record(1, doubt(100, 200))
+    doubts.record(2, doubt(0, 50))
+    doubts.forgetAll()
+    expect(doubts.settle(1, 200)).toBeNull()
+    expect(doubts.partitions).toEqual([])
   })
 })
 

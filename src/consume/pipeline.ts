@@ -40,6 +40,7 @@ import { FencedError, PostgresStore } from '../sinks/postgres.ts'
 import type { RedisMetricsSink } from '../sinks/redis.ts'
 import { parseMessage } from '../sources/kafka.ts'
 import { AlertRelay } from './alert-relay.ts'
+import { Doubts } from './doubts.ts'
 import { watchForCaughtUp } from './drain.ts'
 import {
   failedSink,
@@ -75,12 +76,6 @@ export interface ConsumeOptions {
   now?: () => number
   /** Metrics and health (src/observability.ts); a private one when not given. */
   telemetry?: Telemetry
-}
-
-/** A commit reported failed that PostgreSQL may hold after all: what its follow-up needs. */
-interface Doubt {
-  pending: PendingCommit
-  rows: readonly MetricsRow[]
 }
 
 export interface ConsumeSummary {
@@ -133,13 +128,8 @@ export class ConsumePipeline {
   private readonly redisSync: RedisSync
   private readonly complaints: KafkaComplaints
   private partitions = new Map<number, PartitionWork>()
-  /**
-   * Per partition, the commits that failed without a sure outcome (the session lost, or the time
-   * limit, while COMMIT may have reached the server): PostgreSQL may hold them after all. The
-   * partition's next load tells (see settleDoubt). Only while the partitions stay assigned: after a
-   * rebalance another instance may have moved them on, and the stored offset no longer tells.
-   */
-  private doubtful = new Map<number, Doubt[]>()
+  /** Commits that failed without a sure outcome: PostgreSQL may hold them after all (doubts.ts). */
+  private readonly doubts = new Doubts()
   private consumer: Consumer | null = null
   private producer: Producer | null = null
   private stopping = false
@@ -245,7 +235,7 @@ export class ConsumePipeline {
       // (batches processed but not committed are processed again, by whoever has the partition now).
       for (const work of this.partitions.values()) work.clearTimer()
       this.partitions = new Map()
-      this.doubtful = new Map()
+      this.doubts.forgetAll()
       this.complaints.recovered()
       log.info('partitions assigned', {
         topic: this.options.topic,
@@ -354,7 +344,7 @@ export class ConsumePipeline {
     const works = [...this.partitions.values()]
     await Promise.all(works.map((work) => work.run(() => this.commit(work, false))))
     // Commits still in doubt (no load since): looked up, so that Redis gets those stored.
-    for (const partition of [...this.doubtful.keys()])
+    for (const partition of this.doubts.partitions)
       this.settleDoubt(
         partition,
         await this.store.storedOffset(this.options.topic, partition).catch(() => null),
@@ -504,7 +494,7 @@ export class ConsumePipeline {
       crashPoint('after-commit')
       // A commit of this partition went through: an earlier one in doubt can no longer (the offset
       // check fences it), or it did and the load before this one settled it.
-      this.doubtful.delete(work.partition)
+      this.doubts.ruledOut(work.partition)
       work.committed = pending.nextOffset
       this.countCommitted(work.partition, pending, truncated)
       const committed = performance.now()
@@ -538,10 +528,8 @@ export class ConsumePipeline {
       // loads it again from PostgreSQL and moves to the offset stored there. (Done later, the seek
       // would move a partition already loaded again back to where this work stood.)
       this.seekBack(work.partition, work.committed ?? pending.fromOffset)
-      if (isSessionLost(error) || error instanceof TimeLimitError) {
-        const doubts = this.doubtful.get(work.partition) ?? []
-        this.doubtful.set(work.partition, [...doubts, { pending, rows }])
-      }
+      if (isSessionLost(error) || error instanceof TimeLimitError)
+        this.doubts.record(work.partition, { pending, rows })
     }
     if (isPermanent(error)) {
       // Retrying cannot help (the data itself is refused): stop loudly rather than loop for ever.
@@ -573,21 +561,13 @@ export class ConsumePipeline {
   }
 
   /**
-   * What the stored offset says of the partition's commits in doubt. The one ending there was stored
-   * after all: what follows a commit is done for it now (its rows to Redis, its counts to the run's,
-   * its alerts, which wait in the outbox, before any later ones: fallBehind). Those ending before it
-   * are settled another way (stored and followed by one that was, or never stored); those ending
-   * past it are not stored, or not yet (a commit the time limit gave up on may still land), until
-   * the partition's next successful commit rules them out.
+   * A commit in doubt that the stored offset shows stored after all: what follows a commit is done
+   * for it now (its rows to Redis, its counts to the run's; its alerts, which wait in the outbox, go
+   * out before any later ones: fallBehind).
    */
   private settleDoubt(partition: number, storedOffset: number | null): void {
-    const doubts = this.doubtful.get(partition)
-    if (doubts === undefined || storedOffset === null) return
-    const open = doubts.filter((doubt) => doubt.pending.nextOffset > storedOffset)
-    if (open.length > 0) this.doubtful.set(partition, open)
-    else this.doubtful.delete(partition)
-    const stored = doubts.find((doubt) => doubt.pending.nextOffset === storedOffset)
-    if (stored === undefined) return
+    const stored = this.doubts.settle(partition, storedOffset)
+    if (stored === null) return
     log.info('a commit reported failed was stored after all; its Redis rows and alerts follow now', {
       partition,
       next_offset: storedOffset,
