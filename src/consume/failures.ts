@@ -1,6 +1,7 @@
 // How consume tells failures apart: which service a failure belongs to, whether retrying can help,
 // and the time limit every call to a service gets.
 import { KafkaJSError } from 'kafkajs'
+import { isSessionLost } from '../postgres/connect.ts'
 
 /** PostgreSQL refused the data itself: retrying cannot help. */
 export function isPermanent(error: unknown): boolean {
@@ -32,13 +33,6 @@ export function withTimeout<T>(work: Promise<T>, ms: number, message: string): P
   })
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer))
 }
-
-/** The session was ended under the work (the server still up: an administrator, a pooler, a failover). */
-export function isSessionLost(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && SESSION_LOST.has(code)
-}
-const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
 
 /**
  * Runs `work`, again (up to `tries` times, `pauseMs` apart) when its session was ended under it:

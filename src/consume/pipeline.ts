@@ -31,7 +31,7 @@ import { crashPoint } from '../crash-points.ts'
 import { ensureTopics, KafkaComplaints, type KafkaSettings, kafkaClient } from '../kafka/client.ts'
 import { errorText, log } from '../log.ts'
 import { Telemetry } from '../observability.ts'
-import { CONSUME_SESSION } from '../postgres/connect.ts'
+import { CONSUME_SESSION, isSessionLost } from '../postgres/connect.ts'
 import { migrate } from '../postgres/migrations.ts'
 import { deadLetter, outgoingAlert, sendDeadLetters } from '../sinks/kafka.ts'
 import { removeStaleTemporaryFiles } from '../sinks/parquet.ts'
@@ -46,7 +46,6 @@ import {
   failedSink,
   isLockTimeout,
   isPermanent,
-  isSessionLost,
   retryIfSessionLost,
   TimeLimitError,
   withTimeout,

@@ -77,6 +77,14 @@ export function isConnectionFailure(error: unknown): boolean {
   return typeof code === 'string' && CONNECTION_FAILURES.has(code)
 }
 
+/** Of those, an established session ended under the work (the server still up: an administrator, a pooler, a failover). */
+const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
+
+export function isSessionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && SESSION_LOST.has(code)
+}
+
 /**
  * A pool that replaces itself after a connection failure. postgres.js 3.4.9 can leave a pooled
  * connection unusable for good when its socket closes while a small write is still scheduled (its
