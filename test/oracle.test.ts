@@ -166,6 +166,21 @@ describe('cases where the engine once differed from the spec', () => {
     expect(Math.abs(engine - spec)).toBeLessThan(1e-12)
   })
 
+  test('a level that is a whole number but for rounding asks the demand for that number, not one more', async () => {
+    // Found by the random comparison (fast-check seed 764801368). Out of stock for six days, so λ
+    // comes from day 7 alone: (1 + 0.5) / 2 = 0.75, computed as 0.7500000000000001 by one side. Never
+    // announcing orders, the item's pseudo-receipt (at 2λ = 1.5 ≥ 1 on hand: tomorrow) brings λ × 24
+    // units, 18 — or 18.000000000000004, whose ⌈1 + 18⌉ would have been 20.
+    const lines = [
+      event('1', 'sale', 1, 1, { on_hand: 0 }),
+      event('2', 'sale', 7, 1, { on_hand: 1, lead_time_days: 10 }),
+    ]
+    const config = { review_period_days: 14 }
+    const engine = analyze(lines, coreConfig(config)).final[0]?.stockout_risk as number
+    const spec = (await oracle.run(lines, config, [])).final[0]?.stockout_risk as number
+    expect(Math.abs(engine - spec)).toBeLessThan(1e-12)
+  })
+
   // SPEC §3: an unlabelled receipt goes to the open order with the earliest expected day, "ties: the
   // order seen first" — the first purchase_order, not an earlier receipt that named the id.
   test('ties between orders expected the same day go to the order seen first, not to an earlier receipt', async () => {

@@ -45,7 +45,8 @@ const NEGLIGIBLE_RISK = 1e-9
 const STOCKOUT_DATE_DAYS = 365
 /**
  * A projected stock within this share of the units added up (the on-hand, at least 1, and the
- * receipts) of 0 is 0: rounding left over from summing means (~1e-16 a step), not stock.
+ * receipts) of 0 is 0, and a stock plus receipts this close to a whole number is that number:
+ * rounding left over from summing means (~1e-16 a step), not stock.
  */
 const STOCK_DUST = 1e-12
 
@@ -384,8 +385,19 @@ export function firstPassage(
     const receiptDay = (sorted[i] as Receipt).day
     while (i < sorted.length && (sorted[i] as Receipt).day === receiptDay)
       level += (sorted[i++] as Receipt).units
+    level = withoutDust(level)
   }
   return Math.min(1, risk)
+}
+
+/**
+ * A stock plus receipts within STOCK_DUST of a whole number is that number: demand comes in whole
+ * units, so the level's ⌈·⌉ must not see the rounding of an estimate (a mean receipt of 0.75 × 24
+ * computed as 18.000000000000004 would ask the demand for one unit more).
+ */
+function withoutDust(level: number): number {
+  const whole = Math.round(level)
+  return Math.abs(level - whole) <= STOCK_DUST * Math.max(1, Math.abs(level)) ? whole : level
 }
 
 /** The receipts that arrive within the horizon, by day (copied only when that changes something). */

@@ -577,6 +577,9 @@ class Item:
             checkpoints.append((day - 1, stock))
             for units in arrivals[day]:
                 stock = stock + units
+            # README: a level within 1e-12 (relative) of a whole number is that number.
+            if abs(stock - round(stock)) <= 1e-12 * max(1, abs(stock)):
+                stock = Fraction(round(stock))
         checkpoints.append((h, stock))
         risk, prev = None, None
         for cp, level in checkpoints:
