@@ -2,7 +2,9 @@
 // through every sink (PostgreSQL, Redis, Parquet, alert topic), at BATCH_SIZE 100 and 5000 with the
 // default COMMIT_INTERVAL_MS, beside what Apache Kafka's own consumer (ConsumerPerformance, from the
 // stack's jars) and kafkajs alone read of the same topic in the same run; and the CPU time invpipe and
-// PostgreSQL spent per 1M events. Needs the local stack (bash scripts/stack/stack.sh up). A benchmark,
+// PostgreSQL spent per 1M events. Two rates of consume: end to end (the process's whole life) and its
+// reading phase, which leaves out start-up and the final flush as ConsumerPerformance's fetch rate
+// leaves out its own start-up and group join. Needs the local stack (bash scripts/stack/stack.sh up). A benchmark,
 // not a test: it prints figures and asserts nothing.
 //
 // CPU: invpipe's from the process's own rusage; PostgreSQL's as utime + stime from /proc of every
@@ -70,6 +72,24 @@ async function kafkajsRate(topic: string, total: number): Promise<number> {
   const lastAt = await done
   await consumer.disconnect()
   return total / ((lastAt - firstAt) / 1000)
+}
+
+/**
+ * consume's reading phase, as ConsumerPerformance's fetch rate counts its own (without start-up and
+ * the group join): from the last partition loaded to the drain's finding that PostgreSQL holds every
+ * offset at the topic's end (all analytics, alerts and Parquet rows committed; found up to half a
+ * second late). Seconds, from consume's own log; null when the log lacks either line.
+ */
+function readingSeconds(stderr: string): number | null {
+  let loaded: number | null = null
+  let committed: number | null = null
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('{')) continue
+    const entry = JSON.parse(line) as { time: string; message: string }
+    if (entry.message === 'partition loaded') loaded = Date.parse(entry.time)
+    else if (entry.message.startsWith('--drain: every partition consumed')) committed = Date.parse(entry.time)
+  }
+  return loaded === null || committed === null ? null : (committed - loaded) / 1000
 }
 
 /** utime + stime (and, with `children`, cutime + cstime) of one process, in clock ticks. */
@@ -156,10 +176,14 @@ for (const batchSize of BATCH_SIZES) {
   const invpipeCpu = usage === undefined ? Number.NaN : Number(usage.cpuTime.total) / 1e6
   const perMillion = (cpu: number) => ((cpu * 1_000_000) / lines.length).toFixed(1)
   const rate = lines.length / seconds
+  const reading = readingSeconds(stderr)
+  const readingRate = reading === null ? Number.NaN : lines.length / reading
   console.log(
     `consume BATCH_SIZE ${String(batchSize).padStart(4)}: ${Math.round(rate).toLocaleString('en')} events/s end to end ` +
       `(${seconds.toFixed(1)} s incl. start-up and final flush), ${share(rate, reference)} of ConsumerPerformance, ` +
-      `${share(rate, raw)} of kafkajs; CPU per 1M events: invpipe ${perMillion(invpipeCpu)} s, ` +
+      `${share(rate, raw)} of kafkajs; reading phase (partitions loaded → every offset committed, ` +
+      `${reading?.toFixed(1)} s) ${Math.round(readingRate).toLocaleString('en')} events/s, ` +
+      `${share(readingRate, reference)} of ConsumerPerformance; CPU per 1M events: invpipe ${perMillion(invpipeCpu)} s, ` +
       `PostgreSQL ${perMillion(after.postgres - before.postgres)} s, Redis ${perMillion(after.redis - before.redis)} s, ` +
       `broker ${perMillion(after.kafka - before.kafka)} s; ` +
       `peak RSS ${rss.toFixed(0)} MiB`,
