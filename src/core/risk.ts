@@ -302,7 +302,7 @@ function unannouncedScenarios(
     if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
     else same.weight++
   }
-  for (const level of levels) add(level >= onHand ? 1 : Math.ceil((onHand - level) / model.rate))
+  for (const level of levels) add(level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate)))
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
   const sinceLast = model.asOfDay - (record[record.length - 3] ?? model.asOfDay)
@@ -391,9 +391,9 @@ export function firstPassage(
 }
 
 /**
- * A stock plus receipts within STOCK_DUST of a whole number is that number: demand comes in whole
- * units, so the level's ⌈·⌉ must not see the rounding of an estimate (a mean receipt of 0.75 × 24
- * computed as 18.000000000000004 would ask the demand for one unit more).
+ * A stock plus receipts (or a number of days) within STOCK_DUST of a whole number is that number:
+ * demand comes in whole units, so its ⌈·⌉ must not see the rounding of an estimate (a mean receipt
+ * of 0.75 × 24 computed as 18.000000000000004 would ask the demand for one unit more).
  */
 function withoutDust(level: number): number {
   const whole = Math.round(level)

@@ -228,6 +228,12 @@ def validate(line):
 
 
 # ------------------------------------------------------ negative binomial
+def without_dust(x):
+    """README risk §3: a level (or a number of days) within 1e-12 (relative) of a whole number is that number."""
+    whole = round(x)
+    return Fraction(whole) if abs(x - whole) <= 1e-12 * max(1, abs(x)) else x
+
+
 def nb_at_least(s, m, v):
     """P(X ≥ s) for X negative binomial with mean m and variance v > m (demand counts, whole units).
 
@@ -549,7 +555,7 @@ class Item:
             size = math.fsum(sizes) / len(sizes)
             out = [(NOTHING_COMES_WEIGHT, [])]
             for rho in levels:
-                day = 1 if rho >= self.on_hand else math.ceil((self.on_hand - rho) / lam)
+                day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
                 out.append((1.0, [(day, size)]))
             # README: each gap between its receipts longer than the days since the last one says when.
             if self.unplanned:
@@ -577,9 +583,7 @@ class Item:
             checkpoints.append((day - 1, stock))
             for units in arrivals[day]:
                 stock = stock + units
-            # README: a level within 1e-12 (relative) of a whole number is that number.
-            if abs(stock - round(stock)) <= 1e-12 * max(1, abs(stock)):
-                stock = Fraction(round(stock))
+            stock = without_dust(stock)
         checkpoints.append((h, stock))
         risk, prev = None, None
         for cp, level in checkpoints:
