@@ -7,23 +7,13 @@
 import { describe, expect, test } from 'bun:test'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { analyze, firstDifference, withoutReasons } from './support/analyze.ts'
+import { analyze, coreConfigOf, firstDifference, withoutReasons } from './support/analyze.ts'
 
 const GOLDEN = join(import.meta.dir, '..', 'fixtures', 'golden')
 const cases = readdirSync(GOLDEN, { withFileTypes: true })
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name)
   .sort()
-
-const CONFIG_KEYS: Record<string, string> = {
-  lead_time_days: 'leadTimeDays',
-  review_period_days: 'reviewPeriodDays',
-  service_level: 'serviceLevel',
-  alert_threshold: 'alertThreshold',
-  alert_resolve_threshold: 'alertResolveThreshold',
-  alert_repeat_days: 'alertRepeatDays',
-  dedup_window_hours: 'dedupWindowHours',
-}
 
 function loadCase(name: string) {
   const dir = join(GOLDEN, name)
@@ -33,7 +23,7 @@ function loadCase(name: string) {
   const rawConfig = existsSync(configPath)
     ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, number>)
     : {}
-  const config = Object.fromEntries(Object.entries(rawConfig).map(([k, v]) => [CONFIG_KEYS[k] ?? k, v]))
+  const config = coreConfigOf(rawConfig)
   const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8'))
   return { lines, config, expected }
 }

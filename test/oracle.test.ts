@@ -13,8 +13,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import type { CoreConfig } from '../src/core/config.ts'
-import { type Analysis, analyze, firstDifference, withoutReasons } from './support/analyze.ts'
+import { type Analysis, analyze, coreConfigOf, firstDifference, withoutReasons } from './support/analyze.ts'
 import { eventLine } from './support/arbitraries.ts'
 
 // Bun's 5 s default is too short for a test that talks to a process on 2 loaded cores.
@@ -59,25 +58,11 @@ class Oracle {
 const oracle = new Oracle()
 afterAll(() => oracle.close())
 
-/** The oracle's settings (snake case, SPEC §8 names) as the core's. */
-function coreConfig(config: Record<string, number>): Partial<CoreConfig> {
-  const names: Record<string, keyof CoreConfig> = {
-    lead_time_days: 'leadTimeDays',
-    review_period_days: 'reviewPeriodDays',
-    service_level: 'serviceLevel',
-    alert_threshold: 'alertThreshold',
-    alert_resolve_threshold: 'alertResolveThreshold',
-    alert_repeat_days: 'alertRepeatDays',
-    dedup_window_hours: 'dedupWindowHours',
-  }
-  return Object.fromEntries(Object.entries(config).map(([k, v]) => [names[k] ?? k, v]))
-}
-
 function randomAgreement(config: Record<string, number>, numRuns: number) {
   return fc.assert(
     fc.asyncProperty(fc.array(eventLine, { minLength: 1, maxLength: 80 }), async (lines) => {
       const expected = await oracle.run(lines, config)
-      expect(firstDifference(withoutReasons(analyze(lines, coreConfig(config))), expected)).toBeNull()
+      expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
     }),
     { numRuns },
   )
@@ -176,7 +161,7 @@ describe('cases where the engine once differed from the spec', () => {
       event('2', 'sale', 7, 1, { on_hand: 1, lead_time_days: 10 }),
     ]
     const config = { review_period_days: 14 }
-    const engine = analyze(lines, coreConfig(config)).final[0]?.stockout_risk as number
+    const engine = analyze(lines, coreConfigOf(config)).final[0]?.stockout_risk as number
     const spec = (await oracle.run(lines, config, [])).final[0]?.stockout_risk as number
     expect(Math.abs(engine - spec)).toBeLessThan(1e-12)
   })

@@ -16,6 +16,20 @@ export interface Analysis {
   counts: { read: number; accepted: number; rejected: number; duplicates: number }
 }
 
+/** Settings by their SPEC §8 names in snake case (golden cases, the oracle) as the core's. */
+export function coreConfigOf(config: Record<string, number>): Partial<CoreConfig> {
+  const names: Record<string, keyof CoreConfig> = {
+    lead_time_days: 'leadTimeDays',
+    review_period_days: 'reviewPeriodDays',
+    service_level: 'serviceLevel',
+    alert_threshold: 'alertThreshold',
+    alert_resolve_threshold: 'alertResolveThreshold',
+    alert_repeat_days: 'alertRepeatDays',
+    dedup_window_hours: 'dedupWindowHours',
+  }
+  return Object.fromEntries(Object.entries(config).map(([k, v]) => [names[k] ?? k, v]))
+}
+
 export function analyze(lines: string[], config: Partial<CoreConfig> = {}, batchSize = 100): Analysis {
   const engine = new Engine({ ...DEFAULT_CORE_CONFIG, ...config }, { trackDaily: true })
   const tally = new Tally()
