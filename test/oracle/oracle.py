@@ -658,13 +658,14 @@ class Item:
 
     def stockout_date(self, model, D):
         """SPEC §5: the first day D+k (k ≤ 365) on which on_hand − the mean demand of days 1 … k + the
-        open orders expected by D+k is ≤ 0 (an overdue order counts from day 1)."""
+        open orders expected by D+k is ≤ 0 (an overdue order counts from day 1). README: a projected
+        stock within 1e-12 of the units summed (the on-hand, at least 1, and the receipts) of 0 is 0."""
         coming = self.orders_by(D + STOCKOUT_DATE_DAYS)
         demand = 0.0
         for k in range(1, STOCKOUT_DATE_DAYS + 1):
             demand += model["rate"] * model["f"][(D + k) % 7]
             arrived = math.fsum(o.open() for o in coming if o.expected <= D + k)
-            if self.on_hand + arrived - demand <= 0:
+            if self.on_hand + arrived - demand <= 1e-12 * (max(1.0, self.on_hand) + arrived):
                 return date_str(D + k)
         return None
 
