@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { type Analysis, analyze, coreConfigOf, firstDifference, withoutReasons } from './support/analyze.ts'
-import { eventLine } from './support/arbitraries.ts'
+import { eventLine, fractionalEventLine } from './support/arbitraries.ts'
 
 // Bun's 5 s default is too short for a test that talks to a process on 2 loaded cores.
 setDefaultTimeout(120_000)
@@ -58,9 +58,9 @@ class Oracle {
 const oracle = new Oracle()
 afterAll(() => oracle.close())
 
-function randomAgreement(config: Record<string, number>, numRuns: number) {
+function randomAgreement(config: Record<string, number>, numRuns: number, line = eventLine) {
   return fc.assert(
-    fc.asyncProperty(fc.array(eventLine, { minLength: 1, maxLength: 80 }), async (lines) => {
+    fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 80 }), async (lines) => {
       const expected = await oracle.run(lines, config)
       expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
     }),
@@ -94,6 +94,10 @@ describe('agreement with the independent Python oracle', () => {
 
   test('random small streams with purchase orders (collisions of ids, orders, days and items; malformed lines)', async () => {
     await randomAgreement({}, 150)
+  })
+
+  test('random streams with quantities and stock levels in tenths and quarters of a unit', async () => {
+    await randomAgreement({}, 150, fractionalEventLine)
   })
 
   test('random streams under other settings: many episodes, escalations and reminders', async () => {
