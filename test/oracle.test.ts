@@ -60,7 +60,7 @@ afterAll(() => oracle.close())
 
 function randomAgreement(config: Record<string, number>, numRuns: number, line = eventLine) {
   return fc.assert(
-    fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 80 }), async (lines) => {
+    fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 80, size: 'max' }), async (lines) => {
       const expected = await oracle.run(lines, config)
       expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
     }),
