@@ -145,8 +145,8 @@ describe('demand model', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 45 }),
-        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 30 }),
-        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 45 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 30, size: 'max' }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 44 }), { maxLength: 45, size: 'max' }),
         fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 30, maxLength: 30 }),
         fc.integer({ min: 0, max: 10 }),
         // Every day out of stock (the model then falls back to the sales as they are): often enough to test.
