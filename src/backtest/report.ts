@@ -339,8 +339,6 @@ function verdictRecord(verdict: Verdict, bins: readonly CalibrationBin[]) {
   }
 }
 
-export type BacktestRecord = ReturnType<typeof reportRecord>
-
 /** Plain-words warnings about figures that are missing or undefined, for the terminal and the page. */
 export function reportNotes(report: BacktestReport): string[] {
   const c = report.counts

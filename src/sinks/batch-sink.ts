@@ -4,11 +4,9 @@
 import type { Producer } from 'kafkajs'
 import type { Sql } from 'postgres'
 import type { Batch } from '../core/engine.ts'
-import { log } from '../log.ts'
 import { migrate } from '../postgres/migrations.ts'
 import { outgoingAlert, sendAlerts } from './kafka.ts'
 import { writeAnalytics } from './postgres.ts'
-import type { RedisMetricsSink } from './redis.ts'
 
 export interface BatchSink {
   name: string
@@ -28,22 +26,6 @@ export async function postgresBatchSink(sql: Sql): Promise<BatchSink> {
       if (batch.rows.length > 0 || batch.daily.length > 0) await sql.begin((tx) => writeAnalytics(tx, batch))
     },
     close: () => sql.end({ timeout: 5 }),
-  }
-}
-
-export function redisBatchSink(redis: RedisMetricsSink): BatchSink {
-  return {
-    name: 'redis',
-    needsDaily: false,
-    write: async (batch) => {
-      if (!(await redis.write(batch.rows)))
-        log.warn('redis write failed; will retry', { error: redis.lastError })
-    },
-    close: async () => {
-      if (!(await redis.flush()))
-        throw new Error(`redis: ${redis.backlog} items could not be written (${redis.lastError})`)
-      await redis.close()
-    },
   }
 }
 
