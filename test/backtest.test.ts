@@ -433,6 +433,9 @@ describe('hand-built fixtures, end to end through the CLI', () => {
     )
     expect(fromStdin.source.files).toEqual(['stdin'])
     expect(fromFile.settings.lead_time_days).toBe(7)
+    // The environment's setting was taken: a lead time of 2 days, and another model than at 7.
+    expect(fromStdin.settings.lead_time_days).toBe(2)
+    expect(fromStdin.model).not.toEqual(fromFile.model)
   })
 
   test('JSONL and Parquet files of the same events give the same report', () => {

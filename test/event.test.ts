@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test'
+import type { KafkaMessage } from 'kafkajs'
 import { parseEvent, REJECTION_CODES } from '../src/core/event.ts'
 import { parseTimestamp } from '../src/core/time.ts'
+import { parseMessage } from '../src/sources/kafka.ts'
 
 const base = {
   event_id: 'e1',
@@ -125,12 +127,40 @@ describe('validation (SPEC §2)', () => {
     expect(codeOf({ lead_time_days: 365 })).toBe('accepted')
   })
 
-  test('every rejection carries a human-readable message', () => {
-    const result = parseEvent(JSON.stringify({ ...base, quantity: -1 }))
-    expect(result.ok).toBe(false)
-    if (!result.ok) {
-      expect(REJECTION_CODES).toContain(result.rejection.code)
-      expect(result.rejection.message).toContain('> 0')
+  test('every rejection code is reachable and carries a message naming what is wrong', () => {
+    const { timestamp: _, ...withoutTimestamp } = base
+    const line = (fields: Record<string, unknown>) => JSON.stringify({ ...base, ...fields })
+    // One input a code, and a word the message must hold.
+    const cases: Record<(typeof REJECTION_CODES)[number], [string, string]> = {
+      invalid_json: ['{"event_id": "e1"', 'JSON'],
+      not_an_object: ['[1, 2]', 'object'],
+      missing_field: [JSON.stringify(withoutTimestamp), 'timestamp'],
+      invalid_event_id: [line({ event_id: '' }), 'event_id'],
+      invalid_event_type: [line({ event_type: 'theft' }), 'event_type'],
+      invalid_sku: [line({ sku: 'SKU 1' }), 'sku'],
+      invalid_warehouse_id: [line({ warehouse_id: 'W:1' }), 'warehouse_id'],
+      invalid_quantity: [line({ quantity: -1 }), '> 0'],
+      invalid_timestamp: [line({ timestamp: 'yesterday' }), 'timestamp'],
+      timestamp_out_of_range: [line({ timestamp: '1999-12-31T23:00:00Z' }), '2000'],
+      invalid_on_hand: [line({ on_hand: -1 }), 'on_hand'],
+      invalid_lead_time: [line({ lead_time_days: 0 }), 'lead_time_days'],
+      unsupported_schema_version: [line({ schema_version: 2 }), 'schema_version'],
+      invalid_order_id: [line({ event_type: 'purchase_order', order_id: '' }), 'order_id'],
+      invalid_expected_at: [
+        line({ event_type: 'purchase_order', order_id: 'P', expected_at: 'soon' }),
+        'expected_at',
+      ],
+      key_mismatch: [line({}), 'key'],
+    }
+    for (const code of REJECTION_CODES) {
+      const [input, word] = cases[code]
+      const value = Buffer.from(input)
+      const result =
+        code === 'key_mismatch'
+          ? parseMessage({ key: Buffer.from('OTHER:W'), value } as KafkaMessage)
+          : parseEvent(input)
+      expect([code, result.ok ? 'accepted' : result.rejection.code]).toEqual([code, code])
+      if (!result.ok) expect([code, result.rejection.message]).toEqual([code, expect.stringContaining(word)])
     }
   })
 })

@@ -77,13 +77,22 @@ describe('open orders (SPEC §3)', () => {
     const state = stateOf([
       event('stock_count', 0, 0),
       po('B', 10, 0, 6),
-      po('A', 10, 0, 4),
       po('C', 10, 0, 4),
+      po('A', 10, 0, 4),
+      receipt(5, 3),
+    ])
+    // C and A are both expected on day 4; C was seen first (not first by name): C takes all 5.
+    expect(openOf(state)).toEqual({ B: 10, C: 5, A: 10 })
+    // What one order cannot take goes to the next: 25 fill C, then A, then 5 of B.
+    const more = stateOf([
+      event('stock_count', 0, 0),
+      po('B', 10, 0, 6),
+      po('C', 10, 0, 4),
+      po('A', 10, 0, 4),
       receipt(25, 3),
     ])
-    // A and C are both expected on day 4; A was seen first: A 10, C 10, then B 5.
-    expect(openOf(state)).toEqual({ B: 5, A: 0, C: 0 })
-    expect(onOrder(state.orders)).toBe(5)
+    expect(openOf(more)).toEqual({ B: 5, C: 0, A: 0 })
+    expect(onOrder(more.orders)).toBe(5)
   })
 
   test('floating-point dust is not an open order: 0.1 + 0.2 received against 0.3 closes it', () => {
@@ -135,11 +144,17 @@ describe('open orders (SPEC §3)', () => {
   })
 
   test('memory is bounded: at most MAX_ORDERS orders an item, the earliest expected dropped first', () => {
+    // The first MAX_ORDERS orders expected ever earlier (P0 on day 100, P1 on 99 …), five more
+    // expected last: each of the five pushes out the earliest expected then, P63 … P59, which are
+    // neither the oldest orders (P0 … P4) nor the newest (P64 … P68).
     const events = [event('stock_count', 0, 0)]
-    for (let i = 0; i < MAX_ORDERS + 5; i++) events.push(po(`P${i}`, 1, 0, 10 + i))
+    for (let i = 0; i < MAX_ORDERS; i++) events.push(po(`P${i}`, 1, 0, 100 - i))
+    for (let i = MAX_ORDERS; i < MAX_ORDERS + 5; i++) events.push(po(`P${i}`, 1, 0, 200 + i))
     const state = stateOf(events)
     expect(state.orders?.length).toBe(MAX_ORDERS)
-    expect(state.orders?.[0]?.id).toBe('P5')
+    const kept = new Set(state.orders?.map((o) => o.id))
+    for (let i = 0; i < MAX_ORDERS + 5; i++)
+      expect([`P${i}`, kept.has(`P${i}`)]).toEqual([`P${i}`, i < MAX_ORDERS - 5 || i >= MAX_ORDERS])
   })
 
   test('an absurd order is data and overflows nothing', () => {
@@ -151,7 +166,7 @@ describe('open orders (SPEC §3)', () => {
     expect(risk.reorderQuantity).toBe(0)
   })
 
-  test('an item that never sees a purchase order keeps its state and metrics exactly', () => {
+  test('an item that never sees a purchase order: its stock and demand figures as before orders existed, nothing on order', () => {
     const plain = [
       event('stock_count', 0, 50),
       event('sale', 0, 3),
@@ -163,7 +178,11 @@ describe('open orders (SPEC §3)', () => {
     const state = stateOf(plain)
     expect(state.onHand).toBe(50 - 3 + 20 - 4 + 1 - 2)
     expect(state.orders).toBeNull()
-    expect(computeMetrics(state).velocity7d).toBeCloseTo(7 / 4, 12)
+    // 3 + 4 sold over days 0 … 3 (the return is not a negative sale).
+    const metrics = computeMetrics(state)
+    expect(metrics.daysOfHistory).toBe(4)
+    expect(metrics.velocity7d).toBeCloseTo(7 / 4, 12)
+    expect(metrics.velocity30d).toBeCloseTo(7 / 4, 12)
     expect(assessRisk(state, config).onOrder).toBe(0)
   })
 })

@@ -476,7 +476,7 @@ describe('reorder point and order-up-to level', () => {
     const state = stateOf(
       salesHistory(
         Array.from({ length: 30 }, (_, d) => (d % 3 === 0 ? 6 : 1)),
-        50,
+        90, // 80 sold: 10 left, below the reorder point
       ),
     )
     const risk = assessRisk(state, config)
@@ -492,6 +492,9 @@ describe('reorder point and order-up-to level', () => {
     let upTo = 1
     while (tailBySum(upTo, cycleMean, model.dispersion * cycleMean * (1 + 14 / model.days)) > 0.05) upTo++
     expect(risk.safetyStock).toBeCloseTo(upTo - cycleMean, 9)
+    expect(risk.inventoryPosition).toBe(10)
+    expect(10).toBeLessThanOrEqual(brute)
+    expect(risk.reorderQuantity).toBe(upTo - 10)
   })
 })
 

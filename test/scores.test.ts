@@ -254,6 +254,9 @@ describe('missed stockouts', () => {
 
   test('their number is the stockouts less those caught', () => {
     const warning = warningSummary(input, p, 0.5)
+    // By hand: stockouts on days 4 and 12 of item 0 and 7 and 9 of item 1; caught (a risk ≥ 0.5
+    // before it): day 4 (0.5 on day 3) and day 9 (0.5 on day 8).
+    expect(warning).toMatchObject({ stockouts: 4, caught: 2 })
     expect(warning.stockouts - warning.caught).toBe(missedStockouts(input, p, 0.5).length)
     expect(missedStockouts(input, p, 0.1)).toEqual([])
   })
