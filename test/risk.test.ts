@@ -7,7 +7,7 @@ import { type DemandModel, demandModel } from '../src/core/demand.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
-import { assessRisk, firstPassage, stockoutRisk } from '../src/core/risk.ts'
+import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -468,6 +468,23 @@ describe('expected stockout date', () => {
       state.onHand = 1
       expect(assessRisk(state, config).expectedStockoutDate).toBe(state.asOfDay + k)
     }
+  })
+})
+
+describe('risk levels (SPEC §5)', () => {
+  test('critical from 0.8, high from 0.5, medium from 0.2, else low; unknown without a risk', () => {
+    const cases: [number | null, ReturnType<typeof riskLevel>][] = [
+      [1, 'critical'],
+      [0.8, 'critical'],
+      [0.7999999, 'high'],
+      [0.5, 'high'],
+      [0.4999999, 'medium'],
+      [0.2, 'medium'],
+      [0.1999999, 'low'],
+      [0, 'low'],
+      [null, 'unknown'],
+    ]
+    for (const [risk, level] of cases) expect([risk, riskLevel(risk)]).toEqual([risk, level])
   })
 })
 
