@@ -112,6 +112,7 @@ export const consumeCommand = defineCommand({
         dead_letters: summary.deadLetters,
         truncated_dead_letters: summary.truncatedDeadLetters,
         batches: summary.batches,
+        rows: summary.rows,
         parquet_files: summary.parquetFiles.length,
         seconds: Number(summary.seconds.toFixed(3)),
         failures: summary.failures.length,

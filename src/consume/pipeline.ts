@@ -84,6 +84,8 @@ export interface ConsumeSummary {
   /** Dead letters too large for the topic, sent truncated. */
   truncatedDeadLetters: number
   batches: number
+  /** Processed-metrics rows committed (each goes to exactly one Parquet file). */
+  rows: number
   /** PostgreSQL commits. */
   commits: number
   parquetFiles: string[]
@@ -118,6 +120,7 @@ export class ConsumePipeline {
   deadLetters = 0
   truncatedDeadLetters = 0
   batches = 0
+  rows = 0
   commits = 0
   private readonly store: PostgresStore
   private readonly outbox: ParquetOutbox
@@ -184,6 +187,7 @@ export class ConsumePipeline {
       deadLetters: this.deadLetters,
       truncatedDeadLetters: this.truncatedDeadLetters,
       batches: this.batches,
+      rows: this.rows,
       commits: this.commits,
       parquetFiles: this.outbox.files,
       seconds: (performance.now() - started) / 1000,
@@ -596,6 +600,7 @@ export class ConsumePipeline {
     this.deadLetters += pending.deadLetters.length
     this.truncatedDeadLetters += truncated
     this.batches += pending.batches
+    this.rows += pending.archive.length
     this.commits++
     this.telemetry.batchCommitted(pending.tally, pending.deadLetters.length)
     this.telemetry.partitionCommitted(partition, pending.highWatermark, pending.nextOffset)
