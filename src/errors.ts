@@ -7,3 +7,9 @@ export class UsageError extends Error {
 export class ServiceError extends Error {
   override name = 'ServiceError'
 }
+
+/** An error's code (PostgreSQL's SQLSTATE, a client library's or Node's own), or '' when it has none. */
+export function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : ''
+}

@@ -5,7 +5,7 @@
 import { connect as connectTcp } from 'node:net'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
 import type { Settings } from '../config.ts'
-import { ServiceError, UsageError } from '../errors.ts'
+import { errorCode, ServiceError, UsageError } from '../errors.ts'
 import { ensureTopics, type KAFKA_SETTINGS, kafkaSecurity } from '../kafka/client.ts'
 import { errorText } from '../log.ts'
 import { connectPostgres, type POSTGRES_SETTINGS, postgresLocation } from '../postgres/connect.ts'
@@ -182,10 +182,9 @@ export function within<T>(ms: number, where: string, promise: Promise<T>): Promi
  */
 export function failure(where: string, error: unknown, opening = false): unknown {
   if (error instanceof ServiceError || error instanceof UsageError || !(error instanceof Error)) return error
-  const code = (error as { code?: unknown }).code
   const fromClient =
     opening ||
-    typeof code === 'string' ||
+    errorCode(error) !== '' ||
     error.name.startsWith('KafkaJS') ||
     ['ReplyError', 'MaxRetriesPerRequestError', 'PostgresError'].includes(error.name) ||
     /connection is closed|stream isn't writeable|timed out/i.test(error.message)

@@ -1,18 +1,18 @@
 // How consume tells failures apart: which service a failure belongs to, whether retrying can help,
 // and the time limit every call to a service gets.
 import { KafkaJSError } from 'kafkajs'
+import { errorCode } from '../errors.ts'
 import { isSessionLost } from '../postgres/connect.ts'
 
 /** PostgreSQL refused the data itself: retrying cannot help. */
 export function isPermanent(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
   // 21: cardinality (a statement touching a row twice: a bug here), 22: data, 23: constraints.
-  return typeof code === 'string' && (code.startsWith('21') || code.startsWith('22') || code.startsWith('23'))
+  return ['21', '22', '23'].includes(errorCode(error).slice(0, 2))
 }
 
 /** A lock wait ran out (lock_timeout): another session holds a row this commit needs. */
 export function isLockTimeout(error: unknown): boolean {
-  return (error as { code?: unknown } | null)?.code === '55P03'
+  return errorCode(error) === '55P03'
 }
 
 /** The sink a failure of the batch path is reported under (/healthz, metrics, the outage warning). */

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { ConnectionOptions } from 'node:tls'
 import postgres, { type Sql } from 'postgres'
 import type { Settings } from '../config.ts'
-import { ServiceError } from '../errors.ts'
+import { errorCode, ServiceError } from '../errors.ts'
 
 export const POSTGRES_SETTINGS = [
   'postgresHost',
@@ -73,16 +73,14 @@ const CONNECTION_FAILURES = new Set([
 ])
 
 export function isConnectionFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && CONNECTION_FAILURES.has(code)
+  return CONNECTION_FAILURES.has(errorCode(error))
 }
 
 /** Of those, an established session ended under the work (the server still up: an administrator, a pooler, a failover). */
 const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
 
 export function isSessionLost(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === 'string' && SESSION_LOST.has(code)
+  return SESSION_LOST.has(errorCode(error))
 }
 
 /**
@@ -183,8 +181,8 @@ export async function withPostgres<T>(
   try {
     return await work(sql)
   } catch (error) {
-    const code = (error as { code?: unknown }).code
-    if (typeof code === 'string' && error instanceof Error)
+    const code = errorCode(error)
+    if (code !== '' && error instanceof Error)
       throw new ServiceError(`PostgreSQL ${postgresLocation(settings)}: ${error.message} (${code})`)
     throw error
   } finally {
