@@ -10,7 +10,6 @@ import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
 import type { Sql } from 'postgres'
 import { reportNotes, reportRecord } from '../src/backtest/report.ts'
 import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
-import { closeRecord } from '../src/core/close.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { type Batch, Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent, splitItemKey } from '../src/core/event.ts'
@@ -24,6 +23,7 @@ import { type PartitionPosition, PostgresStore } from '../src/sinks/postgres.ts'
 import { openInputs, PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
+import { closeRecordBefore7, salesAsPairs } from './support/old-schema.ts'
 import { connect, Scenarios, storedResults } from './support/stack.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -150,7 +150,7 @@ function commitAsSchema(version: 1 | 2): Commit {
       if (version === 2 && batch.closes.length > 0)
         await tx`
           INSERT INTO analytics.daily_close
-          SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecord))}::text::json)
+          SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecordBefore7))}::text::json)
           ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
             on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
             sales_dates = excluded.sales_dates, sales_units = excluded.sales_units`
@@ -282,7 +282,7 @@ describe('upgrade from schema version 1 (no day closes)', () => {
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, commitAsSchema(1))
       // The upgrade: migrate, then the new version starts from the saved states.
-      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6])
+      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7])
       const [saved] = await sql<{ items: number; day: number }[]>`
         SELECT count(*)::int AS items, max(floor((state->>'latestTs')::float8 / 86400000))::int AS day
         FROM analytics.item_state`
@@ -328,7 +328,7 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       expect(before.outbox).toBeGreaterThan(0)
       expect(before.alerts).toBeGreaterThan(0)
 
-      expect(await migrate(sql)).toEqual([3, 4, 5, 6])
+      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7])
       expect(await tables()).toEqual(before)
       // Every row kept as it was; the new columns: nothing on order (no purchase order could be
       // accepted before), so the position is the on-hand; no expected stockout date yet.
@@ -343,9 +343,10 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
         expect(row.inventory_position).toBe(row.on_hand)
         expect(row.expected_stockout_date).toBeNull()
       }
-      // The closes too; the current close of each item takes its model from the saved state.
+      // The closes too (their sales as pairs since migration 7); the current close of each item
+      // takes its model from the saved state.
       const closesAfter = await sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
-      expect(closesAfter.map(({ model: _, ...rest }) => rest)).toEqual([...closesBefore])
+      expect(closesAfter.map(({ model: _, ...rest }) => rest)).toEqual(closesBefore.map(salesAsPairs))
       const [models] = await sql<{ current: number; with_model: number }[]>`
         SELECT count(*) FILTER (WHERE c.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int)::int AS current,
           count(*) FILTER (WHERE c.model IS NOT NULL)::int AS with_model

@@ -9,6 +9,7 @@ import { reportRecord } from '../src/backtest/report.ts'
 import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { dayOf, formatDay } from '../src/core/time.ts'
+import { migrate } from '../src/postgres/migrations.ts'
 import { openInputs } from '../src/sources/files.ts'
 import { generatedLines } from './support/events.ts'
 import { type ConsumeRun, connect, ROOT, Scenarios, startConsume } from './support/stack.ts'
@@ -217,6 +218,19 @@ describe('no history', () => {
     expect(empty.exitCode).toBe(2)
     expect(empty.stderr.toString().trim()).toMatch(
       /^invpipe: no history in PostgreSQL: analytics.daily_close is empty/,
+    )
+    // A history stored before the closes' sales were one json array (schema 7): migrate first.
+    const older = await scenarios.database('bt-older')
+    const olderSql = connect(older)
+    await migrate(olderSql)
+    await olderSql`INSERT INTO analytics.daily_close (sku, warehouse_id, date, first_date, sales)
+      VALUES ('S1', 'W1', '2026-01-02', '2026-01-01', '[]')`
+    await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version = 7`
+    await olderSql.end()
+    const outdated = run({ POSTGRES_DB: older })
+    expect(outdated.exitCode).toBe(2)
+    expect(outdated.stderr.toString().trim()).toMatch(
+      /^invpipe: no history in PostgreSQL: its schema is at version 6, invpipe backtest reads version 7 \(run `invpipe migrate`/,
     )
     const badSetting = run({ POSTGRES_PORT: 'x' })
     expect(badSetting.exitCode).toBe(2)

@@ -298,9 +298,9 @@ describe('outages and set-up', () => {
       })
     const first = migrate()
     expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toContain('applied migrations 1, 2, 3, 4, 5, 6; schema at version 6')
+    expect(first.stdout.toString()).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7; schema at version 7')
     const second = migrate()
-    expect(second.stdout.toString().trim()).toBe('schema already at version 6')
+    expect(second.stdout.toString().trim()).toBe('schema already at version 7')
   })
 })
 

@@ -327,10 +327,10 @@ describe('no story in the history', () => {
       /^invpipe: no history in PostgreSQL .*: analytics.processed_metrics is empty/,
     )
     expect(empty.code).toBe(2)
-    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 5`
+    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 7`
     const old = invpipe(['item', 'S1', 'W1'], env)
     expect(old.stderr.trim()).toMatch(
-      /: its schema is at version 4, invpipe item reads version 5 \(run `invpipe migrate`/,
+      /: its schema is at version 6, invpipe item reads version 7 \(run `invpipe migrate`/,
     )
     expect(old.code).toBe(2)
     await sql.end()

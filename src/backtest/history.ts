@@ -7,9 +7,16 @@ import type { Sql, TransactionSql } from 'postgres'
 import type { CloseModelRecord, DayClose } from '../core/close.ts'
 import { closeModelFromRecord, stateOfClose } from '../core/close.ts'
 import { itemKey } from '../core/event.ts'
-import { UsageError } from '../errors.ts'
+import { errorCode, UsageError } from '../errors.ts'
+import { requireSchema } from '../postgres/migrations.ts'
 import type { BacktestData, ClosePredictor, TrackedItem } from './collect.ts'
 import type { Window } from './window.ts'
+
+/**
+ * The schema version whose tables and columns the history readers (backtest, `invpipe item`) read:
+ * daily_close.sales (migration 7), alert_outbox kept as the alert log (5).
+ */
+export const HISTORY_SCHEMA_VERSION = 7
 
 /** A row of analytics.daily_close as the readers select it (dates as day numbers). */
 export interface StoredClose {
@@ -17,8 +24,8 @@ export interface StoredClose {
   on_hand: number | null
   first_day: number
   lead_time_days: number | null
-  sales_days: number[]
-  sales_units: number[]
+  /** Pairs (day, units sold), as DayClose.sales. */
+  sales: number[]
   /** Null in closes stored before risk version 2 (migration 3). */
   model: CloseModelRecord | null
 }
@@ -51,6 +58,7 @@ export async function collectHistory(
   // One snapshot for every read: consume may commit meanwhile, and the closes must match the days.
   const data = await sql.begin('isolation level repeatable read read only', async (tx) => {
     const endDay = await latestCloseDay(tx)
+    await requireSchema(tx, 'PostgreSQL', 'invpipe backtest', HISTORY_SCHEMA_VERSION)
     const window = predictor.resolveWindow(today, endDay)
     const daily = await dailyHistories(tx, window, cursorRows)
     await predictClosesOf(tx, predictor, { endDay, window, today, daily, cursorRows })
@@ -68,7 +76,7 @@ async function predictClosesOf(
   let item: TrackedItem | null = null
   for await (const rows of sql<CloseRow[]>`
     SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
-      ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days, sales_units, model
+      sales, model
     FROM (
       SELECT *, date - date '1970-01-01' AS day,
         lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
@@ -130,22 +138,19 @@ async function dailyHistories(
 }
 
 export function closeOfRow(key: string, row: StoredClose): DayClose {
-  const sales: number[] = []
-  for (let i = 0; i < row.sales_days.length; i++)
-    sales.push(row.sales_days[i] as number, row.sales_units[i] as number)
   return {
     key,
     day: row.day,
     onHand: row.on_hand,
     firstDay: row.first_day,
     leadTimeOverride: row.lead_time_days,
-    sales,
+    sales: row.sales,
     ...closeModelFromRecord(row.model),
   }
 }
 
 function missingTable(error: unknown): never {
-  if ((error as { code?: string }).code === '42P01') {
+  if (errorCode(error) === '42P01') {
     throw new UsageError(
       'no history in PostgreSQL: analytics.daily_close does not exist (run `invpipe migrate` and `invpipe consume` first), or name event files',
     )

@@ -9,7 +9,7 @@
 //                              and those sent in the last ALERT_LOG_DAYS (schema version 5 keeps
 //                              them as the alert log); replay --sinks postgres stores none.
 import type { Sql, TransactionSql } from 'postgres'
-import { closeOfRow, type StoredClose } from '../backtest/history.ts'
+import { closeOfRow, HISTORY_SCHEMA_VERSION, type StoredClose } from '../backtest/history.ts'
 import { type Alert, type AlertStatus, type alertRecord, orderRef, riskReason } from '../core/alerts.ts'
 import { type DayClose, stateOfClose } from '../core/close.ts'
 import { type CoreConfig, resolveConfig } from '../core/config.ts'
@@ -19,11 +19,9 @@ import { assessRisk, ordersInHorizon, type RiskLevel } from '../core/risk.ts'
 import { buildMetricsRow, type MetricsRow } from '../core/rows.ts'
 import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
+import { requireSchema } from '../postgres/migrations.ts'
 import { closest } from './cli.ts'
 import { type ItemStory, StoryDays } from './item-story.ts'
-
-/** The schema version whose tables and columns are read here (daily_close.model; alert_outbox kept as the log). */
-export const ITEM_SCHEMA_VERSION = 5
 
 interface LatestRow {
   last_event_at: Date
@@ -59,7 +57,7 @@ export async function readItemHistory(
 ): Promise<ItemStory> {
   const config = resolveConfig(core)
   return sql.begin('isolation level repeatable read read only', async (tx) => {
-    await checkSchema(tx, database)
+    await requireSchema(tx, `PostgreSQL ${database}`, 'invpipe item', HISTORY_SCHEMA_VERSION)
     const [latest] = await tx<LatestRow[]>`
       SELECT last_event_at, event_count, computed_at FROM analytics.processed_metrics
       WHERE sku = ${sku} AND warehouse_id = ${warehouseId}`
@@ -68,8 +66,7 @@ export async function readItemHistory(
       FROM analytics.daily_inventory WHERE sku = ${sku} AND warehouse_id = ${warehouseId} ORDER BY date`
     const closes = await tx<StoredClose[]>`
       SELECT date - date '1970-01-01' AS day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
-        ARRAY(SELECT d - date '1970-01-01' FROM unnest(sales_dates) WITH ORDINALITY AS s(d, i) ORDER BY i) AS sales_days,
-        sales_units, model
+        sales, model
       FROM analytics.daily_close WHERE sku = ${sku} AND warehouse_id = ${warehouseId} ORDER BY date`
     // Each message is its own row, in the order the events raised them (the outbox id).
     const messages = await tx<{ value: string }[]>`
@@ -145,22 +142,6 @@ export async function readItemHistory(
       otherItems: [],
     } satisfies ItemStory
   }) as Promise<ItemStory>
-}
-
-/** The analytics tables must be there, at a version that has what is read here. */
-async function checkSchema(tx: TransactionSql, database: string): Promise<void> {
-  const advice = '(run `invpipe migrate` and `invpipe consume` first), or name event files'
-  const [row] = await tx<{ version: number | null }[]>`
-    SELECT max(version) AS version FROM public.invpipe_schema_migrations`.catch((error: unknown) => {
-    if ((error as { code?: string }).code === '42P01')
-      throw new UsageError(`no history in PostgreSQL ${database}: the database is not migrated ${advice}`)
-    throw error
-  })
-  const version = row?.version ?? 0
-  if (version < ITEM_SCHEMA_VERSION)
-    throw new UsageError(
-      `no history in PostgreSQL ${database}: its schema is at version ${version}, invpipe item reads version ${ITEM_SCHEMA_VERSION} ${advice}`,
-    )
 }
 
 /** Why the item has no story: an empty history, or not this item (with the one meant, when close). */

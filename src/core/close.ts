@@ -62,17 +62,12 @@ export function stateOfClose(close: DayClose): ItemState {
 }
 
 /**
- * The analytics.daily_close row (dates as YYYY-MM-DD, the sales as two parallel arrays); `model`
- * holds the rest of what the risk reads (out-of-stock days, orders, delivery record) as JSON.
+ * The analytics.daily_close row (dates as YYYY-MM-DD; `sales` as the state holds them, pairs of day
+ * number and units, for a json column); `model` holds the rest of what the risk reads (out-of-stock
+ * days, orders, delivery record) as JSON.
  */
 export function closeRecord(close: DayClose) {
   const [sku, warehouseId] = splitItemKey(close.key)
-  const salesDays: string[] = []
-  const salesUnits: number[] = []
-  for (let i = 0; i < close.sales.length; i += 2) {
-    salesDays.push(formatDay(close.sales[i] as number))
-    salesUnits.push(close.sales[i + 1] as number)
-  }
   return {
     sku,
     warehouse_id: warehouseId,
@@ -80,8 +75,7 @@ export function closeRecord(close: DayClose) {
     on_hand: close.onHand,
     first_date: formatDay(close.firstDay),
     lead_time_days: close.leadTimeOverride,
-    sales_dates: salesDays,
-    sales_units: salesUnits,
+    sales: close.sales,
     model: closeModelRecord(close),
   }
 }

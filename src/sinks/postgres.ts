@@ -100,19 +100,7 @@ const CLOSE_COLUMNS: ArrayColumn<CloseRecord>[] = [
   { name: 'on_hand', type: 'float8', value: (c) => c.on_hand },
   { name: 'first_date', type: 'text', value: (c) => c.first_date, sql: (e) => `${e}::date` },
   { name: 'lead_time_days', type: 'float8', value: (c) => c.lead_time_days },
-  // Each close's arrays travel as one array literal (arrays of arrays must be rectangular).
-  {
-    name: 'sales_dates',
-    type: 'text',
-    value: (c) => `{${c.sales_dates.join(',')}}`,
-    sql: (e) => `${e}::date[]`,
-  },
-  {
-    name: 'sales_units',
-    type: 'text',
-    value: (c) => `{${c.sales_units.join(',')}}`,
-    sql: (e) => `${e}::float8[]`,
-  },
+  { name: 'sales', type: 'json', value: (c) => c.sales },
   { name: 'model', type: 'json', value: (c) => c.model },
 ]
 

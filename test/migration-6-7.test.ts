@@ -1,6 +1,7 @@
-// Migration 6 (item states and day-close models as json instead of jsonb) against the real
-// PostgreSQL: an installation at schema version 5 upgrades keeping every state and close as it was,
-// and consume resumes from the converted states to the same end as a run that never stopped.
+// Migrations 6 (item states and day-close models as json instead of jsonb) and 7 (a close's sales as
+// one json array of pairs) against the real PostgreSQL: an installation at schema version 5 upgrades
+// keeping every state and close as it was, and consume resumes from the converted states to the
+// same end as a run that never stopped.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Sql } from 'postgres'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
@@ -10,6 +11,7 @@ import { type ItemSnapshot, snapshotOf } from '../src/core/snapshot.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
 import { generatedLines } from './support/events.ts'
+import { closeRecordBefore7, salesAsPairs } from './support/old-schema.ts'
 import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
@@ -46,7 +48,7 @@ const columnType = async (table: string, column: string) => {
   return row?.type
 }
 
-describe('migration 6: item states and day-close models as json', () => {
+describe('migrations 6 and 7: item states and day closes as json', () => {
   test('states and closes stored at version 5 are kept, and consume resumes from them', async () => {
     const store = new PostgresStore(sql, 'group')
     const commit = async (batch: Batch, end: number, committed: number | null) =>
@@ -55,10 +57,21 @@ describe('migration 6: item states and day-close models as json', () => {
         batch,
         [],
       )
+    /** As version 5 stored a batch's closes (the store writes today's columns). */
+    const closesAtVersion5 = (batch: Batch) =>
+      batch.closes.length === 0
+        ? null
+        : sql`
+          INSERT INTO analytics.daily_close
+          SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecordBefore7))}::text::json)
+          ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+            on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
+            sales_dates = excluded.sales_dates, sales_units = excluded.sales_units, model = excluded.model`
     const half = LINES.length / 2
     let committed: number | null = null
     await run(new Engine(core, { trackDaily: true }), 0, half, async (batch, end) => {
-      await commit(batch, end, committed)
+      await commit({ ...batch, closes: [] }, end, committed)
+      await closesAtVersion5(batch)
       committed = end
     })
     expect(await columnType('item_state', 'state')).toBe('jsonb')
@@ -70,11 +83,12 @@ describe('migration 6: item states and day-close models as json', () => {
     expect(statesBefore.length).toBeGreaterThan(0)
     expect(closesBefore.length).toBeGreaterThan(statesBefore.length)
 
-    expect(await migrate(sql)).toEqual([6])
+    expect(await migrate(sql)).toEqual([6, 7])
     expect(await columnType('item_state', 'state')).toBe('json')
     expect(await columnType('daily_close', 'model')).toBe('json')
+    expect(await columnType('daily_close', 'sales')).toBe('json')
     expect([...(await states())]).toEqual([...statesBefore])
-    expect([...(await closes())]).toEqual([...closesBefore])
+    expect([...(await closes())]).toEqual(closesBefore.map(salesAsPairs))
 
     // The new release resumes from the converted states...
     const saved = await store.loadPartition('events', 0)
