@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { invpipe } from './support/cli.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -47,11 +48,8 @@ beforeAll(() => {
   )
   if (generate.exitCode !== 0) throw new Error(generate.stderr.toString())
   page = join(dir, 'backtest.html')
-  const run = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest', events, '--html', page], {
-    stdout: 'ignore',
-    stderr: 'pipe',
-  })
-  if (run.exitCode !== 0) throw new Error(run.stderr.toString())
+  const run = invpipe(['backtest', events, '--html', page])
+  if (run.code !== 0) throw new Error(run.stderr)
 })
 
 /** Runs chromium headless on a file with the flags of a sandbox-less, offline CI machine. */

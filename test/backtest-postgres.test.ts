@@ -11,6 +11,7 @@ import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { dayOf, formatDay } from '../src/core/time.ts'
 import { migrate } from '../src/postgres/migrations.ts'
 import { openInputs } from '../src/sources/files.ts'
+import { invpipe } from './support/cli.ts'
 import { generatedLines } from './support/events.ts'
 import { type ConsumeRun, connect, ROOT, Scenarios, startConsume } from './support/stack.ts'
 import { expectSubset } from './support/subset.ts'
@@ -23,12 +24,9 @@ const scenarios = new Scenarios()
 afterAll(() => scenarios.cleanup())
 
 function backtest(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest', ...args, '--json'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  const stderr = proc.stderr.toString()
-  if (proc.exitCode !== 0) throw new Error(`backtest exited ${proc.exitCode}: ${stderr}`)
-  return JSON.parse(proc.stdout.toString())
+  const result = invpipe(['backtest', ...args, '--json'], { env })
+  if (result.code !== 0) throw new Error(`backtest exited ${result.code}: ${result.stderr}`)
+  return JSON.parse(result.stdout)
 }
 
 /** A backtest of the history with bounds relative to today, and the day it took for today (rerun across midnight UTC). */
@@ -202,12 +200,10 @@ describe('no history', () => {
   test('an empty or unmigrated database is a one-line error, exit 2', async () => {
     const database = await scenarios.database('bt-empty')
     const run = (env: Record<string, string>) =>
-      Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest'], {
-        env: { PATH: process.env.PATH ?? '', POSTGRES_DB: database, ...env },
-      })
+      invpipe(['backtest'], { env: { POSTGRES_DB: database, ...env } })
     const unmigrated = run({})
-    expect(unmigrated.exitCode).toBe(2)
-    expect(unmigrated.stderr.toString().trim()).toMatch(
+    expect(unmigrated.code).toBe(2)
+    expect(unmigrated.stderr.trim()).toMatch(
       /^invpipe: no history in PostgreSQL: analytics.daily_close does not exist/,
     )
     const sql = connect(database)
@@ -215,10 +211,8 @@ describe('no history', () => {
     await sql`CREATE TABLE analytics.daily_close (date date)`
     await sql.end()
     const empty = run({})
-    expect(empty.exitCode).toBe(2)
-    expect(empty.stderr.toString().trim()).toMatch(
-      /^invpipe: no history in PostgreSQL: analytics.daily_close is empty/,
-    )
+    expect(empty.code).toBe(2)
+    expect(empty.stderr.trim()).toMatch(/^invpipe: no history in PostgreSQL: analytics.daily_close is empty/)
     // A history stored before the closes' sales were one json array (schema 7): migrate first.
     const older = await scenarios.database('bt-older')
     const olderSql = connect(older)
@@ -228,12 +222,12 @@ describe('no history', () => {
     await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version = 7`
     await olderSql.end()
     const outdated = run({ POSTGRES_DB: older })
-    expect(outdated.exitCode).toBe(2)
-    expect(outdated.stderr.toString().trim()).toMatch(
+    expect(outdated.code).toBe(2)
+    expect(outdated.stderr.trim()).toMatch(
       /^invpipe: no history in PostgreSQL: its schema is at version 6, invpipe backtest reads version 7 \(run `invpipe migrate`/,
     )
     const badSetting = run({ POSTGRES_PORT: 'x' })
-    expect(badSetting.exitCode).toBe(2)
-    expect(badSetting.stderr.toString().trim()).toContain('POSTGRES_PORT')
+    expect(badSetting.code).toBe(2)
+    expect(badSetting.stderr.trim()).toContain('POSTGRES_PORT')
   })
 })

@@ -29,6 +29,7 @@ import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { dayOf } from '../src/core/time.ts'
+import { type CliOptions, invpipe } from './support/cli.ts'
 import { pythonJson } from './support/python.ts'
 import { expectSubset } from './support/subset.ts'
 
@@ -40,14 +41,8 @@ const FIXTURES = join(ROOT, 'fixtures/backtest')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-backtest-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function cli(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'backtest', ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdin: options.stdin === undefined ? 'ignore' : Buffer.from(options.stdin),
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const cli = (args: string[], options: Omit<CliOptions, 'cwd'> = {}) =>
+  invpipe(['backtest', ...args], { cwd: dir, ...options })
 
 describe('scores against hand-computed values', () => {
   // pos {0.9, 0.8, 0.3}, neg {0.8, 0.3, 0.1}: ties across the classes at 0.8 and at 0.3.
@@ -280,26 +275,9 @@ function collect(lines: string[], core = DEFAULT_CORE_CONFIG, since = '30d', unt
 
 function generated(extra: string[] = []): string[] {
   const path = join(dir, `gen-${extra.join('_') || 'default'}.jsonl`)
-  const proc = Bun.spawnSync(
-    [
-      'bun',
-      join(ROOT, 'src/main.ts'),
-      'generate',
-      '--events',
-      '6000',
-      '--skus',
-      '12',
-      '--warehouses',
-      '2',
-      '--days',
-      '60',
-      '--output',
-      path,
-      ...extra,
-    ],
-    { stdout: 'ignore', stderr: 'pipe' },
-  )
-  if (proc.exitCode !== 0) throw new Error(proc.stderr.toString())
+  const generate = ['generate', '--events', '6000', '--skus', '12', '--warehouses', '2', '--days', '60']
+  const result = invpipe([...generate, '--output', path, ...extra])
+  if (result.code !== 0) throw new Error(result.stderr)
   return readFileSync(path, 'utf8').trim().split('\n')
 }
 
@@ -439,25 +417,8 @@ describe('hand-built fixtures, end to end through the CLI', () => {
   })
 
   test('JSONL and Parquet files of the same events give the same report', () => {
-    const make = (output: string) =>
-      Bun.spawnSync(
-        [
-          'bun',
-          join(ROOT, 'src/main.ts'),
-          'generate',
-          '--events',
-          '5000',
-          '--skus',
-          '10',
-          '--warehouses',
-          '2',
-          '--days',
-          '40',
-          '--output',
-          join(dir, output),
-        ],
-        { stdout: 'ignore' },
-      ).exitCode
+    const generate = ['generate', '--events', '5000', '--skus', '10', '--warehouses', '2', '--days', '40']
+    const make = (output: string) => invpipe([...generate, '--output', join(dir, output)]).code
     expect(make('same.jsonl')).toBe(0)
     expect(make('same.parquet')).toBe(0)
     const jsonl = JSON.parse(cli(['same.jsonl', '--json']).stdout)

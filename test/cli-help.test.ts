@@ -5,6 +5,7 @@ import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { invpipe } from './support/cli.ts'
 
 setDefaultTimeout(60_000)
 
@@ -12,12 +13,7 @@ const ROOT = join(import.meta.dir, '..')
 const VERSION = (await Bun.file(join(ROOT, 'package.json')).json()).version as string
 const COMMANDS = ['replay', 'item', 'generate', 'consume', 'backtest', 'migrate', 'health']
 
-function help(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const help = (args: string[], env: Record<string, string> = {}) => invpipe(args, { env })
 
 describe('help', () => {
   for (const args of [['--help'], ...COMMANDS.map((c) => [c, '--help'])]) {

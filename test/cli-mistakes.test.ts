@@ -13,11 +13,11 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { type CliOptions, invpipe } from './support/cli.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
 
-const ROOT = join(import.meta.dir, '..')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-mistakes-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -37,14 +37,7 @@ writeFileSync(
   `${[event('c', 'stock_count', 40, 1), ...[2, 3, 4, 5, 6].map((d) => event(`s${d}`, 'sale', 6, d))].join('\n')}\n`,
 )
 
-function run(args: string[], options: { stdin?: string; env?: Record<string, string>; cwd?: string } = {}) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: options.cwd ?? dir,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdin: options.stdin === undefined ? 'ignore' : Buffer.from(options.stdin),
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[], options: CliOptions = {}) => invpipe(args, { cwd: dir, ...options })
 
 /** One line on stderr, nothing on stdout, exit 2. */
 function expectUsageError(result: ReturnType<typeof run>, pattern: RegExp) {

@@ -4,6 +4,8 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { invpipe } from './support/cli.ts'
+import { SPEC_COLUMNS } from './support/spec-columns.ts'
 
 setDefaultTimeout(60_000)
 
@@ -12,13 +14,7 @@ const SAMPLE = join(ROOT, 'fixtures/sample-events.jsonl')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-planner-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function run(args: string[]) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '' },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[]) => invpipe(args, { cwd: dir })
 
 /** RFC 4180 records (quoted fields may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
@@ -56,33 +52,7 @@ describe('replay: the whole list', () => {
 
   test('--csv: every item once, the processed-metrics columns and the reason, most at risk first', () => {
     expect(json.code).toBe(0)
-    expect(header).toEqual([
-      'sku',
-      'warehouse_id',
-      'as_of_date',
-      'last_event_at',
-      'event_count',
-      'on_hand',
-      'velocity_7d',
-      'velocity_30d',
-      'volatility',
-      'trend',
-      'seasonality_index',
-      'days_of_history',
-      'lead_time_days',
-      'expected_demand_lead_time',
-      'stockout_risk',
-      'risk_level',
-      'days_of_cover',
-      'safety_stock',
-      'reorder_point',
-      'reorder_quantity',
-      'on_order',
-      'inventory_position',
-      'expected_stockout_date',
-      'computed_at',
-      'reason',
-    ])
+    expect(header).toEqual([...SPEC_COLUMNS, 'reason'])
     expect(records).toHaveLength(summary.items)
     expect(new Set(records.map((r) => `${r.sku}:${r.warehouse_id}`)).size).toBe(summary.items)
     for (const record of records) expect(record.reason).toMatch(/on hand|unknown/)

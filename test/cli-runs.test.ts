@@ -13,6 +13,7 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { invpipe, MAIN } from './support/cli.ts'
 
 setDefaultTimeout(120_000)
 
@@ -20,14 +21,7 @@ const ROOT = join(import.meta.dir, '..')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-runs-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-const MAIN = join(ROOT, 'src/main.ts')
-function run(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawnSync(['bun', MAIN, ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[], env: Record<string, string> = {}) => invpipe(args, { cwd: dir, env })
 
 const event = (id: string, quantity: number, day: number) =>
   JSON.stringify({

@@ -2,18 +2,17 @@
 // processed metrics, daily history and alerts as replay of the same events, whatever the batch
 // size and the number of instances, and deliver Redis hashes, dead letters and Parquet files.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { join } from 'node:path'
 import { DuckDBInstance } from '@duckdb/node-api'
 import Redis from 'ioredis'
 import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
+import { invpipe } from './support/cli.ts'
 import { generatedLines } from './support/events.ts'
 import { keyOfLine, produceKeyed, produceLines, readTopic, waitForGroup } from './support/kafka.ts'
 import { OwnRedis, ownRedisAvailable } from './support/servers.ts'
 import {
   alertsOnTopic,
   type ConsumeRun,
-  ROOT,
   Scenarios,
   sortMessages,
   startConsume,
@@ -292,15 +291,12 @@ describe('outages and set-up', () => {
 
   test('invpipe migrate creates the schema once and is idempotent', async () => {
     const database = await scenarios.database('migrate')
-    const migrate = () =>
-      Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'migrate'], {
-        env: { PATH: process.env.PATH ?? '', POSTGRES_DB: database },
-      })
+    const migrate = () => invpipe(['migrate'], { env: { POSTGRES_DB: database } })
     const first = migrate()
-    expect(first.exitCode).toBe(0)
-    expect(first.stdout.toString()).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7; schema at version 7')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7; schema at version 7')
     const second = migrate()
-    expect(second.stdout.toString().trim()).toBe('schema already at version 7')
+    expect(second.stdout.trim()).toBe('schema already at version 7')
   })
 })
 

@@ -16,8 +16,9 @@ import { Telemetry } from '../src/observability.ts'
 import { migrate } from '../src/postgres/migrations.ts'
 import { outgoingAlert } from '../src/sinks/kafka.ts'
 import { PostgresStore, type StoredAlert } from '../src/sinks/postgres.ts'
+import { invpipe } from './support/cli.ts'
 import { generatedLines } from './support/events.ts'
-import { connect, ROOT, Scenarios } from './support/stack.ts'
+import { connect, Scenarios } from './support/stack.ts'
 
 // Spawns a process per story on 2 loaded cores.
 setDefaultTimeout(120_000)
@@ -28,16 +29,11 @@ afterAll(() => scenarios.cleanup())
 const lines = generatedLines({ events: 2500, skus: 5, warehouses: 2, days: 60, seed: 20260412 })
 let eventsPath = ''
 
-function invpipe(args: string[], env: Record<string, string> = {}) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: scenarios.scratchDir,
-    env: { PATH: process.env.PATH ?? '', ...env },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[], env: Record<string, string> = {}) =>
+  invpipe(args, { cwd: scenarios.scratchDir, env })
 
 function story(args: string[], env: Record<string, string> = {}) {
-  const result = invpipe(['item', ...args, '--json'], env)
+  const result = run(['item', ...args, '--json'], env)
   if (result.code !== 0) throw new Error(`item ${args.join(' ')} exited ${result.code}: ${result.stderr}`)
   return JSON.parse(result.stdout)
 }
@@ -90,7 +86,7 @@ describe('replay --sinks postgres, then invpipe item from the history', () => {
   let env: Record<string, string> = {}
   beforeAll(async () => {
     env = { POSTGRES_DB: await scenarios.database('item-replay') }
-    const replay = invpipe(['replay', eventsPath, '--sinks', 'postgres', '--batch-size', '7'], {
+    const replay = run(['replay', eventsPath, '--sinks', 'postgres', '--batch-size', '7'], {
       ...env,
       DATA_DIR: join(scenarios.scratchDir, 'replay'),
     })
@@ -136,8 +132,8 @@ describe('replay --sinks postgres, then invpipe item from the history', () => {
 
   test('the table: the same lines, under a header that names the history', () => {
     const [sku, warehouse] = chosenItems()[0] as [string, string]
-    const files = invpipe(['item', sku, warehouse, eventsPath])
-    const history = invpipe(['item', sku, warehouse], env)
+    const files = run(['item', sku, warehouse, eventsPath])
+    const history = run(['item', sku, warehouse], env)
     expect(history.code).toBe(0)
     const table = (text: string) =>
       text
@@ -186,8 +182,8 @@ describe("consume's commits, alert messages sent or still waiting", () => {
   test('--html: the same chart, messages and table; the page names the history', () => {
     const [sku, warehouse] = chosenItems()[0] as [string, string]
     const env = { POSTGRES_DB: database }
-    expect(invpipe(['item', sku, warehouse, eventsPath, '--html', 'files.html']).code).toBe(0)
-    const result = invpipe(['item', sku, warehouse, '--html', 'history.html'], env)
+    expect(run(['item', sku, warehouse, eventsPath, '--html', 'files.html']).code).toBe(0)
+    const result = run(['item', sku, warehouse, '--html', 'history.html'], env)
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('wrote history.html')
     const page = (name: string) =>
@@ -196,7 +192,7 @@ describe("consume's commits, alert messages sent or still waiting", () => {
     expect(readFileSync(join(scenarios.scratchDir, 'history.html'), 'utf8')).toContain(
       'from the PostgreSQL history in inventory_user@',
     )
-    const nowhere = invpipe(['item', sku, warehouse, '--html', 'no/such/dir/item.html'], env)
+    const nowhere = run(['item', sku, warehouse, '--html', 'no/such/dir/item.html'], env)
     expect(nowhere.stderr.trim()).toBe(
       'invpipe: --html no/such/dir/item.html: directory no/such/dir does not exist',
     )
@@ -314,7 +310,7 @@ describe('no story in the history', () => {
   test('an unmigrated database, an empty one, an unknown item (with the one meant), no server', async () => {
     const database = await scenarios.database('item-none')
     const env = { POSTGRES_DB: database }
-    const unmigrated = invpipe(['item', 'S1', 'W1'], env)
+    const unmigrated = run(['item', 'S1', 'W1'], env)
     expect(unmigrated.stderr.trim()).toBe(
       `invpipe: no history in PostgreSQL inventory_user@localhost:5432/${database}: the database is not migrated (run \`invpipe migrate\` and \`invpipe consume\` first), or name event files`,
     )
@@ -322,13 +318,13 @@ describe('no story in the history', () => {
 
     const sql = connect(database)
     await migrate(sql)
-    const empty = invpipe(['item', 'S1', 'W1'], env)
+    const empty = run(['item', 'S1', 'W1'], env)
     expect(empty.stderr.trim()).toMatch(
       /^invpipe: no history in PostgreSQL .*: analytics.processed_metrics is empty/,
     )
     expect(empty.code).toBe(2)
     await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 7`
-    const old = invpipe(['item', 'S1', 'W1'], env)
+    const old = run(['item', 'S1', 'W1'], env)
     expect(old.stderr.trim()).toMatch(
       /: its schema is at version 6, invpipe item reads version 7 \(run `invpipe migrate`/,
     )
@@ -342,28 +338,28 @@ describe('no story in the history', () => {
       `${JSON.stringify({ event_id: 'e1', event_type: 'stock_count', sku: 'SKU-00042', warehouse_id: 'WH-07', quantity: 5, timestamp: '2026-03-01T08:00:00Z' })}\n`,
     )
     expect(
-      invpipe(['replay', path, '--sinks', 'postgres'], {
+      run(['replay', path, '--sinks', 'postgres'], {
         POSTGRES_DB: replayed,
         DATA_DIR: join(scenarios.scratchDir, 'small'),
       }).code,
     ).toBe(0)
-    const unknown = invpipe(['item', 'SKU-00024', 'WH-07'], { POSTGRES_DB: replayed })
+    const unknown = run(['item', 'SKU-00024', 'WH-07'], { POSTGRES_DB: replayed })
     expect(unknown.stderr.trim()).toBe(
       `invpipe: no history of SKU-00024 at WH-07 in PostgreSQL inventory_user@localhost:5432/${replayed} (did you mean SKU-00042 WH-07?)`,
     )
     expect(unknown.code).toBe(2)
-    const elsewhere = invpipe(['item', 'SKU-00042', 'WH-7'], { POSTGRES_DB: replayed })
+    const elsewhere = run(['item', 'SKU-00042', 'WH-7'], { POSTGRES_DB: replayed })
     expect(elsewhere.stderr.trim()).toMatch(/\(did you mean SKU-00042 WH-07\?\)$/)
     const found = story(['SKU-00042', 'WH-07'], { POSTGRES_DB: replayed })
     expect(found.final.on_hand).toBe(5)
 
-    const unreachable = invpipe(['item', 'S1', 'W1'], { ...env, POSTGRES_PORT: '1' })
+    const unreachable = run(['item', 'S1', 'W1'], { ...env, POSTGRES_PORT: '1' })
     expect(unreachable.stderr.trim()).toMatch(
       /^invpipe: PostgreSQL inventory_user@localhost:1\/\S+: .*\(ECONNREFUSED\)$/,
     )
     expect(unreachable.stderr.trim().split('\n')).toHaveLength(1)
     expect(unreachable.code).toBe(1)
-    const badSetting = invpipe(['item', 'S1', 'W1'], { POSTGRES_PORT: 'x' })
+    const badSetting = run(['item', 'S1', 'W1'], { POSTGRES_PORT: 'x' })
     expect(badSetting.stderr).toContain('POSTGRES_PORT')
     expect(badSetting.code).toBe(2)
   })

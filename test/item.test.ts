@@ -3,20 +3,14 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { invpipe } from './support/cli.ts'
 
 setDefaultTimeout(60_000)
 
-const ROOT = join(import.meta.dir, '..')
 const dir = mkdtempSync(join(tmpdir(), 'invpipe-item-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-function run(args: string[]) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: dir,
-    env: { PATH: process.env.PATH ?? '' },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[]) => invpipe(args, { cwd: dir })
 
 const event = (id: string, sku: string, type: string, quantity: number, timestamp: string, extra = {}) =>
   JSON.stringify({ event_id: id, event_type: type, sku, warehouse_id: 'W1', quantity, timestamp, ...extra })
@@ -109,14 +103,9 @@ describe('invpipe item', () => {
     expect(missing.stderr.trim()).toBe('invpipe: no event of S1 at W2 in 21 lines read (did you mean S1 W1?)')
     expect(missing.code).toBe(2)
     // No file: the PostgreSQL history (test/item-history.test.ts); here, a server that is not there.
-    const noFile = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'item', 'S1', 'W1'], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', POSTGRES_PORT: '1' },
-    })
-    expect(noFile.stderr.toString().trim()).toMatch(
-      /^invpipe: PostgreSQL inventory_user@localhost:1\/inventory: /,
-    )
-    expect(noFile.exitCode).toBe(1)
+    const noFile = invpipe(['item', 'S1', 'W1'], { cwd: dir, env: { POSTGRES_PORT: '1' } })
+    expect(noFile.stderr.trim()).toMatch(/^invpipe: PostgreSQL inventory_user@localhost:1\/inventory: /)
+    expect(noFile.code).toBe(1)
     const noItem = run(['item'])
     expect(noItem.stderr.trim()).toMatch(/^invpipe: .*SKU/)
     expect(noItem.code).toBe(2)

@@ -18,6 +18,7 @@ import {
   sentGroup,
 } from '../src/sinks/parquet.ts'
 import { openInputs, PARQUET_DECOMPRESSORS, readInput } from '../src/sources/files.ts'
+import { SPEC_COLUMNS } from './support/spec-columns.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -43,34 +44,6 @@ const events = [
 const eventsPath = join(dir, 'events.jsonl')
 writeFileSync(eventsPath, `${events.join('\n')}\n`)
 const computedAt = Date.UTC(2026, 10, 25, 12)
-
-/** SPEC §7's columns, in its order: the files' schema must list exactly these. */
-const SPEC_COLUMNS = [
-  'sku',
-  'warehouse_id',
-  'as_of_date',
-  'last_event_at',
-  'event_count',
-  'on_hand',
-  'velocity_7d',
-  'velocity_30d',
-  'volatility',
-  'trend',
-  'seasonality_index',
-  'days_of_history',
-  'lead_time_days',
-  'expected_demand_lead_time',
-  'stockout_risk',
-  'risk_level',
-  'days_of_cover',
-  'safety_stock',
-  'reorder_point',
-  'reorder_quantity',
-  'on_order',
-  'inventory_position',
-  'expected_stockout_date',
-  'computed_at',
-]
 
 async function runReplay(batchSize: number, dataDir: string) {
   return replay({

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Redis from 'ioredis'
 import { analyze, firstDifference } from './support/analyze.ts'
+import { invpipe } from './support/cli.ts'
 import { BOOTSTRAP } from './support/kafka.ts'
 import {
   alertsOnTopic,
@@ -83,9 +84,9 @@ test('replay into PostgreSQL, Redis and Kafka gives the results consume would st
 }, 120_000)
 
 test('an unknown sink is a one-line error before anything runs', () => {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), 'replay', SAMPLE, '--sinks', 'parquet,s3'])
-  expect(proc.exitCode).toBe(2)
-  expect(proc.stderr.toString().trim()).toBe(
+  const result = invpipe(['replay', SAMPLE, '--sinks', 'parquet,s3'])
+  expect(result.code).toBe(2)
+  expect(result.stderr.trim()).toBe(
     'invpipe: --sinks: unknown sink s3 (expected parquet, postgres, redis, kafka)',
   )
 })

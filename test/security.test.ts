@@ -11,6 +11,7 @@ import { loadSettings } from '../src/config.ts'
 import { KAFKA_SETTINGS, kafkaClient, kafkaSecurity } from '../src/kafka/client.ts'
 import { POSTGRES_SETTINGS, postgresSsl } from '../src/postgres/connect.ts'
 import { analyze } from './support/analyze.ts'
+import { invpipe } from './support/cli.ts'
 import { ROOT } from './support/stack.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -33,13 +34,8 @@ const scram = (mechanism: string, password = SCRAM_PASSWORD) => ({
   KAFKA_SASL_PASSWORD: password,
 })
 
-function invpipe(args: string[], env: Record<string, string>) {
-  const proc = Bun.spawnSync(['bun', join(ROOT, 'src/main.ts'), ...args], {
-    cwd: scratch,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: join(scratch, 'data'), ...env },
-  })
-  return { code: proc.exitCode, stdout: proc.stdout.toString(), stderr: proc.stderr.toString() }
-}
+const run = (args: string[], env: Record<string, string>) =>
+  invpipe(args, { cwd: scratch, env: { DATA_DIR: join(scratch, 'data'), ...env } })
 
 /** Every message of the topic, read through the SCRAM listener with invpipe's own client. */
 async function readThroughScram(topic: string, mechanism: string): Promise<string[]> {
@@ -76,7 +72,7 @@ async function readThroughScram(topic: string, mechanism: string): Promise<strin
 describe('SASL/SCRAM against the local broker', () => {
   test('replay sends the alerts over SCRAM-SHA-256; they read back over SCRAM-SHA-512', async () => {
     const topic = `alerts-security-${Date.now().toString(36)}`
-    const result = invpipe(['replay', SAMPLE, '--sinks', 'kafka', '--json'], {
+    const result = run(['replay', SAMPLE, '--sinks', 'kafka', '--json'], {
       ...scram('scram-sha-256'),
       ALERT_TOPIC: topic,
     })
@@ -92,7 +88,7 @@ describe('SASL/SCRAM against the local broker', () => {
 
   test('a wrong password is a one-line error, exit 2, and the password is never printed', () => {
     const password = 'not-the-password-7f3a'
-    const result = invpipe(['replay', SAMPLE, '--sinks', 'kafka'], {
+    const result = run(['replay', SAMPLE, '--sinks', 'kafka'], {
       ...scram('scram-sha-256', password),
       ALERT_TOPIC: 'alerts-security-never',
     })
@@ -115,14 +111,14 @@ describe('SASL_SSL against the local broker', () => {
 
   test('generate produces over TLS (the broker checked against KAFKA_SSL_CA_FILE) with SCRAM-SHA-512', async () => {
     const topic = `tls-${Date.now().toString(36)}`
-    const result = invpipe(['generate', '--events', '300', '--seed', '5', '--topic', topic], {
+    const result = run(['generate', '--events', '300', '--seed', '5', '--topic', topic], {
       ...overTls({ KAFKA_SSL_CA_FILE: BROKER_CA }),
     })
     expect(result.stderr).toContain(
       `generate: 300 events, 200 items, Kafka topic ${topic} at ${SSL_BOOTSTRAP}`,
     )
     expect(result.code).toBe(0)
-    const expected = invpipe(['generate', '--events', '300', '--seed', '5'], {}).stdout.trim().split('\n')
+    const expected = run(['generate', '--events', '300', '--seed', '5'], {}).stdout.trim().split('\n')
     expect((await readThroughScram(topic, 'scram-sha-256')).sort()).toEqual(expected.sort())
   }, 60_000)
 
@@ -148,7 +144,7 @@ describe('SASL_SSL against the local broker', () => {
 })
 
 describe('validation before anything connects', () => {
-  const sample = (env: Record<string, string>) => invpipe(['replay', SAMPLE, '--sinks', 'kafka'], env)
+  const sample = (env: Record<string, string>) => run(['replay', SAMPLE, '--sinks', 'kafka'], env)
   const cases: [string, Record<string, string>, string][] = [
     [
       'SASL without a user',
@@ -264,7 +260,7 @@ test('--help shows no secret values', () => {
     REDIS_PASSWORD: 'redis-secret-4711',
   }
   for (const command of ['consume', 'replay']) {
-    const result = invpipe([command, '--help'], secrets)
+    const result = run([command, '--help'], secrets)
     expect(result.code).toBe(0)
     expect(result.stdout).toContain('KAFKA_SASL_PASSWORD')
     expect(result.stdout).toContain('POSTGRES_SSLMODE')
