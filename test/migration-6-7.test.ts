@@ -78,6 +78,10 @@ describe('migrations 6 and 7: item states and day closes as json', () => {
     const states = () =>
       sql`SELECT sku, warehouse_id, state FROM analytics.item_state ORDER BY sku, warehouse_id`
     const closes = () => sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
+    // Units with no short decimal form (the generated ones are whole): kept exactly.
+    await sql`INSERT INTO analytics.daily_close
+      (sku, warehouse_id, date, on_hand, first_date, sales_dates, sales_units)
+      VALUES ('SKU-FRACTION', 'W1', '2026-01-05', 2.5, '2026-01-01', '{2026-01-01,2026-01-03}', ${`{0.1,${1 / 3}}`})`
     const statesBefore = await states()
     const closesBefore = await closes()
     expect(statesBefore.length).toBeGreaterThan(0)
@@ -89,6 +93,8 @@ describe('migrations 6 and 7: item states and day closes as json', () => {
     expect(await columnType('daily_close', 'sales')).toBe('json')
     expect([...(await states())]).toEqual([...statesBefore])
     expect([...(await closes())]).toEqual(closesBefore.map(salesAsPairs))
+    const [fraction] = await sql`SELECT sales FROM analytics.daily_close WHERE sku = 'SKU-FRACTION'`
+    expect(fraction?.sales).toEqual([20454, 0.1, 20456, 1 / 3]) // 2026-01-01 is day 20,454 since 1970-01-01
 
     // The new release resumes from the converted states...
     const saved = await store.loadPartition('events', 0)
