@@ -23,7 +23,7 @@ import { type PartitionPosition, PostgresStore } from '../src/sinks/postgres.ts'
 import { openInputs, PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
-import { closeRecordBefore7, salesAsPairs } from './support/old-schema.ts'
+import { closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
 import { connect, Scenarios, storedResults } from './support/stack.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -231,7 +231,7 @@ function streamOf(seed: number): { path: string; lines: string[] } {
 }
 
 async function emptyTables(): Promise<void> {
-  await sql`TRUNCATE analytics.daily_close, analytics.daily_inventory, analytics.processed_metrics,
+  await sql`TRUNCATE analytics.daily_inventory, analytics.processed_metrics,
     analytics.item_state, analytics.consumer_offsets, analytics.metrics_outbox, analytics.alert_outbox`
 }
 
@@ -282,7 +282,7 @@ describe('upgrade from schema version 1 (no day closes)', () => {
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, commitAsSchema(1))
       // The upgrade: migrate, then the new version starts from the saved states.
-      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7])
+      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7, 8])
       const [saved] = await sql<{ items: number; day: number }[]>`
         SELECT count(*)::int AS items, max(floor((state->>'latestTs')::float8 / 86400000))::int AS day
         FROM analytics.item_state`
@@ -291,7 +291,7 @@ describe('upgrade from schema version 1 (no day closes)', () => {
         SELECT count(DISTINCT (sku, warehouse_id))::int AS items,
           count(*) FILTER (WHERE sku = 'SKU-QUIET')::int AS quiet,
           (SELECT count(*)::int FROM analytics.item_state) AS states
-        FROM analytics.daily_close`
+        FROM analytics.daily_inventory WHERE sales IS NOT NULL`
       expect(stored).toEqual({ items: stored?.states as number, quiet: 1, states: stored?.states as number })
       expect(stored?.states).toBeGreaterThanOrEqual(saved?.items as number)
       const { fromHistory, fromFiles } = await compare(path, saved?.day as number, 99_999)
@@ -310,11 +310,12 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       const partitions = partitionLines(lines, 2)
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, commitAsSchema(2))
-      const tables = async () => {
+      /** `closes`: where the closes are (their own table before schema 8). */
+      const tables = async (closes: string) => {
         const [counts] = await sql<Record<string, number>[]>`
           SELECT (SELECT count(*)::int FROM analytics.processed_metrics) AS metrics,
             (SELECT count(*)::int FROM analytics.daily_inventory) AS daily,
-            (SELECT count(*)::int FROM analytics.daily_close) AS closes,
+            (SELECT count(*)::int FROM ${sql.unsafe(closes)}) AS closes,
             (SELECT count(*)::int FROM analytics.item_state) AS states,
             (SELECT count(*)::int FROM analytics.metrics_outbox) AS outbox,
             (SELECT count(*)::int FROM analytics.alert_outbox) AS alerts`
@@ -324,12 +325,12 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       const closesBefore = await sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
       const alertsBefore = await sql<{ alert_id: string; value: string }[]>`
         SELECT alert_id, value FROM analytics.alert_outbox ORDER BY created_at, alert_id`
-      const before = await tables()
+      const before = await tables('analytics.daily_close')
       expect(before.outbox).toBeGreaterThan(0)
       expect(before.alerts).toBeGreaterThan(0)
 
-      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7])
-      expect(await tables()).toEqual(before)
+      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7, 8])
+      expect(await tables('analytics.daily_inventory WHERE sales IS NOT NULL')).toEqual(before)
       // Every row kept as it was; the new columns: nothing on order (no purchase order could be
       // accepted before), so the position is the on-hand; no expected stockout date yet.
       const metricsAfter = await sql`SELECT * FROM analytics.processed_metrics ORDER BY sku, warehouse_id`
@@ -343,14 +344,15 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
         expect(row.inventory_position).toBe(row.on_hand)
         expect(row.expected_stockout_date).toBeNull()
       }
-      // The closes too (their sales as pairs since migration 7); the current close of each item
-      // takes its model from the saved state.
-      const closesAfter = await sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
+      // The closes too (their sales as pairs since migration 7, in their day's row of the daily
+      // history since 8); the current close of each item takes its model from the saved state.
+      const closesAfter = await storedCloses(sql)
       expect(closesAfter.map(({ model: _, ...rest }) => rest)).toEqual(closesBefore.map(salesAsPairs))
       const [models] = await sql<{ current: number; with_model: number }[]>`
         SELECT count(*) FILTER (WHERE c.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int)::int AS current,
           count(*) FILTER (WHERE c.model IS NOT NULL)::int AS with_model
-        FROM analytics.daily_close c JOIN analytics.item_state s USING (sku, warehouse_id)`
+        FROM analytics.daily_inventory c JOIN analytics.item_state s USING (sku, warehouse_id)
+        WHERE c.sales IS NOT NULL`
       expect(models?.with_model).toBe(models?.current as number)
       // The alert messages waiting to be sent are still there, in their order, named by their alert_id.
       const unsent = await store().unsentAlerts(0)
@@ -479,6 +481,56 @@ describe('item states in analytics.item_state', () => {
     const [fromLive, fromResumed] = [live.flush(0), resumed.flush(0)]
     expect(fromResumed.rows).toEqual(fromLive.rows)
     expect(fromResumed.alerts).toEqual(fromLive.alerts)
+  })
+})
+
+describe('a day and its close in one row of analytics.daily_inventory', () => {
+  test("a commit of late events only replaces the item's current close and leaves that day's history", async () => {
+    await emptyTables()
+    const event = (id: string, type: string, quantity: number, day: number) =>
+      JSON.stringify({
+        event_id: id,
+        event_type: type,
+        sku: 'LATE',
+        warehouse_id: 'WH-1',
+        quantity,
+        timestamp: `2026-03-0${day}T12:00:00Z`,
+      })
+    const engine = new Engine(core, { trackDaily: true })
+    const commit = async (lines: string[], expectedOffset: number | null, nextOffset: number) => {
+      for (const line of lines) {
+        const parsed = parseEvent(line)
+        if (parsed.ok) engine.process(parsed.event)
+      }
+      await store().commitBatch(
+        { topic: TOPIC, partition: 0, expectedOffset, nextOffset },
+        engine.flush(0),
+        [],
+      )
+    }
+    // Commit 1: 10 counted on March 1, 2 sold on March 3. Commit 2: 1 sold on March 2, arriving late.
+    await commit([event('c1', 'stock_count', 10, 1), event('s3', 'sale', 2, 3)], null, 2)
+    await commit([event('s2', 'sale', 1, 2)], 2, 3)
+    const rows = await sql`
+      SELECT to_char(date, 'MM-DD') AS date, sold, closing_on_hand, stockout, close_on_hand, sales
+      FROM analytics.daily_inventory ORDER BY date`
+    const march = (day: number) => Date.UTC(2026, 2, day) / 86_400_000
+    expect([...rows]).toEqual([
+      // Closed when March 3's sale moved the item past it.
+      { date: '03-01', sold: 0, closing_on_hand: 10, stockout: false, close_on_hand: 10, sales: [] },
+      // The late sale's day: its history (the on-hand after it, SPEC §3), and no close (the item's
+      // stream never stood at March 2).
+      { date: '03-02', sold: 1, closing_on_hand: 7, stockout: false, close_on_hand: null, sales: null },
+      // March 3's history as commit 1 left it; its close as the item stands after the late sale.
+      {
+        date: '03-03',
+        sold: 2,
+        closing_on_hand: 8,
+        stockout: false,
+        close_on_hand: 7,
+        sales: [march(2), 1, march(3), 2],
+      },
+    ])
   })
 })
 

@@ -1,5 +1,5 @@
 // `invpipe backtest` with no file reads the history that `consume` stored in PostgreSQL
-// (analytics.daily_close and analytics.daily_inventory), through the real stack: Apache Kafka,
+// (analytics.daily_inventory: the days and their closes), through the real stack: Apache Kafka,
 // PostgreSQL. The report must be the one the event files give, figure for figure, whatever the
 // batch size consume ran with (closes are taken inside batches and across them).
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
@@ -204,27 +204,26 @@ describe('no history', () => {
     const unmigrated = run({})
     expect(unmigrated.code).toBe(2)
     expect(unmigrated.stderr.trim()).toMatch(
-      /^invpipe: no history in PostgreSQL: analytics.daily_close does not exist/,
+      /^invpipe: no history in PostgreSQL: the database is not migrated \(run `invpipe migrate` and `invpipe consume` first\)/,
     )
     const sql = connect(database)
-    await sql`CREATE SCHEMA analytics`
-    await sql`CREATE TABLE analytics.daily_close (date date)`
+    await migrate(sql)
     await sql.end()
     const empty = run({})
     expect(empty.code).toBe(2)
-    expect(empty.stderr.trim()).toMatch(/^invpipe: no history in PostgreSQL: analytics.daily_close is empty/)
-    // A history stored before the closes' sales were one json array (schema 7): migrate first.
+    expect(empty.stderr.trim()).toMatch(
+      /^invpipe: no history in PostgreSQL: analytics.daily_inventory holds no day closes/,
+    )
+    // A history stored before the closes moved into the daily history (schema 8): migrate first.
     const older = await scenarios.database('bt-older')
     const olderSql = connect(older)
     await migrate(olderSql)
-    await olderSql`INSERT INTO analytics.daily_close (sku, warehouse_id, date, first_date, sales)
-      VALUES ('S1', 'W1', '2026-01-02', '2026-01-01', '[]')`
-    await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version = 7`
+    await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version = 8`
     await olderSql.end()
     const outdated = run({ POSTGRES_DB: older })
     expect(outdated.code).toBe(2)
     expect(outdated.stderr.trim()).toMatch(
-      /^invpipe: no history in PostgreSQL: its schema is at version 6, invpipe backtest reads version 7 \(run `invpipe migrate`/,
+      /^invpipe: no history in PostgreSQL: its schema is at version 7, invpipe backtest reads version 8 \(run `invpipe migrate`/,
     )
     const badSetting = run({ POSTGRES_PORT: 'x' })
     expect(badSetting.code).toBe(2)

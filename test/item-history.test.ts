@@ -323,10 +323,10 @@ describe('no story in the history', () => {
       /^invpipe: no history in PostgreSQL .*: analytics.processed_metrics is empty/,
     )
     expect(empty.code).toBe(2)
-    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 7`
+    await sql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 8`
     const old = run(['item', 'S1', 'W1'], env)
     expect(old.stderr.trim()).toMatch(
-      /: its schema is at version 6, invpipe item reads version 7 \(run `invpipe migrate`/,
+      /: its schema is at version 7, invpipe item reads version 8 \(run `invpipe migrate`/,
     )
     expect(old.code).toBe(2)
     await sql.end()

@@ -1,24 +1,24 @@
 // The backtest's PostgreSQL source: the history that `consume` (or `replay --sinks postgres`)
-// stored. analytics.daily_close holds each item's state at the close of each of its days, from
-// which the predictions are rebuilt exactly as the file source makes them; analytics.daily_inventory
-// holds what happened. The closes and days read are those that reach into the window or come
+// stored. analytics.daily_inventory holds what happened each day and, on the days an item's stream
+// stood at, its state at the day's close, from which the predictions are rebuilt exactly as the
+// file source makes them. The closes and days read are those that reach into the window or come
 // after it (an item first seen after the window still counts among the items, as with files).
 import type { Sql, TransactionSql } from 'postgres'
 import type { CloseModelRecord, DayClose } from '../core/close.ts'
 import { closeModelFromRecord, stateOfClose } from '../core/close.ts'
 import { itemKey } from '../core/event.ts'
-import { errorCode, UsageError } from '../errors.ts'
+import { UsageError } from '../errors.ts'
 import { requireSchema } from '../postgres/migrations.ts'
 import type { BacktestData, ClosePredictor, TrackedItem } from './collect.ts'
 import type { Window } from './window.ts'
 
 /**
  * The schema version whose tables and columns the history readers (backtest, `invpipe item`) read:
- * daily_close.sales (migration 7), alert_outbox kept as the alert log (5).
+ * the closes in daily_inventory (migration 8), alert_outbox kept as the alert log (5).
  */
-export const HISTORY_SCHEMA_VERSION = 7
+export const HISTORY_SCHEMA_VERSION = 8
 
-/** A row of analytics.daily_close as the readers select it (dates as day numbers). */
+/** A close of analytics.daily_inventory as the readers select it (dates as day numbers). */
 export interface StoredClose {
   day: number
   on_hand: number | null
@@ -57,8 +57,8 @@ export async function collectHistory(
 ): Promise<BacktestData> {
   // One snapshot for every read: consume may commit meanwhile, and the closes must match the days.
   const data = await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const endDay = await latestCloseDay(tx)
     await requireSchema(tx, 'PostgreSQL', 'invpipe backtest', HISTORY_SCHEMA_VERSION)
+    const endDay = await latestCloseDay(tx)
     const window = predictor.resolveWindow(today, endDay)
     const daily = await dailyHistories(tx, window, cursorRows)
     await predictClosesOf(tx, predictor, { endDay, window, today, daily, cursorRows })
@@ -75,12 +75,12 @@ async function predictClosesOf(
 ): Promise<void> {
   let item: TrackedItem | null = null
   for await (const rows of sql<CloseRow[]>`
-    SELECT sku, warehouse_id, day, next_day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
-      sales, model
+    SELECT sku, warehouse_id, day, next_day, close_on_hand AS on_hand, first_date - date '1970-01-01' AS first_day,
+      lead_time_days, sales, model
     FROM (
       SELECT *, date - date '1970-01-01' AS day,
         lead(date) OVER (PARTITION BY sku, warehouse_id ORDER BY date) - date '1970-01-01' AS next_day
-      FROM analytics.daily_close
+      FROM analytics.daily_inventory WHERE sales IS NOT NULL
     ) AS c
     WHERE next_day IS NULL OR next_day > ${read.window.since}
     ORDER BY sku, warehouse_id, day`.cursor(read.cursorRows)) {
@@ -96,10 +96,10 @@ async function predictClosesOf(
 /** E: the latest day any item's stream reached. */
 async function latestCloseDay(sql: TransactionSql): Promise<number> {
   const [row] = await sql<{ end_day: number | null }[]>`
-    SELECT max(date) - date '1970-01-01' AS end_day FROM analytics.daily_close`.catch(missingTable)
+    SELECT max(date) - date '1970-01-01' AS end_day FROM analytics.daily_inventory WHERE sales IS NOT NULL`
   if (row?.end_day == null) {
     throw new UsageError(
-      'no history in PostgreSQL: analytics.daily_close is empty (run `invpipe consume`, or `invpipe replay FILE --sinks postgres`, first), or name event files',
+      'no history in PostgreSQL: analytics.daily_inventory holds no day closes (run `invpipe consume`, or `invpipe replay FILE --sinks postgres`, first), or name event files',
     )
   }
   return row.end_day
@@ -147,13 +147,4 @@ export function closeOfRow(key: string, row: StoredClose): DayClose {
     sales: row.sales,
     ...closeModelFromRecord(row.model),
   }
-}
-
-function missingTable(error: unknown): never {
-  if (errorCode(error) === '42P01') {
-    throw new UsageError(
-      'no history in PostgreSQL: analytics.daily_close does not exist (run `invpipe migrate` and `invpipe consume` first), or name event files',
-    )
-  }
-  throw error
 }

@@ -367,7 +367,7 @@ export function reportNotes(report: BacktestReport): string[] {
 export function sourceWords(report: BacktestReport): string {
   return report.source.kind === 'files'
     ? report.source.files.join(', ')
-    : `the PostgreSQL history in ${report.source.database} (analytics.daily_close, analytics.daily_inventory)`
+    : `the PostgreSQL history in ${report.source.database} (analytics.daily_inventory)`
 }
 
 /** The files' event counts in words; null for the PostgreSQL history, which does not keep them. */

@@ -2,8 +2,8 @@
 // item-days hides where the risk works and where it does not (a model can rank fast movers well and
 // still be useless for the intermittent long tail, or for items whose replenishment it cannot see).
 // Pure. Each prediction is classified from the item's state at the close it was made at, as of its
-// day t, so the PostgreSQL history (which rebuilds that state from analytics.daily_close) classifies
-// it exactly as the event files do.
+// day t, so the PostgreSQL history (which rebuilds that state from the closes kept in
+// analytics.daily_inventory) classifies it exactly as the event files do.
 //
 // Demand class, over W_30 = max(t − 29, first_day) … t (SPEC §4's window):
 //   ADI (average inter-demand interval) = days of W_30 on which the item could sell / days with a

@@ -1,7 +1,7 @@
 // One item's story from the PostgreSQL history that `consume` (or `replay --sinks postgres`)
 // stored, for `invpipe item SKU WAREHOUSE` with no file: the same story the event files give.
-//   analytics.daily_inventory  what happened each day (units, closing stock, stockout);
-//   analytics.daily_close      the item's state at the close of each of its days, from which the
+//   analytics.daily_inventory  what happened each day (units, closing stock, stockout), and the
+//                              item's state at the close of each of its days, from which the
 //                              figures at that close are computed again, with the settings given,
 //                              exactly as the engine computed them (src/core/close.ts);
 //   analytics.processed_metrics  the latest row: when the last event came, how many were applied;
@@ -29,8 +29,9 @@ interface LatestRow {
   computed_at: Date
 }
 
-interface DailyRow {
-  day: number
+/** A day of the history; its close columns are null on a day the item's stream never stood at. */
+interface DailyRow extends Omit<StoredClose, 'sales'> {
+  sales: number[] | null
   sold: number
   returned: number
   received: number
@@ -62,16 +63,14 @@ export async function readItemHistory(
       SELECT last_event_at, event_count, computed_at FROM analytics.processed_metrics
       WHERE sku = ${sku} AND warehouse_id = ${warehouseId}`
     const daily = await tx<DailyRow[]>`
-      SELECT date - date '1970-01-01' AS day, sold, returned, received, adjusted, closing_on_hand, stockout
+      SELECT date - date '1970-01-01' AS day, sold, returned, received, adjusted, closing_on_hand, stockout,
+        close_on_hand AS on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days, sales, model
       FROM analytics.daily_inventory WHERE sku = ${sku} AND warehouse_id = ${warehouseId} ORDER BY date`
-    const closes = await tx<StoredClose[]>`
-      SELECT date - date '1970-01-01' AS day, on_hand, first_date - date '1970-01-01' AS first_day, lead_time_days,
-        sales, model
-      FROM analytics.daily_close WHERE sku = ${sku} AND warehouse_id = ${warehouseId} ORDER BY date`
+    const closes = daily.filter((row): row is DailyRow & StoredClose => row.sales !== null)
     // Each message is its own row, in the order the events raised them (the outbox id).
     const messages = await tx<{ value: string }[]>`
       SELECT value FROM analytics.alert_outbox WHERE item_key = ${itemKey(sku, warehouseId)} ORDER BY id`
-    if (latest === undefined && daily.length === 0 && closes.length === 0)
+    if (latest === undefined && daily.length === 0)
       throw new UsageError(await notInHistory(tx, database, sku, warehouseId))
 
     const days = new StoryDays()

@@ -1,8 +1,7 @@
 // The close of a day: what the metrics need of an item's state as it stood when the item's stream
 // moved past its day D (just before the first arriving event dated after D). Stored by the
-// PostgreSQL sink (analytics.daily_close) so that `backtest` can rebuild, from what `consume`
+// PostgreSQL sink (in the day's row of analytics.daily_inventory) so that `backtest` can rebuild, from what `consume`
 // wrote, the predictions it would have made at each close: the same ones as from the event files.
-import { splitItemKey } from './event.ts'
 import {
   type Order,
   type OrderJson,
@@ -12,7 +11,6 @@ import {
   unplannedToJson,
 } from './orders.ts'
 import { ItemState } from './state.ts'
-import { formatDay } from './time.ts'
 
 export interface DayClose {
   key: string
@@ -61,25 +59,6 @@ export function stateOfClose(close: DayClose): ItemState {
   return state
 }
 
-/**
- * The analytics.daily_close row (dates as YYYY-MM-DD; `sales` as the state holds them, pairs of day
- * number and units, for a json column); `model` holds the rest of what the risk reads (out-of-stock
- * days, orders, delivery record) as JSON.
- */
-export function closeRecord(close: DayClose) {
-  const [sku, warehouseId] = splitItemKey(close.key)
-  return {
-    sku,
-    warehouse_id: warehouseId,
-    date: formatDay(close.day),
-    on_hand: close.onHand,
-    first_date: formatDay(close.firstDay),
-    lead_time_days: close.leadTimeOverride,
-    sales: close.sales,
-    model: closeModelRecord(close),
-  }
-}
-
 export interface CloseModelRecord {
   outDays: number[]
   /** expectedDay null: a receipt-only entry (NaN in memory). */
@@ -88,7 +67,8 @@ export interface CloseModelRecord {
   unplanned: (number | null)[]
 }
 
-function closeModelRecord(close: DayClose): CloseModelRecord {
+/** What the risk model reads of a close beyond the metrics, as stored (a json column). */
+export function closeModelRecord(close: DayClose): CloseModelRecord {
   return {
     outDays: close.outDays,
     orders: close.orders.map(orderToJson),
@@ -97,7 +77,7 @@ function closeModelRecord(close: DayClose): CloseModelRecord {
   }
 }
 
-/** The model part of a close read back from analytics.daily_close (null: a close stored before risk version 2). */
+/** The model part of a close read back from analytics.daily_inventory (null: a close stored before risk version 2). */
 export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned'> {

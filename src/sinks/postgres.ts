@@ -4,8 +4,8 @@
 // commit or none of it. Every table is written with one statement over arrays (unnest), whatever
 // the number of rows, and the statements of a commit are pipelined.
 import type { Sql, TransactionSql } from 'postgres'
-import { closeRecord, type DayClose } from '../core/close.ts'
-import { splitItemKey } from '../core/event.ts'
+import { closeModelRecord, type DayClose } from '../core/close.ts'
+import { itemKey, splitItemKey } from '../core/event.ts'
 import {
   type DailyDelta,
   type MetricsColumn,
@@ -79,30 +79,57 @@ const METRICS_COLUMNS: ArrayColumn<MetricsRow>[] = SPEC_COLUMNS.map((c: MetricsC
   sql: c.kind === 'date' ? asDate : c.kind === 'timestamp' ? asTimestamp : undefined,
 }))
 
-const DAILY_COLUMNS: ArrayColumn<DailyDelta>[] = [
-  { name: 'sku', type: 'text', value: (d) => d.sku },
-  { name: 'warehouse_id', type: 'text', value: (d) => d.warehouseId },
-  { name: 'date', type: 'int4', value: (d) => d.day, sql: asDate },
-  { name: 'sold', type: 'float8', value: (d) => d.sold },
-  { name: 'returned', type: 'float8', value: (d) => d.returned },
-  { name: 'received', type: 'float8', value: (d) => d.received },
-  { name: 'adjusted', type: 'float8', value: (d) => d.adjusted },
-  { name: 'closing_on_hand', type: 'float8', value: (d) => d.closingOnHand },
-  { name: 'stockout', type: 'text', value: (d) => (d.stockout ? 't' : 'f'), sql: asBoolean },
+/**
+ * One (item, day) of a commit: the day's delta of the daily history, the item's close of the day,
+ * or both; one row of analytics.daily_inventory (migration 8 keeps the closes there).
+ */
+interface DayRow {
+  sku: string
+  warehouseId: string
+  day: number
+  delta: DailyDelta | null
+  close: DayClose | null
+}
+
+/** json_array_elements gives JSON's null as a json value: the close columns of a row without one. */
+const asJsonOrNull = (e: string) => `CASE WHEN json_typeof(${e}) = 'null' THEN NULL ELSE ${e} END`
+
+/**
+ * The daily history's columns, then the close's (null without one). A close-only row that is new
+ * (its day's events came in an earlier commit, so this never inserts in practice) says nothing happened.
+ */
+const DAY_COLUMNS: ArrayColumn<DayRow>[] = [
+  { name: 'sku', type: 'text', value: (r) => r.sku },
+  { name: 'warehouse_id', type: 'text', value: (r) => r.warehouseId },
+  { name: 'date', type: 'int4', value: (r) => r.day, sql: asDate },
+  { name: 'sold', type: 'float8', value: (r) => r.delta?.sold ?? 0 },
+  { name: 'returned', type: 'float8', value: (r) => r.delta?.returned ?? 0 },
+  { name: 'received', type: 'float8', value: (r) => r.delta?.received ?? 0 },
+  { name: 'adjusted', type: 'float8', value: (r) => r.delta?.adjusted ?? 0 },
+  {
+    name: 'closing_on_hand',
+    type: 'float8',
+    value: (r) => (r.delta === null ? r.close?.onHand : r.delta.closingOnHand),
+  },
+  {
+    name: 'stockout',
+    type: 'text',
+    value: (r) => ((r.delta?.stockout ?? (r.close?.onHand ?? 1) <= 0) ? 't' : 'f'),
+    sql: asBoolean,
+  },
+  { name: 'close_on_hand', type: 'float8', value: (r) => r.close?.onHand ?? null },
+  { name: 'first_date', type: 'int4', value: (r) => r.close?.firstDay ?? null, sql: asDate },
+  { name: 'lead_time_days', type: 'float8', value: (r) => r.close?.leadTimeOverride ?? null },
+  { name: 'sales', type: 'json', value: (r) => r.close?.sales ?? null, sql: asJsonOrNull },
+  {
+    name: 'model',
+    type: 'json',
+    value: (r) => (r.close === null ? null : closeModelRecord(r.close)),
+    sql: asJsonOrNull,
+  },
 ]
 
-type CloseRecord = ReturnType<typeof closeRecord>
-
-const CLOSE_COLUMNS: ArrayColumn<CloseRecord>[] = [
-  { name: 'sku', type: 'text', value: (c) => c.sku },
-  { name: 'warehouse_id', type: 'text', value: (c) => c.warehouse_id },
-  { name: 'date', type: 'text', value: (c) => c.date, sql: (e) => `${e}::date` },
-  { name: 'on_hand', type: 'float8', value: (c) => c.on_hand },
-  { name: 'first_date', type: 'text', value: (c) => c.first_date, sql: (e) => `${e}::date` },
-  { name: 'lead_time_days', type: 'float8', value: (c) => c.lead_time_days },
-  { name: 'sales', type: 'json', value: (c) => c.sales },
-  { name: 'model', type: 'json', value: (c) => c.model },
-]
+const CLOSE_COLUMN_NAMES = ['close_on_hand', 'first_date', 'lead_time_days', 'sales', 'model']
 
 /**
  * INSERT … SELECT FROM unnest of one array per column: one statement and one parameter per column
@@ -131,20 +158,44 @@ const UPSERT_METRICS = bulkInsert(
   METRICS_COLUMNS,
   replaceAll(['sku', 'warehouse_id'], METRICS_COLUMNS as ArrayColumn<unknown>[]),
 )
-// Units add up across commits; the closing stock of the latest wins; a stockout stays a stockout.
-const ADD_DAILY = bulkInsert(
+// Units add up across commits; the closing stock of the latest wins; a stockout stays a stockout;
+// a close, when the row brings one (sales is never null in a close), replaces the stored one.
+const ADD_DAYS = bulkInsert(
   'analytics.daily_inventory',
-  DAILY_COLUMNS,
+  DAY_COLUMNS,
   `ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
     sold = t.sold + excluded.sold, returned = t.returned + excluded.returned,
     received = t.received + excluded.received, adjusted = t.adjusted + excluded.adjusted,
-    closing_on_hand = excluded.closing_on_hand, stockout = t.stockout OR excluded.stockout`,
+    closing_on_hand = excluded.closing_on_hand, stockout = t.stockout OR excluded.stockout,
+    ${CLOSE_COLUMN_NAMES.map((c) => `${c} = CASE WHEN excluded.sales IS NULL THEN t.${c} ELSE excluded.${c} END`).join(', ')}`,
 )
-const UPSERT_CLOSES = bulkInsert(
-  'analytics.daily_close',
-  CLOSE_COLUMNS,
-  replaceAll(['sku', 'warehouse_id', 'date'], CLOSE_COLUMNS as ArrayColumn<unknown>[]),
+// Closes of days this commit has no delta for (the item's events were late ones, dated earlier):
+// the day's history stays as it is.
+const REPLACE_CLOSES = bulkInsert(
+  'analytics.daily_inventory',
+  DAY_COLUMNS,
+  `ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+    ${CLOSE_COLUMN_NAMES.map((c) => `${c} = excluded.${c}`).join(', ')}`,
 )
+
+/** The commit's deltas and closes by (item, day): the days with a delta, and the closes of other days. */
+function dayRows(daily: readonly DailyDelta[], closes: readonly DayClose[]): [DayRow[], DayRow[]] {
+  const withDelta = new Map<string, DayRow>()
+  for (const delta of daily) {
+    const { sku, warehouseId, day } = delta
+    withDelta.set(`${itemKey(sku, warehouseId)}|${day}`, { sku, warehouseId, day, delta, close: null })
+  }
+  const closesOnly: DayRow[] = []
+  for (const close of closes) {
+    const row = withDelta.get(`${close.key}|${close.day}`)
+    if (row !== undefined) row.close = close
+    else {
+      const [sku, warehouseId] = splitItemKey(close.key)
+      closesOnly.push({ sku, warehouseId, day: close.day, delta: null, close })
+    }
+  }
+  return [[...withDelta.values()], closesOnly]
+}
 
 /** The parameters of a bulkInsert: one array literal (or JSON array) per column. */
 function columnArrays<T>(columns: ArrayColumn<T>[], items: readonly T[]): string[] {
@@ -173,8 +224,9 @@ function analyticsStatements(write: AnalyticsWrite): Statement[] {
     statements.push((tx) => tx.unsafe(query, parameters, { prepare: true }))
   }
   add(UPSERT_METRICS, METRICS_COLUMNS, write.rows)
-  add(ADD_DAILY, DAILY_COLUMNS, write.daily)
-  add(UPSERT_CLOSES, CLOSE_COLUMNS, write.closes.map(closeRecord))
+  const [days, closesOnly] = dayRows(write.daily, write.closes)
+  add(ADD_DAYS, DAY_COLUMNS, days)
+  add(REPLACE_CLOSES, DAY_COLUMNS, closesOnly)
   return statements
 }
 

@@ -1,17 +1,18 @@
-// Migrations 6 (item states and day-close models as json instead of jsonb) and 7 (a close's sales as
-// one json array of pairs) against the real PostgreSQL: an installation at schema version 5 upgrades
-// keeping every state and close as it was, and consume resumes from the converted states to the
-// same end as a run that never stopped.
+// Migrations 6 (item states and day-close models as json instead of jsonb), 7 (a close's sales as
+// one json array of pairs) and 8 (the closes in their day's row of the daily history) against the
+// real PostgreSQL: an installation at schema version 5 upgrades keeping every state, day and close as
+// it was, and consume resumes from the converted states to the same end as a run that never stopped.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import type { Sql } from 'postgres'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { type Batch, Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
+import { dailyRecord } from '../src/core/rows.ts'
 import { type ItemSnapshot, snapshotOf } from '../src/core/snapshot.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
 import { generatedLines } from './support/events.ts'
-import { closeRecordBefore7, salesAsPairs } from './support/old-schema.ts'
+import { closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
 import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
@@ -48,8 +49,8 @@ const columnType = async (table: string, column: string) => {
   return row?.type
 }
 
-describe('migrations 6 and 7: item states and day closes as json', () => {
-  test('states and closes stored at version 5 are kept, and consume resumes from them', async () => {
+describe('migrations 6, 7 and 8: item states and day closes as json, the closes in the daily history', () => {
+  test('states, days and closes stored at version 5 are kept, and consume resumes from them', async () => {
     const store = new PostgresStore(sql, 'group')
     const commit = async (batch: Batch, end: number, committed: number | null) =>
       store.commitBatch(
@@ -57,43 +58,71 @@ describe('migrations 6 and 7: item states and day closes as json', () => {
         batch,
         [],
       )
-    /** As version 5 stored a batch's closes (the store writes today's columns). */
-    const closesAtVersion5 = (batch: Batch) =>
-      batch.closes.length === 0
-        ? null
-        : sql`
+    /** As version 5 stored a batch's days and closes (the store writes today's columns). */
+    const daysAtVersion5 = async (batch: Batch) => {
+      if (batch.daily.length > 0)
+        await sql`
+          INSERT INTO analytics.daily_inventory AS d
+          SELECT * FROM json_populate_recordset(null::analytics.daily_inventory, ${JSON.stringify(batch.daily.map(dailyRecord))}::text::json)
+          ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+            sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
+            received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
+            closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
+      if (batch.closes.length > 0)
+        await sql`
           INSERT INTO analytics.daily_close
           SELECT * FROM json_populate_recordset(null::analytics.daily_close, ${JSON.stringify(batch.closes.map(closeRecordBefore7))}::text::json)
           ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
             on_hand = excluded.on_hand, first_date = excluded.first_date, lead_time_days = excluded.lead_time_days,
             sales_dates = excluded.sales_dates, sales_units = excluded.sales_units, model = excluded.model`
+    }
     const half = LINES.length / 2
     let committed: number | null = null
     await run(new Engine(core, { trackDaily: true }), 0, half, async (batch, end) => {
-      await commit({ ...batch, closes: [] }, end, committed)
-      await closesAtVersion5(batch)
+      await commit({ ...batch, daily: [], closes: [] }, end, committed)
+      await daysAtVersion5(batch)
       committed = end
     })
     expect(await columnType('item_state', 'state')).toBe('jsonb')
     const states = () =>
       sql`SELECT sku, warehouse_id, state FROM analytics.item_state ORDER BY sku, warehouse_id`
     const closes = () => sql`SELECT * FROM analytics.daily_close ORDER BY sku, warehouse_id, date`
-    // Units with no short decimal form (the generated ones are whole): kept exactly.
+    const DAY_COLUMNS = sql`sku, warehouse_id, date, sold, returned, received, adjusted, closing_on_hand, stockout`
+    const days = () =>
+      sql`SELECT ${DAY_COLUMNS} FROM analytics.daily_inventory ORDER BY sku, warehouse_id, date`
+    // Units with no short decimal form (the generated ones are whole): kept exactly. A close with no
+    // day row (no release wrote one) gets a row that says nothing happened that day.
     await sql`INSERT INTO analytics.daily_close
       (sku, warehouse_id, date, on_hand, first_date, sales_dates, sales_units)
       VALUES ('SKU-FRACTION', 'W1', '2026-01-05', 2.5, '2026-01-01', '{2026-01-01,2026-01-03}', ${`{0.1,${1 / 3}}`})`
     const statesBefore = await states()
     const closesBefore = await closes()
+    const daysBefore = await days()
     expect(statesBefore.length).toBeGreaterThan(0)
     expect(closesBefore.length).toBeGreaterThan(statesBefore.length)
 
-    expect(await migrate(sql)).toEqual([6, 7])
+    expect(await migrate(sql)).toEqual([6, 7, 8])
     expect(await columnType('item_state', 'state')).toBe('json')
-    expect(await columnType('daily_close', 'model')).toBe('json')
-    expect(await columnType('daily_close', 'sales')).toBe('json')
+    expect(await columnType('daily_inventory', 'model')).toBe('json')
+    expect(await columnType('daily_inventory', 'sales')).toBe('json')
+    expect([...(await sql`SELECT to_regclass('analytics.daily_close') AS t`)]).toEqual([{ t: null }])
     expect([...(await states())]).toEqual([...statesBefore])
-    expect([...(await closes())]).toEqual(closesBefore.map(salesAsPairs))
-    const [fraction] = await sql`SELECT sales FROM analytics.daily_close WHERE sku = 'SKU-FRACTION'`
+    expect([...(await storedCloses(sql))]).toEqual(closesBefore.map(salesAsPairs))
+    const fractionDay = {
+      sku: 'SKU-FRACTION',
+      warehouse_id: 'W1',
+      date: new Date('2026-01-05T00:00:00Z'),
+      sold: 0,
+      returned: 0,
+      received: 0,
+      adjusted: 0,
+      closing_on_hand: 2.5,
+      stockout: false,
+    }
+    expect([...(await days())]).toEqual(
+      [...daysBefore, fractionDay].sort((a, b) => (a.sku as string).localeCompare(b.sku as string)),
+    )
+    const [fraction] = await sql`SELECT sales FROM analytics.daily_inventory WHERE sku = 'SKU-FRACTION'`
     expect(fraction?.sales).toEqual([20454, 0.1, 20456, 1 / 3]) // 2026-01-01 is day 20,454 since 1970-01-01
 
     // The new release resumes from the converted states...
