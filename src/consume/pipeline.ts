@@ -304,12 +304,14 @@ export class ConsumePipeline {
       work: (ms: number) => Promise<string | null | undefined>,
     ) => {
       const ms = Math.max(1_000, Math.min(limitMs, deadline - performance.now()))
+      const started = performance.now()
       try {
         const problem = await withTimeout(work(ms), ms, `no answer within ${(ms / 1000).toFixed(1)} s`)
         if (typeof problem === 'string') failures.push(problem)
       } catch (error) {
         failures.push(`${name}: ${errorText(error)}`)
       }
+      log.debug('exit step', { step: name, ms: Math.round(performance.now() - started) })
     }
     this.stopping = true
     this.resolveFinished()
@@ -364,6 +366,8 @@ export class ConsumePipeline {
       return rows === null
         ? `parquet: the outbox could not be drained (${errorText(error)}); the rows waiting there are written by the next run`
         : `parquet: ${rows} rows wait in the outbox (${errorText(error)}); the next run writes them`
+    } finally {
+      this.outbox.close()
     }
   }
 

@@ -34,7 +34,11 @@ export class ParquetOutbox {
   private draining: Promise<unknown> | null = null
   /** Claims of this instance whose file could not be written: tried again first, at once. */
   private readonly failedClaims = new Set<string>()
-  /** Encodes and writes a drain's files on the second core (started with its first file, closed with the drain). */
+  /**
+   * Encodes and writes the drains' files on the second core: started with the first file and kept
+   * until close(), its code compiled and warm (a new thread for each drain encoded ~4 times slower,
+   * and made the last drain of a run wait for its start).
+   */
   private fileWriter: ParquetFileWriter | null = null
 
   constructor(
@@ -96,12 +100,20 @@ export class ParquetOutbox {
         const path = await this.writeClaim(name)
         if (path !== null) written.push(path)
       }
+    } catch (error) {
+      // The thread may have failed with the file: the next drain starts another.
+      this.close()
+      throw error
     } finally {
-      this.fileWriter?.close()
-      this.fileWriter = null
       this.files.push(...written)
     }
     return written
+  }
+
+  /** Stops the writer thread (a later drain starts another). */
+  close(): void {
+    this.fileWriter?.close()
+    this.fileWriter = null
   }
 
   /** Counts rows this instance added to the outbox (committed with its batch). */
@@ -120,17 +132,20 @@ export class ParquetOutbox {
   private async claim(now: number, everything: boolean): Promise<string | null> {
     return this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(hashtext('invpipe_metrics_outbox'))`
-      // The oldest unclaimed entries up to rowsPerFile rows (at least one entry: none holds more).
-      const entries = await tx<{ id: number; rows: number; created_at: Date }[]>`
-        SELECT id, row_count AS rows, created_at FROM (
-          SELECT id, row_count, created_at, sum(row_count) OVER (ORDER BY id) AS upto
+      // The oldest unclaimed entries up to rowsPerFile rows (at least one entry: none holds more),
+      // and how many rows wait in all: a file is due once they fill one, though whole entries
+      // seldom add up to exactly rowsPerFile.
+      const entries = await tx<{ id: number; rows: number; created_at: Date; waiting: number }[]>`
+        SELECT id, row_count AS rows, created_at, waiting FROM (
+          SELECT id, row_count, created_at, sum(row_count) OVER (ORDER BY id) AS upto,
+            sum(row_count) OVER () AS waiting
           FROM analytics.metrics_outbox WHERE file IS NULL) AS w
         WHERE upto <= ${this.options.rowsPerFile} OR upto = row_count ORDER BY id`
       const first = entries[0]
       if (first === undefined) return null
-      const rows = entries.reduce((sum, entry) => sum + entry.rows, 0)
       const oldest = Math.min(...entries.map((entry) => entry.created_at.getTime()))
-      const ripe = everything || rows >= this.options.rowsPerFile || now - oldest >= this.options.maxWaitMs
+      const ripe =
+        everything || Number(first.waiting) >= this.options.rowsPerFile || now - oldest >= this.options.maxWaitMs
       if (!ripe) return null
       const name = metricsFileName(fileStamp(now), `${this.options.instance}_${first.id}`)
       await tx`
