@@ -369,6 +369,7 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
         instance: 'test',
       })
       const [file] = await outbox.drain(Date.now(), true)
+      outbox.close()
       const drained = (await parquetReadObjects({
         file: await asyncBufferFromFile(file as string),
         compressors: PARQUET_DECOMPRESSORS,
@@ -511,16 +512,34 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
     // Commit 1: 10 counted on March 1, 2 sold on March 3. Commit 2: 1 sold on March 2, arriving late.
     await commit([event('c1', 'stock_count', 10, 1), event('s3', 'sale', 2, 3)], null, 2)
     await commit([event('s2', 'sale', 1, 2)], 2, 3)
-    const rows = await sql`
-      SELECT to_char(date, 'MM-DD') AS date, sold, closing_on_hand, stockout, close_on_hand, sales
-      FROM analytics.daily_inventory ORDER BY date`
+    const days = async () => [
+      ...(await sql`
+        SELECT to_char(date, 'MM-DD') AS date, sold, closing_on_hand, stockout, close_on_hand, sales
+        FROM analytics.daily_inventory ORDER BY date`),
+    ]
     const march = (day: number) => Date.UTC(2026, 2, day) / 86_400_000
-    expect([...rows]).toEqual([
+    const march1 = {
+      date: '03-01',
+      sold: 0,
+      closing_on_hand: 10,
+      stockout: false,
+      close_on_hand: 10,
+      sales: [],
+    }
+    const march2 = {
+      date: '03-02',
+      sold: 1,
+      closing_on_hand: 7,
+      stockout: false,
+      close_on_hand: null,
+      sales: null,
+    }
+    expect(await days()).toEqual([
       // Closed when March 3's sale moved the item past it.
-      { date: '03-01', sold: 0, closing_on_hand: 10, stockout: false, close_on_hand: 10, sales: [] },
+      march1,
       // The late sale's day: its history (the on-hand after it, SPEC §3), and no close (the item's
       // stream never stood at March 2).
-      { date: '03-02', sold: 1, closing_on_hand: 7, stockout: false, close_on_hand: null, sales: null },
+      march2,
       // March 3's history as commit 1 left it; its close as the item stands after the late sale.
       {
         date: '03-03',
@@ -531,6 +550,28 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         sales: [march(2), 1, march(3), 2],
       },
     ])
+    // Commit 3: 1 sold on March 1, late too: that day's units grow and its close stays as it was.
+    await commit([event('s1', 'sale', 1, 1)], 3, 4)
+    expect(await days()).toEqual([
+      { ...march1, sold: 1, closing_on_hand: 6 },
+      march2,
+      {
+        date: '03-03',
+        sold: 2,
+        closing_on_hand: 8,
+        stockout: false,
+        close_on_hand: 6,
+        sales: [march(1), 1, march(2), 1, march(3), 2],
+      },
+    ])
+    // The rest of the close, as backtest reads it: no lead time from the events, nothing on order.
+    const [rest] = await sql`
+      SELECT first_date::text, lead_time_days, model FROM analytics.daily_inventory WHERE date = '2026-03-03'`
+    expect(rest).toEqual({
+      first_date: '2026-03-01',
+      lead_time_days: null,
+      model: { outDays: [], orders: [], deliveries: [], unplanned: [] },
+    })
   })
 })
 

@@ -77,6 +77,7 @@ describe('migration 4: packed Parquet outbox entries', () => {
     const dataDir = join(scenarios.scratchDir, 'files')
     const outbox = new ParquetOutbox(sql, { dataDir, rowsPerFile: 100, maxWaitMs: 60_000, instance: 'test' })
     const files = await outbox.drain(Date.now(), true)
+    outbox.close()
     expect(files.length).toBe(readdirSync(dataDir).length)
     const [left] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM analytics.metrics_outbox`
     expect(left?.n).toBe(0)

@@ -30,8 +30,8 @@ interface LatestRow {
 }
 
 /** A day of the history; its close columns are null on a day the item's stream never stood at. */
-interface DailyRow extends Omit<StoredClose, 'sales'> {
-  sales: number[] | null
+type DailyRow = { [K in Exclude<keyof StoredClose, 'day'>]: StoredClose[K] | null } & {
+  day: number
   sold: number
   returned: number
   received: number

@@ -285,8 +285,8 @@ export const MIGRATIONS: readonly Migration[] = [
         sales = c.sales, model = c.model
       FROM analytics.daily_close AS c
       WHERE d.sku = c.sku AND d.warehouse_id = c.warehouse_id AND d.date = c.date;
-      -- A close whose day has no daily row (not written by any release; kept all the same, so that
-      -- backtest reads the same history): the day's row says nothing happened, on-hand as at the close.
+      -- A close whose day has no daily row (no release wrote one): the close is kept, since backtest
+      -- reads it, in a row that says nothing happened that day, on-hand as at the close.
       INSERT INTO analytics.daily_inventory
         (sku, warehouse_id, date, sold, returned, received, adjusted, closing_on_hand, stockout,
          close_on_hand, first_date, lead_time_days, sales, model)

@@ -135,7 +135,7 @@ export class ParquetOutbox {
       // The oldest unclaimed entries up to rowsPerFile rows (at least one entry: none holds more),
       // and how many rows wait in all: a file is due once they fill one, though whole entries
       // seldom add up to exactly rowsPerFile.
-      const entries = await tx<{ id: number; rows: number; created_at: Date; waiting: number }[]>`
+      const entries = await tx<{ id: number; rows: number; created_at: Date; waiting: string }[]>`
         SELECT id, row_count AS rows, created_at, waiting FROM (
           SELECT id, row_count, created_at, sum(row_count) OVER (ORDER BY id) AS upto,
             sum(row_count) OVER () AS waiting
@@ -145,7 +145,9 @@ export class ParquetOutbox {
       if (first === undefined) return null
       const oldest = Math.min(...entries.map((entry) => entry.created_at.getTime()))
       const ripe =
-        everything || Number(first.waiting) >= this.options.rowsPerFile || now - oldest >= this.options.maxWaitMs
+        everything ||
+        Number(first.waiting) >= this.options.rowsPerFile ||
+        now - oldest >= this.options.maxWaitMs
       if (!ripe) return null
       const name = metricsFileName(fileStamp(now), `${this.options.instance}_${first.id}`)
       await tx`

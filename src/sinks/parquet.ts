@@ -385,6 +385,8 @@ export class ParquetMetricsWriter {
 export class ParquetFileWriter {
   private readonly worker = parquetWorker()
   private readonly waiting: { resolve: () => void; reject: (error: Error) => void }[] = []
+  /** Why the thread can no longer be used (it failed, or was closed): every later write fails with it. */
+  private broken: Error | null = null
 
   constructor() {
     this.worker.onmessage = (event: MessageEvent<FromParquetWorker>) => this.answered(event.data)
@@ -393,6 +395,7 @@ export class ParquetFileWriter {
 
   /** Writes `group` as the file at `path`; the group's typed arrays are handed over, not copied. */
   write(path: string, group: ColumnGroup): Promise<void> {
+    if (this.broken !== null) return Promise.reject(this.broken)
     return new Promise((resolve, reject) => {
       // Packed before it waits for an answer: a group that cannot be packed leaves no waiter behind.
       const sent = sentGroup(group)
@@ -414,6 +417,7 @@ export class ParquetFileWriter {
   }
 
   private failAll(error: Error): void {
+    this.broken ??= error
     for (const waiter of this.waiting.splice(0)) waiter.reject(error)
   }
 }
