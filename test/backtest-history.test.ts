@@ -13,7 +13,7 @@ import { backtestFiles, backtestHistory } from '../src/backtest/run.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { type Batch, Engine } from '../src/core/engine.ts'
 import { itemKey, parseEvent, splitItemKey } from '../src/core/event.ts'
-import { dailyRecord, metricsRecord } from '../src/core/rows.ts'
+import { metricsRecord } from '../src/core/rows.ts'
 import { snapshotOf } from '../src/core/snapshot.ts'
 import { formatDay } from '../src/core/time.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
@@ -23,7 +23,7 @@ import { type PartitionPosition, PostgresStore } from '../src/sinks/postgres.ts'
 import { openInputs, PARQUET_DECOMPRESSORS } from '../src/sources/files.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { generatedLines } from './support/events.ts'
-import { closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
+import { addDailyBefore8, closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
 import { connect, Scenarios, storedResults } from './support/stack.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
@@ -139,14 +139,7 @@ function commitAsSchema(version: 1 | 2): Commit {
         await tx`INSERT INTO analytics.metrics_outbox (row)
           SELECT value FROM jsonb_array_elements(${JSON.stringify(oldShape)}::text::jsonb)`
       }
-      if (batch.daily.length > 0)
-        await tx`
-          INSERT INTO analytics.daily_inventory AS d
-          SELECT * FROM json_populate_recordset(null::analytics.daily_inventory, ${JSON.stringify(batch.daily.map(dailyRecord))}::text::json)
-          ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
-            sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
-            received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
-            closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
+      await addDailyBefore8(tx, batch.daily)
       if (version === 2 && batch.closes.length > 0)
         await tx`
           INSERT INTO analytics.daily_close

@@ -7,12 +7,11 @@ import type { Sql } from 'postgres'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { type Batch, Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
-import { dailyRecord } from '../src/core/rows.ts'
 import { type ItemSnapshot, snapshotOf } from '../src/core/snapshot.ts'
 import { MIGRATIONS, migrate } from '../src/postgres/migrations.ts'
 import { PostgresStore } from '../src/sinks/postgres.ts'
 import { generatedLines } from './support/events.ts'
-import { closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
+import { addDailyBefore8, closeRecordBefore7, salesAsPairs, storedCloses } from './support/old-schema.ts'
 import { Scenarios } from './support/stack.ts'
 
 const scenarios = new Scenarios()
@@ -60,14 +59,7 @@ describe('migrations 6, 7 and 8: item states and day closes as json, the closes 
       )
     /** As version 5 stored a batch's days and closes (the store writes today's columns). */
     const daysAtVersion5 = async (batch: Batch) => {
-      if (batch.daily.length > 0)
-        await sql`
-          INSERT INTO analytics.daily_inventory AS d
-          SELECT * FROM json_populate_recordset(null::analytics.daily_inventory, ${JSON.stringify(batch.daily.map(dailyRecord))}::text::json)
-          ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
-            sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
-            received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
-            closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
+      await addDailyBefore8(sql, batch.daily)
       if (batch.closes.length > 0)
         await sql`
           INSERT INTO analytics.daily_close

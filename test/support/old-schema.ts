@@ -1,9 +1,10 @@
 // Day closes as the releases before schema version 8 stored them (a table of their own,
 // analytics.daily_close), for the upgrade tests: up to version 6 the sales as two parallel arrays
 // (dates, units), at version 7 one JSON array of pairs.
-import type { Sql } from 'postgres'
+import type { Sql, TransactionSql } from 'postgres'
 import { closeModelRecord, type DayClose } from '../../src/core/close.ts'
 import { splitItemKey } from '../../src/core/event.ts'
+import { type DailyDelta, dailyRecord } from '../../src/core/rows.ts'
 import { formatDay } from '../../src/core/time.ts'
 
 /** A close as schema version 7 holds it in analytics.daily_close (dates as YYYY-MM-DD). */
@@ -46,4 +47,19 @@ export function storedCloses(sql: Sql) {
   return sql`
     SELECT sku, warehouse_id, date, close_on_hand AS on_hand, first_date, lead_time_days, sales, model
     FROM analytics.daily_inventory WHERE sales IS NOT NULL ORDER BY sku, warehouse_id, date`
+}
+
+/** A commit's daily deltas as every release before schema 8 added them (the day's columns only). */
+export async function addDailyBefore8(
+  sql: Sql | TransactionSql,
+  daily: readonly DailyDelta[],
+): Promise<void> {
+  if (daily.length === 0) return
+  await sql`
+    INSERT INTO analytics.daily_inventory AS d
+    SELECT * FROM json_populate_recordset(null::analytics.daily_inventory, ${JSON.stringify(daily.map(dailyRecord))}::text::json)
+    ON CONFLICT (sku, warehouse_id, date) DO UPDATE SET
+      sold = d.sold + excluded.sold, returned = d.returned + excluded.returned,
+      received = d.received + excluded.received, adjusted = d.adjusted + excluded.adjusted,
+      closing_on_hand = excluded.closing_on_hand, stockout = d.stockout OR excluded.stockout`
 }
