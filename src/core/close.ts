@@ -1,7 +1,8 @@
 // The close of a day: what the metrics need of an item's state as it stood when the item's stream
 // moved past its day D (just before the first arriving event dated after D). Stored by the
-// PostgreSQL sink (in the day's row of analytics.daily_inventory) so that `backtest` can rebuild, from what `consume`
-// wrote, the predictions it would have made at each close: the same ones as from the event files.
+// PostgreSQL sink (in the day's row of analytics.daily_inventory) so that `backtest` can rebuild,
+// from what `consume` wrote, the predictions it would have made at each close: the same ones as
+// from the event files.
 import {
   type Order,
   type OrderJson,
