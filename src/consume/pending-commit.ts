@@ -6,7 +6,7 @@
 import type { Message } from 'kafkajs'
 import type { DayClose } from '../core/close.ts'
 import type { Batch } from '../core/engine.ts'
-import { itemKey } from '../core/event.ts'
+import { daySlot, itemKey } from '../core/event.ts'
 import { type DailyDelta, type MetricsRow, mergeDaily } from '../core/rows.ts'
 import type { ItemState } from '../core/state.ts'
 import { Tally } from '../core/tally.ts'
@@ -56,11 +56,11 @@ export class PendingCommit {
       this.latestRows.set(itemKey(row.sku, row.warehouseId), row)
     }
     for (const delta of batch.daily) {
-      const slot = `${itemKey(delta.sku, delta.warehouseId)}|${delta.day}`
+      const slot = daySlot(itemKey(delta.sku, delta.warehouseId), delta.day)
       const earlier = this.daily.get(slot)
       this.daily.set(slot, earlier === undefined ? delta : mergeDaily(earlier, delta))
     }
-    for (const close of batch.closes) this.closes.set(`${close.key}|${close.day}`, close)
+    for (const close of batch.closes) this.closes.set(daySlot(close.key, close.day), close)
     // The engine's own objects: a commit stores them as they stand when it is made, which is
     // after the last batch added (a partition's batches and commits take turns).
     for (const state of batch.states) this.states.set(state.key, state)

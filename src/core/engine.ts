@@ -6,7 +6,7 @@
 import { type Alert, buildAlert, nextEpisodeStep, orderRef, riskReason } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
-import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
+import { daySlot, type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics, type DemandMetrics } from './metrics.ts'
 import { assessRisk, ordersInHorizon, type RiskAssessment, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
@@ -217,7 +217,7 @@ export class Engine {
 
   private recordDaily(state: ItemState, event: InventoryEvent): void {
     const day = dayOf(event.ts)
-    const slot = `${state.key}|${day}`
+    const slot = daySlot(state.key, day)
     let delta = this.daily.get(slot)
     if (delta === undefined) {
       delta = {

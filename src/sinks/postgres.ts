@@ -5,7 +5,7 @@
 // the number of rows, and the statements of a commit are pipelined.
 import type { Sql, TransactionSql } from 'postgres'
 import { closeModelRecord, type DayClose } from '../core/close.ts'
-import { itemKey, splitItemKey } from '../core/event.ts'
+import { daySlot, itemKey, splitItemKey } from '../core/event.ts'
 import {
   type DailyDelta,
   type MetricsColumn,
@@ -183,11 +183,11 @@ function dayRows(daily: readonly DailyDelta[], closes: readonly DayClose[]): [Da
   const withDelta = new Map<string, DayRow>()
   for (const delta of daily) {
     const { sku, warehouseId, day } = delta
-    withDelta.set(`${itemKey(sku, warehouseId)}|${day}`, { sku, warehouseId, day, delta, close: null })
+    withDelta.set(daySlot(itemKey(sku, warehouseId), day), { sku, warehouseId, day, delta, close: null })
   }
   const closesOnly: DayRow[] = []
   for (const close of closes) {
-    const row = withDelta.get(`${close.key}|${close.day}`)
+    const row = withDelta.get(daySlot(close.key, close.day))
     if (row !== undefined) row.close = close
     else {
       const [sku, warehouseId] = splitItemKey(close.key)
