@@ -22,7 +22,10 @@ export interface Batch {
   daily: DailyDelta[]
   /** In the order the events raised them. */
   alerts: Alert[]
-  /** The states of the changed items, as they stand at the end of the batch (for stores that resume). */
+  /**
+   * The states of the changed items, as they stand at the end of the batch (for stores that
+   * resume), in the order of `rows`: a row's item is the state at the same index.
+   */
   states: ItemState[]
   /**
    * With daily tracking: the day closes the batch settled or moved. A changed item's close of its
