@@ -184,6 +184,9 @@ describe('failures', () => {
     }
     const twice = failing(['57P01', 'CONNECTION_CLOSED'])
     expect(await retryIfSessionLost(twice.work, 3, 1)).toBe(3)
+    // Ended while its socket was read or written (seen as "consume failed: read ECONNRESET" at start-up).
+    const reset = failing(['ECONNRESET', 'EPIPE'])
+    expect(await retryIfSessionLost(reset.work, 3, 1)).toBe(3)
     const refused = failing(['ECONNREFUSED'])
     await expect(retryIfSessionLost(refused.work, 3, 1)).rejects.toThrow('ECONNREFUSED')
     expect(refused.calls()).toBe(1)

@@ -288,8 +288,8 @@ export class ConsumePipeline {
   }
 
   /**
-   * The exit: the batches processed are committed, the consumer leaves the group, then unsent
-   * alerts, every waiting Parquet row, Redis, producer; each step with a time limit and all within
+   * The exit: the batches processed are committed, then the consumer leaves the group while the
+   * unsent alerts, every waiting Parquet row and Redis are written out, then the producer; each step with a time limit and all within
    * the session timeout, so that an outage cannot hold the exit. Returns one line per step that
    * failed (also logged).
    */
@@ -328,7 +328,9 @@ export class ConsumePipeline {
     // Committed before leaving the group, so that whoever takes the partitions resumes after them.
     // Not a failure when it cannot be done: the batches are processed again by the next run.
     await step('commit', budget * 0.2, () => this.commitEverything())
-    await step('kafka consumer', budget * 0.3, async () => {
+    // Leaving the group (up to a long poll's wait) and writing out what was committed need nothing
+    // of each other, so they run side by side.
+    const leaving = step('kafka consumer', budget * 0.3, async () => {
       await this.consumer?.disconnect()
       return null
     })
@@ -336,6 +338,7 @@ export class ConsumePipeline {
     await step('parquet', budget * 0.4, () => this.finishParquet())
     // Redis gets its time minus a moment to count what it could not write.
     await step('redis', budget * 0.4, (ms) => this.redisSync.finish(this.now() + ms - 500))
+    await leaving
     await step('kafka producer', 3_000, async () => {
       await this.producer?.disconnect()
       return null

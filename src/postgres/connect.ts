@@ -76,8 +76,12 @@ export function isConnectionFailure(error: unknown): boolean {
   return CONNECTION_FAILURES.has(errorCode(error))
 }
 
-/** Of those, an established session ended under the work (the server still up: an administrator, a pooler, a failover). */
-const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED'])
+/**
+ * Of those, an established session ended under the work (the server still up: an administrator, a
+ * pooler, a failover). A session ended while its socket was being read or written can surface as the
+ * socket's reset or broken pipe instead of the server's 57P01.
+ */
+const SESSION_LOST = new Set(['57P01', 'CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE'])
 
 export function isSessionLost(error: unknown): boolean {
   return SESSION_LOST.has(errorCode(error))
