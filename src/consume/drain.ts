@@ -6,7 +6,7 @@ import type { kafkaClient } from '../kafka/client.ts'
 import { errorText, log } from '../log.ts'
 import { withTimeout } from './failures.ts'
 
-/** How often the check runs, and how long one check may take. */
+/** How often the check runs (and at once when a commit reaches its partition's end), and how long one check may take. */
 const DRAIN_CHECK_MS = 500
 const DRAIN_CHECK_TIMEOUT_MS = 15_000
 
@@ -29,7 +29,7 @@ export interface DrainWatch {
   topic: string
   storedOffsets: (topic: string) => Promise<Map<number, number>>
   stopping: () => boolean
-  /** Sleeps, but no longer than until the pipeline stops. */
+  /** Sleeps, but no longer than until the pipeline stops or a commit reaches its partition's end. */
   pause: (ms: number) => Promise<void>
   caughtUp: () => void
 }

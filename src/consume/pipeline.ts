@@ -141,6 +141,8 @@ export class ConsumePipeline {
   private maintenance: ReturnType<typeof setInterval> | null = null
   private readonly finished: Promise<void>
   private resolveFinished: () => void = () => {}
+  /** Settles when a commit reaches its partition's end as last fetched (renewed each time): --drain checks at once. */
+  private atPartitionEnd = Promise.withResolvers<void>()
 
   constructor(private readonly options: ConsumeOptions) {
     this.store = new PostgresStore(options.sql, options.groupId, options.outbox.rowsPerFile)
@@ -270,7 +272,7 @@ export class ConsumePipeline {
         topic: this.options.topic,
         storedOffsets: (topic) => this.store.storedOffsets(topic),
         stopping: () => this.stopping,
-        pause: (ms) => this.pause(ms),
+        pause: (ms) => Promise.race([this.pause(ms), this.atPartitionEnd.promise]),
         caughtUp: () => this.stop(),
       })
   }
@@ -506,6 +508,7 @@ export class ConsumePipeline {
       // check fences it), or it did and the load before this one settled it.
       this.doubts.ruledOut(work.partition)
       work.committed = pending.nextOffset
+      if (pending.nextOffset >= Number(pending.highWatermark)) this.reachedPartitionEnd()
       this.countCommitted(work.partition, pending, truncated)
       const committed = performance.now()
       await this.afterCommit(work, pending, content.rows, outboxIds)
@@ -521,6 +524,11 @@ export class ConsumePipeline {
     })()
     work.committing = run
     return run
+  }
+
+  private reachedPartitionEnd(): void {
+    this.atPartitionEnd.resolve()
+    this.atPartitionEnd = Promise.withResolvers<void>()
   }
 
   /** The engine is now ahead of PostgreSQL: forget it and resume from what PostgreSQL holds. */
