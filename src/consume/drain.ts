@@ -6,7 +6,10 @@ import type { kafkaClient } from '../kafka/client.ts'
 import { errorText, log } from '../log.ts'
 import { withTimeout } from './failures.ts'
 
-/** How often the check runs (and at once when a commit reaches its partition's end), and how long one check may take. */
+/**
+ * How often the check runs (and at once when a commit reaches its partition's end), and how long
+ * one check may take.
+ */
 const DRAIN_CHECK_MS = 500
 const DRAIN_CHECK_TIMEOUT_MS = 15_000
 

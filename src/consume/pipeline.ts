@@ -141,7 +141,10 @@ export class ConsumePipeline {
   private maintenance: ReturnType<typeof setInterval> | null = null
   private readonly finished: Promise<void>
   private resolveFinished: () => void = () => {}
-  /** Settles when a commit reaches its partition's end as last fetched (renewed each time): --drain checks at once. */
+  /**
+   * Settles when a commit reaches its partition's end as last fetched, and is renewed: --drain
+   * checks at once.
+   */
   private atPartitionEnd = Promise.withResolvers<void>()
 
   constructor(private readonly options: ConsumeOptions) {
@@ -291,9 +294,9 @@ export class ConsumePipeline {
 
   /**
    * The exit: the batches processed are committed, then the consumer leaves the group while the
-   * unsent alerts, every waiting Parquet row and Redis are written out, then the producer; each step with a time limit and all within
-   * the session timeout, so that an outage cannot hold the exit. Returns one line per step that
-   * failed (also logged).
+   * unsent alerts, every waiting Parquet row and Redis are written out, then the producer; each
+   * step with a time limit and all within the session timeout, so that an outage cannot hold the
+   * exit. Returns one line per step that failed (also logged).
    */
   private async shutdown(startFailed = false): Promise<string[]> {
     const budget = Math.max(5_000, this.options.sessionTimeoutMs - 1_000)
