@@ -3,6 +3,11 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
+/** An input file that cannot be read as events (missing, unreadable, not JSON lines or Parquet): one line, exit 2. */
+export class SourceError extends Error {
+  override name = 'SourceError'
+}
+
 /** A service the command needs could not be reached or refused it (not a bug here): one line, exit 1. */
 export class ServiceError extends Error {
   override name = 'ServiceError'

@@ -3,15 +3,12 @@
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { asyncBufferFromFile, type Compressors, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+import { SourceError } from '../errors.ts'
 
 /** Records of one source, `first` being the 1-based line (or row) number of `records[0]`. */
 export type SourceChunk =
   | { source: string; first: number; kind: 'text'; records: string[] }
   | { source: string; first: number; kind: 'object'; records: Record<string, unknown>[] }
-
-export class SourceError extends Error {
-  override name = 'SourceError'
-}
 
 export interface InputFile {
   path: string

@@ -4,7 +4,8 @@
 // columns, a third of what parsing them cost it. Standard input and small files are parsed here.
 import { EVENT_TYPES, type InventoryEvent, type ParseResult, type Rejection } from '../core/event.ts'
 import { parseRecord } from '../core/intake.ts'
-import { type InputFile, readInput, type SourceChunk, SourceError, withTurns } from './files.ts'
+import { SourceError } from '../errors.ts'
+import { type InputFile, readInput, type SourceChunk, withTurns } from './files.ts'
 
 export interface ParsedChunk {
   source: string
