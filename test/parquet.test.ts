@@ -9,8 +9,8 @@ import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { type MetricsRow, metricsRecord, metricsRowFromRecord } from '../src/core/rows.ts'
 import { replay } from '../src/replay.ts'
+import { packRows } from '../src/sinks/metrics-pack.ts'
 import {
-  columnGroupOf,
   ParquetFileWriter,
   ParquetMetricsWriter,
   receivedGroup,
@@ -300,20 +300,20 @@ describe("whole files on the worker (consume's outbox drain)", () => {
     const rows = coreRecords(2).map(metricsRowFromRecord)
     const writer = new ParquetFileWriter()
     try {
-      await writer.write(join(out, 'a.parquet'), columnGroupOf(rows))
-      const failure = await writer.write(join(out, 'not-a-dir', 'b.parquet'), columnGroupOf(rows)).then(
+      // Two entries make one file, in order.
+      await writer.write(join(out, 'a.parquet'), [packRows(rows.slice(0, 1)), packRows(rows.slice(1))])
+      const failure = await writer.write(join(out, 'not-a-dir', 'b.parquet'), [packRows(rows)]).then(
         () => null,
         (error: Error) => error.message,
       )
       expect(failure).toMatch(/^(ENOTDIR|EEXIST): /)
-      // A row no column can hold (a malformed outbox entry: no risk level) fails its file alone too.
-      const broken = { ...rows[0], riskLevel: null } as unknown as MetricsRow
-      const refused = await writer.write(join(out, 'broken.parquet'), columnGroupOf([broken])).then(
+      // A malformed outbox value (a layout of no known version) fails its file alone too.
+      const refused = await writer.write(join(out, 'broken.parquet'), [new Uint8Array(12)]).then(
         () => null,
         (error: Error) => error.message,
       )
-      expect(refused).not.toBeNull()
-      await writer.write(join(out, 'c.parquet'), columnGroupOf(rows.slice(1)))
+      expect(refused).toBe('packed metrics rows of unknown version 0')
+      await writer.write(join(out, 'c.parquet'), [packRows(rows.slice(1))])
     } finally {
       writer.close()
     }

@@ -80,6 +80,26 @@ export function unpackColumns(packed: Uint8Array): ColumnGroup {
   return { rows: n, columns }
 }
 
+/**
+ * Packed values (each compressed or not) as one row group, in order: what the Parquet worker makes of
+ * a claimed file's outbox entries, so that the drain's unpacking runs on its thread, not consume's.
+ */
+export function unpackEntries(entries: readonly Uint8Array[]): ColumnGroup {
+  const groups = entries.map(unpackColumns)
+  const rows = groups.reduce((sum, group) => sum + group.rows, 0)
+  const columns = (groups[0]?.columns ?? []).map((first, c) => {
+    if (Array.isArray(first)) return groups.flatMap((group) => group.columns[c] as string[])
+    const values = new Float64Array(rows)
+    let at = 0
+    for (const group of groups) {
+      values.set(group.columns[c] as Float64Array, at)
+      at += group.rows
+    }
+    return values
+  })
+  return { rows, columns }
+}
+
 /** A packed value's columns, decompressed (entries packed before compression came are not). */
 function readLayout(packed: Uint8Array) {
   const compressed = ZSTD_MAGIC.every((byte, i) => packed[i] === byte)

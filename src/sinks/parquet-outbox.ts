@@ -12,8 +12,8 @@ import { join } from 'node:path'
 import type { Sql } from 'postgres'
 import { type MetricsRecord, metricsRowFromRecord } from '../core/rows.ts'
 import { crashPoint } from '../crash-points.ts'
-import { unpackColumns } from './metrics-pack.ts'
-import { type ColumnGroup, columnGroupOf, fileStamp, metricsFileName, ParquetFileWriter } from './parquet.ts'
+import { packRows } from './metrics-pack.ts'
+import { fileStamp, metricsFileName, ParquetFileWriter } from './parquet.ts'
 
 export interface OutboxOptions {
   dataDir: string
@@ -161,43 +161,25 @@ export class ParquetOutbox {
   private async writeClaim(name: string): Promise<string | null> {
     // Until released, a claim of ours that fails (a full disk, PostgreSQL gone) is retried first.
     this.failedClaims.add(name)
-    const entries = await this.sql<{ row: MetricsRecord | null; packed: Uint8Array | null }[]>`
-      SELECT row, packed FROM analytics.metrics_outbox WHERE file = ${name} ORDER BY id`
+    const entries = await this.sql<
+      { row: MetricsRecord | null; packed: Uint8Array | null; row_count: number }[]
+    >`SELECT row, packed, row_count FROM analytics.metrics_outbox WHERE file = ${name} ORDER BY id`
     if (entries.length === 0) {
       this.failedClaims.delete(name)
       return null
     }
-    const group = concatenated(
-      entries.map((entry) =>
-        entry.packed === null
-          ? columnGroupOf([metricsRowFromRecord(entry.row as MetricsRecord)])
-          : unpackColumns(entry.packed),
-      ),
+    // Unpacked on the writer's thread; a row stored before migration 4 is packed like the others.
+    const packed = entries.map(
+      (entry) => entry.packed ?? packRows([metricsRowFromRecord(entry.row as MetricsRecord)]),
     )
     crashPoint('parquet-claimed')
     const path = join(this.options.dataDir, name)
     this.fileWriter ??= new ParquetFileWriter()
-    await this.fileWriter.write(path, group)
+    await this.fileWriter.write(path, packed)
     crashPoint('parquet-renamed')
-    this.rowsWritten += group.rows
+    this.rowsWritten += entries.reduce((sum, entry) => sum + entry.row_count, 0)
     await this.sql`DELETE FROM analytics.metrics_outbox WHERE file = ${name}`
     this.failedClaims.delete(name)
     return path
   }
-}
-
-/** The entries' columns as one row group, in order. */
-function concatenated(groups: readonly ColumnGroup[]): ColumnGroup {
-  const rows = groups.reduce((sum, group) => sum + group.rows, 0)
-  const columns = (groups[0]?.columns ?? []).map((first, c) => {
-    if (Array.isArray(first)) return groups.flatMap((group) => group.columns[c] as string[])
-    const values = new Float64Array(rows)
-    let at = 0
-    for (const group of groups) {
-      values.set(group.columns[c] as Float64Array, at)
-      at += group.rows
-    }
-    return values
-  })
-  return { rows, columns }
 }

@@ -1,13 +1,14 @@
 // The thread that encodes and writes Parquet files (parquet.ts): for a ParquetMetricsWriter it takes
 // row groups as columns, in order, and answers each one, so the writer can bound what waits; a
 // failure (a full disk) is answered once and the file being written is given up, as in MetricsFile.
-// For a ParquetFileWriter it writes whole files, answering each.
+// For a ParquetFileWriter it writes whole files from packed outbox values, answering each.
+
+import { unpackEntries } from './metrics-pack.ts'
 import {
   type FromParquetWorker,
   MetricsFile,
   MetricsFileSequence,
   receivedGroup,
-  type SentGroup,
   type ToParquetWorker,
 } from './parquet.ts'
 
@@ -19,7 +20,7 @@ let failed = false
 self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
   const message = event.data
   if ('file' in message) {
-    answer(writeFile(message.file.path, message.file.group))
+    answer(writeFile(message.file.path, message.file.packed))
     return
   }
   if (failed) return
@@ -37,10 +38,11 @@ self.onmessage = (event: MessageEvent<ToParquetWorker>) => {
 }
 
 /** One whole file (ParquetFileWriter); a failure is that file's alone: the next is tried afresh. */
-function writeFile(path: string, group: SentGroup): FromParquetWorker {
+function writeFile(path: string, packed: Uint8Array[]): FromParquetWorker {
   try {
+    const group = unpackEntries(packed)
     const file = new MetricsFile(path)
-    file.writeGroup(receivedGroup(group))
+    file.writeGroup(group)
     file.finish()
     return { file: path, failed: null }
   } catch (error) {

@@ -282,7 +282,7 @@ export type ToParquetWorker =
   | { open: ParquetFileOptions }
   | { group: SentGroup }
   | { close: true }
-  | { file: { path: string; group: SentGroup } }
+  | { file: { path: string; packed: Uint8Array[] } }
 export type FromParquetWorker =
   | { written: number }
   | { closed: string[] }
@@ -393,14 +393,20 @@ export class ParquetFileWriter {
     this.worker.onerror = (event) => this.failAll(new Error(`parquet worker: ${event.message}`))
   }
 
-  /** Writes `group` as the file at `path`; the group's typed arrays are handed over, not copied. */
-  write(path: string, group: ColumnGroup): Promise<void> {
+  /**
+   * Writes the rows of `packed` (outbox values, metrics-pack.ts), in order, as the file at `path`.
+   * Each value is copied into a buffer of its own, which is handed over: a driver's value may be a
+   * view of a larger buffer, which posting would copy whole.
+   */
+  write(path: string, packed: readonly Uint8Array[]): Promise<void> {
     if (this.broken !== null) return Promise.reject(this.broken)
+    const own = packed.map((value) => value.slice())
     return new Promise((resolve, reject) => {
-      // Packed before it waits for an answer: a group that cannot be packed leaves no waiter behind.
-      const sent = sentGroup(group)
       this.waiting.push({ resolve, reject })
-      this.worker.postMessage({ file: { path, group: sent } } satisfies ToParquetWorker, transferables(sent))
+      this.worker.postMessage(
+        { file: { path, packed: own } } satisfies ToParquetWorker,
+        own.map((value) => value.buffer as ArrayBuffer),
+      )
     })
   }
 
