@@ -14,6 +14,7 @@ import { batchesOf, planFetch } from '../src/consume/positions.ts'
 import { DEFAULT_CORE_CONFIG as core } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
+import { ItemDays } from '../src/core/item-days.ts'
 import type { MetricsRow } from '../src/core/rows.ts'
 import { Tally } from '../src/core/tally.ts'
 import { partsOfAtMost } from '../src/sinks/kafka.ts'
@@ -93,6 +94,18 @@ describe('batches gathered into one commit', () => {
       expect(delta.closingOnHand).toBe(row?.closing_on_hand as number | null)
       expect(delta.stockout).toBe(row?.stockout as boolean)
     }
+  })
+
+  test('values by (item, day): a day set again replaces its value; items keep the order first set', () => {
+    const days = new ItemDays<{ day: number; v: string }>()
+    days.set('A:W', { day: 3, v: 'a3' })
+    days.set('B:W', { day: 3, v: 'b3' })
+    days.set('A:W', { day: 4, v: 'a4' })
+    days.set('A:W', { day: 3, v: 'a3 again' })
+    expect(days.get('A:W', 3)?.v).toBe('a3 again')
+    expect(days.get('B:W', 4)).toBeUndefined()
+    expect(days.get('C:W', 3)).toBeUndefined()
+    expect(days.values().map((x) => x.v)).toEqual(['a3 again', 'a4', 'b3'])
   })
 })
 

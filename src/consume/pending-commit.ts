@@ -6,7 +6,7 @@
 import type { Message } from 'kafkajs'
 import type { DayClose } from '../core/close.ts'
 import type { Batch } from '../core/engine.ts'
-import { daySlot, itemKey } from '../core/event.ts'
+import { ItemDays } from '../core/item-days.ts'
 import { type DailyDelta, type MetricsRow, mergeDaily } from '../core/rows.ts'
 import type { ItemState } from '../core/state.ts'
 import { Tally } from '../core/tally.ts'
@@ -27,8 +27,8 @@ export class PendingCommit {
   /** The partition's end when its last batch was fetched (for the lag metric). */
   highWatermark = '0'
   private readonly latestRows = new Map<string, MetricsRow>()
-  private readonly daily = new Map<string, DailyDelta>()
-  private readonly closes = new Map<string, DayClose>()
+  private readonly daily = new ItemDays<DailyDelta>()
+  private readonly closes = new ItemDays<DayClose>()
   private readonly states = new Map<string, ItemState>()
 
   /** `startedAt`: when the first batch was added (the commit is due COMMIT_INTERVAL_MS after it). */
@@ -59,11 +59,10 @@ export class PendingCommit {
       this.latestRows.set((batch.states[i] as ItemState).key, row)
     }
     for (const delta of batch.daily) {
-      const slot = daySlot(itemKey(delta.sku, delta.warehouseId), delta.day)
-      const earlier = this.daily.get(slot)
-      this.daily.set(slot, earlier === undefined ? delta : mergeDaily(earlier, delta))
+      const earlier = this.daily.get(delta.key, delta.day)
+      this.daily.set(delta.key, earlier === undefined ? delta : mergeDaily(earlier, delta))
     }
-    for (const close of batch.closes) this.closes.set(daySlot(close.key, close.day), close)
+    for (const close of batch.closes) this.closes.set(close.key, close)
     // The engine's own objects: a commit stores them as they stand when it is made, which is
     // after the last batch added (a partition's batches and commits take turns).
     for (const state of batch.states) this.states.set(state.key, state)
@@ -78,8 +77,8 @@ export class PendingCommit {
   content(): CommitContent {
     return {
       rows: [...this.latestRows.values()],
-      daily: [...this.daily.values()],
-      closes: [...this.closes.values()],
+      daily: this.daily.values(),
+      closes: this.closes.values(),
       states: [...this.states.values()],
       archive: this.archive,
     }

@@ -6,7 +6,7 @@
 import { type Alert, buildAlert, nextEpisodeStep, orderRef, riskReason } from './alerts.ts'
 import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
-import { daySlot, type InventoryEvent, itemKey, splitItemKey } from './event.ts'
+import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics, type DemandMetrics } from './metrics.ts'
 import { assessRisk, ordersInHorizon, type RiskAssessment, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
@@ -41,6 +41,8 @@ export interface BatchNote {
   event: InventoryEvent
   /** That event's place in the batch: alerts are sent in the order of the events that raised them. */
   seq: number
+  /** With daily tracking: the item's deltas of this batch, one per day (seldom more than two). */
+  daily: DailyDelta[] | null
 }
 
 interface RaisedAlert {
@@ -59,7 +61,8 @@ export class Engine {
   private readonly trackDaily: boolean
   /** The items changed in this batch; each holds its note in `inBatch` until the batch ends. */
   private changed: ItemState[] = []
-  private daily = new Map<string, DailyDelta>()
+  /** In the order the (item, day)s were first touched; each is also in its item's BatchNote. */
+  private daily: DailyDelta[] = []
   private closes: DayClose[] = []
   private alerts: RaisedAlert[] = []
   /** Events processed in this batch. */
@@ -90,13 +93,13 @@ export class Engine {
     if (this.trackDaily) this.recordClose(state, event)
     applyEvent(state, event, this.config)
     if (note === null) {
-      state.inBatch = { event, seq: this.seq++ }
+      state.inBatch = { event, seq: this.seq++, daily: null }
       this.changed.push(state)
     } else {
       note.event = event
       note.seq = this.seq++
     }
-    if (this.trackDaily) this.recordDaily(state, event)
+    if (this.trackDaily) this.recordDaily(state, state.inBatch as BatchNote, event)
     return 'applied'
   }
 
@@ -104,14 +107,14 @@ export class Engine {
   flush(computedAt: number): Batch {
     const rows = this.changed.map((state) => this.rowAndAlertOf(state, computedAt))
     if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
-    const daily = [...this.daily.values()]
+    const daily = this.daily
     // Stable: alerts of one event keep their order.
     const alerts = this.alerts.sort((a, b) => a.seq - b.seq).map((raised) => raised.alert)
     const batch = { rows, daily, alerts, states: this.changed, closes: this.closes }
     this.seq = 0
     this.changed = []
     this.closes = []
-    this.daily = new Map()
+    this.daily = []
     this.alerts = []
     return batch
   }
@@ -218,12 +221,14 @@ export class Engine {
       this.closes.push(closeOf(state))
   }
 
-  private recordDaily(state: ItemState, event: InventoryEvent): void {
+  /** Found through the item's note, not by a key of (item, day): that key would be a new string per event. */
+  private recordDaily(state: ItemState, note: BatchNote, event: InventoryEvent): void {
     const day = dayOf(event.ts)
-    const slot = daySlot(state.key, day)
-    let delta = this.daily.get(slot)
+    note.daily ??= []
+    let delta = note.daily.find((known) => known.day === day)
     if (delta === undefined) {
       delta = {
+        key: state.key,
         sku: event.sku,
         warehouseId: event.warehouseId,
         day,
@@ -234,7 +239,8 @@ export class Engine {
         closingOnHand: null,
         stockout: false,
       }
-      this.daily.set(slot, delta)
+      note.daily.push(delta)
+      this.daily.push(delta)
     }
     if (event.type === 'sale') delta.sold += event.quantity
     else if (event.type === 'return') delta.returned += event.quantity

@@ -65,11 +65,6 @@ export function itemKey(sku: string, warehouseId: string): string {
   return `${sku}:${warehouseId}`
 }
 
-/** The key of one (item, day): the item key, then the day number last, so no two (item, day) share one. */
-export function daySlot(key: string, day: number): string {
-  return `${key}|${day}`
-}
-
 /** The (sku, warehouse_id) of an item key; unambiguous because a sku cannot contain ':'. */
 export function splitItemKey(key: string): [sku: string, warehouseId: string] {
   const colon = key.indexOf(':')

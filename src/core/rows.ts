@@ -183,6 +183,8 @@ export function dailyRecord(delta: DailyDelta) {
  * batches; the closing on-hand of the batch replaces the earlier one, and a stockout stays a stockout.
  */
 export interface DailyDelta {
+  /** The item key (ItemState.key: one string per item, so keying by it makes no new string). */
+  key: string
   sku: string
   warehouseId: string
   day: number

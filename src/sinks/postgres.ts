@@ -5,7 +5,8 @@
 // the number of rows, and the statements of a commit are pipelined.
 import type { Sql, TransactionSql } from 'postgres'
 import { closeModelRecord, type DayClose } from '../core/close.ts'
-import { daySlot, itemKey, splitItemKey } from '../core/event.ts'
+import { splitItemKey } from '../core/event.ts'
+import { ItemDays } from '../core/item-days.ts'
 import {
   type DailyDelta,
   type MetricsColumn,
@@ -180,21 +181,21 @@ const REPLACE_CLOSES = bulkInsert(
 
 /** The commit's deltas and closes by (item, day): the days with a delta, and the closes of other days. */
 function dayRows(daily: readonly DailyDelta[], closes: readonly DayClose[]): [DayRow[], DayRow[]] {
-  const withDelta = new Map<string, DayRow>()
+  const withDelta = new ItemDays<DayRow>()
   for (const delta of daily) {
     const { sku, warehouseId, day } = delta
-    withDelta.set(daySlot(itemKey(sku, warehouseId), day), { sku, warehouseId, day, delta, close: null })
+    withDelta.set(delta.key, { sku, warehouseId, day, delta, close: null })
   }
   const closesOnly: DayRow[] = []
   for (const close of closes) {
-    const row = withDelta.get(daySlot(close.key, close.day))
+    const row = withDelta.get(close.key, close.day)
     if (row !== undefined) row.close = close
     else {
       const [sku, warehouseId] = splitItemKey(close.key)
       closesOnly.push({ sku, warehouseId, day: close.day, delta: null, close })
     }
   }
-  return [[...withDelta.values()], closesOnly]
+  return [withDelta.values(), closesOnly]
 }
 
 /** The parameters of a bulkInsert: one array literal (or JSON array) per column. */
