@@ -16,7 +16,7 @@ import {
 import { type ItemSnapshot, restoreState, snapshotOf } from '../core/snapshot.ts'
 import type { ItemState } from '../core/state.ts'
 import { crashPoint } from '../crash-points.ts'
-import { arrayLiteral } from '../postgres/arrays.ts'
+import { arrayLiteral, SEPARATOR_CODE, separatedTexts } from '../postgres/arrays.ts'
 import type { OutgoingAlert } from './kafka.ts'
 import { packRows } from './metrics-pack.ts'
 
@@ -358,13 +358,13 @@ export class PostgresStore {
     const alertIds = arrayLiteral(alerts.map((a) => a.alertId))
     const messageIds = arrayLiteral(alerts.map((a) => a.messageId))
     const keys = arrayLiteral(alerts.map((a) => a.key))
-    const values = arrayLiteral(alerts.map((a) => a.value))
+    const values = separatedTexts(alerts.map((a) => a.value))
     return async (tx) => {
       const inserted = await tx<{ id: number }[]>`
         INSERT INTO analytics.alert_outbox (alert_id, message_id, item_key, value)
         SELECT a.alert_id, a.message_id, a.item_key, a.value
-        FROM unnest(${alertIds}::text[], ${messageIds}::text[], ${keys}::text[], ${values}::text[])
-          WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
+        FROM ROWS FROM (unnest(${alertIds}::text[]), unnest(${messageIds}::text[]), unnest(${keys}::text[]),
+          string_to_table(${values}, chr(${SEPARATOR_CODE}))) WITH ORDINALITY AS a(alert_id, message_id, item_key, value, n)
         ORDER BY a.n
         RETURNING id`
       // Assigned in the ORDER BY's order: ascending ids are the alerts' order.
