@@ -175,6 +175,7 @@ describe('episodes through the engine', () => {
       expectedStockoutDate: day('2026-09-29'),
       demandRate: 3.1,
       unannounced: null,
+      stalls: null,
     }
     const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
     expect(riskReason(12, risk, late, 30)).toBe(
@@ -183,6 +184,10 @@ describe('episodes through the engine', () => {
     const none = { ...risk, onOrder: 0, expectedStockoutDate: day('2026-09-29') }
     expect(riskReason(12, none, [], 3)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; only 3 days of history',
+    )
+    const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
+    expect(riskReason(12, stalling, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; at 2 of its last 5 restocks it had stopped selling with stock on the books (worth a count)',
     )
   })
 })

@@ -434,6 +434,51 @@ describe('items that never announce their orders', () => {
   })
 })
 
+describe('books that stall: stock on the books that stops selling', () => {
+  /** 3 a day from 40 on hand, silent on `silent` days; restocks of 30 on `restockDays` (at noon, before that day's sale). */
+  function soldThreeADay(days: number, silent: number[], restockDays: number[]): ItemState {
+    const events = [event('stock_count', 0, 40)]
+    for (let day = 0; day < days; day++) {
+      if (restockDays.includes(day)) events.push(event('restock', day, 30))
+      if (!silent.includes(day)) events.push(event('sale', day, 3))
+    }
+    return stateOf(events)
+  }
+  const withoutRecord = (state: ItemState) => {
+    const copy = Object.assign(new ItemState(state.key), state)
+    copy.restocks = null
+    return stockoutRisk(copy, config) as number
+  }
+
+  test('a restock after an unlikely silence is a stall; the risk is scaled by 1 − stalls / (stalls + outs + 2)', () => {
+    // 40 − 3·10 = 10 on the books when the sales stop on day 10; six silent days (10–15), a restock
+    // on day 16; then 3 a day runs it to 40 − 3·14 = −2 on day 29; a restock on day 30.
+    const silent = [10, 11, 12, 13, 14, 15]
+    const state = soldThreeADay(31, silent, [16, 30])
+    // (day, whole days without a sale before it, out of stock since the restock before).
+    expect(state.restocks).toEqual([START + 16, 6, 0, START + 30, 0, 1])
+    state.onHand = 12
+    const unscaled = withoutRecord(state)
+    expect(unscaled).toBeGreaterThan(0.3)
+    // One stall, one restock that found it out, two pseudo-outs: a share of 1/4 stalls.
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (1 - 1 / 4), 12)
+    expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
+  })
+
+  test('a silence its demand makes likely, or a restock while it sells, says nothing', () => {
+    // One unit every fourth day (the last on day 24): the two silent days before the restock on day 27
+    // are likely (about 0.6).
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 0; day < 28; day += 4) events.push(event('sale', day, 1))
+    events.push(event('restock', 27, 5), event('sale', 28, 1), event('restock', 28, 5))
+    const state = stateOf(events)
+    expect(state.restocks).toEqual([START + 27, 2, 0, START + 28, 0, 0])
+    state.onHand = 1
+    expect(stockoutRisk(state, config)).toBe(withoutRecord(state))
+    expect(assessRisk(state, config).stalls).toBeNull()
+  })
+})
+
 describe('expected stockout date', () => {
   test('a stock of exactly k days of mean demand runs out on day k, whatever the rounding', () => {
     // The stock is k days of the model's mean summed the way the projection subtracts them, so the

@@ -171,6 +171,11 @@ export function riskReason(
   }
   if (out !== null && !orders.some((order) => order.expectedDay > out))
     parts.push(`likely out of stock on ${formatDay(out)}`)
+  const stalls = risk.stalls
+  if (stalls !== null)
+    parts.push(
+      `at ${stalls.stalled} of its last ${stalls.restocks} restocks it had stopped selling with stock on the books (worth a count)`,
+    )
   if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
   return parts.join('; ')
 }

@@ -28,6 +28,7 @@ export interface DayClose {
   orders: Order[]
   deliveries: number[]
   unplanned: number[]
+  restocks: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -42,6 +43,7 @@ export function closeOf(state: ItemState): DayClose {
     orders: state.orders === null ? [] : state.orders.map((order) => ({ ...order })),
     deliveries: state.deliveries === null ? [] : state.deliveries.slice(),
     unplanned: state.unplanned === null ? [] : state.unplanned.slice(),
+    restocks: state.restocks === null ? [] : state.restocks.slice(),
   }
 }
 
@@ -57,6 +59,7 @@ export function stateOfClose(close: DayClose): ItemState {
   state.orders = close.orders.length === 0 ? null : close.orders
   state.deliveries = close.deliveries.length === 0 ? null : close.deliveries
   state.unplanned = close.unplanned.length === 0 ? null : close.unplanned
+  state.restocks = close.restocks.length === 0 ? null : close.restocks
   return state
 }
 
@@ -66,6 +69,8 @@ export interface CloseModelRecord {
   orders: OrderJson[]
   deliveries: number[]
   unplanned: (number | null)[]
+  /** Absent in closes stored before it existed. */
+  restocks?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -75,18 +80,20 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     orders: close.orders.map(orderToJson),
     deliveries: close.deliveries,
     unplanned: unplannedToJson(close.unplanned),
+    restocks: close.restocks,
   }
 }
 
 /** The model part of a close read back from analytics.daily_inventory (null: a close stored before risk version 2). */
 export function closeModelFromRecord(
   record: CloseModelRecord | null,
-): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned'> {
-  if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [] }
+): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'restocks'> {
+  if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [], restocks: [] }
   return {
     outDays: record.outDays,
     orders: record.orders.map(orderFromJson),
     deliveries: record.deliveries,
     unplanned: unplannedFromJson(record.unplanned ?? []),
+    restocks: record.restocks ?? [],
   }
 }

@@ -18,6 +18,12 @@
 // lateness comes tomorrow in it, unless it is overdue past every lateness on record (then it is
 // taken not to come). Items that never announce an order get scenarios from their unannounced
 // receipts instead (unannouncedScenarios). The risk is the weighted mean over scenarios.
+//
+// What is scored is the stock on the books reaching 0, and books drift from the shelf: stolen or
+// damaged units stay on them until a count (phantom stock), and the last units may not sell. An
+// item whose restocks have found it showing stock that had stopped selling (a silence its demand
+// makes unlikely) rather than out of stock may stall on the books again: the risk is scaled by the
+// share of its restocks that did not (stalledShare).
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -39,6 +45,10 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
 export const UNANNOUNCED_NONE_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
+/** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
+export const STALL_PRIOR_OUTS = 2
+/** A restock found the item stalled when no sale for that long had at most this chance under its demand model. */
+export const STALL_CHANCE = 0.05
 /** A risk below this is as good as none: its receipts are not worked out. */
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
@@ -70,6 +80,8 @@ export interface RiskAssessment {
    * come at on average (the prior's when it has no record yet), and how many it has on record.
    */
   unannounced: { level: number; receipts: number } | null
+  /** Of the item's noted restocks (at most 8), those that found its books stalled; null when none did. */
+  stalls: { stalled: number; restocks: number } | null
 }
 
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
@@ -120,6 +132,7 @@ export function assessRisk(
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
+    stalls: stallSummary(state.restocks, model),
   }
 }
 
@@ -153,6 +166,20 @@ function riskWithModel(
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
+  const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
+  return state.restocks === null || risk === 0 ? risk : risk * (1 - stalledShare(state.restocks, model))
+}
+
+/** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */
+function shelfRisk(
+  state: ItemState,
+  model: DemandModel,
+  onHand: number,
+  horizon: number,
+  cycleDays: number,
+  asOfDay: number,
+  unlessBelow: number,
+): number {
   const total = meanBetween(model, 0, horizon)
   const variance = varianceOver(model, total, horizon)
   // Cantelli's inequality bounds the risk with nothing coming, which bounds the risk.
@@ -184,6 +211,34 @@ function riskWithModel(
     weights += weight
   }
   return risk / weights
+}
+
+/**
+ * How the item's noted restocks found its books: stalled (after days without a sale that its demand
+ * model gives at most STALL_CHANCE) or out of stock; a restock after a short or likely silence says
+ * nothing either way.
+ */
+function restockFindings(restocks: readonly number[], model: DemandModel): { stalled: number; out: number } {
+  let stalled = 0
+  let out = 0
+  for (let i = 0; i < restocks.length; i += 3) {
+    if (restocks[i + 2] === 1) out++
+    else if (silenceChance(model, restocks[i + 1] as number) <= STALL_CHANCE) stalled++
+  }
+  return { stalled, out }
+}
+
+/** The share of stalls, stalled / (stalled + out + STALL_PRIOR_OUTS): the risk is scaled by 1 − it. */
+function stalledShare(restocks: readonly number[], model: DemandModel): number {
+  const { stalled, out } = restockFindings(restocks, model)
+  return stalled / (stalled + out + STALL_PRIOR_OUTS)
+}
+
+/** P(no sale at all over `days` days) under the demand model. */
+function silenceChance(model: DemandModel, days: number): number {
+  if (days <= 0) return 1
+  const mean = model.rate * days
+  return 1 - demandAtLeast(1, mean, varianceOver(model, mean, days))
 }
 
 function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
@@ -322,6 +377,12 @@ function receiptLevels(record: readonly number[], model: DemandModel): number[] 
   const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
   for (let i = 2; i < record.length; i += 3) if (!Number.isNaN(record[i])) levels.push(record[i] as number)
   return levels
+}
+
+function stallSummary(restocks: readonly number[] | null, model: DemandModel): RiskAssessment['stalls'] {
+  if (restocks === null) return null
+  const { stalled } = restockFindings(restocks, model)
+  return stalled === 0 ? null : { stalled, restocks: restocks.length / 3 }
 }
 
 function unannouncedSummary(

@@ -20,6 +20,8 @@ export interface ItemSnapshot {
   deliveries?: number[] | null
   unplanned?: (number | null)[] | null
   episode?: Episode | null
+  /** Absent in snapshots stored before it existed. */
+  restocks?: number[] | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -37,6 +39,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     deliveries: state.deliveries,
     unplanned: state.unplanned === null ? null : unplannedToJson(state.unplanned),
     episode: state.episode,
+    restocks: state.restocks,
   }
 }
 
@@ -54,6 +57,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.deliveries = snapshot.deliveries ?? null
   state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
   state.episode = snapshot.episode ?? null
+  state.restocks = snapshot.restocks ?? null
   return state
 }
 

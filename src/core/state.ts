@@ -1,7 +1,8 @@
 // SPEC §3: the state of one item, updated in arrival order.
 // Kept small on purpose: the 30 days of sales the metrics can still see, the event ids inside the
 // deduplication window, and for the risk the out-of-stock days of those 30 days, the open (and
-// recently settled) orders, the last deliveries and unannounced receipts, and the alert episode.
+// recently settled) orders, the last deliveries and unannounced receipts, how the last restocks
+// found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
 import type { BatchNote } from './engine.ts'
@@ -11,6 +12,8 @@ import { dayOf } from './time.ts'
 
 /** Days of sales kept: W_30 never reaches further back than D − 29. */
 export const SALES_WINDOW_DAYS = 30
+/** Restock days remembered (ItemState.restocks). */
+export const RESTOCK_RECORD = 8
 
 /** What applying an event needs of the settings. */
 export interface StateConfig {
@@ -63,6 +66,12 @@ export class ItemState implements OrderBook {
   /** Triples (day, units, on-hand just before) of the latest receipts no known order accounted for. */
   unplanned: number[] | null = null
   /**
+   * Triples (day, whole days without a sale just before it, 1 when the stock had been at or below 0
+   * since the restock before, else 0) of the item's latest restock days, oldest first: whether its
+   * books showed it running out before replenishment, or showed stock that had stopped selling.
+   */
+  restocks: number[] | null = null
+  /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
    * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
@@ -105,7 +114,10 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   if (event.type === 'sale') recordSale(state, day, event.quantity)
   else if (event.type === 'purchase_order')
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount)
-  else if (event.type === 'restock') receive(state, event, state.onHand)
+  else if (event.type === 'restock') {
+    recordRestock(state, day)
+    receive(state, event, state.onHand)
+  }
   state.onHand = nextOnHand(state.onHand, event)
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
 }
@@ -187,6 +199,34 @@ function markOut(state: ItemState, day: number): void {
   let i = out.length - 1
   while (i >= 0 && (out[i] as number) > day) i--
   if (out[i] !== day) out.splice(i + 1, 0, day)
+}
+
+/**
+ * Notes how a restock found the stock on the books (before it is added): out of stock on some day
+ * since the restock before (of the last 30), or how long the item had gone without a sale. One entry
+ * a day; a restock dated before the item's latest day, or while the stock is unknown, notes nothing.
+ */
+function recordRestock(state: ItemState, day: number): void {
+  const record = state.restocks
+  const previous = record === null ? Number.NEGATIVE_INFINITY : (record[record.length - 3] as number)
+  if (state.onHand === null || day < state.asOfDay || day <= previous) return
+  const wentOut = state.onHand <= 0 || (state.outDays?.some((d) => d > previous) ?? false)
+  const entry = [day, daysWithoutSale(state, day), wentOut ? 1 : 0]
+  if (record === null) state.restocks = entry
+  else {
+    record.push(...entry)
+    if (record.length > 3 * RESTOCK_RECORD) record.splice(0, 3)
+  }
+}
+
+/**
+ * Whole days before `day` (the item's latest) without a sale, at most 29 (the window keeps the sales
+ * of days D − 29 … D); 0 when it sold that day. An item that has not sold yet counts from its first day.
+ */
+function daysWithoutSale(state: ItemState, day: number): number {
+  const sales = state.sales
+  const lastSale = sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number)
+  return Math.min(SALES_WINDOW_DAYS - 1, Math.max(0, day - lastSale - 1))
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

@@ -60,6 +60,9 @@ PSEUDO_DELIVERIES = ((0, Fraction(1), 1.0), (2, Fraction(1), 0.4), (5, Fraction(
                      (10, Fraction(1), 0.2), (None, Fraction(0), 0.1))
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
+RESTOCK_RECORD = 8                # "its last 8 restock days"
+STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
+STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -330,6 +333,7 @@ class Item:
         self.orders = {}               # order_id -> Order, in the order the ids were entered
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
         self.unplanned = []            # [day, units, on-hand before or None], by day
+        self.restocks = []             # (day, days without a sale before it, went out since the one before)
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
 
@@ -361,6 +365,7 @@ class Item:
         if et == "purchase_order":
             self.place(ev, day, cfg)
         elif et == "restock":
+            self.note_restock(day)
             self.receive(ev, day, before)
         if et == "stock_count":
             self.on_hand = q
@@ -422,6 +427,32 @@ class Item:
             rest -= taken
         if rest == q:                # no open order: an unplanned receipt
             self.record_unplanned(day, q, before)
+
+    def note_restock(self, day):
+        """README, books that stall: how a restock found the books, noted before its units are added.
+        Only restocks on the item's latest day D, with the stock known, one a day."""
+        previous = self.restocks[-1][0] if self.restocks else None
+        if self.on_hand is None or day < self.D or (previous is not None and day <= previous):
+            return
+        window = range(max(day - 29, previous + 1 if previous is not None else day - 29), day + 1)
+        went_out = self.on_hand <= 0 or any(d in self.out for d in window)
+        sold = [d for d, units in self.sold.items() if units > 0 and d <= day]
+        last_sale = max(sold) if sold else self.first_day - 1
+        self.restocks.append((day, min(29, max(0, day - last_sale - 1)), went_out))
+        del self.restocks[:-RESTOCK_RECORD]
+
+    def stalled_share(self, model):
+        """README: stalls / (stalls + restocks that found it out + 2); a stall is a silence of g days
+        with P(no sale in g days) ≤ 5 % under the demand model (mean λ·g, its variance formula)."""
+        stalls = outs = 0
+        for _, quiet, went_out in self.restocks:
+            if went_out:
+                outs += 1
+            elif quiet > 0:
+                m = model["rate"] * quiet
+                if 1 - nb_at_least(1, m, self.var_of(model, m, quiet)) <= STALL_CHANCE:
+                    stalls += 1
+        return stalls / (stalls + outs + STALL_PRIOR_OUTS)
 
     def receive_against(self, o, q, day):
         if not o.recorded and o.ordered is not None and o.open() > 0:
@@ -642,6 +673,7 @@ class Item:
                 else:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.first_passage(model, rc, h)) for w, rc in sc) / total
+                risk *= 1 - self.stalled_share(model)
         if position is None:
             rq = None
         elif position <= rop:
