@@ -434,6 +434,32 @@ describe('items that never announce their orders', () => {
   })
 })
 
+describe('announcing items between orders: their own reorder rule', () => {
+  test('a received order is remembered as (position when placed, days to its receipt, units); the next may come within the horizon', () => {
+    // 20 on hand, 2 a day (days 0–19); an order of 30 placed on day 5 with 10 on hand and nothing on
+    // order (before that day's sale), received on day 8.
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 0; day < 20; day++) {
+      if (day === 5) events.push(event('purchase_order', 5, 30, { orderId: 'A' }))
+      if (day === 8) events.push(event('restock', 8, 30, { orderId: 'A' }))
+      events.push(event('sale', day, 2))
+    }
+    const state = stateOf(events)
+    expect(state.reorders).toEqual([10, 3, 30])
+    state.onHand = 12
+    const model = demandModel(state)
+    // λ is just under 2 (the prior's half unit over a day): 12 − 10 units of position go in 2 days,
+    // the order is placed then and comes 3 days later, on day 5 of the 7-day horizon.
+    expect(Math.ceil((12 - 10) / model.rate)).toBe(2)
+    const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
+    const nothingComing = stockoutRisk(withoutRecord, config) as number
+    const reordered = Math.min(nothingComing, firstPassage(model, 12, [{ day: 5, units: 30 }], 7))
+    // Two scenarios of weight 1: "none this time" and the order.
+    expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
+    expect(reordered).toBeLessThan(nothingComing / 2)
+  })
+})
+
 describe('books that stall: stock on the books that stops selling', () => {
   /** 3 a day from 40 on hand, silent on `silent` days; restocks of 30 on `restockDays` (at noon, before that day's sale). */
   function soldThreeADay(days: number, silent: number[], restockDays: number[]): ItemState {

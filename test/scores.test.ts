@@ -333,7 +333,17 @@ describe('segments from hand-made states', () => {
     expect(hasPurchaseOrders(state)).toBe(true)
     state.deliveries = null
     state.orders = [
-      { id: 'PO-1', ordered: 10, expectedDay: 105, received: 0, lastDay: 99, recorded: false, placedAt: 0 },
+      {
+        id: 'PO-1',
+        ordered: 10,
+        expectedDay: 105,
+        received: 0,
+        lastDay: 99,
+        recorded: false,
+        placedAt: 0,
+        placedDay: 99,
+        placedPosition: 0,
+      },
     ]
     const segment = segmentOf(state, 100, 2)
     expect(withOrders(segment)).toBe(true)

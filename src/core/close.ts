@@ -28,6 +28,7 @@ export interface DayClose {
   orders: Order[]
   deliveries: number[]
   unplanned: number[]
+  reorders: number[]
   restocks: number[]
 }
 
@@ -43,6 +44,7 @@ export function closeOf(state: ItemState): DayClose {
     orders: state.orders === null ? [] : state.orders.map((order) => ({ ...order })),
     deliveries: state.deliveries === null ? [] : state.deliveries.slice(),
     unplanned: state.unplanned === null ? [] : state.unplanned.slice(),
+    reorders: state.reorders === null ? [] : state.reorders.slice(),
     restocks: state.restocks === null ? [] : state.restocks.slice(),
   }
 }
@@ -59,6 +61,7 @@ export function stateOfClose(close: DayClose): ItemState {
   state.orders = close.orders.length === 0 ? null : close.orders
   state.deliveries = close.deliveries.length === 0 ? null : close.deliveries
   state.unplanned = close.unplanned.length === 0 ? null : close.unplanned
+  state.reorders = close.reorders.length === 0 ? null : close.reorders
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   return state
 }
@@ -69,7 +72,8 @@ export interface CloseModelRecord {
   orders: OrderJson[]
   deliveries: number[]
   unplanned: (number | null)[]
-  /** Absent in closes stored before it existed. */
+  /** Absent in closes stored before they existed. */
+  reorders?: number[]
   restocks?: number[]
 }
 
@@ -80,6 +84,7 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     orders: close.orders.map(orderToJson),
     deliveries: close.deliveries,
     unplanned: unplannedToJson(close.unplanned),
+    reorders: close.reorders,
     restocks: close.restocks,
   }
 }
@@ -87,13 +92,15 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
 /** The model part of a close read back from analytics.daily_inventory (null: a close stored before risk version 2). */
 export function closeModelFromRecord(
   record: CloseModelRecord | null,
-): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'restocks'> {
-  if (record === null) return { outDays: [], orders: [], deliveries: [], unplanned: [], restocks: [] }
+): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks'> {
+  if (record === null)
+    return { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [] }
   return {
     outDays: record.outDays,
     orders: record.orders.map(orderFromJson),
     deliveries: record.deliveries,
     unplanned: unplannedFromJson(record.unplanned ?? []),
+    reorders: record.reorders ?? [],
     restocks: record.restocks ?? [],
   }
 }

@@ -15,6 +15,8 @@ export const MAX_ORDERS = 64
 export const DELIVERY_RECORD = 8
 /** Unplanned receipts remembered: their rhythm stands in for the orders an item never announces. */
 export const UNPLANNED_RECORD = 8
+/** Received orders remembered for the item's reorder record (how it places its orders). */
+export const REORDER_RECORD = 8
 
 export interface Order {
   id: string
@@ -33,6 +35,10 @@ export interface Order {
    * SPEC §3's "the order seen first" among open orders expected the same day.
    */
   placedAt: number
+  /** The day of its first purchase_order; NaN while only receipts. */
+  placedDay: number
+  /** The inventory position (on hand + on order) just before its first purchase_order; NaN unknown. */
+  placedPosition: number
 }
 
 /** Less than this is floating-point dust (0.3 − (0.1 + 0.2)), not units still open. */
@@ -60,6 +66,11 @@ export interface OrderBook {
   deliveries: DeliveryRecord | null
   /** Triples (day, units, on-hand just before; NaN unknown) of the latest receipts no known order accounted for, by day. */
   unplanned: number[] | null
+  /**
+   * Triples (inventory position when placed, days from placing to the first receipt, units ordered)
+   * of the latest orders received: the item's own reorder rule, as it has shown it.
+   */
+  reorders: number[] | null
 }
 
 /**
@@ -71,6 +82,7 @@ export function placeOrder(
   event: InventoryEvent,
   leadTimeDays: number,
   arrival: number,
+  onHand: number | null,
 ): void {
   const id = event.orderId as string
   const expectedDay = dayOf(event.expectedAt ?? event.ts + leadTimeDays * 86_400_000)
@@ -85,10 +97,13 @@ export function placeOrder(
       lastDay: day,
       recorded: false,
       placedAt: arrival,
+      placedDay: day,
+      placedPosition: onHand === null ? Number.NaN : onHand + onOrder(book.orders),
     })
     return
   }
   if (Number.isNaN(order.placedAt)) order.placedAt = arrival
+  if (Number.isNaN(order.placedDay)) order.placedDay = day
   order.ordered = event.quantity
   order.expectedDay = expectedDay
   order.lastDay = Math.max(order.lastDay, day)
@@ -113,6 +128,8 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
         lastDay: day,
         recorded: false,
         placedAt: Number.NaN,
+        placedDay: Number.NaN,
+        placedPosition: Number.NaN,
       })
       recordUnplanned(book, day, event.quantity, onHandBefore ?? Number.NaN)
       return
@@ -146,6 +163,8 @@ function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: nu
   if (!order.recorded && order.ordered !== null && open > 0) {
     order.recorded = true
     recordDelivery(book, day - order.expectedDay, Math.min(1, quantity / open))
+    if (!Number.isNaN(order.placedPosition))
+      recordReorder(book, order.placedPosition, day - order.placedDay, order.ordered)
   }
   order.received += quantity
   order.lastDay = Math.max(order.lastDay, day)
@@ -155,6 +174,12 @@ function recordDelivery(book: OrderBook, daysLate: number, fill: number): void {
   book.deliveries ??= []
   book.deliveries.push(daysLate, fill)
   if (book.deliveries.length > 2 * DELIVERY_RECORD) book.deliveries.splice(0, 2)
+}
+
+function recordReorder(book: OrderBook, position: number, leadDays: number, units: number): void {
+  book.reorders ??= []
+  book.reorders.push(position, leadDays, units)
+  if (book.reorders.length > 3 * REORDER_RECORD) book.reorders.splice(0, 3)
 }
 
 /** Forgets the orders with nothing open 90 days after their expected day (receipt-only ones: after their last receipt). */
@@ -169,18 +194,33 @@ export function forgetSettled(book: OrderBook, asOfDay: number): void {
 }
 
 /** An order as JSON, which has no NaN: unknown days and arrivals travel as null. */
-export type OrderJson = Omit<Order, 'expectedDay' | 'placedAt'> & {
+export type OrderJson = Omit<Order, 'expectedDay' | 'placedAt' | 'placedDay' | 'placedPosition'> & {
   expectedDay: number | null
+  /** Absent in states stored before they existed. */
+  placedDay?: number | null
+  placedPosition?: number | null
   /** Absent in states stored before it existed. */
   placedAt?: number | null
 }
 
 export function orderToJson(order: Order): OrderJson {
-  return { ...order, expectedDay: nanToNull(order.expectedDay), placedAt: nanToNull(order.placedAt) }
+  return {
+    ...order,
+    expectedDay: nanToNull(order.expectedDay),
+    placedAt: nanToNull(order.placedAt),
+    placedDay: nanToNull(order.placedDay),
+    placedPosition: nanToNull(order.placedPosition),
+  }
 }
 
 export function orderFromJson(order: OrderJson): Order {
-  return { ...order, expectedDay: order.expectedDay ?? Number.NaN, placedAt: order.placedAt ?? Number.NaN }
+  return {
+    ...order,
+    expectedDay: order.expectedDay ?? Number.NaN,
+    placedAt: order.placedAt ?? Number.NaN,
+    placedDay: order.placedDay ?? Number.NaN,
+    placedPosition: order.placedPosition ?? Number.NaN,
+  }
 }
 
 function nanToNull(value: number): number | null {

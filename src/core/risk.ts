@@ -41,8 +41,8 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
   [10, 1, 0.2],
   [Infinity, 0, 0.1],
 ]
-/** Weight of "no unannounced receipt this time" beside each remembered receipt (weight 1 each). */
-export const UNANNOUNCED_NONE_WEIGHT = 1
+/** Weight of "nothing comes this time" beside each remembered receipt or order (weight 1 each). */
+export const NOTHING_COMES_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
@@ -289,7 +289,37 @@ function receiptScenarios(
   }
   if (neverAnnounces(state))
     return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
+  if (state.reorders !== null)
+    return reorderScenarios(state.reorders, model, (state.onHand as number) + onOrder(state.orders), horizon)
   return []
+}
+
+/**
+ * An item that announces its orders, with none due within the horizon, may still order and receive
+ * within it, by its own rule: each remembered order was placed when the inventory position had
+ * fallen to some level ρ and took ℓ days to its first receipt, so one scenario per order says "the
+ * next is placed once the position falls to ρ again (tomorrow if it already has), and arrives ℓ days
+ * later", with the mean order size; one more says "none this time".
+ */
+function reorderScenarios(
+  reorders: readonly number[],
+  model: DemandModel,
+  position: number,
+  horizon: number,
+): Scenario[] {
+  let units = 0
+  for (let i = 2; i < reorders.length; i += 3) units += reorders[i] as number
+  units /= reorders.length / 3
+  const none: Scenario = { weight: NOTHING_COMES_WEIGHT, receipts: [] }
+  const scenarios: Scenario[] = [none]
+  for (let i = 0; i < reorders.length; i += 3) {
+    const level = reorders[i] as number
+    const placed = level >= position ? 1 : Math.ceil(withoutDust((position - level) / model.rate))
+    const day = placed + Math.max(0, reorders[i + 1] as number)
+    if (day > horizon) none.weight++
+    else scenarios.push({ weight: 1, receipts: [{ day, units }] })
+  }
+  return scenarios
 }
 
 /**
@@ -346,7 +376,7 @@ function unannouncedScenarios(
   for (let i = 1; i < record.length; i += 3) units += record[i] as number
   units /= 1 + record.length / 3
   // Scenarios with the same arrival day are one; one arriving after the horizon is "none".
-  const none: Scenario = { weight: UNANNOUNCED_NONE_WEIGHT, receipts: [] }
+  const none: Scenario = { weight: NOTHING_COMES_WEIGHT, receipts: [] }
   const scenarios: Scenario[] = [none]
   const add = (day: number) => {
     if (day > horizon) {

@@ -20,8 +20,9 @@ export interface ItemSnapshot {
   deliveries?: number[] | null
   unplanned?: (number | null)[] | null
   episode?: Episode | null
-  /** Absent in snapshots stored before it existed. */
+  /** Absent in snapshots stored before they existed. */
   restocks?: number[] | null
+  reorders?: number[] | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -40,6 +41,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     unplanned: state.unplanned === null ? null : unplannedToJson(state.unplanned),
     episode: state.episode,
     restocks: state.restocks,
+    reorders: state.reorders,
   }
 }
 
@@ -58,6 +60,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
   state.episode = snapshot.episode ?? null
   state.restocks = snapshot.restocks ?? null
+  state.reorders = snapshot.reorders ?? null
   return state
 }
 

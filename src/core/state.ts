@@ -1,8 +1,8 @@
 // SPEC §3: the state of one item, updated in arrival order.
 // Kept small on purpose: the 30 days of sales the metrics can still see, the event ids inside the
 // deduplication window, and for the risk the out-of-stock days of those 30 days, the open (and
-// recently settled) orders, the last deliveries and unannounced receipts, how the last restocks
-// found the stock, and the alert episode.
+// recently settled) orders, the last deliveries, received orders and unannounced receipts, how the
+// last restocks found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
 import type { BatchNote } from './engine.ts'
@@ -65,6 +65,8 @@ export class ItemState implements OrderBook {
   deliveries: number[] | null = null
   /** Triples (day, units, on-hand just before) of the latest receipts no known order accounted for. */
   unplanned: number[] | null = null
+  /** Triples (inventory position when placed, days to the first receipt, units) of the latest orders received. */
+  reorders: number[] | null = null
   /**
    * Triples (day, whole days without a sale just before it, 1 when the stock had been at or below 0
    * since the restock before, else 0) of the item's latest restock days, oldest first: whether its
@@ -113,7 +115,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
   if (event.type === 'sale') recordSale(state, day, event.quantity)
   else if (event.type === 'purchase_order')
-    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount)
+    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
   else if (event.type === 'restock') {
     recordRestock(state, day)
     receive(state, event, state.onHand)

@@ -61,6 +61,7 @@ PSEUDO_DELIVERIES = ((0, Fraction(1), 1.0), (2, Fraction(1), 0.4), (5, Fraction(
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
 RESTOCK_RECORD = 8                # "its last 8 restock days"
+REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
 STOCKOUT_DATE_DAYS = 365
@@ -308,6 +309,8 @@ class Order:
         self.seen = None             # arrival number of its first purchase_order ("seen first")
         self.last_day = None         # day of its latest event (forgets receipt-only entries)
         self.recorded = False        # first receipt entered in the delivery record
+        self.placed_day = None       # day of its first purchase_order
+        self.placed_position = None  # on hand + on order just before that purchase_order (None: unknown)
 
     def open(self):
         # README: less than 1e-9 units open is floating-point dust, not an open order.
@@ -334,6 +337,7 @@ class Item:
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
         self.unplanned = []            # [day, units, on-hand before or None], by day
         self.restocks = []             # (day, days without a sale before it, went out since the one before)
+        self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
 
@@ -393,8 +397,12 @@ class Item:
         o = self.orders.get(ev["order_id"])
         if o is None:
             o = self.orders[ev["order_id"]] = Order(ev["order_id"], self.arrivals)
+            if self.on_hand is not None:
+                o.placed_position = self.on_hand + self.on_order()   # the new order is not open yet
         if o.seen is None:
             o.seen = self.arrivals
+        if o.placed_day is None:
+            o.placed_day = day
         at = ev["expected_at"] if ev["expected_at"] is not None else ev["ts"] + self.lead(cfg) * MS_PER_DAY
         o.ordered = ev["quantity"]
         o.expected = int(at // MS_PER_DAY)
@@ -459,6 +467,9 @@ class Item:
             o.recorded = True
             self.deliveries.append((day - o.expected, min(Fraction(1), Fraction(q) / Fraction(o.open()))))
             del self.deliveries[:-DELIVERY_RECORD]
+            if o.placed_position is not None:
+                self.reorders.append((o.placed_position, day - o.placed_day, o.ordered))
+                del self.reorders[:-REORDER_RECORD]
         o.received += q
         o.last_day = day if o.last_day is None else max(o.last_day, day)
 
@@ -596,6 +607,22 @@ class Item:
                     if gap > since:
                         out.append((1.0, [(gap - since, size)]))
             return out
+        if self.reorders:
+            # README: announcing, nothing due within the horizon: its own reorder rule may still bring
+            # an order within it (placed when the position falls to ρ, tomorrow at the earliest).
+            lam = model["rate"]
+            position = self.on_hand + self.on_order()
+            size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
+            none = NOTHING_COMES_WEIGHT
+            out = []
+            for rho, lead, _ in self.reorders:
+                placed = 1 if rho >= position else math.ceil(without_dust((position - rho) / lam))
+                day = placed + max(0, lead)
+                if day > h:
+                    none += 1.0
+                else:
+                    out.append((1.0, [(day, size)]))
+            return [(none, [])] + out
         return []
 
     def first_passage(self, model, receipts, h):
