@@ -458,6 +458,23 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
     expect(reordered).toBeLessThan(nothingComing / 2)
   })
+
+  test('an order whose receipt came first, or placed while the stock was unknown, shows no rule', () => {
+    const early = stateOf([
+      event('stock_count', 0, 20),
+      event('restock', 1, 30, { orderId: 'A' }),
+      event('purchase_order', 2, 30, { orderId: 'A' }),
+    ])
+    const blind = stateOf([
+      event('purchase_order', 0, 30, { orderId: 'B' }),
+      event('restock', 3, 30, { orderId: 'B' }),
+    ])
+    expect(early.reorders).toBeNull()
+    expect(blind.reorders).toBeNull()
+    // The delivery record still has the second: received on day 3, expected on day 7 (the default lead
+    // time), so −4 days late, in full.
+    expect(blind.deliveries).toEqual([-4, 1])
+  })
 })
 
 describe('books that stall: stock on the books that stops selling', () => {

@@ -17,7 +17,9 @@
 // record. Each remembered delivery is a scenario; an order already overdue past a scenario's
 // lateness comes tomorrow in it, unless it is overdue past every lateness on record (then it is
 // taken not to come). Items that never announce an order get scenarios from their unannounced
-// receipts instead (unannouncedScenarios). The risk is the weighted mean over scenarios.
+// receipts instead (unannouncedScenarios); items that announce them, with none due within the
+// horizon, from the orders they placed and received before (reorderScenarios). The risk is the
+// weighted mean over scenarios.
 //
 // What is scored is the stock on the books reaching 0, and books drift from the shelf: stolen or
 // damaged units stay on them until a count (phantom stock), and the last units may not sell. An
