@@ -557,13 +557,14 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         sales: [march(1), 1, march(2), 1, march(3), 2],
       },
     ])
-    // The rest of the close, as backtest reads it: no lead time from the events, nothing on order, no restock.
+    // The rest of the close, as backtest reads it: no lead time from the events, nothing on order, no
+    // order received, no restock.
     const [rest] = await sql`
       SELECT first_date::text, lead_time_days, model FROM analytics.daily_inventory WHERE date = '2026-03-03'`
     expect(rest).toEqual({
       first_date: '2026-03-01',
       lead_time_days: null,
-      model: { outDays: [], orders: [], deliveries: [], unplanned: [], restocks: [] },
+      model: { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [] },
     })
   })
 })
