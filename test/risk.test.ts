@@ -321,6 +321,23 @@ describe('open orders, late and short deliveries', () => {
     expect(risk(shortRecord)).toBeGreaterThan(onTime)
   })
 
+  test('an overdue order: the scenarios it is already past are ruled out, the others keep their weights', () => {
+    // P1 (40) was expected on day 26, three days before D = 29, and has not come. Of the prior's
+    // pseudo-deliveries (0 late, 1), (2, 0.4), (5 late, 70 %, 0.3), (10, 0.2), (never, 0.1) it is past
+    // the first two; the rest say: day 31 with 28 units, day 36 with 40 (the horizon's last day), never.
+    const state = itemWith([order('P1', 40, 26, 20)])
+    expect(state.deliveries).toBeNull()
+    const model = demandModel(state)
+    const nothing = stockoutRisk(itemWith([]), config) as number
+    const passage = (receipts: { day: number; units: number }[]) =>
+      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    const expected =
+      (0.3 * passage([{ day: 2, units: 28 }]) + 0.2 * passage([{ day: 7, units: 40 }]) + 0.1 * nothing) / 0.6
+    expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
+    // Not tomorrow, as a scenario of an order that could still be on time would have it.
+    expect(stockoutRisk(state, config)).toBeGreaterThan(passage([{ day: 1, units: 40 }]) + 0.1)
+  })
+
   test('first passage with receipts agrees with a seeded simulation (Poisson days)', () => {
     const model: DemandModel = {
       rate: 3,

@@ -14,9 +14,10 @@
 // When the receipts come: the item's own record of its last deliveries (days late, share of the
 // units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
 // say "usually on time, sometimes days late, now and then short or lost" for items without a
-// record. Each remembered delivery is a scenario; an order already overdue past a scenario's
-// lateness comes tomorrow in it, unless it is overdue past every lateness on record (then it is
-// taken not to come). Items that never announce an order get scenarios from their unannounced
+// record. Each remembered delivery is a scenario. What has not come yet can no longer come early: a
+// scenario whose lateness every open order is already past is ruled out (the risk is conditioned on
+// the orders not having arrived, the residual lead time); an order past it while another is not
+// comes tomorrow in it (arrivalDay). Items that never announce an order get scenarios from their unannounced
 // receipts instead (unannouncedScenarios); items that announce them, with none due within the
 // horizon, from the orders they placed and received before (reorderScenarios). The risk is the
 // weighted mean over scenarios.
@@ -280,6 +281,8 @@ function receiptScenarios(
     for (let i = 0; i < delivery.length; i += 3) {
       const late = delivery[i] as number
       const fill = delivery[i + 1] as number
+      // Every order would have come by now in this scenario: they have not, so it is not one.
+      if (!orders.some((order) => order.expectedDay + late > asOfDay)) continue
       const receipts: Receipt[] = []
       for (const order of orders) {
         const day = arrivalDay(order.expectedDay, late, latest, asOfDay)
@@ -325,9 +328,9 @@ function reorderScenarios(
 }
 
 /**
- * When an order arrives if it is `late` days late. An order already overdue past that lateness is
- * late, but within what deliveries have been: it comes tomorrow; overdue past every lateness on
- * record, it is taken not to come.
+ * When an order arrives if it is `late` days late. An order already overdue past that lateness (in a
+ * scenario another order still fits) is later than that, but within what deliveries have been: it
+ * comes tomorrow; overdue past every lateness on record, it is taken not to come.
  */
 function arrivalDay(
   expectedDay: number,

@@ -571,6 +571,8 @@ class Item:
             latest = max(late for late, _, _ in table if late is not None)
             out = []
             for late, fill, weight in table:
+                if late is not None and all(o.expected + late <= D for o in orders):
+                    continue     # README: every open order is already past this lateness: ruled out
                 receipts = []
                 for o in orders:
                     if late is None:
