@@ -176,6 +176,7 @@ describe('episodes through the engine', () => {
       demandRate: 3.1,
       unannounced: null,
       stalls: null,
+      reorders: null,
     }
     const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
     expect(riskReason(12, risk, late, 30)).toBe(
@@ -184,6 +185,10 @@ describe('episodes through the engine', () => {
     const none = { ...risk, onOrder: 0, expectedStockoutDate: day('2026-09-29') }
     expect(riskReason(12, none, [], 3)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; only 3 days of history',
+    )
+    const reordering = { ...none, reorders: { orders: 3, level: 10, days: 2.5 } }
+    expect(riskReason(12, reordering, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; its last 3 orders were placed with about 10 on hand and on order and came 2.5 days later; likely out of stock on 2026-09-29',
     )
     const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
     expect(riskReason(12, stalling, [], 30)).toBe(

@@ -474,6 +474,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     // Two scenarios of weight 1: "none this time" and the order.
     expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
     expect(reordered).toBeLessThan(nothingComing / 2)
+    expect(assessRisk(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
   })
 
   test('an order whose receipt came first, or placed while the stock was unknown, shows no rule', () => {

@@ -160,8 +160,14 @@ export function riskReason(
         ? 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
         : `no purchase orders seen: its last ${unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`} came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}`,
     )
-  else if (orders.length === 0)
+  else if (orders.length === 0) {
     parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
+    const reorders = risk.reorders
+    if (reorders !== null)
+      parts.push(
+        `its last ${reorders.orders === 1 ? 'order was' : `${reorders.orders} orders were`} placed with about ${units(reorders.level)} on hand and on order and came ${units(reorders.days)} days later`,
+      )
+  }
   for (const order of orders.slice(0, 3)) {
     const when =
       out !== null && order.expectedDay > out ? `, after the likely stockout on ${formatDay(out)}` : ''

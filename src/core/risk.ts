@@ -85,6 +85,12 @@ export interface RiskAssessment {
   unannounced: { level: number; receipts: number } | null
   /** Of the item's noted restocks (at most 8), those that found its books stalled; null when none did. */
   stalls: { stalled: number; restocks: number } | null
+  /**
+   * For an item that announces its orders, with none due within the horizon: its record of orders
+   * received (how many, the mean position they were placed at, the mean days to their first receipt),
+   * which the risk expects it to follow; null otherwise.
+   */
+  reorders: { orders: number; level: number; days: number } | null
 }
 
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
@@ -136,6 +142,10 @@ export function assessRisk(
     demandRate: model.rate,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
     stalls: stallSummary(state.restocks, model),
+    reorders:
+      !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
+        ? reorderSummary(state.reorders)
+        : null,
   }
 }
 
@@ -418,6 +428,18 @@ function stallSummary(restocks: readonly number[] | null, model: DemandModel): R
   if (restocks === null) return null
   const { stalled } = restockFindings(restocks, model)
   return stalled === 0 ? null : { stalled, restocks: restocks.length / 3 }
+}
+
+function reorderSummary(reorders: readonly number[] | null): RiskAssessment['reorders'] {
+  if (reorders === null) return null
+  const orders = reorders.length / 3
+  let level = 0
+  let days = 0
+  for (let i = 0; i < reorders.length; i += 3) {
+    level += reorders[i] as number
+    days += reorders[i + 1] as number
+  }
+  return { orders, level: level / orders, days: days / orders }
 }
 
 function unannouncedSummary(
