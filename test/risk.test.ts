@@ -8,6 +8,7 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
+import { restockFindings } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -489,6 +490,13 @@ describe('announcing items between orders: their own reorder rule', () => {
     ])
     expect(early.reorders).toBeNull()
     expect(blind.reorders).toBeNull()
+    // A receipt dated before its order (a late event) came at once: 0 days, not −2.
+    const dated = stateOf([
+      event('stock_count', 0, 20),
+      event('purchase_order', 5, 30, { orderId: 'C' }),
+      event('restock', 3, 30, { orderId: 'C' }),
+    ])
+    expect(dated.reorders).toEqual([20, 0, 30])
     // The delivery record still has the second: received on day 3, expected on day 7 (the default lead
     // time), so −4 days late, in full.
     expect(blind.deliveries).toEqual([-4, 1])
@@ -496,6 +504,10 @@ describe('announcing items between orders: their own reorder rule', () => {
 })
 
 describe('books that stall: stock on the books that stops selling', () => {
+  // What a restock found (stalls.ts): 0 nothing either way, 1 out of stock, 2 stalled.
+  const NOTHING = 0
+  const OUT = 1
+  const STALLED = 2
   /** 3 a day from 40 on hand, silent on `silent` days; restocks of 30 on `restockDays` (at noon, before that day's sale). */
   function soldThreeADay(days: number, silent: number[], restockDays: number[]): ItemState {
     const events = [event('stock_count', 0, 40)]
@@ -516,8 +528,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // on day 16; then 3 a day runs it to 40 − 3·14 = −2 on day 29; a restock on day 30.
     const silent = [10, 11, 12, 13, 14, 15]
     const state = soldThreeADay(31, silent, [16, 30])
-    // (day, whole days without a sale before it, out of stock since the restock before).
-    expect(state.restocks).toEqual([START + 16, 6, 0, START + 30, 0, 1])
+    expect(state.restocks).toEqual([START + 16, STALLED, START + 30, OUT])
     state.onHand = 12
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.3)
@@ -533,10 +544,48 @@ describe('books that stall: stock on the books that stops selling', () => {
     for (let day = 0; day < 28; day += 4) events.push(event('sale', day, 1))
     events.push(event('restock', 27, 5), event('sale', 28, 1), event('restock', 28, 5))
     const state = stateOf(events)
-    expect(state.restocks).toEqual([START + 27, 2, 0, START + 28, 0, 0])
+    expect(state.restocks).toEqual([START + 27, NOTHING, START + 28, NOTHING])
     state.onHand = 1
     expect(stockoutRisk(state, config)).toBe(withoutRecord(state))
     expect(assessRisk(state, config).stalls).toBeNull()
+  })
+
+  test('days out of stock are no silence: the second part of a delivery after a stockout is not a stall', () => {
+    // 30 on hand at 3 a day runs out on day 9; nothing until part of a delivery on day 20 (it finds
+    // the item out) and the rest on day 21, before any sale: the days since the sales stopped were
+    // days out of stock, not stock that stopped selling.
+    const events = [event('stock_count', 0, 30)]
+    for (let day = 0; day < 10; day++) events.push(event('sale', day, 3))
+    events.push(event('restock', 20, 10), event('restock', 21, 20))
+    expect(stateOf(events).restocks).toEqual([START + 20, OUT, START + 21, NOTHING])
+  })
+
+  test('a silence is judged by the demand the item had then, not by what it sells later', () => {
+    // A unit every fifth day (days 0, 5, 10, 15), restocked on the day before each next sale, after
+    // three silent days (likely at that rate); then, restocked on day 20, it sells 5 a day. Judged by today's rate, three
+    // silent days would look like stalls.
+    const events = [event('stock_count', 0, 10)]
+    for (let day = 0; day < 20; day += 5) {
+      events.push(event('sale', day, 1))
+      if (day < 15) events.push(event('restock', day + 4, 1))
+    }
+    events.push(event('restock', 20, 60))
+    for (let day = 20; day < 30; day++) events.push(event('sale', day, 5))
+    const state = stateOf(events)
+    expect(state.restocks).toEqual([
+      START + 4,
+      NOTHING,
+      START + 9,
+      NOTHING,
+      START + 14,
+      NOTHING,
+      START + 20,
+      NOTHING,
+    ])
+    expect(restockFindings(state.restocks as number[])).toEqual({ stalled: 0, out: 0 })
+    // Today's rate would have judged three silent days a stall.
+    const today = demandModel(state)
+    expect(1 - demandAtLeast(1, 3 * today.rate, 3 * today.rate * today.dispersion * 2)).toBeLessThan(0.05)
   })
 })
 

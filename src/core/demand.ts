@@ -20,7 +20,10 @@
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
 // that mean and variance (negbin.ts): whole units, many zero days for slow movers.
-import { type ItemState, SALES_WINDOW_DAYS } from './state.ts'
+import type { ItemState } from './state.ts'
+
+/** Days of sales kept: W_30 never reaches further back than D − 29. */
+export const SALES_WINDOW_DAYS = 30
 
 export const HALF_LIFE_DAYS = 14
 /** The rate's weak prior: half a unit seen over one day (λ = (Σw·y + 0.5) / (Σw + 1)). */

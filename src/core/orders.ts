@@ -164,7 +164,8 @@ function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: nu
     order.recorded = true
     recordDelivery(book, day - order.expectedDay, Math.min(1, quantity / open))
     if (!Number.isNaN(order.placedPosition))
-      recordReorder(book, order.placedPosition, day - order.placedDay, order.ordered)
+      // A receipt dated before its order (a late event) came at once, not in negative days.
+      recordReorder(book, order.placedPosition, Math.max(0, day - order.placedDay), order.ordered)
   }
   order.received += quantity
   order.lastDay = Math.max(order.lastDay, day)

@@ -22,15 +22,13 @@
 // horizon, from the orders they placed and received before (reorderScenarios). The risk is the
 // weighted mean over scenarios.
 //
-// What is scored is the stock on the books reaching 0, and books drift from the shelf: stolen or
-// damaged units stay on them until a count (phantom stock), and the last units may not sell. An
-// item whose restocks have found it showing stock that had stopped selling (a silence its demand
-// makes unlikely) rather than out of stock may stall on the books again: the risk is scaled by the
-// share of its restocks that did not (stalledShare).
+// The risk of the books showing 0 is then scaled down for an item whose books have stalled before
+// (stalls.ts).
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
 import { announcesOrders, byExpectedDay, type Order, onOrder, openQuantity } from './orders.ts'
+import { restockFindings, stalledShare } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -48,10 +46,6 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
 export const NOTHING_COMES_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
-/** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
-export const STALL_PRIOR_OUTS = 2
-/** A restock found the item stalled when no sale for that long had at most this chance under its demand model. */
-export const STALL_CHANCE = 0.05
 /** A risk below this is as good as none: its receipts are not worked out. */
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
@@ -141,7 +135,7 @@ export function assessRisk(
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
-    stalls: stallSummary(state.restocks, model),
+    stalls: stallSummary(state.restocks),
     reorders:
       !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
         ? reorderSummary(state.reorders)
@@ -180,7 +174,7 @@ function riskWithModel(
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return state.restocks === null || risk === 0 ? risk : risk * (1 - stalledShare(state.restocks, model))
+  return state.restocks === null || risk === 0 ? risk : risk * (1 - stalledShare(state.restocks))
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */
@@ -224,34 +218,6 @@ function shelfRisk(
     weights += weight
   }
   return risk / weights
-}
-
-/**
- * How the item's noted restocks found its books: stalled (after days without a sale that its demand
- * model gives at most STALL_CHANCE) or out of stock; a restock after a short or likely silence says
- * nothing either way.
- */
-function restockFindings(restocks: readonly number[], model: DemandModel): { stalled: number; out: number } {
-  let stalled = 0
-  let out = 0
-  for (let i = 0; i < restocks.length; i += 3) {
-    if (restocks[i + 2] === 1) out++
-    else if (silenceChance(model, restocks[i + 1] as number) <= STALL_CHANCE) stalled++
-  }
-  return { stalled, out }
-}
-
-/** The share of stalls, stalled / (stalled + out + STALL_PRIOR_OUTS): the risk is scaled by 1 − it. */
-function stalledShare(restocks: readonly number[], model: DemandModel): number {
-  const { stalled, out } = restockFindings(restocks, model)
-  return stalled / (stalled + out + STALL_PRIOR_OUTS)
-}
-
-/** P(no sale at all over `days` days) under the demand model. */
-function silenceChance(model: DemandModel, days: number): number {
-  if (days <= 0) return 1
-  const mean = model.rate * days
-  return 1 - demandAtLeast(1, mean, varianceOver(model, mean, days))
 }
 
 function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
@@ -329,8 +295,9 @@ function reorderScenarios(
   const scenarios: Scenario[] = [none]
   for (let i = 0; i < reorders.length; i += 3) {
     const level = reorders[i] as number
-    const placed = level >= position ? 1 : Math.ceil(withoutDust((position - level) / model.rate))
-    const day = placed + Math.max(0, reorders[i + 1] as number)
+    // Tomorrow at the earliest, also when the position is above the level by rounding dust only.
+    const placed = Math.max(1, Math.ceil(withoutDust((position - level) / model.rate)))
+    const day = placed + (reorders[i + 1] as number)
     if (day > horizon) none.weight++
     else scenarios.push({ weight: 1, receipts: [{ day, units }] })
   }
@@ -424,10 +391,10 @@ function receiptLevels(record: readonly number[], model: DemandModel): number[] 
   return levels
 }
 
-function stallSummary(restocks: readonly number[] | null, model: DemandModel): RiskAssessment['stalls'] {
+function stallSummary(restocks: readonly number[] | null): RiskAssessment['stalls'] {
   if (restocks === null) return null
-  const { stalled } = restockFindings(restocks, model)
-  return stalled === 0 ? null : { stalled, restocks: restocks.length / 3 }
+  const { stalled } = restockFindings(restocks)
+  return stalled === 0 ? null : { stalled, restocks: restocks.length / 2 }
 }
 
 function reorderSummary(reorders: readonly number[] | null): RiskAssessment['reorders'] {

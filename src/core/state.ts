@@ -5,15 +5,12 @@
 // last restocks found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
+import { SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
+import { noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
-
-/** Days of sales kept: W_30 never reaches further back than D − 29. */
-export const SALES_WINDOW_DAYS = 30
-/** Restock days remembered (ItemState.restocks). */
-export const RESTOCK_RECORD = 8
 
 /** What applying an event needs of the settings. */
 export interface StateConfig {
@@ -67,11 +64,7 @@ export class ItemState implements OrderBook {
   unplanned: number[] | null = null
   /** Triples (inventory position when placed, days to the first receipt, units) of the latest orders received. */
   reorders: number[] | null = null
-  /**
-   * Triples (day, whole days without a sale just before it, 1 when the stock had been at or below 0
-   * since the restock before, else 0) of the item's latest restock days, oldest first: whether its
-   * books showed it running out before replenishment, or showed stock that had stopped selling.
-   */
+  /** Pairs (day, what it found: stalls.ts) of the item's latest restock days, oldest first. */
   restocks: number[] | null = null
   /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
@@ -117,7 +110,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   else if (event.type === 'purchase_order')
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
   else if (event.type === 'restock') {
-    recordRestock(state, day)
+    noteRestock(state, day)
     receive(state, event, state.onHand)
   }
   state.onHand = nextOnHand(state.onHand, event)
@@ -201,34 +194,6 @@ function markOut(state: ItemState, day: number): void {
   let i = out.length - 1
   while (i >= 0 && (out[i] as number) > day) i--
   if (out[i] !== day) out.splice(i + 1, 0, day)
-}
-
-/**
- * Notes how a restock found the stock on the books (before it is added): out of stock on some day
- * since the restock before (of the last 30), or how long the item had gone without a sale. One entry
- * a day; a restock dated before the item's latest day, or while the stock is unknown, notes nothing.
- */
-function recordRestock(state: ItemState, day: number): void {
-  const record = state.restocks
-  const previous = record === null ? Number.NEGATIVE_INFINITY : (record[record.length - 3] as number)
-  if (state.onHand === null || day < state.asOfDay || day <= previous) return
-  const wentOut = state.onHand <= 0 || (state.outDays?.some((d) => d > previous) ?? false)
-  const entry = [day, daysWithoutSale(state, day), wentOut ? 1 : 0]
-  if (record === null) state.restocks = entry
-  else {
-    record.push(...entry)
-    if (record.length > 3 * RESTOCK_RECORD) record.splice(0, 3)
-  }
-}
-
-/**
- * Whole days before `day` (the item's latest) without a sale, at most 29 (the window keeps the sales
- * of days D − 29 … D); 0 when it sold that day. An item that has not sold yet counts from its first day.
- */
-function daysWithoutSale(state: ItemState, day: number): number {
-  const sales = state.sales
-  const lastSale = sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number)
-  return Math.min(SALES_WINDOW_DAYS - 1, Math.max(0, day - lastSale - 1))
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

@@ -336,7 +336,7 @@ class Item:
         self.orders = {}               # order_id -> Order, in the order the ids were entered
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
         self.unplanned = []            # [day, units, on-hand before or None], by day
-        self.restocks = []             # (day, days without a sale before it, went out since the one before)
+        self.restocks = []             # (day, "out" | "stall" | None): what each restock found
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
@@ -437,29 +437,34 @@ class Item:
             self.record_unplanned(day, q, before)
 
     def note_restock(self, day):
-        """README, books that stall: how a restock found the books, noted before its units are added.
-        Only restocks on the item's latest day D, with the stock known, one a day."""
+        """README step 3½: what a restock found, noted before its units are added. Only restocks on the
+        item's latest day D, with the stock known, one a day: 'out' (stock ≤ 0 now or on a day since the
+        restock before, of the last 30), 'stall' (g whole days since the last sale or day out, at most 29, with
+        P(no sale in g days) ≤ 5 % under the demand model as of that day), else None."""
         previous = self.restocks[-1][0] if self.restocks else None
         if self.on_hand is None or day < self.D or (previous is not None and day <= previous):
             return
-        window = range(max(day - 29, previous + 1 if previous is not None else day - 29), day + 1)
-        went_out = self.on_hand <= 0 or any(d in self.out for d in window)
-        sold = [d for d, units in self.sold.items() if units > 0 and d <= day]
-        last_sale = max(sold) if sold else self.first_day - 1
-        self.restocks.append((day, min(29, max(0, day - last_sale - 1)), went_out))
-        del self.restocks[:-RESTOCK_RECORD]
-
-    def stalled_share(self, model):
-        """README: stalls / (stalls + restocks that found it out + 2); a stall is a silence of g days
-        with P(no sale in g days) ≤ 5 % under the demand model (mean λ·g, its variance formula)."""
-        stalls = outs = 0
-        for _, quiet, went_out in self.restocks:
-            if went_out:
-                outs += 1
-            elif quiet > 0:
+        outs = [d for d in self.out if day - 29 <= d <= day]   # the last 30 days
+        last_out = max(outs) if outs else None
+        if self.on_hand <= 0 or (last_out is not None and (previous is None or last_out > previous)):
+            found = "out"
+        else:
+            sold = [d for d, units in self.sold.items() if units > 0 and d <= day]
+            since = max(max(sold) if sold else self.first_day - 1, last_out if last_out is not None else -10**9)
+            quiet = min(29, max(0, day - since - 1))
+            found = None
+            if quiet > 0:
+                model = self.demand(day)
                 m = model["rate"] * quiet
                 if 1 - nb_at_least(1, m, self.var_of(model, m, quiet)) <= STALL_CHANCE:
-                    stalls += 1
+                    found = "stall"
+        self.restocks.append((day, found))
+        del self.restocks[:-RESTOCK_RECORD]
+
+    def stalled_share(self):
+        """README: stalls / (stalls + outs + 2) of the noted restocks."""
+        stalls = sum(1 for _, found in self.restocks if found == "stall")
+        outs = sum(1 for _, found in self.restocks if found == "out")
         return stalls / (stalls + outs + STALL_PRIOR_OUTS)
 
     def receive_against(self, o, q, day):
@@ -468,7 +473,7 @@ class Item:
             self.deliveries.append((day - o.expected, min(Fraction(1), Fraction(q) / Fraction(o.open()))))
             del self.deliveries[:-DELIVERY_RECORD]
             if o.placed_position is not None:
-                self.reorders.append((o.placed_position, day - o.placed_day, o.ordered))
+                self.reorders.append((o.placed_position, max(0, day - o.placed_day), o.ordered))
                 del self.reorders[:-REORDER_RECORD]
         o.received += q
         o.last_day = day if o.last_day is None else max(o.last_day, day)
@@ -618,8 +623,8 @@ class Item:
             none = NOTHING_COMES_WEIGHT
             out = []
             for rho, lead, _ in self.reorders:
-                placed = 1 if rho >= position else math.ceil(without_dust((position - rho) / lam))
-                day = placed + max(0, lead)
+                placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
+                day = placed + lead
                 if day > h:
                     none += 1.0
                 else:
@@ -702,7 +707,7 @@ class Item:
                 else:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.first_passage(model, rc, h)) for w, rc in sc) / total
-                risk *= 1 - self.stalled_share(model)
+                risk *= 1 - self.stalled_share()
         if position is None:
             rq = None
         elif position <= rop:
