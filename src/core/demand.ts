@@ -73,7 +73,15 @@ function prefixSums(term: (weight: number) => number): Float64Array {
  * they are (a floor of the demand) rather than knowing nothing.
  */
 export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
-  return modelOfWindow(state, asOfDay, true) ?? (modelOfWindow(state, asOfDay, false) as DemandModel)
+  return modelOfDays(state, asOfDay, state.firstDay) as DemandModel
+}
+
+/**
+ * The model as of `asOfDay` from its window's days on or after `from` only (an earlier day, whose
+ * sales the state may no longer hold); null when no day is left.
+ */
+export function modelOfDays(state: ItemState, asOfDay: number, from: number): DemandModel | null {
+  return modelOfWindow(state, asOfDay, from, true) ?? modelOfWindow(state, asOfDay, from, false)
 }
 
 /**
@@ -81,8 +89,13 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
  * left. Only the days with sales and the days out of stock are visited: the weights and weekday
  * counts of a whole window are known in advance (WEIGHT_SUMS), and a day without sales adds nothing else.
  */
-function modelOfWindow(state: ItemState, asOfDay: number, skipOut: boolean): DemandModel | null {
-  const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, state.firstDay)
+function modelOfWindow(
+  state: ItemState,
+  asOfDay: number,
+  from: number,
+  skipOut: boolean,
+): DemandModel | null {
+  const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, from)
   const length = asOfDay - start + 1
   if (!(length >= 1)) return null
   const out = state.outDays ?? NONE

@@ -1,10 +1,10 @@
 // Step 3½ of the risk (README): stock on the books that stops selling. What is scored is the stock
 // on the books reaching 0, and books drift from the shelf: stolen or damaged units stay on them until
 // a count (phantom stock), and the last units may not sell. Each restock notes, before its units are
-// added, what it found: the item out of stock since the restock before, or stalled (a silence its
-// demand model, as it stood then, made unlikely), or neither. An item whose restocks have found it
+// added, what it found: the item out of stock since the restock before, or stalled (a silence that
+// what it had sold before made unlikely), or neither. An item whose restocks have found it
 // stalled may stall on the books again: its risk is scaled by 1 − stalledShare.
-import { type DemandModel, demandModel, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
+import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'
 
@@ -39,21 +39,14 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   const out = state.outDays
   const lastOut = out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number)
   if ((state.onHand as number) <= 0 || lastOut > previous) return FOUND_OUT
-  const silence = daysWithoutSale(state, day, lastOut)
-  return silence > 0 && silenceChance(demandModel(state, day), silence) <= STALL_CHANCE
-    ? FOUND_STALLED
-    : FOUND_NOTHING
-}
-
-/**
- * Whole days before `day` (the item's latest) since its last sale or its last day out of stock
- * (a day out of stock is no silence), at most 29: the window keeps days D − 29 … D. An item that has
- * not sold yet counts from its first day.
- */
-function daysWithoutSale(state: ItemState, day: number, lastOut: number): number {
+  // The silence: the whole days since the last sale or day out of stock (a day out of stock is no
+  // silence), judged by what the item sold before it, within the 30 days the state holds.
   const sales = state.sales
-  const lastSale = sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number)
-  return Math.min(SALES_WINDOW_DAYS - 1, Math.max(0, day - Math.max(lastSale, lastOut) - 1))
+  const before = Math.max(sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number), lastOut)
+  const silence = day - before - 1
+  if (silence <= 0) return FOUND_NOTHING
+  const model = modelOfDays(state, before, Math.max(state.firstDay, day - SALES_WINDOW_DAYS + 1))
+  return model !== null && silenceChance(model, silence) <= STALL_CHANCE ? FOUND_STALLED : FOUND_NOTHING
 }
 
 /** P(no sale at all over `days` days) under the demand model. */

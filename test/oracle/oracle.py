@@ -439,8 +439,9 @@ class Item:
     def note_restock(self, day):
         """README step 3½: what a restock found, noted before its units are added. Only restocks on the
         item's latest day D, with the stock known, one a day: 'out' (stock ≤ 0 now or on a day since the
-        restock before, of the last 30), 'stall' (g whole days since the last sale or day out, at most 29, with
-        P(no sale in g days) ≤ 5 % under the demand model as of that day), else None."""
+        restock before, of the last 30), 'stall' (g whole days since the last sale or day out, that day
+        within the last 30, with P(no sale in g days) ≤ 5 % under the demand model as of that day, from
+        the last 30 days' days), else None."""
         previous = self.restocks[-1][0] if self.restocks else None
         if self.on_hand is None or day < self.D or (previous is not None and day <= previous):
             return
@@ -450,11 +451,11 @@ class Item:
             found = "out"
         else:
             sold = [d for d, units in self.sold.items() if units > 0 and d <= day]
-            since = max(max(sold) if sold else self.first_day - 1, last_out if last_out is not None else -10**9)
-            quiet = min(29, max(0, day - since - 1))
+            before = max(max(sold) if sold else self.first_day - 1, last_out if last_out is not None else -10**9)
+            quiet = day - before - 1
             found = None
-            if quiet > 0:
-                model = self.demand(day)
+            if quiet > 0 and before >= max(self.first_day, day - 29):
+                model = self.demand(before, since=day - 29)
                 m = model["rate"] * quiet
                 if 1 - nb_at_least(1, m, self.var_of(model, m, quiet)) <= STALL_CHANCE:
                     found = "stall"
@@ -526,9 +527,9 @@ class Item:
                 "seasonality_index": 1.0 if v30 == 0 else v7 / v30, "days_of_history": D - self.first_day + 1}
 
     # ------------------------------------------------------ demand model
-    def demand(self, D):
-        """README risk v2 §1: the demand model as of day D."""
-        window = range(max(D - 29, self.first_day), D + 1)
+    def demand(self, D, since=None):
+        """README risk v2 §1: the demand model as of day D (from days on or after `since` only)."""
+        window = range(max(D - 29, self.first_day, since if since is not None else self.first_day), D + 1)
         days = [d for d in window if d not in self.out]
         if not days:
             # README: every day of the window out of stock: its sales, a floor of the demand, are used.
