@@ -8,7 +8,15 @@ import { DLQ_HEADERS } from '../src/sinks/kafka.ts'
 import { analyze, firstDifference } from './support/analyze.ts'
 import { invpipe } from './support/cli.ts'
 import { generatedLines } from './support/events.ts'
-import { keyOfLine, produceKeyed, produceLines, readTopic, waitForGroup } from './support/kafka.ts'
+import {
+  deleteRecordsUpTo,
+  keyOfLine,
+  moveGroupOffsets,
+  produceKeyed,
+  produceLines,
+  readTopic,
+  waitForGroup,
+} from './support/kafka.ts'
 import { OwnRedis, ownRedisAvailable } from './support/servers.ts'
 import {
   alertsOnTopic,
@@ -17,6 +25,7 @@ import {
   sortMessages,
   startConsume,
   stoppedSummary,
+  storedOffsets,
   storedResults,
   waitForOffsets,
 } from './support/stack.ts'
@@ -288,6 +297,55 @@ describe('outages and set-up', () => {
       `at exit: redis: ${expected.final.length} items not written (connect ECONNREFUSED`,
     )
   }, 120_000)
+
+  test('a group whose offsets Kafka already holds, on a new database, reads every partition from its beginning', async () => {
+    const run = await prepare('regroup', 500)
+    // Kafka's copy of the group's offsets at a partition's end (as a run against another database
+    // leaves it) or halfway; nothing stored in PostgreSQL means nothing processed yet, so all of it
+    // must come.
+    await moveGroupOffsets(run.group, run.topic, (partition) => (partition === 0 ? 0.5 : 1))
+    const proc = startConsume(run)
+    // Without the look-up of where each partition begins, this drain never ended (it waited for
+    // offsets that no fetch would bring) and the first half of partition 0 went unread.
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+    clearTimeout(timer)
+    expect(code, stderr.slice(-2000)).toBe(0)
+    expect(totalCounts([stoppedSummary(stderr)]).read).toBe(expected.counts.read)
+    await expectReplayResults(run)
+  }, 180_000)
+
+  test('events the broker deleted before they were read: reported when found and at the exit (status 1), the rest consumed', async () => {
+    const half = Math.floor(lines.length / 2)
+    const run = await scenarios.prepare('gone', lines.slice(0, half), 500)
+    await consumeToEnd(run, 1)
+    const stored = await storedOffsets(run.database)
+    await produceLines(run.topic, lines.slice(half))
+    // Retention (here DeleteRecords) takes the first 5 events after each partition's stored offset.
+    await deleteRecordsUpTo(run.topic, (partition) => (stored.get(partition) ?? 0) + 5)
+    // What the topic still holds: the second half but those 15.
+    const survivors = (await readTopic(run.topic)).map((message) => message.value as string)
+    expect(survivors).toHaveLength(lines.length - half - 15)
+    const proc = startConsume(run)
+    // Before, kafkajs reset to the partition's beginning, the consumer moved back to the stored
+    // offset, and so on for ever (two log lines each time).
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 60_000)
+    const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
+    clearTimeout(timer)
+    expect(code, stderr.slice(-2000)).toBe(1)
+    const messages = jsonLog(stderr).map((line) => line.message)
+    expect(messages.filter((m) => m.startsWith('events deleted by the broker'))).toHaveLength(3)
+    for (const [partition, offset] of stored)
+      expect(messages).toContain(
+        `at exit: offsets ${offset}–${offset + 4} of partition ${partition} were deleted by the broker before they were read (retention)`,
+      )
+    expect(stoppedSummary(stderr)?.read).toBe(lines.length - half - 15)
+    // What PostgreSQL holds is the analysis of the events that were there to read.
+    const survived = analyze([...lines.slice(0, half), ...survivors])
+    const results = await storedResults(run.database)
+    expect(firstDifference(results.final, survived.final)).toBeNull()
+    expect(firstDifference(results.daily, survived.daily)).toBeNull()
+  }, 180_000)
 
   test('invpipe migrate creates the schema once and is idempotent', async () => {
     const database = await scenarios.database('migrate')

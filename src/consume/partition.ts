@@ -23,14 +23,16 @@ export class PartitionWork {
     readonly partition: number,
     readonly engine: Engine,
     committed: number | null,
+    /** Where the partition's first batch starts when nothing is committed (its oldest offset). */
+    private readonly start: number | null = committed,
   ) {
     this.committed = committed
     this.committedTo = committed
   }
 
-  /** The offset the engine expects next: after the batches processed, else the last commit. */
+  /** The offset the engine expects next: after the batches processed, else the last commit, else the start. */
   get position(): number | null {
-    return this.pending?.nextOffset ?? this.committedTo
+    return this.pending?.nextOffset ?? this.committedTo ?? this.start
   }
 
   /** Runs `work` once what is queued on this partition is done; a failure does not block the lane. */
@@ -44,6 +46,14 @@ export class PartitionWork {
   pendingFrom(firstOffset: number, now: number): PendingCommit {
     this.pending ??= new PendingCommit(this.committedTo ?? firstOffset, now)
     return this.pending
+  }
+
+  /**
+   * Moves the position past offsets the partition no longer holds (the broker deleted them before
+   * they were read): the next commit stores the new position, with or without batches.
+   */
+  skipTo(offset: number, now: number): void {
+    this.pendingFrom(offset, now).nextOffset = offset
   }
 
   /**

@@ -39,8 +39,9 @@ export class PendingCommit {
     this.nextOffset = fromOffset
   }
 
+  /** Nothing to commit: no batch, and no offsets skipped (PartitionWork.skipTo). */
   get isEmpty(): boolean {
-    return this.batches === 0
+    return this.batches === 0 && this.nextOffset === this.fromOffset
   }
 
   /** Adds one processed batch: its messages ended just before `nextOffset`. */

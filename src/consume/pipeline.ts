@@ -133,6 +133,12 @@ export class ConsumePipeline {
   /** Commits that failed without a sure outcome: PostgreSQL may hold them after all (doubts.ts). */
   private readonly doubts = new Doubts()
   private consumer: Consumer | null = null
+  /** The client the producer, the drain's checks and the look-ups of where a partition begins share. */
+  private kafka: ReturnType<typeof kafkaClient> | null = null
+  /** Partitions being loaded from PostgreSQL (since the last assignment). */
+  private loading = new Map<number, Promise<PartitionWork>>()
+  /** Offset ranges the broker deleted before they were read, for the exit. */
+  private readonly unread: string[] = []
   private producer: Producer | null = null
   private stopping = false
   /** A permanent failure that stopped the pipeline; run() rethrows it after the shutdown. */
@@ -210,6 +216,7 @@ export class ConsumePipeline {
     // Redis first: the rows a crashed run could not write are rewritten from PostgreSQL meanwhile.
     this.redisSync.start()
     const kafka = kafkaClient(this.options.kafka, `invpipe-${this.options.instance}`, this.complaints.sink)
+    this.kafka = kafka
     await ensureTopics(kafka, [this.options.topic, this.options.alertTopic, this.options.dlqTopic])
     if (this.stopping) return
     // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.
@@ -245,10 +252,10 @@ export class ConsumePipeline {
       this.partitions = new Map()
       this.doubts.forgetAll()
       this.complaints.recovered()
-      log.info('partitions assigned', {
-        topic: this.options.topic,
-        partitions: event.payload.memberAssignment[this.options.topic] ?? [],
-      })
+      const partitions = event.payload.memberAssignment[this.options.topic] ?? []
+      log.info('partitions assigned', { topic: this.options.topic, partitions })
+      this.loading = new Map()
+      void this.placeAssigned(partitions)
     })
     consumer.on(consumer.events.FETCH, () => this.complaints.recovered())
     consumer.on(consumer.events.CRASH, (event) => {
@@ -348,6 +355,7 @@ export class ConsumePipeline {
       await this.producer?.disconnect()
       return null
     })
+    failures.push(...this.unread)
     for (const failure of failures) log.error(`at exit: ${failure}`)
     return failures
   }
@@ -396,7 +404,11 @@ export class ConsumePipeline {
   private async processFetch(work: PartitionWork, payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload
     if (this.partitions.get(work.partition) !== work) return
-    const plan = planFetch(work.position, batch.messages, fetchedOffset(batch))
+    let plan = planFetch(work.position, batch.messages, fetchedOffset(batch))
+    // A fetch that starts past the engine's position: Kafka's copy of the offsets is ahead, or the
+    // broker deleted what lay between (kafkajs then resets to the partition's beginning).
+    if (plan.action === 'seek' && fetchedOffset(batch) > plan.offset && (await this.skippedDeleted(work)))
+      plan = planFetch(work.position, batch.messages, fetchedOffset(batch))
     if (plan.action === 'seek') {
       this.consumer?.seek({ topic: batch.topic, partition: work.partition, offset: String(plan.offset) })
       return
@@ -663,17 +675,100 @@ export class ConsumePipeline {
     this.telemetry.sinkRetry(sink)
   }
 
-  private async partitionWork(partition: number): Promise<PartitionWork> {
+  /** The partition's work, loaded from PostgreSQL once per assignment (concurrent callers share the load). */
+  private partitionWork(partition: number): Promise<PartitionWork> {
     const known = this.partitions.get(partition)
-    if (known !== undefined) return known
+    if (known !== undefined) return Promise.resolve(known)
+    const loading = this.loading
+    let load = loading.get(partition)
+    if (load === undefined) {
+      load = this.loadPartition(partition)
+      loading.set(partition, load)
+      // Only while it runs: once loaded the work is in `partitions`, and a failed load (or a work
+      // dropped after a failed commit) is loaded afresh by the next caller.
+      const done = () => loading.delete(partition)
+      load.then(done, done)
+    }
+    return load
+  }
+
+  private async loadPartition(partition: number): Promise<PartitionWork> {
+    const partitions = this.partitions
     const saved = await this.store.loadPartition(this.options.topic, partition)
+    const first = (await this.firstOffsets()).get(partition) ?? 0
     const engine = new Engine(this.options.core, { trackDaily: true })
     engine.restore(saved.states)
-    const work = new PartitionWork(partition, engine, saved.nextOffset)
-    this.partitions.set(partition, work)
+    // Nothing stored yet: from the partition's beginning, wherever Kafka's copy of the offsets stands.
+    const work = new PartitionWork(partition, engine, saved.nextOffset, saved.nextOffset ?? first)
+    partitions.set(partition, work)
     this.settleDoubt(partition, saved.nextOffset)
     log.info('partition loaded', { partition, items: saved.states.length, next_offset: saved.nextOffset })
+    this.skipDeleted(work, first)
     return work
+  }
+
+  /**
+   * Loads each partition just assigned and moves the consumer to where its engine stands (the
+   * offset stored in PostgreSQL, or the partition's beginning when none is). Kafka's copy of the
+   * group's offsets may be elsewhere (behind, or at the end after a run against another database),
+   * and kafkajs hands over no empty fetch that planFetch could correct. A partition that cannot be
+   * loaded now is loaded, and moved, by its first fetch.
+   */
+  private async placeAssigned(partitions: readonly number[]): Promise<void> {
+    for (const partition of partitions) {
+      try {
+        const work = await this.partitionWork(partition)
+        if (this.stopping || this.partitions.get(partition) !== work || work.position === null) continue
+        this.consumer?.seek({ topic: this.options.topic, partition, offset: String(work.position) })
+      } catch (error) {
+        log.debug('partition not loaded on assignment; its first fetch loads it', {
+          partition,
+          error: errorText(error),
+        })
+      }
+    }
+  }
+
+  /** skipDeleted, with the partition's first offset looked up (false when it cannot be: the seek follows). */
+  private async skippedDeleted(work: PartitionWork): Promise<boolean> {
+    const first = await this.firstOffsets().then(
+      (offsets) => offsets.get(work.partition),
+      () => undefined,
+    )
+    return first !== undefined && this.skipDeleted(work, first)
+  }
+
+  /**
+   * Offsets below the partition's first were deleted by the broker (retention) before they were
+   * read: reported now and at the exit (which then fails), and the partition moves on past them.
+   * Returns whether it did.
+   */
+  private skipDeleted(work: PartitionWork, first: number): boolean {
+    const position = work.position
+    if (position === null || position >= first) return false
+    log.warn('events deleted by the broker before they were read; reading on after them', {
+      partition: work.partition,
+      first_deleted: position,
+      last_deleted: first - 1,
+      offsets: first - position,
+    })
+    this.unread.push(
+      `offsets ${position}–${first - 1} of partition ${work.partition} were deleted by the broker before they were read (retention)`,
+    )
+    work.skipTo(first, this.now())
+    return true
+  }
+
+  /** By partition, the oldest offset the broker still holds. */
+  private async firstOffsets(): Promise<Map<number, number>> {
+    const admin = (this.kafka as ReturnType<typeof kafkaClient>).admin()
+    await admin.connect()
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.options.topic)
+      return new Map(offsets.map((offset) => [offset.partition, Number(offset.low)]))
+    } finally {
+      await admin.disconnect()
+    }
   }
 
   /**

@@ -143,6 +143,52 @@ export async function waitForGroup(
   }
 }
 
+/**
+ * Commits the group's offsets in Kafka at `share` of each partition's length (1: its end, as if the
+ * group had read everything; ½: halfway).
+ */
+export async function moveGroupOffsets(
+  groupId: string,
+  topic: string,
+  share: (partition: number) => number,
+  brokers = BOOTSTRAP,
+): Promise<void> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    const ends = await admin.fetchTopicOffsets(topic)
+    await admin.setOffsets({
+      groupId,
+      topic,
+      partitions: ends.map((end) => ({
+        partition: end.partition,
+        offset: String(Math.round(Number(end.high) * share(end.partition))),
+      })),
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Deletes each partition's records below `offset(partition)`, as retention would. */
+export async function deleteRecordsUpTo(
+  topic: string,
+  offset: (partition: number) => number,
+  brokers = BOOTSTRAP,
+): Promise<void> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    const ends = await admin.fetchTopicOffsets(topic)
+    await admin.deleteTopicRecords({
+      topic,
+      partitions: ends.map((end) => ({ partition: end.partition, offset: String(offset(end.partition)) })),
+    })
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /** Produces messages with explicit keys (for tests of what a producer may get wrong). */
 export async function produceKeyed(
   topic: string,

@@ -245,6 +245,18 @@ export class Scenarios {
 }
 
 /** Waits until the group's offsets in PostgreSQL add up to `total` messages consumed. */
+/** The next offset PostgreSQL holds for each partition. */
+export async function storedOffsets(database: string): Promise<Map<number, number>> {
+  const sql = connect(database)
+  try {
+    const rows = await sql<{ partition: number; next_offset: number }[]>`
+      SELECT partition, next_offset FROM analytics.consumer_offsets`
+    return new Map(rows.map((row) => [row.partition, Number(row.next_offset)]))
+  } finally {
+    await sql.end()
+  }
+}
+
 export async function waitForOffsets(
   database: string,
   total: number,
