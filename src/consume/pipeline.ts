@@ -133,8 +133,11 @@ export class ConsumePipeline {
   /** Commits that failed without a sure outcome: PostgreSQL may hold them after all (doubts.ts). */
   private readonly doubts = new Doubts()
   private consumer: Consumer | null = null
-  /** The client the producer, the drain's checks and the look-ups of where a partition begins share. */
-  private kafka: ReturnType<typeof kafkaClient> | null = null
+  /**
+   * The client of the look-ups of where a partition begins: its complaints are debug lines, since a
+   * failed look-up is retried by the partition's next fetch (and an outage is already one warning).
+   */
+  private lookups: ReturnType<typeof kafkaClient> | null = null
   /** Partitions being loaded from PostgreSQL (since the last assignment). */
   private loading = new Map<number, Promise<PartitionWork>>()
   /** Offset ranges the broker deleted before they were read, for the exit. */
@@ -216,7 +219,9 @@ export class ConsumePipeline {
     // Redis first: the rows a crashed run could not write are rewritten from PostgreSQL meanwhile.
     this.redisSync.start()
     const kafka = kafkaClient(this.options.kafka, `invpipe-${this.options.instance}`, this.complaints.sink)
-    this.kafka = kafka
+    this.lookups = kafkaClient(this.options.kafka, `invpipe-${this.options.instance}`, (_, message, fields) =>
+      log.debug(`kafka: ${message}`, fields),
+    )
     await ensureTopics(kafka, [this.options.topic, this.options.alertTopic, this.options.dlqTopic])
     if (this.stopping) return
     // Not idempotent: alerts carry their own id and dead letters are at-least-once by design.
@@ -761,7 +766,7 @@ export class ConsumePipeline {
 
   /** By partition, the oldest offset the broker still holds. */
   private async firstOffsets(): Promise<Map<number, number>> {
-    const admin = (this.kafka as ReturnType<typeof kafkaClient>).admin()
+    const admin = (this.lookups as ReturnType<typeof kafkaClient>).admin()
     await admin.connect()
     try {
       const offsets = await admin.fetchTopicOffsets(this.options.topic)

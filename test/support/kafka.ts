@@ -1,5 +1,5 @@
 // Real Kafka for the integration tests: the broker that scripts/stack/stack.sh runs.
-import { Kafka, logLevel } from 'kafkajs'
+import { type Admin, Kafka, logLevel, type SeekEntry } from 'kafkajs'
 
 export const BOOTSTRAP = process.env.KAFKA_BOOTSTRAP_SERVERS ?? 'localhost:9092'
 
@@ -143,50 +143,55 @@ export async function waitForGroup(
   }
 }
 
+/** Runs `work` with an admin client and the topic's partition ends (low and high offsets). */
+async function withPartitionEnds(
+  topic: string,
+  brokers: string,
+  work: (admin: Admin, ends: (SeekEntry & { high: string; low: string })[]) => Promise<void>,
+): Promise<void> {
+  const admin = testKafka(brokers).admin()
+  await admin.connect()
+  try {
+    await work(admin, await admin.fetchTopicOffsets(topic))
+  } finally {
+    await admin.disconnect()
+  }
+}
+
 /**
  * Commits the group's offsets in Kafka at `share` of each partition's length (1: its end, as if the
  * group had read everything; ½: halfway).
  */
-export async function moveGroupOffsets(
+export function moveGroupOffsets(
   groupId: string,
   topic: string,
   share: (partition: number) => number,
   brokers = BOOTSTRAP,
 ): Promise<void> {
-  const admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
-    const ends = await admin.fetchTopicOffsets(topic)
-    await admin.setOffsets({
+  return withPartitionEnds(topic, brokers, (admin, ends) =>
+    admin.setOffsets({
       groupId,
       topic,
       partitions: ends.map((end) => ({
         partition: end.partition,
         offset: String(Math.round(Number(end.high) * share(end.partition))),
       })),
-    })
-  } finally {
-    await admin.disconnect()
-  }
+    }),
+  )
 }
 
 /** Deletes each partition's records below `offset(partition)`, as retention would. */
-export async function deleteRecordsUpTo(
+export function deleteRecordsUpTo(
   topic: string,
   offset: (partition: number) => number,
   brokers = BOOTSTRAP,
 ): Promise<void> {
-  const admin = testKafka(brokers).admin()
-  await admin.connect()
-  try {
-    const ends = await admin.fetchTopicOffsets(topic)
-    await admin.deleteTopicRecords({
+  return withPartitionEnds(topic, brokers, (admin, ends) =>
+    admin.deleteTopicRecords({
       topic,
       partitions: ends.map((end) => ({ partition: end.partition, offset: String(offset(end.partition)) })),
-    })
-  } finally {
-    await admin.disconnect()
-  }
+    }),
+  )
 }
 
 /** Produces messages with explicit keys (for tests of what a producer may get wrong). */
