@@ -18,8 +18,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
 COPY --from=build /src/dist/invpipe /usr/local/bin/invpipe
 USER invpipe
 WORKDIR /data
-# Set here, invpipe need not restart itself to set it (src/allocator.ts).
-ENV DATA_DIR=/data METRICS_PORT=9464 MIMALLOC_PURGE_DELAY=-1
+# MIMALLOC_PURGE_DELAY is not set here: invpipe chooses it by the container's memory limit at
+# start (src/allocator.ts; README, "Configuration"), which an image cannot know.
+ENV DATA_DIR=/data METRICS_PORT=9464
 EXPOSE 9464
 # Ready only while the consumer is in its group and PostgreSQL answers (see README, Observability).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["invpipe", "health"]

@@ -5,7 +5,7 @@
 import type { ArgsDef, CommandDef } from 'citty'
 import { runCommand } from 'citty'
 import packageJson from '../package.json' with { type: 'json' }
-import { restartWithAllocatorSetting } from './allocator.ts'
+import { restartWithMemorySettings } from './allocator.ts'
 import {
   checkArgs,
   closest,
@@ -97,11 +97,11 @@ async function mainUsage(): Promise<string> {
 }
 
 /**
- * Commands that run long enough for the allocator's setting to pay for a second start-up (~0.03 s:
+ * Commands that run long enough for the memory settings to pay for a second start-up (~0.03 s:
  * every command's modules, replay's too, load only after this, in the restarted process).
  */
 const LONG_RUNNING = new Set(['replay', 'consume', 'backtest'])
-if (LONG_RUNNING.has(process.argv[2] ?? '')) restartWithAllocatorSetting()
+if (LONG_RUNNING.has(process.argv[2] ?? '')) restartWithMemorySettings()
 const status = await run(process.argv.slice(2))
 // After a failure, clients still retrying in the background (a broker, a database) must not keep a
 // one-shot command alive: the line is printed, the run is over.

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
+import { memoryLimit } from '../allocator.ts'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { ConsumePipeline } from '../consume/pipeline.ts'
 import { KAFKA_SETTINGS } from '../kafka/client.ts'
@@ -102,6 +103,7 @@ export const consumeCommand = defineCommand({
       instance,
       batch_size: settings.batchSize,
       commit_interval_ms: settings.commitIntervalMs,
+      ...allocatorFields(),
     })
     let exitCode = 0
     try {
@@ -137,3 +139,14 @@ export const consumeCommand = defineCommand({
     }, EXIT_GRACE_MS).unref()
   },
 })
+
+/** For whoever sizes the container: the memory limit seen, and the memory settings it led to (src/allocator.ts). */
+function allocatorFields() {
+  const mib = (bytes: number | null) => (bytes === null ? null : Math.round(bytes / 1048576))
+  const heapSizedFor = process.env.BUN_JSC_forceRAMSize
+  return {
+    memory_limit_mib: mib(memoryLimit()),
+    freed_memory: process.env.MIMALLOC_PURGE_DELAY === '-1' ? 'kept' : 'returned',
+    heap_sized_for_mib: heapSizedFor === undefined ? null : mib(Number(heapSizedFor)),
+  }
+}
