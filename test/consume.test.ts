@@ -298,6 +298,32 @@ describe('outages and set-up', () => {
     )
   }, 120_000)
 
+  test('Ctrl-C while Kafka does not answer at start: the exit does not wait out its retries, one line names the cause, status 1', async () => {
+    // Port 9 (discard) on loopback: nothing listens, every connection is refused; kafkajs would retry for ~20 s.
+    const run = await scenarios.prepare('nokafka', lines, 100, {}, false)
+    const proc = startConsume({ ...run, bootstrap: '127.0.0.1:9' }, [])
+    const reader = proc.stderr.getReader()
+    let stderr = ''
+    while (!stderr.includes('"message":"kafka: ')) {
+      const { value, done } = await reader.read()
+      if (done) break
+      stderr += new TextDecoder().decode(value)
+    }
+    const signalled = performance.now()
+    proc.kill('SIGINT')
+    for (;;) {
+      const { value, done } = await reader.read()
+      if (done) break
+      stderr += new TextDecoder().decode(value)
+    }
+    expect(await proc.exited).toBe(1)
+    // The grace a start still under way gets (2 s) and the exit; not kafkajs' retries.
+    expect((performance.now() - signalled) / 1000).toBeLessThan(6)
+    const errors = jsonLog(stderr).filter((entry) => entry.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]?.message).toMatch(/^consume failed: stopped while starting: .*kafka: .*ECONNREFUSED/)
+  }, 60_000)
+
   test('a group whose offsets Kafka already holds, on a new database, reads every partition from its beginning', async () => {
     const run = await prepare('regroup', 500)
     // Kafka's copy of the group's offsets at a partition's end (as a run against another database

@@ -102,6 +102,8 @@ const KAFKA_COMMIT_INTERVAL_MS = 1_000
 const STALE_TEMPORARY_MS = 10 * 60_000
 /** Background work (Parquet by age and after failures, alerts after failures) is looked at this often. */
 const MAINTENANCE_MS = 1_000
+/** How long a stop waits for a start still under way (a healthy start takes about a second). */
+const START_GRACE_MS = 2_000
 /** A failed Parquet drain or alert send is tried again after this long, with or without new batches. */
 const FOLLOW_UP_RETRY_MS = 2_000
 /**
@@ -186,7 +188,7 @@ export class ConsumePipeline {
     const started = performance.now()
     let startFailed = false
     try {
-      await this.start()
+      await this.startUnlessStopped()
       await this.finished
     } catch (error) {
       // Could not start (a service down at start-up): one failure, no flushing of what never began.
@@ -207,6 +209,22 @@ export class ConsumePipeline {
       seconds: (performance.now() - started) / 1000,
       failures,
     }
+  }
+
+  /**
+   * start(), but a stop (Ctrl-C) while it waits for a service that does not answer ends the wait
+   * after START_GRACE_MS, as a start that failed: the client libraries' retries would otherwise hold
+   * the exit for as long as ~20 s. A start that finishes within the grace stops as usual.
+   */
+  private async startUnlessStopped(): Promise<void> {
+    const starting = this.start()
+    starting.catch(() => {}) // once given up, its failure is no news
+    const stoppedFirst = await Promise.race([starting.then(() => false), this.finished.then(() => true)])
+    if (!stoppedFirst) return
+    const done = await Promise.race([starting.then(() => true), Bun.sleep(START_GRACE_MS).then(() => false)])
+    if (done) return
+    const waitingFor = this.complaints.problem === null ? '' : ` (kafka: ${this.complaints.problem})`
+    throw new Error(`stopped while starting: a service did not answer${waitingFor}`)
   }
 
   private async start(): Promise<void> {

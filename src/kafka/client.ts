@@ -45,6 +45,11 @@ export class KafkaComplaints {
     return this.since !== null
   }
 
+  /** The outage's first complaint; null when there is none. */
+  get problem(): string | null {
+    return this.since === null ? null : this.first
+  }
+
   readonly sink: KafkaLogSink = (level, message, fields) => {
     // kafkajs logs every error answer of the broker ("Response GroupCoordinator...: The group
     // coordinator is not available" on a fresh group, say) and retries the call, or restarts the
