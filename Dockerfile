@@ -19,7 +19,7 @@ COPY --from=build /src/dist/invpipe /usr/local/bin/invpipe
 USER invpipe
 WORKDIR /data
 # MIMALLOC_PURGE_DELAY is not set here: invpipe chooses it by the container's memory limit at
-# start (src/allocator.ts; README, "Configuration"), which an image cannot know.
+# start (src/memory-settings.ts; README, "Configuration"), which an image cannot know.
 ENV DATA_DIR=/data METRICS_PORT=9464
 EXPOSE 9464
 # Ready only while the consumer is in its group and PostgreSQL answers (see README, Observability).

@@ -5,7 +5,6 @@
 import type { ArgsDef, CommandDef } from 'citty'
 import { runCommand } from 'citty'
 import packageJson from '../package.json' with { type: 'json' }
-import { restartWithMemorySettings } from './allocator.ts'
 import {
   checkArgs,
   closest,
@@ -16,6 +15,7 @@ import {
 } from './commands/cli.ts'
 import { ConfigError } from './config.ts'
 import { ServiceError, SourceError, UsageError } from './errors.ts'
+import { restartWithMemorySettings } from './memory-settings.ts'
 
 const DESCRIPTION =
   'inventory analytics from a stream of inventory events: demand, stockout risk and how much to reorder.'

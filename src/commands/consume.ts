@@ -1,10 +1,10 @@
 import { hostname } from 'node:os'
 import { defineCommand } from 'citty'
-import { memoryLimit } from '../allocator.ts'
 import { CORE_SETTINGS, coreConfigOf, loadSettings, settingArgs } from '../config.ts'
 import { ConsumePipeline } from '../consume/pipeline.ts'
 import { KAFKA_SETTINGS } from '../kafka/client.ts'
 import { errorText, log, routeProcessOutput } from '../log.ts'
+import { memoryLimit } from '../memory-settings.ts'
 import { startMetricsServer, Telemetry } from '../observability.ts'
 import { CONSUME_SESSION, connectPostgres, POSTGRES_SETTINGS, renewingPool } from '../postgres/connect.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
@@ -103,7 +103,7 @@ export const consumeCommand = defineCommand({
       instance,
       batch_size: settings.batchSize,
       commit_interval_ms: settings.commitIntervalMs,
-      ...allocatorFields(),
+      ...memoryFields(),
     })
     let exitCode = 0
     try {
@@ -140,8 +140,8 @@ export const consumeCommand = defineCommand({
   },
 })
 
-/** For whoever sizes the container: the memory limit seen, and the memory settings it led to (src/allocator.ts). */
-function allocatorFields() {
+/** For whoever sizes the container: the memory limit seen, and the memory settings it led to (src/memory-settings.ts). */
+function memoryFields() {
   const mib = (bytes: number | null) => (bytes === null ? null : Math.round(bytes / 1048576))
   const heapSizedFor = process.env.BUN_JSC_forceRAMSize
   return {

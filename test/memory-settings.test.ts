@@ -1,11 +1,11 @@
-// src/allocator.ts: the long-running commands start themselves again in place with mimalloc told to
+// src/memory-settings.ts: the long-running commands start themselves again in place with mimalloc told to
 // keep freed memory, or under a memory limit with JavaScriptCore's heap sized to it instead; a value
 // the user set is left alone. Read from /proc: Linux only.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { memoryLimit, memorySettings } from '../src/allocator.ts'
+import { memoryLimit, memorySettings } from '../src/memory-settings.ts'
 
 const MAIN = join(import.meta.dir, '../src/main.ts')
 const SAMPLE = join(import.meta.dir, '../fixtures/sample-events.jsonl')
@@ -48,7 +48,7 @@ async function settingSeen(pid: number, withinMs: number): Promise<string[]> {
   }
 }
 
-describe.skipIf(process.platform !== 'linux')('the allocator setting (src/allocator.ts)', () => {
+describe.skipIf(process.platform !== 'linux')('the allocator setting (src/memory-settings.ts)', () => {
   // Where the tests themselves run under a memory limit, replay rightly does not restart (below).
   test.skipIf(memoryLimit() !== null)(
     'replay runs as the same process, restarted with MIMALLOC_PURGE_DELAY=-1, and finishes as usual',
