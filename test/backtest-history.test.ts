@@ -564,7 +564,15 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
     expect(rest).toEqual({
       first_date: '2026-03-01',
       lead_time_days: null,
-      model: { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [] },
+      model: {
+        outDays: [],
+        orders: [],
+        deliveries: [],
+        unplanned: [],
+        unplannedDaysOut: [],
+        reorders: [],
+        restocks: [],
+      },
     })
   })
 })

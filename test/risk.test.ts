@@ -438,7 +438,7 @@ describe('items that never announce their orders', () => {
   test('their receipts, remembered with the stock they came at, stand in for the orders they do not show', () => {
     // On hand: 30 − 2·13 = 4 before the receipt on day 12; 34 − 2·15 = 4 before the one on day 27.
     const state = replenishedAt([12, 27])
-    expect(state.unplanned).toEqual([START + 12, 30, 4, START + 27, 30, 4])
+    expect(state.unplanned).toEqual([START + 12, 30, 4, 0, START + 27, 30, 4, 0])
     expect(state.onHand).toBe(30)
     // 10 on hand at 2 a day: a receipt is due when 4 are left, in 3 days, so the risk is well below
     // the risk with nothing coming (which an item that announces its orders, none open, keeps).
@@ -449,6 +449,32 @@ describe('items that never announce their orders', () => {
     const nothingComing = stockoutRisk(announcing, config) as number
     expect(nothingComing).toBeGreaterThan(0.5)
     expect(withRhythm).toBeLessThan(nothingComing - 0.2)
+  })
+
+  test('a receipt that found the shelf empty remembers how long the item waited, and the next is expected as late', () => {
+    // 10 on hand, 2 a day on days 0–4: empty after day 4's sale; nothing on days 5–7 (out all day);
+    // 30 received on day 8, then 2 a day on days 8–20. Days out before the receipt: 4, 5, 6, 7.
+    const events = [event('stock_count', 0, 10)]
+    for (let day = 0; day <= 20; day++) {
+      if (day === 8) events.push(event('restock', 8, 30))
+      if (day <= 4 || day >= 8) events.push(event('sale', day, 2))
+    }
+    const state = stateOf(events)
+    expect(state.unplanned).toEqual([START + 8, 30, 0, 4])
+    state.onHand = 5
+    const model = demandModel(state)
+    // λ just under 2: 5 on hand last ⌈5/λ⌉ = 3 days, and the receipt comes 4 days after that, on
+    // day 7 of the 7-day horizon; the pseudo-receipt (at 2λ ≈ 3.9 left) tomorrow. Each brings the
+    // mean of 30 and the pseudo-receipt's 14 days of demand.
+    expect(Math.ceil(5 / model.rate)).toBe(3)
+    expect(Math.ceil((5 - 2 * model.rate) / model.rate)).toBe(1)
+    const units = (30 + 14 * model.rate) / 2
+    const nothingComing = firstPassage(model, 5, [], 7)
+    const at = (day: number) => Math.min(nothingComing, firstPassage(model, 5, [{ day, units }], 7))
+    // Three scenarios of weight 1: none, the pseudo-receipt, the remembered receipt.
+    expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + at(1) + at(7)) / 3, 12)
+    // Taken as coming when the stock reaches 0 (day 3), as before the wait was kept, the risk was lower.
+    expect(at(3)).toBeLessThan(at(7) - 0.2)
   })
 })
 

@@ -85,3 +85,26 @@ describe('item state snapshots and duplicates', () => {
     expect(engine.flush(0).rows[0]?.eventCount).toBe(2)
   })
 })
+
+describe('the unplanned receipts in a snapshot', () => {
+  test('kept with the days out before each; a snapshot stored before those were kept reads them as 0', () => {
+    const state = restoreState({
+      key: 'SKU-1:WH-1',
+      onHand: 5,
+      firstDay: 0,
+      latestTs: START,
+      eventCount: 3,
+      leadTimeOverride: null,
+      sales: null,
+      recentIds: null,
+      // As stored before: triples (day, units, level before; null unknown), no days out.
+      unplanned: [100, 30, 0, 104, 20, null],
+    })
+    expect(state.unplanned).toEqual([100, 30, 0, 0, 104, 20, Number.NaN, 0])
+    state.unplanned = [100, 30, 0, 3, 104, 20, Number.NaN, 0]
+    const stored: ItemSnapshot = JSON.parse(JSON.stringify(snapshotOf(state)))
+    expect(stored.unplanned).toEqual([100, 30, 0, 104, 20, null])
+    expect(stored.unplannedDaysOut).toEqual([3, 0])
+    expect(restoreState(stored).unplanned).toEqual(state.unplanned)
+  })
+})

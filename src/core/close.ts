@@ -73,6 +73,7 @@ export interface CloseModelRecord {
   deliveries: number[]
   unplanned: (number | null)[]
   /** Absent in closes stored before they existed. */
+  unplannedDaysOut?: number[]
   reorders?: number[]
   restocks?: number[]
 }
@@ -83,7 +84,7 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     outDays: close.outDays,
     orders: close.orders.map(orderToJson),
     deliveries: close.deliveries,
-    unplanned: unplannedToJson(close.unplanned),
+    ...unplannedToJson(close.unplanned),
     reorders: close.reorders,
     restocks: close.restocks,
   }
@@ -99,7 +100,7 @@ export function closeModelFromRecord(
     outDays: record.outDays,
     orders: record.orders.map(orderFromJson),
     deliveries: record.deliveries,
-    unplanned: unplannedFromJson(record.unplanned ?? []),
+    unplanned: unplannedFromJson(record.unplanned ?? [], record.unplannedDaysOut),
     reorders: record.reorders ?? [],
     restocks: record.restocks ?? [],
   }

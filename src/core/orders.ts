@@ -64,7 +64,10 @@ export type DeliveryRecord = number[]
 export interface OrderBook {
   orders: Order[] | null
   deliveries: DeliveryRecord | null
-  /** Triples (day, units, on-hand just before; NaN unknown) of the latest receipts no known order accounted for, by day. */
+  /**
+   * Quadruples (day, units, on-hand just before (NaN unknown), whole days the item had stood out of
+   * stock right before that day) of the latest receipts no known order accounted for, by day.
+   */
   unplanned: number[] | null
   /**
    * Triples (inventory position when placed, days from placing to the first receipt, units ordered)
@@ -113,9 +116,15 @@ export function placeOrder(
  * A restock. With an order_id it is received against that order (remembered when the order has not
  * arrived yet: that receipt is also unplanned as far as anyone knew); without one, against the open
  * orders by earliest expected day (ties: the order placed first), the rest of it against the next;
- * a receipt that no open order takes any of is an unplanned receipt (remembered for the risk).
+ * a receipt that no open order takes any of is an unplanned receipt (remembered for the risk, with
+ * the stock it came at and, when that was none, `daysOut`: how long the item had waited for it).
  */
-export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: number | null): void {
+export function receive(
+  book: OrderBook,
+  event: InventoryEvent,
+  onHandBefore: number | null,
+  daysOut: number,
+): void {
   const day = dayOf(event.ts)
   if (event.orderId !== null) {
     const order = findOrder(book, event.orderId)
@@ -131,7 +140,7 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
         placedDay: Number.NaN,
         placedPosition: Number.NaN,
       })
-      recordUnplanned(book, day, event.quantity, onHandBefore ?? Number.NaN)
+      recordUnplanned(book, day, event.quantity, onHandBefore ?? Number.NaN, daysOut)
       return
     }
     receiveAgainst(book, order, event.quantity, day)
@@ -145,17 +154,26 @@ export function receive(book: OrderBook, event: InventoryEvent, onHandBefore: nu
     receiveAgainst(book, order, taken, day)
     rest -= taken
   }
-  if (rest === event.quantity) recordUnplanned(book, day, rest, onHandBefore ?? Number.NaN)
+  if (rest === event.quantity) recordUnplanned(book, day, rest, onHandBefore ?? Number.NaN, daysOut)
 }
 
-function recordUnplanned(book: OrderBook, day: number, units: number, levelBefore: number): void {
+/** Numbers per receipt of OrderBook.unplanned. */
+export const UNPLANNED_FIELDS = 4
+
+function recordUnplanned(
+  book: OrderBook,
+  day: number,
+  units: number,
+  levelBefore: number,
+  daysOut: number,
+): void {
   book.unplanned ??= []
   const record = book.unplanned
-  let i = record.length - 3
-  while (i >= 0 && (record[i] as number) > day) i -= 3
+  let i = record.length - UNPLANNED_FIELDS
+  while (i >= 0 && (record[i] as number) > day) i -= UNPLANNED_FIELDS
   if (i >= 0 && record[i] === day) record[i + 1] = (record[i + 1] as number) + units
-  else record.splice(i + 3, 0, day, units, levelBefore)
-  if (record.length > 3 * UNPLANNED_RECORD) record.splice(0, 3)
+  else record.splice(i + UNPLANNED_FIELDS, 0, day, units, levelBefore, daysOut)
+  if (record.length > UNPLANNED_FIELDS * UNPLANNED_RECORD) record.splice(0, UNPLANNED_FIELDS)
 }
 
 function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: number): void {
@@ -228,13 +246,39 @@ function nanToNull(value: number): number | null {
   return Number.isNaN(value) ? null : value
 }
 
-/** JSON has no NaN: the unplanned record's unknown levels travel as null. */
-export function unplannedToJson(record: readonly number[]): (number | null)[] {
-  return record.map(nanToNull)
+/**
+ * The unplanned record as stored: the triples (day, units, level; JSON has no NaN, so an unknown
+ * level travels as null) that states and closes held before the days out were kept, and the days
+ * out apart, so that what was stored before reads as before (days out unknown: 0).
+ */
+export interface UnplannedJson {
+  unplanned: (number | null)[]
+  unplannedDaysOut: number[]
 }
 
-export function unplannedFromJson(record: readonly (number | null)[]): number[] {
-  return record.map((value) => value ?? Number.NaN)
+export function unplannedToJson(record: readonly number[]): UnplannedJson {
+  const unplanned: (number | null)[] = []
+  const unplannedDaysOut: number[] = []
+  for (let i = 0; i < record.length; i += UNPLANNED_FIELDS) {
+    unplanned.push(record[i] as number, record[i + 1] as number, nanToNull(record[i + 2] as number))
+    unplannedDaysOut.push(record[i + 3] as number)
+  }
+  return { unplanned, unplannedDaysOut }
+}
+
+export function unplannedFromJson(
+  triples: readonly (number | null)[],
+  daysOut: readonly number[] | null | undefined,
+): number[] {
+  const record: number[] = []
+  for (let i = 0, j = 0; i < triples.length; i += 3, j++)
+    record.push(
+      triples[i] as number,
+      triples[i + 1] as number,
+      triples[i + 2] ?? Number.NaN,
+      daysOut?.[j] ?? 0,
+    )
+  return record
 }
 
 function findOrder(book: OrderBook, id: string): Order | undefined {

@@ -27,7 +27,14 @@
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
-import { announcesOrders, byExpectedDay, type Order, onOrder, openQuantity } from './orders.ts'
+import {
+  announcesOrders,
+  byExpectedDay,
+  type Order,
+  onOrder,
+  openQuantity,
+  UNPLANNED_FIELDS,
+} from './orders.ts'
 import { restockFindings, stalledShare } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
@@ -342,8 +349,11 @@ function deliveryScenarios(record: readonly number[] | null): readonly number[] 
  * record stands in for the orders it does not show: each remembered unplanned receipt came when the
  * stock had fallen to some level ρ; one scenario per receipt says "the next comes once the stock
  * falls to ρ again", i.e. in (I − ρ) / λ days (tomorrow if it is already below ρ), with the mean
- * receipt size; each gap between its receipts that is longer than the time since the last says
- * when by the calendar; one more says "none this time".
+ * receipt size. A receipt that found the shelf empty came w days after it emptied (w whole days out
+ * of stock before it): "the next comes w days after the stock runs out", I / λ + w days, since a
+ * level of 0 alone would say the supplier always comes just in time. Each gap between its receipts
+ * that is longer than the time since the last says when by the calendar; one more says "none this
+ * time".
  */
 function unannouncedScenarios(
   unplanned: readonly number[] | null,
@@ -353,10 +363,10 @@ function unannouncedScenarios(
   cycleDays: number,
 ): Scenario[] {
   const record = unplanned ?? []
-  const levels = receiptLevels(record, model)
+  const receipts = record.length / UNPLANNED_FIELDS
   let units = model.rate * cycleDays // the pseudo-receipt brings a lead time plus review period of demand
-  for (let i = 1; i < record.length; i += 3) units += record[i] as number
-  units /= 1 + record.length / 3
+  for (let i = 1; i < record.length; i += UNPLANNED_FIELDS) units += record[i] as number
+  units /= 1 + receipts
   // Scenarios with the same arrival day are one; one arriving after the horizon is "none".
   const none: Scenario = { weight: NOTHING_COMES_WEIGHT, receipts: [] }
   const scenarios: Scenario[] = [none]
@@ -369,12 +379,19 @@ function unannouncedScenarios(
     if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
     else same.weight++
   }
-  for (const level of levels) add(level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate)))
+  const atLevel = (level: number) =>
+    level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate))
+  add(atLevel(PRIOR_RECEIPT_COVER_DAYS * model.rate))
+  for (let i = 2; i < record.length; i += UNPLANNED_FIELDS) {
+    const level = record[i] as number
+    if (Number.isNaN(level)) continue
+    add(level > 0 ? atLevel(level) : atLevel(0) + (record[i + 1] as number))
+  }
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
-  const sinceLast = model.asOfDay - (record[record.length - 3] ?? model.asOfDay)
-  for (let i = 3; i < record.length; i += 3) {
-    const gap = (record[i] as number) - (record[i - 3] as number)
+  const sinceLast = model.asOfDay - (record[record.length - UNPLANNED_FIELDS] ?? model.asOfDay)
+  for (let i = UNPLANNED_FIELDS; i < record.length; i += UNPLANNED_FIELDS) {
+    const gap = (record[i] as number) - (record[i - UNPLANNED_FIELDS] as number)
     if (gap > sinceLast) add(gap - sinceLast)
   }
   return scenarios
@@ -387,7 +404,8 @@ function neverAnnounces(state: ItemState): boolean {
 /** The stock levels the unannounced receipts came at: the prior pseudo-receipt's, then the record's known ones. */
 function receiptLevels(record: readonly number[], model: DemandModel): number[] {
   const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
-  for (let i = 2; i < record.length; i += 3) if (!Number.isNaN(record[i])) levels.push(record[i] as number)
+  for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
+    if (!Number.isNaN(record[i])) levels.push(record[i] as number)
   return levels
 }
 
@@ -414,7 +432,10 @@ function unannouncedSummary(
   model: DemandModel,
 ): RiskAssessment['unannounced'] {
   const levels = receiptLevels(unplanned ?? [], model)
-  return { level: levels.reduce((a, b) => a + b, 0) / levels.length, receipts: (unplanned?.length ?? 0) / 3 }
+  return {
+    level: levels.reduce((a, b) => a + b, 0) / levels.length,
+    receipts: (unplanned?.length ?? 0) / UNPLANNED_FIELDS,
+  }
 }
 
 /** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */

@@ -19,6 +19,8 @@ export interface ItemSnapshot {
   orders?: OrderJson[] | null
   deliveries?: number[] | null
   unplanned?: (number | null)[] | null
+  /** Absent in snapshots stored before it existed (read as 0 days). */
+  unplannedDaysOut?: number[] | null
   episode?: Episode | null
   /** Absent in snapshots stored before they existed. */
   restocks?: number[] | null
@@ -38,7 +40,9 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     outDays: state.outDays,
     orders: state.orders === null ? null : state.orders.map(orderToJson),
     deliveries: state.deliveries,
-    unplanned: state.unplanned === null ? null : unplannedToJson(state.unplanned),
+    ...(state.unplanned === null
+      ? { unplanned: null, unplannedDaysOut: null }
+      : unplannedToJson(state.unplanned)),
     episode: state.episode,
     restocks: state.restocks,
     reorders: state.reorders,
@@ -57,7 +61,8 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.outDays = snapshot.outDays ?? null
   state.orders = snapshot.orders == null ? null : snapshot.orders.map(orderFromJson)
   state.deliveries = snapshot.deliveries ?? null
-  state.unplanned = snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned)
+  state.unplanned =
+    snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned, snapshot.unplannedDaysOut)
   state.episode = snapshot.episode ?? null
   state.restocks = snapshot.restocks ?? null
   state.reorders = snapshot.reorders ?? null

@@ -111,7 +111,12 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
   else if (event.type === 'restock') {
     noteRestock(state, day)
-    receive(state, event, state.onHand)
+    receive(
+      state,
+      event,
+      state.onHand,
+      state.onHand !== null && state.onHand <= 0 ? daysOutBefore(state, day) : 0,
+    )
   }
   state.onHand = nextOnHand(state.onHand, event)
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
@@ -181,6 +186,20 @@ function rememberId(state: ItemState, eventId: string, ts: number, dedupWindowMs
   const hash = idHash(eventId)
   if (state.recentIds === null) state.recentIds = [hash, eventId, ts]
   else state.recentIds.push(hash, eventId, ts)
+}
+
+/** The whole days right before `day` that were (partly) out of stock, back to the window's start. */
+function daysOutBefore(state: ItemState, day: number): number {
+  const out = state.outDays
+  if (out === null) return 0
+  let i = out.length - 1
+  while (i >= 0 && (out[i] as number) >= day) i--
+  let days = 0
+  while (i >= 0 && out[i] === day - 1 - days) {
+    days++
+    i--
+  }
+  return days
 }
 
 /** Marks a day of the window as (partly) out of stock: its sales are a floor of its demand, not the demand. */

@@ -335,7 +335,7 @@ class Item:
         self.seen = {}                 # event_id -> largest ts of a non-duplicate event with that id
         self.orders = {}               # order_id -> Order, in the order the ids were entered
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
-        self.unplanned = []            # [day, units, on-hand before or None], by day
+        self.unplanned = []            # [day, units, on-hand before or None, days out before], by day
         self.restocks = []             # (day, "out" | "stall" | None): what each restock found
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
@@ -484,7 +484,13 @@ class Item:
             if rec[0] == day:        # several unplanned receipts of one day are one receipt
                 rec[1] += q
                 return
-        self.unplanned.append([day, q, before])
+        # README: a receipt that found the shelf empty remembers the whole days it had stood out
+        # before it (those of the last 30 days the item still remembers).
+        waited = 0
+        if before is not None and before <= 0:
+            while day - 1 - waited in self.out and day - 1 - waited >= self.D - 29:
+                waited += 1
+        self.unplanned.append([day, q, before, waited])
         self.unplanned.sort(key=lambda rec: rec[0])
         del self.unplanned[:-UNPLANNED_RECORD]
 
@@ -598,15 +604,18 @@ class Item:
             lam = model["rate"]
             levels = [PSEUDO_RECEIPT_COVER_DAYS * lam]
             sizes = [lam * cycle]
-            for _, units, before in self.unplanned:
+            waits = [0]
+            for _, units, before, waited in self.unplanned:
                 sizes.append(units)
                 if before is not None:
-                    levels.append(before)
+                    # README: a receipt at an empty shelf came `waited` days after it emptied.
+                    levels.append(max(before, 0))
+                    waits.append(waited if before <= 0 else 0)
             size = math.fsum(sizes) / len(sizes)
             out = [(NOTHING_COMES_WEIGHT, [])]
-            for rho in levels:
+            for rho, waited in zip(levels, waits):
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
-                out.append((1.0, [(day, size)]))
+                out.append((1.0, [(day + waited, size)]))
             # README: each gap between its receipts longer than the days since the last one says when.
             if self.unplanned:
                 since = D - self.unplanned[-1][0]
