@@ -52,6 +52,26 @@ function tailBySum(s: number, m: number, v: number): number {
   return 1 - below * Math.exp(top)
 }
 
+/** E[X | X ≥ s] by summing the probabilities (in logarithms, as tailBySum) from 0 to far past s. */
+function censoredBySum(s: number, m: number, v: number): number {
+  const r = (m * m) / (v - m)
+  const q = m / v
+  let logPmf = r * Math.log(q)
+  const logs: number[] = []
+  for (let x = 0; x < s + 3000; x++) {
+    if (x >= s) logs.push(logPmf)
+    logPmf += Math.log(((x + r) / (x + 1)) * (1 - q))
+  }
+  const top = Math.max(...logs)
+  let mass = 0
+  let units = 0
+  logs.forEach((l, i) => {
+    mass += Math.exp(l - top)
+    units += (s + i) * Math.exp(l - top)
+  })
+  return Math.max(s, units / mass)
+}
+
 describe('count distribution (negative binomial)', () => {
   test('tail probabilities agree with a direct sum of the probabilities', () => {
     for (const m of [0.05, 0.3, 2, 15, 120])
@@ -90,6 +110,7 @@ describe('count distribution (negative binomial)', () => {
       days: 5,
       weekday: new Float64Array(7).fill(1),
       asOfDay: 0,
+      censoredDays: 0,
     }
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
@@ -114,14 +135,23 @@ describe('count distribution (negative binomial)', () => {
 describe('demand model', () => {
   test('visiting only the days with sales or out of stock gives the day-by-day definition', () => {
     // The README's formulas, one window day at a time (the definition the model's shortcut must keep).
-    function dayByDay(state: ItemState, asOfDay: number, skipOut: boolean) {
+    // With `censoredBy` (the model of the in-stock days), the first day of each run out of stock
+    // that sold something counts with E[X | X ≥ its sales] under that model.
+    type Model = { rate: number; dispersion: number; days: number; weekday: number[] }
+    function dayByDay(state: ItemState, asOfDay: number, skipOut: boolean, censoredBy: Model | null = null) {
       const start = Math.max(asOfDay - 29, state.firstDay)
       const perWeekday = Array.from({ length: 7 }, () => ({ units: 0, days: 0 }))
       let [w1, w2, wy, wyy] = [0, 0, 0, 0]
+      const isOut = (day: number) => (state.outDays ?? []).includes(day)
       for (let day = start; day <= asOfDay; day++) {
-        if (skipOut && (state.outDays ?? []).includes(day)) continue
         const at = (state.sales ?? []).findIndex((value, i) => i % 2 === 0 && value === day)
-        const units = at < 0 ? 0 : ((state.sales as number[])[at + 1] as number)
+        let units = at < 0 ? 0 : ((state.sales as number[])[at + 1] as number)
+        if (skipOut && isOut(day)) {
+          const firstOfRun = !(isOut(day - 1) && day - 1 >= start)
+          if (censoredBy === null || !firstOfRun || units === 0) continue
+          const m = censoredBy.rate * (censoredBy.weekday[day % 7] as number)
+          units = censoredBySum(units, m, censoredBy.dispersion * m)
+        }
         const w = 0.5 ** ((asOfDay - day) / 14)
         ;[w1, w2, wy, wyy] = [w1 + w, w2 + w * w, wy + w * units, wyy + w * units * units]
         const bucket = perWeekday[day % 7] as { units: number; days: number }
@@ -165,7 +195,9 @@ describe('demand model', () => {
             : outDays.filter(inSpan).sort((a, b) => a - b)
           state.outDays = out.length === 0 ? null : out.map((d) => first + d)
           const asOfDay = state.asOfDay + ahead
-          const expected = dayByDay(state, asOfDay, true) ?? dayByDay(state, asOfDay, false)
+          const inStock = dayByDay(state, asOfDay, true)
+          const expected =
+            inStock === null ? dayByDay(state, asOfDay, false) : dayByDay(state, asOfDay, true, inStock)
           const model = demandModel(state, asOfDay)
           for (const key of ['rate', 'dispersion', 'days'] as const)
             expect(model[key]).toBeCloseTo(expected?.[key] as number, 10)
@@ -213,7 +245,7 @@ describe('demand model', () => {
     expect(1 + 7 / shortModel.days).toBeGreaterThan(2.5 * (1 + 7 / longModel.days))
   })
 
-  test('days that ended out of stock are censored, not counted as low demand', () => {
+  test('days that ended out of stock are censored: counted at their expected demand given what they sold, not as low demand', () => {
     // 4 a day for 10 days; on day 5 only 1 sold, then the stock was 0 (a stock count), refilled next day.
     const events = [event('stock_count', 0, 10_000)]
     for (let d = 0; d < 10; d++) {
@@ -223,16 +255,29 @@ describe('demand model', () => {
     }
     const state = stateOf(events)
     expect(state.outDays).toEqual([START + 5])
-    // The in-stock days are days 0–4 and 6–9, ages 9…5 and 3…0.
+    // The in-stock days are days 0–4 and 6–9, ages 9…5 and 3…0, all of 4: λ̄ = 4, no variance, so
+    // φ is the prior pulled by n = (Σw)²/Σw² days: (3·2 + (n − 1)·1)/(3 + n − 1); 9 days: no weekdays.
     let weights = 0
+    let squares = 0
     let weighted = 0
     for (let d = 0; d < 10; d++) {
       if (d === 5) continue
       const w = 0.5 ** ((9 - d) / 14)
       weights += w
+      squares += w * w
       weighted += 4 * w
     }
-    expect(demandModel(state).rate).toBeCloseTo((weighted + 0.5) / (weights + 1), 12)
+    const m = (weighted + 0.5) / (weights + 1)
+    const n = (weights * weights) / squares
+    const phi = (3 * 2 + (n - 1)) / (3 + n - 1)
+    // Day 5 ran out after selling 1: E[X | X ≥ 1] = m / (1 − P(X = 0)), P(X = 0) = (1 + m/r)^−r for the
+    // negative binomial of size r = m/(φ − 1).
+    const r = m / (phi - 1)
+    const wanted = m / (1 - (1 + m / r) ** -r)
+    const w5 = 0.5 ** (4 / 14)
+    expect(wanted).toBeGreaterThan(1)
+    expect(demandModel(state).rate).toBeCloseTo((weighted + w5 * wanted + 0.5) / (weights + w5 + 1), 12)
+    expect(demandModel(state).censoredDays).toBe(1)
   })
 
   test('the weekly pattern: Saturdays sell more, and the factor is the README formula', () => {
@@ -346,6 +391,7 @@ describe('open orders, late and short deliveries', () => {
       days: 1e12,
       weekday: new Float64Array(7).fill(1),
       asOfDay: 0,
+      censoredDays: 0,
     }
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
@@ -393,6 +439,7 @@ describe('open orders, late and short deliveries', () => {
         days: 1e12,
         weekday: new Float64Array(7).fill(1),
         asOfDay: 0,
+        censoredDays: 0,
       }
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
@@ -415,6 +462,7 @@ describe('open orders, late and short deliveries', () => {
       days: 20,
       weekday: new Float64Array(7).fill(1),
       asOfDay: 0,
+      censoredDays: 0,
     }
     const shared = new Map<number, number>()
     firstPassage(model, 6, [], 7, shared)

@@ -2,8 +2,13 @@
 // distribution, from basic statistics of its own last 30 days. Pure; nothing is fitted across items.
 //
 //   days        the days of W_30 (§4) that were in stock all day: a day that ended (or spent time)
-//               out of stock sold less than its demand, so it is left out instead of counted as low
-//               demand (censored demand)
+//               out of stock sold less than its demand, so it is not counted as low demand
+//               (censored demand). The first day of a run out of stock sold what was left and then
+//               turned demand away: it counts with E[X | X ≥ its sales] under the model of the
+//               in-stock days (the demand it had, given that it was at least that), since leaving
+//               it out would keep only the days whose demand happened to fit the stock, a sample
+//               biased low wherever the stock runs short often. The later days of a run began empty
+//               and say nothing of the demand: left out.
 //   rate λ      the recency-weighted mean of those days' sales (weights halve every HALF_LIFE_DAYS:
 //               recent weeks count more, so promotions and level shifts fade instead of lingering),
 //               with a weak prior (PRIOR_UNITS over PRIOR_DAYS) so that no sales yet is not "never"
@@ -20,6 +25,7 @@
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
 // that mean and variance (negbin.ts): whole units, many zero days for slow movers.
+import { CONTINUOUS_FROM_MEAN, demandAtLeast, demandExactly } from './negbin.ts'
 import type { ItemState } from './state.ts'
 
 /** Days of sales kept: W_30 never reaches further back than D − 29. */
@@ -46,6 +52,8 @@ export interface DemandModel {
   weekday: Float64Array
   /** The as-of day the horizon counts from. */
   asOfDay: number
+  /** Days of the window that ran out after selling (the first of a run out of stock); see the header. */
+  censoredDays: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
@@ -81,19 +89,56 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
  * sales the state may no longer hold); null when no day is left.
  */
 export function modelOfDays(state: ItemState, asOfDay: number, from: number): DemandModel | null {
-  return modelOfWindow(state, asOfDay, from, true) ?? modelOfWindow(state, asOfDay, from, false)
+  const inStock = modelOfWindow(state, asOfDay, from, true, null)
+  if (inStock === null) return modelOfWindow(state, asOfDay, from, false, null)
+  return inStock.censoredDays === 0 ? inStock : modelOfWindow(state, asOfDay, from, true, inStock)
 }
 
 /**
- * The model from the window's days, skipping the out-of-stock ones when told; null when no day is
- * left. Only the days with sales and the days out of stock are visited: the weights and weekday
- * counts of a whole window are known in advance (WEIGHT_SUMS), and a day without sales adds nothing else.
+ * E[X | X ≥ sold] for a day's demand X of mean m and variance v: what a day that ran out after
+ * selling `sold` wanted. Summed upwards from ⌈sold⌉ (each probability the one before times a
+ * ratio) until the terms no longer count: a tail's relative precision survives however small it
+ * is, as 1 − the sum below would not. Past CONTINUOUS_FROM_MEAN, where the demand is taken as
+ * continuous, the negative binomial's identity x·P(X = x) = m·P(X' = x − 1) (X' of size r + 1) gives
+ * E[X; X ≥ s] = m·P(X' ≥ s − 1).
+ */
+export function censoredDemand(sold: number, m: number, v: number): number {
+  const r = (m * m) / (v - m)
+  const from = Math.ceil(sold)
+  if (m > CONTINUOUS_FROM_MEAN) {
+    const reached = demandAtLeast(from, m, v)
+    const biased = (m * (r + 1)) / r
+    return reached > 0
+      ? Math.max(sold, (m * demandAtLeast(from - 1, biased, (biased * v) / m)) / reached)
+      : sold
+  }
+  const q = m / (r + m)
+  let pmf = demandExactly(from, m, v)
+  if (!(pmf > 0)) return sold
+  let mass = 0
+  let units = 0
+  for (let x = from; ; x++) {
+    mass += pmf
+    units += x * pmf
+    if (x > m && x * pmf < 1e-17 * units) break
+    pmf *= ((x + r) / (x + 1)) * q
+  }
+  return Math.max(sold, units / mass)
+}
+
+/**
+ * The model from the window's days, skipping the out-of-stock ones when told (with `censoredBy`,
+ * the model of the in-stock days, counting the first day of each run out of stock at its expected
+ * demand instead); null when no day is left. Only the days with sales and the days out of stock are
+ * visited: the weights and weekday counts of a whole window are known in advance (WEIGHT_SUMS), and
+ * a day without sales adds nothing else.
  */
 function modelOfWindow(
   state: ItemState,
   asOfDay: number,
   from: number,
   skipOut: boolean,
+  censoredBy: DemandModel | null,
 ): DemandModel | null {
   const start = Math.max(asOfDay - SALES_WINDOW_DAYS + 1, from)
   const length = asOfDay - start + 1
@@ -131,16 +176,28 @@ function modelOfWindow(
     }
   if (counted === 0) return null
   const sales = state.sales ?? NONE
+  let censoredDays = 0
   for (let s = sales.length - 2, o = out.length - 1; s >= 0; s -= 2) {
     const day = sales[s] as number
     if (day < start) break
     if (day > asOfDay) continue
+    let units = sales[s + 1] as number
+    const w = WEIGHT_BY_AGE[asOfDay - day] as number
     if (skipOut) {
       while (o >= 0 && (out[o] as number) > day) o--
-      if (o >= 0 && out[o] === day) continue
+      if (o >= 0 && out[o] === day) {
+        const firstOfRun = !(o > 0 && out[o - 1] === day - 1 && day - 1 >= start)
+        if (!(units > 0 && firstOfRun)) continue
+        censoredDays++
+        if (censoredBy === null) continue
+        const m = censoredBy.rate * (censoredBy.weekday[weekdayOf(day)] as number)
+        units = censoredDemand(units, m, censoredBy.dispersion * m)
+        weights += w
+        weightsSquared += w * w
+        const weekday = weekdayOf(day)
+        dayCount[weekday] = (dayCount[weekday] as number) + 1
+      }
     }
-    const units = sales[s + 1] as number
-    const w = WEIGHT_BY_AGE[asOfDay - day] as number
     weighted += w * units
     weightedSquares += w * units * units
     const weekday = weekdayOf(day)
@@ -154,7 +211,14 @@ function modelOfWindow(
   const observed = observedRate > 0 ? Math.max(1, variance / observedRate) : 1
   const dispersion =
     (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
-  return { rate, dispersion, days, weekday: weekdayFactors(daySales, dayCount, observedRate), asOfDay }
+  return {
+    rate,
+    dispersion,
+    days,
+    weekday: weekdayFactors(daySales, dayCount, observedRate),
+    asOfDay,
+    censoredDays,
+  }
 }
 
 function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: number): Float64Array {

@@ -12,7 +12,7 @@ import { normalQuantile, normalSurvival } from './normal.ts'
  * variance stands in for the negative binomial (whose continued fraction would need ever more terms),
  * and past NORMAL_FROM_SHAPE the gamma is as good as normal.
  */
-const CONTINUOUS_FROM_MEAN = 2000
+export const CONTINUOUS_FROM_MEAN = 2000
 const NORMAL_FROM_SHAPE = 1e4
 
 /** ln Γ(x) for x > 0 (Lanczos, g = 7, n = 9; relative error ~1e-15). */

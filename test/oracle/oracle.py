@@ -264,6 +264,22 @@ def nb_at_least_by_pmf(u, m, v):
     return 1.0 - below
 
 
+def censored_mean(s, m, v):
+    """E[X | X >= s] for X negative binomial (mean m, variance v > m): the demand of a day that ran out
+    after selling s. By direct summation of scipy's nbinom.pmf from ceil(s) upwards, far past the mean
+    (not the engine's recurrence), so that a tiny tail keeps its relative precision."""
+    u = math.ceil(s)
+    r = m * m / (v - m)
+    p = r / (r + m)
+    # Far enough that the terms' ratio, about 1 - p past the mean, has brought them below 1e-26.
+    xs = np.arange(u, u + 200 + int(m) + int(60 / -math.log1p(-p)))
+    pmf = nbinom.pmf(xs, r, p)
+    mass = math.fsum(pmf)
+    if not mass > 0:
+        return s
+    return max(s, math.fsum(xs * pmf) / mass)
+
+
 def smallest_level(tail, m, v):
     """The smallest whole s ≥ 1 with P(X ≥ s) ≤ tail (s = 0 is always out of stock: risk 1)."""
     if m <= 0:
@@ -535,13 +551,27 @@ class Item:
     # ------------------------------------------------------ demand model
     def demand(self, D, since=None):
         """README risk v2 §1: the demand model as of day D (from days on or after `since` only)."""
-        window = range(max(D - 29, self.first_day, since if since is not None else self.first_day), D + 1)
+        start = max(D - 29, self.first_day, since if since is not None else self.first_day)
+        window = range(start, D + 1)
         days = [d for d in window if d not in self.out]
+        y = {d: self.sold.get(d, 0.0) for d in window}
         if not days:
             # README: every day of the window out of stock: its sales, a floor of the demand, are used.
-            days = list(window)
+            return self.fit(list(window), y, D)
+        model = self.fit(days, y, D)
+        # README: the first day of each run out of stock (the day before it not out, or before the
+        # window) sold what was left: it counts with E[X | X >= its sales] under the in-stock model.
+        censored = [d for d in window if d in self.out and y[d] > 0 and not (d - 1 in self.out and d - 1 >= start)]
+        if not censored:
+            return model
+        for d in censored:
+            m = model["rate"] * model["f"][d % 7]
+            y[d] = censored_mean(y[d], m, model["phi"] * m)
+        return self.fit(sorted(days + censored), y, D)
+
+    @staticmethod
+    def fit(days, y, D):
         w = {d: 0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in days}
-        y = {d: self.sold.get(d, 0.0) for d in days}
         sw = math.fsum(w.values())
         swy = math.fsum(w[d] * y[d] for d in days)
         mean = swy / sw                                   # λ̄, without the prior
