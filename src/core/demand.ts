@@ -18,9 +18,12 @@
 //   dispersion  φ = the variance-to-mean ratio of the daily sales (≥ 1: Poisson when steady, more
 //               for lumpy, intermittent and bursty items), shrunk towards PRIOR_DISPERSION by a few
 //               pseudo-days so that a short history is not taken as steady
-//   horizon     demand over days D+1 … D+k has mean M = λ·Σ f and variance V = φ·M·(1 + k/n): the
-//               second factor is the uncertainty of λ itself, estimated from n days (large for a
-//               short history, so a 3-day-old item is never certain)
+//   horizon     demand over days D+1 … D+k has mean M = λ·Σ f and variance V = φ·M·(1 + k/n) + θ·k·M²:
+//               the (1 + k/n) is the uncertainty of λ itself, estimated from n days (large for a
+//               short history, so a 3-day-old item is never certain); θ·k·M² is the level moving
+//               over the k days (a promotion ending, a trend, a shift: a relative uncertainty of
+//               √(θ·k), 26 % a week ahead), which a count of steady days cannot show: it leaves slow
+//               movers' variance nearly as it was and widens fast movers' over long lead times
 //
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
@@ -40,6 +43,8 @@ export const WEEKDAY_PSEUDO_DAYS = 4
 export const WEEKDAY_MIN_DAYS = 14
 export const PRIOR_DISPERSION = 2
 export const DISPERSION_PSEUDO_DAYS = 3
+/** θ: the relative variance the level of demand gains a day ahead (a random walk of its logarithm). */
+export const LEVEL_DRIFT_PER_DAY = 0.01
 
 export interface DemandModel {
   /** λ: units a day, the recency-weighted mean of the in-stock days. */
@@ -54,6 +59,8 @@ export interface DemandModel {
   asOfDay: number
   /** Days of the window that ran out after selling (the first of a run out of stock); see the header. */
   censoredDays: number
+  /** θ, LEVEL_DRIFT_PER_DAY (0 makes the days' demands independent counts, as tests of the sums need). */
+  levelDrift: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
@@ -218,6 +225,7 @@ function modelOfWindow(
     weekday: weekdayFactors(daySales, dayCount, observedRate),
     asOfDay,
     censoredDays,
+    levelDrift: LEVEL_DRIFT_PER_DAY,
   }
 }
 
@@ -271,5 +279,7 @@ function meanThrough(model: DemandModel, k: number): number {
 
 /** Variance of the demand over `days` coming days whose mean is `mean` (see the header). */
 export function varianceOver(model: DemandModel, mean: number, days: number): number {
-  return model.dispersion * mean * (1 + days / Math.max(model.days, 1))
+  return (
+    model.dispersion * mean * (1 + days / Math.max(model.days, 1)) + model.levelDrift * days * mean * mean
+  )
 }

@@ -53,6 +53,7 @@ PRIOR_UNITS, PRIOR_DAYS = 0.5, 1  # "a weak prior of half a unit over one day"
 WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
+LEVEL_DRIFT_PER_DAY = 0.01        # "the level itself drifts: θ = 0.01 of M² a day ahead"
 DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
 UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
 # (days late, share of the open units that arrive, weight); None = never comes.
@@ -602,7 +603,7 @@ class Item:
 
     @staticmethod
     def var_of(model, m, k):
-        return model["phi"] * m * (1 + k / max(model["n"], 1.0))
+        return model["phi"] * m * (1 + k / max(model["n"], 1.0)) + LEVEL_DRIFT_PER_DAY * k * m * m
 
     # -------------------------------------------------------------- risk
     def scenarios(self, model, D, h, cycle):
