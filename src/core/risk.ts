@@ -16,8 +16,10 @@
 // say "usually on time, sometimes days late, now and then short or lost" for items without a
 // record. Each remembered delivery is a scenario. What has not come yet can no longer come early: a
 // scenario whose lateness every open order is already past is ruled out (the risk is conditioned on
-// the orders not having arrived, the residual lead time); an order past it while another is not
-// comes tomorrow in it (arrivalDay). Items that never announce an order get scenarios from their unannounced
+// the orders not having arrived, the residual lead time); an order past it while another is not does
+// not come in it: the record learns only from orders that came, so an order later than a scenario
+// says is as likely one that never comes (bringing it tomorrow made late suppliers' risk too low).
+// Items that never announce an order get scenarios from their unannounced
 // receipts instead (unannouncedScenarios); items that announce them, with none due within the
 // horizon, from the orders they placed and received before (reorderScenarios). The risk is the
 // weighted mean over scenarios.
@@ -257,9 +259,6 @@ function receiptScenarios(
   const orders = ordersWithin(state.orders, asOfDay + horizon)
   if (orders.length > 0) {
     const delivery = deliveryScenarios(state.deliveries)
-    let latest = 0
-    for (let i = 0; i < delivery.length; i += 3)
-      if (Number.isFinite(delivery[i])) latest = Math.max(latest, delivery[i] as number)
     const scenarios: Scenario[] = []
     for (let i = 0; i < delivery.length; i += 3) {
       const late = delivery[i] as number
@@ -267,10 +266,11 @@ function receiptScenarios(
       // Every order would have come by now in this scenario: they have not, so it is not one.
       if (!orders.some((order) => order.expectedDay + late > asOfDay)) continue
       const receipts: Receipt[] = []
-      for (const order of orders) {
-        const day = arrivalDay(order.expectedDay, late, latest, asOfDay)
-        if (day !== null) receipts.push({ day: day - asOfDay, units: openQuantity(order) * fill })
-      }
+      // An order already later than this scenario's lateness does not come in it (see the header);
+      // in "never" none does.
+      for (const order of orders)
+        if (Number.isFinite(late) && order.expectedDay + late > asOfDay)
+          receipts.push({ day: order.expectedDay + late - asOfDay, units: openQuantity(order) * fill })
       scenarios.push({ weight: delivery[i + 2] as number, receipts })
     }
     return scenarios
@@ -309,22 +309,6 @@ function reorderScenarios(
     else scenarios.push({ weight: 1, receipts: [{ day, units }] })
   }
   return scenarios
-}
-
-/**
- * When an order arrives if it is `late` days late. An order already overdue past that lateness (in a
- * scenario another order still fits) is later than that, but within what deliveries have been: it
- * comes tomorrow; overdue past every lateness on record, it is taken not to come.
- */
-function arrivalDay(
-  expectedDay: number,
-  late: number,
-  latestOnRecord: number,
-  asOfDay: number,
-): number | null {
-  if (!Number.isFinite(late)) return null
-  if (expectedDay + late > asOfDay) return expectedDay + late
-  return asOfDay - expectedDay <= latestOnRecord ? asOfDay + 1 : null
 }
 
 /** Triples (days late, fill, weight): the prior's pseudo-deliveries and the item's own record, equal ones merged. */

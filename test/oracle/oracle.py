@@ -611,7 +611,6 @@ class Item:
         orders = self.orders_by(D + h)
         if orders:
             table = list(PSEUDO_DELIVERIES) + [(late, fill, 1.0) for late, fill in self.deliveries]
-            latest = max(late for late, _, _ in table if late is not None)
             out = []
             for late, fill, weight in table:
                 if late is not None and all(o.expected + late <= D for o in orders):
@@ -620,12 +619,9 @@ class Item:
                 for o in orders:
                     if late is None:
                         continue
-                    if o.expected + late > D:
-                        day = o.expected + late
-                    elif D - o.expected <= latest:
-                        day = D + 1      # overdue, but within the lateness on record: tomorrow
-                    else:
-                        continue         # overdue past any lateness on record: taken not to come
+                    if o.expected + late <= D:
+                        continue         # README: already later than this scenario: not within it
+                    day = o.expected + late
                     receipts.append((day - D, Fraction(o.open()) * fill))
                 out.append((weight, receipts))
             return out
