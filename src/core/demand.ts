@@ -43,7 +43,7 @@ export const WEEKDAY_PSEUDO_DAYS = 4
 export const WEEKDAY_MIN_DAYS = 14
 export const PRIOR_DISPERSION = 2
 export const DISPERSION_PSEUDO_DAYS = 3
-/** θ: the relative variance the level of demand gains a day ahead (a random walk of its logarithm). */
+/** θ: the relative variance of the coming k days' demand level is θ·k (the level wanders; see the header). */
 export const LEVEL_DRIFT_PER_DAY = 0.01
 
 export interface DemandModel {
