@@ -191,6 +191,20 @@ describe('episodes through the engine', () => {
     expect(riskReason(12, reordering, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; its last 3 orders were placed with about 10 on hand and on order and came 2.5 days later; likely out of stock on 2026-09-29',
     )
+    const unannounced = {
+      ...none,
+      unannounced: { level: 2, receipts: 3, emptyShelf: { receipts: 2, daysOut: 3 } },
+    }
+    expect(riskReason(12, unannounced, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; no purchase orders seen: its last 3 restocks came with about 2 left, 2 of them after about 3 days out of stock; likely out of stock on 2026-09-29',
+    )
+    const allEmpty = {
+      ...none,
+      unannounced: { level: 0.9, receipts: 1, emptyShelf: { receipts: 1, daysOut: 15 } },
+    }
+    expect(riskReason(12, allEmpty, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; no purchase orders seen: its last restock came after about 15 days out of stock; likely out of stock on 2026-09-29',
+    )
     const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
     expect(riskReason(12, stalling, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; at 2 of its last 5 restocks it had stopped selling with stock on the books (worth a count)',

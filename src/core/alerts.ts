@@ -144,6 +144,23 @@ export function buildAlert(
  * One sentence a planner can read: stock, demand, what is coming and when it runs out, e.g.
  * "12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29".
  */
+/**
+ * How the restocks of an item that never announces its orders came: "its last 3 restocks came with
+ * about 2 left", and how long the shelf had stood empty before those that found it empty.
+ */
+function unannouncedClause(unannounced: NonNullable<RiskAssessment['unannounced']>): string {
+  if (unannounced.receipts === 0)
+    return 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
+  const restocks = unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`
+  const empty = unannounced.emptyShelf
+  const waited = empty !== null && empty.daysOut >= 1
+  const came =
+    waited && empty.receipts === unannounced.receipts
+      ? `came after about ${units(empty.daysOut)} days out of stock`
+      : `came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}${waited ? `, ${empty.receipts} of them after about ${units(empty.daysOut)} days out of stock` : ''}`
+  return `no purchase orders seen: its last ${restocks} ${came}`
+}
+
 export function riskReason(
   onHand: number | null,
   risk: RiskAssessment,
@@ -154,12 +171,7 @@ export function riskReason(
   const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day`]
   const out = risk.expectedStockoutDate
   const unannounced = risk.unannounced
-  if (unannounced !== null)
-    parts.push(
-      unannounced.receipts === 0
-        ? 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
-        : `no purchase orders seen: its last ${unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`} came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}`,
-    )
+  if (unannounced !== null) parts.push(unannouncedClause(unannounced))
   else if (orders.length === 0) {
     parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
     const reorders = risk.reorders

@@ -85,7 +85,11 @@ export interface RiskAssessment {
    * For an item that has never announced an order: the stock level its unannounced restocks have
    * come at on average (the prior's when it has no record yet), and how many it has on record.
    */
-  unannounced: { level: number; receipts: number } | null
+  unannounced: {
+    level: number
+    receipts: number
+    emptyShelf: { receipts: number; daysOut: number } | null
+  } | null
   /** Of the item's noted restocks (at most 8), those that found its books stalled; null when none did. */
   stalls: { stalled: number; restocks: number } | null
   /**
@@ -415,10 +419,19 @@ function unannouncedSummary(
   unplanned: readonly number[] | null,
   model: DemandModel,
 ): RiskAssessment['unannounced'] {
-  const levels = receiptLevels(unplanned ?? [], model)
+  const record = unplanned ?? []
+  const levels = receiptLevels(record, model)
+  let empty = 0
+  let daysOut = 0
+  for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
+    if ((record[i] as number) <= 0) {
+      empty++
+      daysOut += record[i + 1] as number
+    }
   return {
     level: levels.reduce((a, b) => a + b, 0) / levels.length,
-    receipts: (unplanned?.length ?? 0) / UNPLANNED_FIELDS,
+    receipts: record.length / UNPLANNED_FIELDS,
+    emptyShelf: empty === 0 ? null : { receipts: empty, daysOut: daysOut / empty },
   }
 }
 
