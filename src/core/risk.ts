@@ -369,11 +369,10 @@ function unannouncedScenarios(
   }
   const atLevel = (level: number) =>
     level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate))
-  add(atLevel(PRIOR_RECEIPT_COVER_DAYS * model.rate))
-  for (let i = 2; i < record.length; i += UNPLANNED_FIELDS) {
-    const level = record[i] as number
-    if (Number.isNaN(level)) continue
-    add(level > 0 ? atLevel(level) : atLevel(0) + (record[i + 1] as number))
+  const triggers = receiptTriggers(record, model)
+  for (let i = 0; i < triggers.length; i += 2) {
+    const level = triggers[i] as number
+    add(level > 0 ? atLevel(level) : atLevel(0) + (triggers[i + 1] as number))
   }
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
@@ -389,12 +388,15 @@ function neverAnnounces(state: ItemState): boolean {
   return !announcesOrders(state)
 }
 
-/** The stock levels the unannounced receipts came at: the prior pseudo-receipt's, then the record's known ones. */
-function receiptLevels(record: readonly number[], model: DemandModel): number[] {
-  const levels = [PRIOR_RECEIPT_COVER_DAYS * model.rate]
+/**
+ * Pairs (stock level, days out of stock before) the unannounced receipts came at: the prior
+ * pseudo-receipt's (2 days of stock, none out), then the record's with a known level.
+ */
+function receiptTriggers(record: readonly number[], model: DemandModel): number[] {
+  const triggers = [PRIOR_RECEIPT_COVER_DAYS * model.rate, 0]
   for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
-    if (!Number.isNaN(record[i])) levels.push(record[i] as number)
-  return levels
+    if (!Number.isNaN(record[i])) triggers.push(record[i] as number, record[i + 1] as number)
+  return triggers
 }
 
 function stallSummary(restocks: readonly number[] | null): RiskAssessment['stalls'] {
@@ -420,16 +422,18 @@ function unannouncedSummary(
   model: DemandModel,
 ): RiskAssessment['unannounced'] {
   const record = unplanned ?? []
-  const levels = receiptLevels(record, model)
+  const triggers = receiptTriggers(record, model)
+  let level = 0
   let empty = 0
   let daysOut = 0
-  for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
-    if ((record[i] as number) <= 0) {
-      empty++
-      daysOut += record[i + 1] as number
-    }
+  for (let i = 0; i < triggers.length; i += 2) {
+    level += triggers[i] as number
+    if ((triggers[i] as number) > 0) continue
+    empty++
+    daysOut += triggers[i + 1] as number
+  }
   return {
-    level: levels.reduce((a, b) => a + b, 0) / levels.length,
+    level: level / (triggers.length / 2),
     receipts: record.length / UNPLANNED_FIELDS,
     emptyShelf: empty === 0 ? null : { receipts: empty, daysOut: daysOut / empty },
   }
