@@ -596,6 +596,52 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(assessRisk(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
   })
 
+  test('where an overdue order does not come, the reorder rule still brings the next one', () => {
+    // As above, and an order B of 10 expected 3 days ago of which 4 came: 6 open, overdue.
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 0; day < 20; day++) {
+      if (day === 5) events.push(event('purchase_order', 5, 30, { orderId: 'A' }))
+      if (day === 8) events.push(event('restock', 8, 30, { orderId: 'A' }))
+      events.push(event('sale', day, 2))
+    }
+    const state = stateOf(events)
+    state.onHand = 12
+    const D = state.asOfDay
+    const overdue: Order = {
+      id: 'B',
+      ordered: 10,
+      expectedDay: D - 3,
+      received: 4,
+      lastDay: D - 3,
+      recorded: true,
+      placedAt: Number.NaN,
+      placedDay: Number.NaN,
+      placedPosition: Number.NaN,
+    }
+    state.orders = [overdue]
+    const model = demandModel(state)
+    const nothingComing = firstPassage(model, 12, [], 7)
+    const risk = (receipts: { day: number; units: number }[]) =>
+      Math.min(nothingComing, firstPassage(model, 12, receipts, 7))
+    // A came 4 days early in full (its default expected day 12, received day 8): with the prior's
+    // pseudo-deliveries (late 0, 2, 5, 10, never; weights 1, 0.4, 0.3, 0.2, 0.1) and that one (−4,
+    // weight 1), only "5 days late" (0.7 of the 6, on day 2) and "10 days late" (day 7) can still
+    // bring B. "Never" (0.1) brings nothing of it: the rule takes over with the position at 12 (B,
+    // overdue, not counted), so half of it is "none this time" and half A's rule (day 5, 30 units).
+    const expected =
+      (0.3 * risk([{ day: 2, units: 6 * 0.7 }]) +
+        0.2 * risk([{ day: 7, units: 6 }]) +
+        0.05 * nothingComing +
+        0.05 * risk([{ day: 5, units: 30 }])) /
+      0.6
+    expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
+    // Before, "never" counted as nothing coming at all.
+    const before =
+      (0.3 * risk([{ day: 2, units: 6 * 0.7 }]) + 0.2 * risk([{ day: 7, units: 6 }]) + 0.1 * nothingComing) /
+      0.6
+    expect(expected).toBeLessThan(before - 0.01)
+  })
+
   test('an order whose receipt came first, or placed while the stock was unknown, shows no rule', () => {
     const early = stateOf([
       event('stock_count', 0, 20),

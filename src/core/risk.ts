@@ -261,29 +261,64 @@ function receiptScenarios(
   cycleDays: number,
 ): Scenario[] {
   const orders = ordersWithin(state.orders, asOfDay + horizon)
-  if (orders.length > 0) {
-    const delivery = deliveryScenarios(state.deliveries)
-    const scenarios: Scenario[] = []
-    for (let i = 0; i < delivery.length; i += 3) {
-      const late = delivery[i] as number
-      const fill = delivery[i + 1] as number
-      // Every order would have come by now in this scenario: they have not, so it is not one.
-      if (!orders.some((order) => order.expectedDay + late > asOfDay)) continue
-      const receipts: Receipt[] = []
-      // An order already later than this scenario's lateness does not come in it (see the header);
-      // in "never" none does.
-      for (const order of orders)
-        if (Number.isFinite(late) && order.expectedDay + late > asOfDay)
-          receipts.push({ day: order.expectedDay + late - asOfDay, units: openQuantity(order) * fill })
-      scenarios.push({ weight: delivery[i + 2] as number, receipts })
-    }
-    return scenarios
-  }
+  if (orders.length > 0) return orderScenarios(state, orders, model, asOfDay, horizon)
   if (neverAnnounces(state))
     return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
   if (state.reorders !== null)
-    return reorderScenarios(state.reorders, model, (state.onHand as number) + onOrder(state.orders), horizon)
+    return reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
   return []
+}
+
+/**
+ * The open orders due within the horizon under each remembered delivery (late, fill). A delivery
+ * scenario in which none of them comes within the horizon leaves the item to its own reorder rule
+ * (reorderScenarios), as an item with nothing due would be: an order that does not come, such as
+ * the rest of a partial delivery that is never shipped, does not stop the next one.
+ */
+function orderScenarios(
+  state: ItemState,
+  orders: readonly Order[],
+  model: DemandModel,
+  asOfDay: number,
+  horizon: number,
+): Scenario[] {
+  const delivery = deliveryScenarios(state.deliveries)
+  const scenarios: Scenario[] = []
+  let reordered: Scenario[] | null = null
+  for (let i = 0; i < delivery.length; i += 3) {
+    const late = delivery[i] as number
+    const fill = delivery[i + 1] as number
+    const weight = delivery[i + 2] as number
+    // Every order would have come by now in this scenario: they have not, so it is not one.
+    if (!orders.some((order) => order.expectedDay + late > asOfDay)) continue
+    const receipts: Receipt[] = []
+    // An order already later than this scenario's lateness does not come in it (see the header);
+    // in "never" none does.
+    for (const order of orders)
+      if (Number.isFinite(late) && order.expectedDay + late > asOfDay)
+        receipts.push({ day: order.expectedDay + late - asOfDay, units: openQuantity(order) * fill })
+    if (state.reorders === null || inHorizon(receipts, horizon).length > 0) {
+      scenarios.push({ weight, receipts })
+      continue
+    }
+    reordered ??= reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
+    let total = 0
+    for (const scenario of reordered) total += scenario.weight
+    for (const scenario of reordered)
+      scenarios.push({ weight: (weight * scenario.weight) / total, receipts: scenario.receipts })
+  }
+  return scenarios
+}
+
+/**
+ * The inventory position the next order is placed by: on hand plus the orders not yet overdue. An
+ * overdue order, in the scenarios that turn to the reorder rule, is one that does not come; a
+ * business waiting for it would be out of stock (an order expected today still counts).
+ */
+function awaitedPosition(state: ItemState, asOfDay: number): number {
+  let position = state.onHand as number
+  for (const order of state.orders ?? []) if (order.expectedDay >= asOfDay) position += openQuantity(order)
+  return position
 }
 
 /**

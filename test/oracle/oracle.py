@@ -623,7 +623,14 @@ class Item:
                         continue         # README: already later than this scenario: not within it
                     day = o.expected + late
                     receipts.append((day - D, Fraction(o.open()) * fill))
-                out.append((weight, receipts))
+                if not self.reorders or any(day <= h and units > 0 for day, units in receipts):
+                    out.append((weight, receipts))
+                    continue
+                # README: nothing of the open orders within the horizon in this scenario: the item's
+                # own reorder rule takes over, sharing the scenario's weight.
+                reordered = self.reorder_scenarios(model, D, h)
+                total = math.fsum(w for w, _ in reordered)
+                out.extend((weight * w / total, r) for w, r in reordered)
             return out
         announces = self.deliveries or any(o.ordered is not None for o in self.orders.values())
         if not announces and model["rate"] > 0:
@@ -652,22 +659,25 @@ class Item:
                         out.append((1.0, [(gap - since, size)]))
             return out
         if self.reorders:
-            # README: announcing, nothing due within the horizon: its own reorder rule may still bring
-            # an order within it (placed when the position falls to ρ, tomorrow at the earliest).
-            lam = model["rate"]
-            position = self.on_hand + self.on_order()
-            size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
-            none = NOTHING_COMES_WEIGHT
-            out = []
-            for rho, lead, _ in self.reorders:
-                placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
-                day = placed + lead
-                if day > h:
-                    none += 1.0
-                else:
-                    out.append((1.0, [(day, size)]))
-            return [(none, [])] + out
+            return self.reorder_scenarios(model, D, h)
         return []
+
+    def reorder_scenarios(self, model, D, h):
+        """README: an announcing item's own reorder rule may bring an order within the horizon (placed
+        when the position, on hand plus the orders not yet overdue, falls to ρ; tomorrow at the earliest)."""
+        lam = model["rate"]
+        position = self.on_hand + math.fsum(o.open() for o in self.orders.values() if o.expected is not None and o.expected >= D)
+        size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
+        none = NOTHING_COMES_WEIGHT
+        out = []
+        for rho, lead, _ in self.reorders:
+            placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
+            day = placed + lead
+            if day > h:
+                none += 1.0
+            else:
+                out.append((1.0, [(day, size)]))
+        return [(none, [])] + out
 
     def first_passage(self, model, receipts, h):
         """P(stock ≤ 0 on some day 1 … h) with these receipts (README risk v2 §3, as the engine's
