@@ -596,7 +596,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(assessRisk(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
   })
 
-  test('where an overdue order does not come, the reorder rule still brings the next one', () => {
+  test('beside open orders, and where an overdue one does not come, the reorder rule brings the next order', () => {
     // As above, and an order B of 10 expected 3 days ago of which 4 came: 6 open, overdue.
     const events = [event('stock_count', 0, 20)]
     for (let day = 0; day < 20; day++) {
@@ -625,21 +625,24 @@ describe('announcing items between orders: their own reorder rule', () => {
       Math.min(nothingComing, firstPassage(model, 12, receipts, 7))
     // A came 4 days early in full (its default expected day 12, received day 8): with the prior's
     // pseudo-deliveries (late 0, 2, 5, 10, never; weights 1, 0.4, 0.3, 0.2, 0.1) and that one (−4,
-    // weight 1), only "5 days late" (0.7 of the 6, on day 2) and "10 days late" (day 7) can still
-    // bring B. "Never" (0.1) brings nothing of it: the rule takes over with the position at 12 (B,
-    // overdue, not counted), so half of it is "none this time" and half A's rule (day 5, 30 units).
+    // weight 1), only "5 days late" (0.7 of the 6, on day 2), "10 days late" (day 7) and "never"
+    // remain. Beside each, A's rule: the position is 12 (B, overdue, not counted), so half of each
+    // scenario's weight says "no new order this time" and half "the next order, of 30, on day 5".
+    const a = { day: 5, units: 30 }
+    const late5 = { day: 2, units: 6 * 0.7 }
+    const late10 = { day: 7, units: 6 }
     const expected =
-      (0.3 * risk([{ day: 2, units: 6 * 0.7 }]) +
-        0.2 * risk([{ day: 7, units: 6 }]) +
+      (0.15 * risk([late5]) +
+        0.15 * risk([late5, a]) +
+        0.1 * risk([late10]) +
+        0.1 * risk([a, late10]) +
         0.05 * nothingComing +
-        0.05 * risk([{ day: 5, units: 30 }])) /
+        0.05 * risk([a])) /
       0.6
     expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
-    // Before, "never" counted as nothing coming at all.
-    const before =
-      (0.3 * risk([{ day: 2, units: 6 * 0.7 }]) + 0.2 * risk([{ day: 7, units: 6 }]) + 0.1 * nothingComing) /
-      0.6
-    expect(expected).toBeLessThan(before - 0.01)
+    // Before, the rule counted only with nothing due: "never" was nothing coming at all.
+    const before = (0.3 * risk([late5]) + 0.2 * risk([late10]) + 0.1 * nothingComing) / 0.6
+    expect(expected).toBeLessThan(before - 0.05)
   })
 
   test('an order whose receipt came first, or placed while the stock was unknown, shows no rule', () => {

@@ -20,9 +20,9 @@
 // not come in it: the record learns only from orders that came, so an order later than a scenario
 // says is as likely one that never comes (bringing it tomorrow made late suppliers' risk too low).
 // Items that never announce an order get scenarios from their unannounced
-// receipts instead (unannouncedScenarios); items that announce them, with none due within the
-// horizon, from the orders they placed and received before (reorderScenarios). The risk is the
-// weighted mean over scenarios.
+// receipts instead (unannouncedScenarios); items that announce them also from the orders they
+// placed and received before (reorderScenarios: the next order may come within the horizon, beside
+// the open ones or with none due). The risk is the weighted mean over scenarios.
 //
 // The risk of the books showing 0 is then scaled down for an item whose books have stalled before
 // (stalls.ts).
@@ -270,10 +270,11 @@ function receiptScenarios(
 }
 
 /**
- * The open orders due within the horizon under each remembered delivery (late, fill). A delivery
- * scenario in which none of them comes within the horizon leaves the item to its own reorder rule
- * (reorderScenarios), as an item with nothing due would be: an order that does not come, such as
- * the rest of a partial delivery that is never shipped, does not stop the next one.
+ * The open orders due within the horizon under each remembered delivery (late, fill), and beside
+ * them the item's own reorder rule (reorderScenarios), whose scenarios share each delivery
+ * scenario's weight: the next order may be placed, and arrive, before the open ones have come or in
+ * place of one that never does (the rest of a partial delivery that is never shipped stays open for
+ * ever under SPEC §3, and must not stop the next order).
  */
 function orderScenarios(
   state: ItemState,
@@ -297,7 +298,7 @@ function orderScenarios(
     for (const order of orders)
       if (Number.isFinite(late) && order.expectedDay + late > asOfDay)
         receipts.push({ day: order.expectedDay + late - asOfDay, units: openQuantity(order) * fill })
-    if (state.reorders === null || inHorizon(receipts, horizon).length > 0) {
+    if (state.reorders === null) {
       scenarios.push({ weight, receipts })
       continue
     }
@@ -305,15 +306,18 @@ function orderScenarios(
     let total = 0
     for (const scenario of reordered) total += scenario.weight
     for (const scenario of reordered)
-      scenarios.push({ weight: (weight * scenario.weight) / total, receipts: scenario.receipts })
+      scenarios.push({
+        weight: (weight * scenario.weight) / total,
+        receipts: receipts.concat(scenario.receipts),
+      })
   }
   return scenarios
 }
 
 /**
- * The inventory position the next order is placed by: on hand plus the orders not yet overdue. An
- * overdue order, in the scenarios that turn to the reorder rule, is one that does not come; a
- * business waiting for it would be out of stock (an order expected today still counts).
+ * The inventory position the next order is placed by: on hand plus the orders not yet overdue
+ * (expected today or later). An overdue order is as likely one that never comes (see the header):
+ * counting it would hold the next order back for ever.
  */
 function awaitedPosition(state: ItemState, asOfDay: number): number {
   let position = state.onHand as number

@@ -623,14 +623,14 @@ class Item:
                         continue         # README: already later than this scenario: not within it
                     day = o.expected + late
                     receipts.append((day - D, Fraction(o.open()) * fill))
-                if not self.reorders or any(day <= h and units > 0 for day, units in receipts):
+                if not self.reorders:
                     out.append((weight, receipts))
                     continue
-                # README: nothing of the open orders within the horizon in this scenario: the item's
-                # own reorder rule takes over, sharing the scenario's weight.
+                # README: beside the open orders, the item's own reorder rule may bring its next order;
+                # its scenarios share this one's weight.
                 reordered = self.reorder_scenarios(model, D, h)
                 total = math.fsum(w for w, _ in reordered)
-                out.extend((weight * w / total, r) for w, r in reordered)
+                out.extend((weight * w / total, receipts + r) for w, r in reordered)
             return out
         announces = self.deliveries or any(o.ordered is not None for o in self.orders.values())
         if not announces and model["rate"] > 0:
