@@ -40,7 +40,7 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   const lastOut = out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number)
   if ((state.onHand as number) <= 0 || lastOut > previous) return FOUND_OUT
   // The silence: the whole days since the last sale or day out of stock (a day out of stock is no
-  // silence), judged by what the item sold before it, within the 30 days the state holds.
+  // silence), judged by what the item sold before it, within the 60 days the state holds.
   const sales = state.sales
   const before = Math.max(sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number), lastOut)
   const silence = day - before - 1

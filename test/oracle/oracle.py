@@ -54,6 +54,7 @@ WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
 LEVEL_DRIFT_PER_DAY = 0.01        # "the level itself drifts: θ = 0.01 of M² a day ahead"
+MEMORY_DAYS = 60                  # "from the item's own last 60 days"
 DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
 UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
 # (days late, share of the open units that arrive, weight); None = never comes.
@@ -456,13 +457,13 @@ class Item:
     def note_restock(self, day):
         """README step 3½: what a restock found, noted before its units are added. Only restocks on the
         item's latest day D, with the stock known, one a day: 'out' (stock ≤ 0 now or on a day since the
-        restock before, of the last 30), 'stall' (g whole days since the last sale or day out, that day
-        within the last 30, with P(no sale in g days) ≤ 5 % under the demand model as of that day, from
-        the last 30 days' days), else None."""
+        restock before, of the last 60), 'stall' (g whole days since the last sale or day out, that day
+        within the last 60, with P(no sale in g days) ≤ 5 % under the demand model as of that day, from
+        the last 60 days' days), else None."""
         previous = self.restocks[-1][0] if self.restocks else None
         if self.on_hand is None or day < self.D or (previous is not None and day <= previous):
             return
-        outs = [d for d in self.out if day - 29 <= d <= day]   # the last 30 days
+        outs = [d for d in self.out if day - MEMORY_DAYS + 1 <= d <= day]   # the last 60 days
         last_out = max(outs) if outs else None
         if self.on_hand <= 0 or (last_out is not None and (previous is None or last_out > previous)):
             found = "out"
@@ -471,8 +472,8 @@ class Item:
             before = max(max(sold) if sold else self.first_day - 1, last_out if last_out is not None else -10**9)
             quiet = day - before - 1
             found = None
-            if quiet > 0 and before >= max(self.first_day, day - 29):
-                model = self.demand(before, since=day - 29)
+            if quiet > 0 and before >= max(self.first_day, day - MEMORY_DAYS + 1):
+                model = self.demand(before, since=day - MEMORY_DAYS + 1)
                 m = model["rate"] * quiet
                 if 1 - nb_at_least(1, m, self.var_of(model, m, quiet)) <= STALL_CHANCE:
                     found = "stall"
@@ -502,10 +503,10 @@ class Item:
                 rec[1] += q
                 return
         # README: a receipt that found the shelf empty remembers the whole days it had stood out
-        # before it (those of the last 30 days the item still remembers).
+        # before it (those of the last 60 days the item still remembers).
         waited = 0
         if before is not None and before <= 0:
-            while day - 1 - waited in self.out and day - 1 - waited >= self.D - 29:
+            while day - 1 - waited in self.out and day - 1 - waited >= self.D - MEMORY_DAYS + 1:
                 waited += 1
         self.unplanned.append([day, q, before, waited])
         self.unplanned.sort(key=lambda rec: rec[0])
@@ -552,7 +553,7 @@ class Item:
     # ------------------------------------------------------ demand model
     def demand(self, D, since=None):
         """README risk v2 §1: the demand model as of day D (from days on or after `since` only)."""
-        start = max(D - 29, self.first_day, since if since is not None else self.first_day)
+        start = max(D - MEMORY_DAYS + 1, self.first_day, since if since is not None else self.first_day)
         window = range(start, D + 1)
         days = [d for d in window if d not in self.out]
         y = {d: self.sold.get(d, 0.0) for d in window}
