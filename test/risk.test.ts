@@ -571,16 +571,22 @@ describe('items that never announce their orders', () => {
 })
 
 describe('announcing items between orders: their own reorder rule', () => {
-  test('a received order is remembered as (position when placed, days to its receipt, units); the next may come within the horizon', () => {
-    // 20 on hand, 2 a day (days 0–19); an order of 30 placed on day 5 with 10 on hand and nothing on
-    // order (before that day's sale), received on day 8.
+  /**
+   * 20 on hand, 2 a day (days 0–19); an order A of 30 placed on day 5 with 10 on hand and nothing
+   * on order (before that day's sale), received on day 8.
+   */
+  function orderedOnce(): ItemState {
     const events = [event('stock_count', 0, 20)]
     for (let day = 0; day < 20; day++) {
       if (day === 5) events.push(event('purchase_order', 5, 30, { orderId: 'A' }))
       if (day === 8) events.push(event('restock', 8, 30, { orderId: 'A' }))
       events.push(event('sale', day, 2))
     }
-    const state = stateOf(events)
+    return stateOf(events)
+  }
+
+  test('a received order is remembered as (position when placed, days to its receipt, units); the next may come within the horizon', () => {
+    const state = orderedOnce()
     expect(state.reorders).toEqual([10, 3, 30])
     state.onHand = 12
     const model = demandModel(state)
@@ -597,14 +603,8 @@ describe('announcing items between orders: their own reorder rule', () => {
   })
 
   test('beside open orders, and where an overdue one does not come, the reorder rule brings the next order', () => {
-    // As above, and an order B of 10 expected 3 days ago of which 4 came: 6 open, overdue.
-    const events = [event('stock_count', 0, 20)]
-    for (let day = 0; day < 20; day++) {
-      if (day === 5) events.push(event('purchase_order', 5, 30, { orderId: 'A' }))
-      if (day === 8) events.push(event('restock', 8, 30, { orderId: 'A' }))
-      events.push(event('sale', day, 2))
-    }
-    const state = stateOf(events)
+    // A as above, and an order B of 10 expected 3 days ago of which 4 came: 6 open, overdue.
+    const state = orderedOnce()
     state.onHand = 12
     const D = state.asOfDay
     const overdue: Order = {
