@@ -324,6 +324,26 @@ describe('outages and set-up', () => {
     expect(errors[0]?.message).toMatch(/^consume failed: stopped while starting: .*kafka: .*ECONNREFUSED/)
   }, 60_000)
 
+  test('a PostgreSQL role that does not exist: one line naming the database, status 1', async () => {
+    const run = await scenarios.prepare(
+      'norole',
+      lines,
+      100,
+      { POSTGRES_USER: 'invpipe_no_such_role' },
+      false,
+    )
+    const proc = startConsume(run)
+    const stderr = await new Response(proc.stderr).text()
+    expect(await proc.exited).toBe(1)
+    const errors = jsonLog(stderr).filter((entry) => entry.level === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0]?.message).toMatch(
+      new RegExp(
+        `^consume failed: PostgreSQL invpipe_no_such_role@[^ ]+/${run.database}: role "invpipe_no_such_role" does not exist \\(28000\\)$`,
+      ),
+    )
+  })
+
   test('a group whose offsets Kafka already holds, on a new database, reads every partition from its beginning', async () => {
     const run = await prepare('regroup', 500)
     // Kafka's copy of the group's offsets at a partition's end (as a run against another database

@@ -6,7 +6,14 @@ import { KAFKA_SETTINGS } from '../kafka/client.ts'
 import { errorText, log, routeProcessOutput } from '../log.ts'
 import { memoryLimit } from '../memory-settings.ts'
 import { startMetricsServer, Telemetry } from '../observability.ts'
-import { CONSUME_SESSION, connectPostgres, POSTGRES_SETTINGS, renewingPool } from '../postgres/connect.ts'
+import {
+  CONSUME_SESSION,
+  connectPostgres,
+  fromPostgresServer,
+  POSTGRES_SETTINGS,
+  postgresLocation,
+  renewingPool,
+} from '../postgres/connect.ts'
 import { connectRedis, REDIS_SETTINGS, RedisMetricsSink } from '../sinks/redis.ts'
 
 const CONSUME_SETTINGS = [
@@ -121,8 +128,10 @@ export const consumeCommand = defineCommand({
       })
       if (summary.failures.length > 0) exitCode = 1
     } catch (error) {
-      // One line, whatever failed (the pipeline has already shut down what it had started).
-      log.error(`consume failed: ${errorText(error)}`)
+      // One line, whatever failed (the pipeline has already shut down what it had started), naming
+      // the database when its server refused (never the password).
+      const where = fromPostgresServer(error) ? `PostgreSQL ${postgresLocation(settings)}: ` : ''
+      log.error(`consume failed: ${where}${errorText(error)}`)
       exitCode = 1
     } finally {
       telemetry.stop()

@@ -72,6 +72,15 @@ const CONNECTION_FAILURES = new Set([
   '25P03', // idle_in_transaction_session_timeout
 ])
 
+/**
+ * An error the PostgreSQL server itself reported (a SQLSTATE with its severity): its message says
+ * what went wrong ("role … does not exist") but not on which server or database.
+ */
+export function fromPostgresServer(error: unknown): boolean {
+  const severity = (error as { severity?: unknown } | null)?.severity
+  return typeof severity === 'string' && /^[0-9A-Z]{5}$/.test(errorCode(error))
+}
+
 export function isConnectionFailure(error: unknown): boolean {
   return CONNECTION_FAILURES.has(errorCode(error))
 }
