@@ -286,6 +286,7 @@ function orderScenarios(
   const delivery = deliveryScenarios(state.deliveries)
   const scenarios: Scenario[] = []
   let reordered: Scenario[] | null = null
+  let reorderedWeight = 0
   for (let i = 0; i < delivery.length; i += 3) {
     const late = delivery[i] as number
     const fill = delivery[i + 1] as number
@@ -302,12 +303,13 @@ function orderScenarios(
       scenarios.push({ weight, receipts })
       continue
     }
-    reordered ??= reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
-    let total = 0
-    for (const scenario of reordered) total += scenario.weight
+    if (reordered === null) {
+      reordered = reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
+      for (const scenario of reordered) reorderedWeight += scenario.weight
+    }
     for (const scenario of reordered)
       scenarios.push({
-        weight: (weight * scenario.weight) / total,
+        weight: (weight * scenario.weight) / reorderedWeight,
         receipts: receipts.concat(scenario.receipts),
       })
   }
@@ -326,8 +328,8 @@ function awaitedPosition(state: ItemState, asOfDay: number): number {
 }
 
 /**
- * An item that announces its orders, with none due within the horizon, may still order and receive
- * within it, by its own rule: each remembered order was placed when the inventory position had
+ * An item that announces its orders may place its next order and receive it within the horizon (with
+ * none due, or beside the open ones), by its own rule: each remembered order was placed when the inventory position had
  * fallen to some level ρ and took ℓ days to its first receipt, so one scenario per order says "the
  * next is placed once the position falls to ρ again (tomorrow if it already has), and arrives ℓ days
  * later", with the mean order size; one more says "none this time".
