@@ -177,6 +177,7 @@ describe('episodes through the engine', () => {
       demandRate: 3.1,
       unannounced: null,
       stalls: null,
+      shrink: null,
       reorders: null,
     }
     const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
@@ -208,6 +209,10 @@ describe('episodes through the engine', () => {
     const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
     expect(riskReason(12, stalling, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; at 2 of its last 5 restocks it had stopped selling with stock on the books (worth a count)',
+    )
+    const shrinking = { ...none, shrink: { missing: 4, days: 61 } }
+    expect(riskReason(12, shrinking, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; its counts found 4 missing from the books over 61 days, so part of the stock on the books may not be on the shelf',
     )
   })
 })

@@ -558,7 +558,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
       },
     ])
     // The rest of the close, as backtest reads it: no lead time from the events, nothing on order, no
-    // order received, no restock.
+    // order received, no restock, no count.
     const [rest] = await sql`
       SELECT first_date::text, lead_time_days, model FROM analytics.daily_inventory WHERE date = '2026-03-03'`
     expect(rest).toEqual({
@@ -572,6 +572,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         unplannedDaysOut: [],
         reorders: [],
         restocks: [],
+        counts: [],
       },
     })
   })

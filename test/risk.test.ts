@@ -687,10 +687,11 @@ describe('books that stall: stock on the books that stops selling', () => {
   const withoutRecord = (state: ItemState) => {
     const copy = Object.assign(new ItemState(state.key), state)
     copy.restocks = null
+    copy.counts = null
     return stockoutRisk(copy, config) as number
   }
 
-  test('a restock after an unlikely silence is a stall; the risk is scaled by 1 − stalls / (stalls + outs + 2)', () => {
+  test('a restock after an unlikely silence is a stall; stuck books are scaled by the stall share, revealed by a count at 1 / (stalls + 2)', () => {
     // 40 − 3·10 = 10 on the books when the sales stop on day 10; six silent days (10–15), a restock
     // on day 16; then 3 a day runs it to 40 − 3·14 = −2 on day 29; a restock on day 30.
     const silent = [10, 11, 12, 13, 14, 15]
@@ -699,9 +700,53 @@ describe('books that stall: stock on the books that stops selling', () => {
     state.onHand = 12
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.3)
-    // One stall, one restock that found it out, two pseudo-outs: a share of 1/4 stalls.
-    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (1 - 1 / 4), 12)
+    // One stall, one restock that found it out, two pseudo-outs: not stuck 1 − 1/4 = 3/4; stuck books
+    // reach 0 by a count finding the shelf empty at (0 + 1) / (0 + 1 + 2) = 1/3 (no count on record).
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (3 / 4 + (1 / 4) * (1 / 3)), 12)
     expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
+  })
+
+  test('units a count finds missing make stuck books likelier the longer since the count', () => {
+    // 40 counted on day 0 (on hand unknown before: nothing to compare), 3 sold a day; on day 10 the
+    // books say 40 − 30 = 10 and a count finds 8: 2 missing over the 10 days since the first day.
+    // Then 3 received and 3 sold a day (restocks while it sells find nothing).
+    const events = [event('stock_count', 0, 40)]
+    for (let day = 0; day < 10; day++) events.push(event('sale', day, 3))
+    events.push(event('stock_count', 10, 8))
+    for (let day = 11; day < 21; day++) events.push(event('restock', day, 3), event('sale', day, 3))
+    const state = stateOf(events)
+    expect(state.counts).toEqual([START + 10, 10, 2, 0])
+    state.onHand = 6
+    const unscaled = withoutRecord(state)
+    expect(unscaled).toBeGreaterThan(0.3)
+    // Shrink rate 2 / (10 + 30) a day; 10 days since the count (as of day 20): not stuck e^(−0.5);
+    // stuck books revealed by a count at (0 + 1) / (0 + 0 + 2) = 1/2.
+    const notStuck = Math.exp(-0.5)
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 2), 12)
+    expect(assessRisk(state, config).shrink).toEqual({ missing: 2, days: 10 })
+  })
+
+  test('a count that finds the shelf empty with stock on the books, and on_hand carried by an event, are counts too', () => {
+    // Books 20 after the first count; day 3 a sale of 5 carrying on_hand 12: the books said 15, so 3
+    // missing over 3 days; day 6 a count finds 0 while the books say 12: 12 missing over 3 more days,
+    // and the shelf found empty; a second count the same day adds nothing (0 missing, already empty).
+    const events = [
+      event('stock_count', 0, 20),
+      event('sale', 3, 5, { onHand: 12 }),
+      event('stock_count', 6, 0),
+      event('stock_count', 6, 0),
+      event('restock', 7, 10),
+    ]
+    const state = stateOf(events)
+    expect(state.counts).toEqual([START + 3, 3, 3, 0, START + 6, 3, 12, 1])
+    // The restock on day 7 found it out of stock: no stall. As of day 7: 15 missing over 6 days, 1 day
+    // since the last count: not stuck e^(−15/36); found empty once: revealed at (1 + 1) / (1 + 0 + 2).
+    expect(state.restocks).toEqual([START + 7, OUT])
+    state.onHand = 4
+    const unscaled = withoutRecord(state)
+    expect(unscaled).toBeGreaterThan(0.05)
+    const notStuck = Math.exp(-15 / 36)
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + ((1 - notStuck) * 2) / 3), 12)
   })
 
   test('a silence its demand makes likely, or a restock while it sells, says nothing', () => {

@@ -194,6 +194,11 @@ export function riskReason(
     parts.push(
       `at ${stalls.stalled} of its last ${stalls.restocks} restocks it had stopped selling with stock on the books (worth a count)`,
     )
+  const shrink = risk.shrink
+  if (shrink !== null && onHand > 0)
+    parts.push(
+      `its counts found ${units(shrink.missing)} missing from the books over ${units(shrink.days)} days, so part of the stock on the books may not be on the shelf`,
+    )
   if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
   return parts.join('; ')
 }

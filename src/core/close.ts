@@ -30,6 +30,7 @@ export interface DayClose {
   unplanned: number[]
   reorders: number[]
   restocks: number[]
+  counts: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -46,6 +47,7 @@ export function closeOf(state: ItemState): DayClose {
     unplanned: state.unplanned === null ? [] : state.unplanned.slice(),
     reorders: state.reorders === null ? [] : state.reorders.slice(),
     restocks: state.restocks === null ? [] : state.restocks.slice(),
+    counts: state.counts === null ? [] : state.counts.slice(),
   }
 }
 
@@ -63,6 +65,7 @@ export function stateOfClose(close: DayClose): ItemState {
   state.unplanned = close.unplanned.length === 0 ? null : close.unplanned
   state.reorders = close.reorders.length === 0 ? null : close.reorders
   state.restocks = close.restocks.length === 0 ? null : close.restocks
+  state.counts = close.counts.length === 0 ? null : close.counts
   return state
 }
 
@@ -76,6 +79,7 @@ export interface CloseModelRecord {
   unplannedDaysOut?: number[]
   reorders?: number[]
   restocks?: number[]
+  counts?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -87,15 +91,16 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     ...unplannedToJson(close.unplanned),
     reorders: close.reorders,
     restocks: close.restocks,
+    counts: close.counts,
   }
 }
 
 /** The model part of a close read back from analytics.daily_inventory (null: a close stored before risk version 2). */
 export function closeModelFromRecord(
   record: CloseModelRecord | null,
-): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks'> {
+): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts'> {
   if (record === null)
-    return { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [] }
+    return { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [], counts: [] }
   return {
     outDays: record.outDays,
     orders: record.orders.map(orderFromJson),
@@ -103,5 +108,6 @@ export function closeModelFromRecord(
     unplanned: unplannedFromJson(record.unplanned ?? [], record.unplannedDaysOut),
     reorders: record.reorders ?? [],
     restocks: record.restocks ?? [],
+    counts: record.counts ?? [],
   }
 }

@@ -24,8 +24,8 @@
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due). The risk is the weighted mean over scenarios.
 //
-// The risk of the books showing 0 is then scaled down for an item whose books have stalled before
-// (stalls.ts).
+// The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
+// the shelf: units its counts found missing before, or restocks that found it stalled (stalls.ts).
 import type { ResolvedConfig } from './config.ts'
 import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -37,7 +37,7 @@ import {
   openQuantity,
   UNPLANNED_FIELDS,
 } from './orders.ts'
-import { restockFindings, stalledShare } from './stalls.ts'
+import { countFindings, restockFindings, stuckBooksScale } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -92,6 +92,8 @@ export interface RiskAssessment {
   } | null
   /** Of the item's noted restocks (at most 8), those that found its books stalled; null when none did. */
   stalls: { stalled: number; restocks: number } | null
+  /** Units the item's noted counts (at most 8) found missing from the books, and the days they covered; null when none. */
+  shrink: { missing: number; days: number } | null
   /**
    * For an item that announces its orders, with none due within the horizon: its record of orders
    * received (how many, the mean position they were placed at, the mean days to their first receipt),
@@ -149,6 +151,7 @@ export function assessRisk(
     demandRate: model.rate,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
     stalls: stallSummary(state.restocks),
+    shrink: shrinkSummary(state.counts),
     reorders:
       !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
         ? reorderSummary(state.reorders)
@@ -187,7 +190,9 @@ function riskWithModel(
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return state.restocks === null || risk === 0 ? risk : risk * (1 - stalledShare(state.restocks))
+  return (state.restocks === null && state.counts === null) || risk === 0
+    ? risk
+    : risk * stuckBooksScale(state, asOfDay)
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */
@@ -438,6 +443,12 @@ function receiptTriggers(record: readonly number[], model: DemandModel): number[
   for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
     if (!Number.isNaN(record[i])) triggers.push(record[i] as number, record[i + 1] as number)
   return triggers
+}
+
+function shrinkSummary(counts: readonly number[] | null): RiskAssessment['shrink'] {
+  if (counts === null) return null
+  const { missing, days } = countFindings(counts)
+  return missing > 0 ? { missing, days } : null
 }
 
 function stallSummary(restocks: readonly number[] | null): RiskAssessment['stalls'] {

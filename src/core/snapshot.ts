@@ -24,6 +24,7 @@ export interface ItemSnapshot {
   episode?: Episode | null
   /** Absent in snapshots stored before they existed. */
   restocks?: number[] | null
+  counts?: number[] | null
   reorders?: number[] | null
 }
 
@@ -45,6 +46,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
       : unplannedToJson(state.unplanned)),
     episode: state.episode,
     restocks: state.restocks,
+    counts: state.counts,
     reorders: state.reorders,
   }
 }
@@ -65,6 +67,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
     snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned, snapshot.unplannedDaysOut)
   state.episode = snapshot.episode ?? null
   state.restocks = snapshot.restocks ?? null
+  state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
   return state
 }

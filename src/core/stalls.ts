@@ -1,15 +1,24 @@
-// Step 3½ of the risk (README): stock on the books that stops selling. What is scored is the stock
-// on the books reaching 0, and books drift from the shelf: stolen or damaged units stay on them until
-// a count (phantom stock), and the last units may not sell. Each restock notes, before its units are
-// added, what it found: the item out of stock since the restock before, or stalled (a silence that
-// what it had sold before made unlikely), or neither. An item whose restocks have found it
-// stalled may stall on the books again: its risk is scaled by 1 − stalledShare.
+// Step 3½ of the risk (README): stock on the books that is not on the shelf. What is scored is the
+// stock on the books reaching 0, and books drift from the shelf: stolen or damaged units stay on
+// them until a count (phantom stock), and the last units may not sell. Then the shelf empties while
+// the books show stock, and the books reach 0 only if a count finds it.
+//
+// Two records say how likely that is for the item. Each restock notes, before its units are added,
+// what it found: the item out of stock since the restock before, or stalled (a silence that what it
+// had sold before made unlikely), or neither. Each count (a stock_count, or an event carrying
+// on_hand) notes how many units it found missing from the books and over how many days they went,
+// and whether it found the shelf empty while the books showed stock. The risk is scaled by
+// stuckBooksScale.
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'
 
 /** Restock days remembered (ItemState.restocks). */
 export const RESTOCK_RECORD = 8
+/** Count days remembered (ItemState.counts). */
+export const COUNT_RECORD = 8
+/** Days of counts that found nothing missing, added to the item's own: one finding is not yet a rate. */
+export const SHRINK_PRIOR_DAYS = 30
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
@@ -55,6 +64,69 @@ function silenceChance(model: DemandModel, days: number): number {
   return 1 - demandAtLeast(1, mean, varianceOver(model, mean, days))
 }
 
+/**
+ * Notes a count on `day`: `book`, what the books said before it, `counted`, the level it set. One
+ * entry a day (a later count of the day, or a late one, adds to the latest); the days it covers run
+ * from the count before (or the item's first day).
+ */
+export function noteCount(state: ItemState, day: number, book: number, counted: number): void {
+  const missing = Math.max(0, book - counted)
+  const foundEmpty = book > 0 && counted <= 0 ? 1 : 0
+  const record = state.counts
+  if (record === null) {
+    state.counts = [day, Math.max(0, day - state.firstDay), missing, foundEmpty]
+    return
+  }
+  const last = record.length - 4
+  if (day <= (record[last] as number)) {
+    record[last + 2] = (record[last + 2] as number) + missing
+    record[last + 3] = Math.max(record[last + 3] as number, foundEmpty)
+    return
+  }
+  record.push(day, day - (record[last] as number), missing, foundEmpty)
+  if (record.length > 4 * COUNT_RECORD) record.splice(0, 4)
+}
+
+/**
+ * What the risk of the books reaching 0 is multiplied by: q + (1 − q)·c.
+ *   q  the chance the books are not stuck above the shelf: no unit gone missing since the last
+ *      count, e^(−r·τ) (units go missing one by one at the item's shrink rate r = units its counts
+ *      found missing / (the days they covered + SHRINK_PRIOR_DAYS), τ days since the last count),
+ *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
+ *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
+ *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
+ * 1 for an item whose records hold neither a unit missing nor a stall.
+ */
+export function stuckBooksScale(state: ItemState, asOfDay: number): number {
+  const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
+  const since = Math.max(0, asOfDay - lastDay)
+  const { stalled, out } = restockFindings(state.restocks ?? NONE)
+  const nothingMissing = Math.exp((-missing / (days + SHRINK_PRIOR_DAYS)) * since)
+  const notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
+  return notStuck + ((1 - notStuck) * (foundEmpty + 1)) / (foundEmpty + stalled + 2)
+}
+
+/** What the noted counts found: units missing, the days they covered, how many found the shelf empty, the last one's day. */
+export function countFindings(counts: readonly number[]): {
+  missing: number
+  days: number
+  foundEmpty: number
+  lastDay: number
+} {
+  let missing = 0
+  let days = 0
+  let foundEmpty = 0
+  for (let i = 0; i < counts.length; i += 4) {
+    days += counts[i + 1] as number
+    missing += counts[i + 2] as number
+    foundEmpty += counts[i + 3] as number
+  }
+  const lastDay = counts.length === 0 ? Number.POSITIVE_INFINITY : (counts[counts.length - 4] as number)
+  return { missing, days, foundEmpty, lastDay }
+}
+
+const NONE: readonly number[] = []
+
 /** How many of the noted restocks found the item stalled, and how many out of stock. */
 export function restockFindings(restocks: readonly number[]): { stalled: number; out: number } {
   let stalled = 0
@@ -64,10 +136,4 @@ export function restockFindings(restocks: readonly number[]): { stalled: number;
     else if (restocks[i] === FOUND_OUT) out++
   }
   return { stalled, out }
-}
-
-/** stalled / (stalled + out + STALL_PRIOR_OUTS): the risk is scaled by 1 − it. */
-export function stalledShare(restocks: readonly number[]): number {
-  const { stalled, out } = restockFindings(restocks)
-  return stalled / (stalled + out + STALL_PRIOR_OUTS)
 }

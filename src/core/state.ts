@@ -3,14 +3,14 @@
 // the event ids inside the deduplication window, and for the risk the out-of-stock days of those
 // 60 days, the open (and
 // recently settled) orders, the last deliveries, received orders and unannounced receipts, how the
-// last restocks found the stock, and the alert episode.
+// last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
 import { SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
-import { noteRestock } from './stalls.ts'
+import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
 /** What applying an event needs of the settings. */
@@ -67,6 +67,8 @@ export class ItemState implements OrderBook {
   reorders: number[] | null = null
   /** Pairs (day, what it found: stalls.ts) of the item's latest restock days, oldest first. */
   restocks: number[] | null = null
+  /** Quadruples (day, days covered, units missing, found empty: 0 or 1) of the item's latest counts (stalls.ts). */
+  counts: number[] | null = null
   /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
@@ -119,26 +121,24 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
       state.onHand !== null && state.onHand <= 0 ? daysOutBefore(state, day) : 0,
     )
   }
-  state.onHand = nextOnHand(state.onHand, event)
+  const onHand = nextOnHand(state.onHand, event)
+  if (state.onHand !== null && onHand !== null && (event.type === 'stock_count' || event.onHand !== null))
+    noteCount(state, day, event.type === 'stock_count' ? state.onHand : booked(state.onHand, event), onHand)
+  state.onHand = onHand
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
 }
 
 /** On-hand after an event: the arithmetic of SPEC §3, then the event's own `on_hand` wins. */
 export function nextOnHand(onHand: number | null, event: InventoryEvent): number | null {
-  let next = onHand
-  switch (event.type) {
-    case 'stock_count':
-      next = event.quantity
-      break
-    case 'sale':
-      if (next !== null) next -= event.quantity
-      break
-    case 'purchase_order':
-      break
-    default:
-      if (next !== null) next += event.quantity
-  }
-  return event.onHand ?? next
+  if (event.type === 'stock_count') return event.onHand ?? event.quantity
+  return event.onHand ?? (onHand === null ? null : booked(onHand, event))
+}
+
+/** The books after a movement (not a count): what a count or an event's `on_hand` is compared with. */
+function booked(onHand: number, event: InventoryEvent): number {
+  if (event.type === 'sale') return onHand - event.quantity
+  if (event.type === 'purchase_order') return onHand
+  return onHand + event.quantity
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {

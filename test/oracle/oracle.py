@@ -66,6 +66,8 @@ RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
+COUNT_RECORD = 8                  # "its last 8 count days"
+SHRINK_PRIOR_DAYS = 30            # "units missing / (the days its counts covered + 30)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -355,6 +357,7 @@ class Item:
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
         self.unplanned = []            # [day, units, on-hand before or None, days out before], by day
         self.restocks = []             # (day, "out" | "stall" | None): what each restock found
+        self.counts = []               # [day, days covered, units missing, found the shelf empty]: each count day
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
@@ -395,6 +398,9 @@ class Item:
             self.on_hand += -q if et == "sale" else q
         if ev["on_hand"] is not None:
             self.on_hand = ev["on_hand"]
+        if before is not None and (et == "stock_count" or ev["on_hand"] is not None):
+            books = before if et == "stock_count" else before + {"sale": -q, "purchase_order": 0}.get(et, q)
+            self.note_count(day, books, self.on_hand)
         row = self.daily.setdefault(day, {"sold": 0.0, "returned": 0.0, "received": 0.0,
                                           "adjusted": 0.0, "closing_on_hand": None, "stockout": False})
         col = {"sale": "sold", "return": "returned", "restock": "received", "adjustment": "adjusted"}.get(et)
@@ -480,11 +486,34 @@ class Item:
         self.restocks.append((day, found))
         del self.restocks[:-RESTOCK_RECORD]
 
-    def stalled_share(self):
-        """README: stalls / (stalls + outs + 2) of the noted restocks."""
+    def note_count(self, day, books, counted):
+        """README step 3½: a count (a stock_count, or any event carrying on_hand, with the stock known
+        before it) notes the units it found missing from the books (what they said just before it,
+        less what it set; none when it found more), the days since the count before (the first: since
+        the item's first day) and whether it found the shelf empty (≤ 0) while the books showed stock.
+        A second count of the day, or a late one, adds to the latest entry; the last 8 are kept."""
+        missing = max(0.0, books - counted)
+        empty = books > 0 and counted <= 0
+        if self.counts and day <= self.counts[-1][0]:
+            self.counts[-1][2] += missing
+            self.counts[-1][3] = self.counts[-1][3] or empty
+            return
+        since = self.counts[-1][0] if self.counts else self.first_day
+        self.counts.append([day, max(0, day - since), missing, empty])
+        del self.counts[:-COUNT_RECORD]
+
+    def stuck_books_scale(self, D):
+        """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
+        r = units missing / (days covered + 30) of the noted counts, τ = days since the last count;
+        c = (counts that found the shelf empty + 1) / (those + stalls + 2)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
         outs = sum(1 for _, found in self.restocks if found == "out")
-        return stalls / (stalls + outs + STALL_PRIOR_OUTS)
+        missing = math.fsum(c[2] for c in self.counts)
+        covered = sum(c[1] for c in self.counts)
+        tau = max(0, D - self.counts[-1][0]) if self.counts else 0
+        empties = sum(1 for c in self.counts if c[3])
+        q = math.exp(-missing / (covered + SHRINK_PRIOR_DAYS) * tau) * (1 - stalls / (stalls + outs + STALL_PRIOR_OUTS))
+        return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
     def receive_against(self, o, q, day):
         if not o.recorded and o.ordered is not None and o.open() > 0:
@@ -755,7 +784,7 @@ class Item:
                 else:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.first_passage(model, rc, h)) for w, rc in sc) / total
-                risk *= 1 - self.stalled_share()
+                risk *= self.stuck_books_scale(D)
         if position is None:
             rq = None
         elif position <= rop:
