@@ -726,6 +726,27 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(assessRisk(state, config).shrink).toEqual({ missing: 2, days: 10 })
   })
 
+  test('a count that finds more than the books offsets units found missing before: miscounts either way cancel', () => {
+    // 20 counted on day 0; day 5 a count finds 18 (2 missing over 5 days); day 10 one finds 19 where
+    // the books say 18 (−1 over 5 more); a sale of 1 on day 14 leaves 18.
+    const events = [
+      event('stock_count', 0, 20),
+      event('stock_count', 5, 18),
+      event('stock_count', 10, 19),
+      event('sale', 14, 1),
+    ]
+    const state = stateOf(events)
+    expect(state.counts).toEqual([START + 5, 5, 2, 0, START + 10, 5, -1, 0])
+    expect(assessRisk(state, config).shrink).toEqual({ missing: 1, days: 10 })
+    state.onHand = 1
+    const unscaled = withoutRecord(state)
+    expect(unscaled).toBeGreaterThan(0.05)
+    // Net 1 missing over 10 days: rate 1 / (10 + 30); 4 days since the last count: not stuck e^(−0.1);
+    // revealed at 1/2.
+    const notStuck = Math.exp(-0.1)
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 2), 12)
+  })
+
   test('a count that finds the shelf empty with stock on the books, and on_hand carried by an event, are counts too', () => {
     // Books 20 after the first count; day 3 a sale of 5 carrying on_hand 12: the books said 15, so 3
     // missing over 3 days; day 6 a count finds 0 while the books say 12: 12 missing over 3 more days,

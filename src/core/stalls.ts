@@ -6,7 +6,7 @@
 // Two records say how likely that is for the item. Each restock notes, before its units are added,
 // what it found: the item out of stock since the restock before, or stalled (a silence that what it
 // had sold before made unlikely), or neither. Each count (a stock_count, or an event carrying
-// on_hand) notes how many units it found missing from the books and over how many days they went,
+// on_hand) notes how many units it found missing from the books (or over) and over how many days,
 // and whether it found the shelf empty while the books showed stock. The risk is scaled by
 // stuckBooksScale.
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
@@ -65,12 +65,12 @@ function silenceChance(model: DemandModel, days: number): number {
 }
 
 /**
- * Notes a count on `day`: `book`, what the books said before it, `counted`, the level it set. One
- * entry a day (a later count of the day, or a late one, adds to the latest); the days it covers run
- * from the count before (or the item's first day).
+ * Notes a count on `day`: `book`, what the books said before it, `counted`, the level it set; the
+ * units missing are negative when it found more. One entry a day (a later count of the day, or a
+ * late one, adds to the latest); the days it covers run from the count before (or the item's first day).
  */
 export function noteCount(state: ItemState, day: number, book: number, counted: number): void {
-  const missing = Math.max(0, book - counted)
+  const missing = book - counted
   const foundEmpty = book > 0 && counted <= 0 ? 1 : 0
   const record = state.counts
   if (record === null) {
@@ -90,8 +90,8 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
 /**
  * What the risk of the books reaching 0 is multiplied by: q + (1 − q)·c.
  *   q  the chance the books are not stuck above the shelf: no unit gone missing since the last
- *      count, e^(−r·τ) (units go missing one by one at the item's shrink rate r = units its counts
- *      found missing / (the days they covered + SHRINK_PRIOR_DAYS), τ days since the last count),
+ *      count, e^(−r·τ) (units go missing one by one at the item's shrink rate r = the units its counts
+ *      found missing, net, / (the days they covered + SHRINK_PRIOR_DAYS), τ days since the last count),
  *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
  *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
@@ -106,7 +106,11 @@ export function stuckBooksScale(state: ItemState, asOfDay: number): number {
   return notStuck + ((1 - notStuck) * (foundEmpty + 1)) / (foundEmpty + stalled + 2)
 }
 
-/** What the noted counts found: units missing, the days they covered, how many found the shelf empty, the last one's day. */
+/**
+ * What the noted counts found: the units missing net of those found over (at least 0: miscounts
+ * either way cancel, shrink adds up), the days they covered, how many found the shelf empty, the
+ * last one's day.
+ */
 export function countFindings(counts: readonly number[]): {
   missing: number
   days: number
@@ -122,7 +126,7 @@ export function countFindings(counts: readonly number[]): {
     foundEmpty += counts[i + 3] as number
   }
   const lastDay = counts.length === 0 ? Number.POSITIVE_INFINITY : (counts[counts.length - 4] as number)
-  return { missing, days, foundEmpty, lastDay }
+  return { missing: Math.max(0, missing), days, foundEmpty, lastDay }
 }
 
 const NONE: readonly number[] = []

@@ -67,7 +67,7 @@ export class ItemState implements OrderBook {
   reorders: number[] | null = null
   /** Pairs (day, what it found: stalls.ts) of the item's latest restock days, oldest first. */
   restocks: number[] | null = null
-  /** Quadruples (day, days covered, units missing, found empty: 0 or 1) of the item's latest counts (stalls.ts). */
+  /** Quadruples (day, days covered, units missing (negative: found over), found empty: 0 or 1) of the item's latest counts (stalls.ts). */
   counts: number[] | null = null
   /**
    * Not part of the item's state: the engine's note while the item is in the batch being built

@@ -489,10 +489,10 @@ class Item:
     def note_count(self, day, books, counted):
         """README step 3½: a count (a stock_count, or any event carrying on_hand, with the stock known
         before it) notes the units it found missing from the books (what they said just before it,
-        less what it set; none when it found more), the days since the count before (the first: since
+        less what it set; negative when it found more), the days since the count before (the first: since
         the item's first day) and whether it found the shelf empty (≤ 0) while the books showed stock.
         A second count of the day, or a late one, adds to the latest entry; the last 8 are kept."""
-        missing = max(0.0, books - counted)
+        missing = books - counted
         empty = books > 0 and counted <= 0
         if self.counts and day <= self.counts[-1][0]:
             self.counts[-1][2] += missing
@@ -504,11 +504,11 @@ class Item:
 
     def stuck_books_scale(self, D):
         """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
-        r = units missing / (days covered + 30) of the noted counts, τ = days since the last count;
+        r = max(0, the net units missing) / (days covered + 30) of the noted counts, τ = days since the last count;
         c = (counts that found the shelf empty + 1) / (those + stalls + 2)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
         outs = sum(1 for _, found in self.restocks if found == "out")
-        missing = math.fsum(c[2] for c in self.counts)
+        missing = max(0.0, math.fsum(c[2] for c in self.counts))
         covered = sum(c[1] for c in self.counts)
         tau = max(0, D - self.counts[-1][0]) if self.counts else 0
         empties = sum(1 for c in self.counts if c[3])
