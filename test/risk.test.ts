@@ -568,6 +568,35 @@ describe('items that never announce their orders', () => {
     // Taken as coming when the stock reaches 0 (day 3), as before the wait was kept, the risk was lower.
     expect(at(3)).toBeLessThan(at(7) - 0.2)
   })
+
+  test('over a long horizon the receipts go on coming: each after the mean receipt has sold', () => {
+    const state = replenishedAt([12, 27])
+    state.onHand = 4
+    state.leadTimeOverride = 21
+    const model = demandModel(state)
+    // Receipts of 30 and 30 and the pseudo-receipt's λ·28 (lead time 21 + review 7): a mean of
+    // about 38, which sells in 20 days.
+    const units = (60 + 28 * model.rate) / 3
+    expect(Math.ceil(units / model.rate)).toBe(20)
+    // 4 on hand: both records (at 4) and the pseudo-receipt (at 2λ ≈ 3.9) say tomorrow, and then day
+    // 21; the rhythm (15 days between the receipts, 2 since the last) says day 13, and then day 33.
+    expect(Math.ceil((4 - 2 * model.rate) / model.rate)).toBe(1)
+    expect(state.asOfDay - (START + 27)).toBe(2)
+    const nothingComing = firstPassage(model, 4, [], 21)
+    const risk = (days: number[]) =>
+      Math.min(
+        nothingComing,
+        firstPassage(
+          model,
+          4,
+          days.map((day) => ({ day, units })),
+          21,
+        ),
+      )
+    // Scenarios: none (weight 1), tomorrow and day 21 (weight 3), day 13 (weight 1).
+    expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + 3 * risk([1, 21]) + risk([13])) / 5, 12)
+    expect(risk([1, 21])).toBeLessThan(risk([1]) - 0.02)
+  })
 })
 
 describe('announcing items between orders: their own reorder rule', () => {
@@ -600,6 +629,33 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
     expect(reordered).toBeLessThan(nothingComing / 2)
     expect(assessRisk(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
+  })
+
+  test('the rule goes on working over a long horizon: each order raises the position, the next is placed when it falls to ρ again', () => {
+    const state = orderedOnce()
+    state.onHand = 12
+    state.leadTimeOverride = 21
+    const model = demandModel(state)
+    // As above, the first order is placed on day 2 and comes on day 5; it raises the position by 30,
+    // so the second is placed when 12 + 30 − 10 = 32 units have sold, on day 17, and comes on day 20;
+    // a third would be placed on day ⌈62/λ⌉ = 32.
+    expect(Math.ceil((12 + 30 - 10) / model.rate)).toBe(17)
+    const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
+    const nothingComing = stockoutRisk(withoutRecord, config) as number
+    const twice = Math.min(
+      nothingComing,
+      firstPassage(
+        model,
+        12,
+        [
+          { day: 5, units: 30 },
+          { day: 20, units: 30 },
+        ],
+        21,
+      ),
+    )
+    expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + twice) / 2, 12)
+    expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.05)
   })
 
   test('beside open orders, and where an overdue one does not come, the reorder rule brings the next order', () => {

@@ -333,11 +333,12 @@ function awaitedPosition(state: ItemState, asOfDay: number): number {
 }
 
 /**
- * An item that announces its orders may place its next order and receive it within the horizon (with
- * none due, or beside the open ones), by its own rule: each remembered order was placed when the inventory position had
- * fallen to some level ρ and took ℓ days to its first receipt, so one scenario per order says "the
- * next is placed once the position falls to ρ again (tomorrow if it already has), and arrives ℓ days
- * later", with the mean order size; one more says "none this time".
+ * An item that announces its orders may place its next orders and receive them within the horizon
+ * (with none due, or beside the open ones), by its own rule: each remembered order was placed when
+ * the inventory position had fallen to some level ρ and took ℓ days to its first receipt, so one
+ * scenario per order says "the next is placed once the position falls to ρ again (tomorrow if it
+ * already has), and arrives ℓ days later, and so on, each with the mean order size"; one more says
+ * "none this time".
  */
 function reorderScenarios(
   reorders: readonly number[],
@@ -352,11 +353,22 @@ function reorderScenarios(
   const scenarios: Scenario[] = [none]
   for (let i = 0; i < reorders.length; i += 3) {
     const level = reorders[i] as number
+    const lead = reorders[i + 1] as number
     // Tomorrow at the earliest, also when the position is above the level by rounding dust only.
-    const placed = Math.max(1, Math.ceil(withoutDust((position - level) / model.rate)))
-    const day = placed + (reorders[i + 1] as number)
-    if (day > horizon) none.weight++
-    else scenarios.push({ weight: 1, receipts: [{ day, units }] })
+    let placed = Math.max(1, Math.ceil(withoutDust((position - level) / model.rate)))
+    if (placed + lead > horizon) {
+      none.weight++
+      continue
+    }
+    // The rule goes on working: each order raises the position by its units, and the next is placed
+    // once the position has fallen to the level again (an item that orders every day or two gets
+    // several orders within a week's horizon, not one).
+    const receipts: Receipt[] = []
+    for (let orders = 1; placed + lead <= horizon; orders++) {
+      receipts.push({ day: placed + lead, units })
+      placed = Math.max(placed + 1, Math.ceil(withoutDust((position + orders * units - level) / model.rate)))
+    }
+    scenarios.push({ weight: 1, receipts })
   }
   return scenarios
 }
@@ -387,7 +399,7 @@ function deliveryScenarios(record: readonly number[] | null): readonly number[] 
  * of stock before it): "the next comes w days after the stock runs out", I / λ + w days, since a
  * level of 0 alone would say the supplier always comes just in time. Each gap between its receipts
  * that is longer than the time since the last says when by the calendar; one more says "none this
- * time".
+ * time". In each, the receipts after the next one come each once the mean receipt has sold.
  */
 function unannouncedScenarios(
   unplanned: readonly number[] | null,
@@ -426,6 +438,15 @@ function unannouncedScenarios(
   for (let i = UNPLANNED_FIELDS; i < record.length; i += UNPLANNED_FIELDS) {
     const gap = (record[i] as number) - (record[i - UNPLANNED_FIELDS] as number)
     if (gap > sinceLast) add(gap - sinceLast)
+  }
+  // The supplier's rule goes on working: each receipt brings the mean units, and the next comes once
+  // those have sold.
+  const spacing = Math.max(1, Math.ceil(withoutDust(units / model.rate)))
+  for (const scenario of scenarios) {
+    const first = scenario.receipts[0]
+    if (first !== undefined)
+      for (let day = first.day + spacing; day <= horizon; day += spacing)
+        scenario.receipts.push({ day, units })
   }
   return scenarios
 }

@@ -676,25 +676,27 @@ class Item:
                     levels.append(max(before, 0))
                     waits.append(waited if before <= 0 else 0)
             size = math.fsum(sizes) / len(sizes)
-            out = [(NOTHING_COMES_WEIGHT, [])]
+            firsts = []
             for rho, waited in zip(levels, waits):
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
-                out.append((1.0, [(day + waited, size)]))
+                firsts.append(day + waited)
             # README: each gap between its receipts longer than the days since the last one says when.
             if self.unplanned:
                 since = D - self.unplanned[-1][0]
                 days = [rec[0] for rec in self.unplanned]
-                for gap in (b - a for a, b in zip(days, days[1:])):
-                    if gap > since:
-                        out.append((1.0, [(gap - since, size)]))
-            return out
+                firsts.extend(gap - since for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
+            # README: after the next receipt, one more each time the mean receipt has sold.
+            every = max(1, math.ceil(without_dust(size / lam)))
+            return [(NOTHING_COMES_WEIGHT, [])] + [(1.0, [(d, size) for d in range(first, max(first, h) + 1, every)])
+                                                   for first in firsts]
         if self.reorders:
             return self.reorder_scenarios(model, D, h)
         return []
 
     def reorder_scenarios(self, model, D, h):
-        """README: an announcing item's own reorder rule may bring an order within the horizon (placed
-        when the position, on hand plus the orders not yet overdue, falls to ρ; tomorrow at the earliest)."""
+        """README: an announcing item's own reorder rule may bring orders within the horizon (placed
+        when the position, on hand plus the orders not yet overdue, falls to ρ; tomorrow at the earliest;
+        each later one when the position plus the orders placed since falls to ρ again)."""
         lam = model["rate"]
         position = self.on_hand + math.fsum(o.open() for o in self.orders.values() if o.expected is not None and o.expected >= D)
         size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
@@ -702,11 +704,17 @@ class Item:
         out = []
         for rho, lead, _ in self.reorders:
             placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
-            day = placed + lead
-            if day > h:
+            if placed + lead > h:
                 none += 1.0
-            else:
-                out.append((1.0, [(day, size)]))
+                continue
+            # README: the rule goes on: the k-th order after this one is placed once the position plus
+            # k orders has fallen to ρ again (a day after the one before at the earliest).
+            receipts, k = [], 0
+            while placed + lead <= h:
+                receipts.append((placed + lead, size))
+                k += 1
+                placed = max(placed + 1, math.ceil(without_dust((position + k * size - rho) / lam)))
+            out.append((1.0, receipts))
         return [(none, [])] + out
 
     def first_passage(self, model, receipts, h):
