@@ -658,6 +658,39 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.05)
   })
 
+  test('an item that orders every other day gets at most 8 of its next orders within a long horizon', () => {
+    // 20 on hand, 2 a day; an order of 4 placed on day 5 with 10 on hand (before that day's sale),
+    // received the next day: the record (10, 1, 4).
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 0; day < 20; day++) {
+      if (day === 5) events.push(event('purchase_order', 5, 4, { orderId: 'A' }))
+      if (day === 6) events.push(event('restock', 6, 4, { orderId: 'A' }))
+      events.push(event('sale', day, 2))
+    }
+    const state = stateOf(events)
+    expect(state.reorders).toEqual([10, 1, 4])
+    state.onHand = 12
+    state.leadTimeOverride = 30
+    const model = demandModel(state)
+    // λ just under 2: the k-th order is placed once 12 + 4k − 10 units have sold, on days
+    // ⌈2/λ⌉ = 2, ⌈6/λ⌉ = 4, 6, 8, 10, 12, 14, 16 and (a ninth, left out) 18; each comes a day later.
+    expect(model.rate).toBeGreaterThan(1.875)
+    expect(model.rate).toBeLessThan(2)
+    const days = [3, 5, 7, 9, 11, 13, 15, 17]
+    const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
+    const nothingComing = stockoutRisk(withoutRecord, config) as number
+    const chained = firstPassage(
+      model,
+      12,
+      days.map((day) => ({ day, units: 4 })),
+      30,
+    )
+    expect(stockoutRisk(state, config)).toBeCloseTo(
+      (nothingComing + Math.min(nothingComing, chained)) / 2,
+      12,
+    )
+  })
+
   test('beside open orders, and where an overdue one does not come, the reorder rule brings the next order', () => {
     // A as above, and an order B of 10 expected 3 days ago of which 4 came: 6 open, overdue.
     const state = orderedOnce()

@@ -55,6 +55,12 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
 export const NOTHING_COMES_WEIGHT = 1
 /** The pseudo-receipt of an item without a record: replenished when about this many days of demand are left. */
 export const PRIOR_RECEIPT_COVER_DAYS = 2
+/**
+ * A scenario's rule brings at most this many receipts within the horizon: each is a checkpoint of
+ * the first passage, and a long horizon over an item that orders daily would otherwise bring dozens
+ * (the scores of 59 streams did not move between 5 and no bound).
+ */
+export const MAX_CHAINED_RECEIPTS = 8
 /** A risk below this is as good as none: its receipts are not worked out. */
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
@@ -364,7 +370,7 @@ function reorderScenarios(
     // once the position has fallen to the level again (an item that orders every day or two gets
     // several orders within a week's horizon, not one).
     const receipts: Receipt[] = []
-    for (let orders = 1; placed + lead <= horizon; orders++) {
+    for (let orders = 1; placed + lead <= horizon && orders <= MAX_CHAINED_RECEIPTS; orders++) {
       receipts.push({ day: placed + lead, units })
       placed = Math.max(placed + 1, Math.ceil(withoutDust((position + orders * units - level) / model.rate)))
     }

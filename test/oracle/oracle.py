@@ -67,6 +67,7 @@ REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
 COUNT_RECORD = 8                  # "its last 8 count days"
+MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_DAYS = 30            # "units missing / (the days its counts covered + 30)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
@@ -687,8 +688,9 @@ class Item:
                 firsts.extend(gap - since for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
             # README: after the next receipt, one more each time the mean receipt has sold.
             every = max(1, math.ceil(without_dust(size / lam)))
-            return [(NOTHING_COMES_WEIGHT, [])] + [(1.0, [(d, size) for d in range(first, max(first, h) + 1, every)])
-                                                   for first in firsts]
+            return [(NOTHING_COMES_WEIGHT, [])] + [
+                (1.0, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
+                for first in firsts]
         if self.reorders:
             return self.reorder_scenarios(model, D, h)
         return []
@@ -710,7 +712,7 @@ class Item:
             # README: the rule goes on: the k-th order after this one is placed once the position plus
             # k orders has fallen to ρ again (a day after the one before at the earliest).
             receipts, k = [], 0
-            while placed + lead <= h:
+            while placed + lead <= h and len(receipts) < MAX_CHAINED_RECEIPTS:
                 receipts.append((placed + lead, size))
                 k += 1
                 placed = max(placed + 1, math.ceil(without_dust((position + k * size - rho) / lam)))
