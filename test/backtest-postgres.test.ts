@@ -218,7 +218,7 @@ describe('no history', () => {
     const older = await scenarios.database('bt-older')
     const olderSql = connect(older)
     await migrate(olderSql)
-    await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version = 8`
+    await olderSql`DELETE FROM public.invpipe_schema_migrations WHERE version >= 8`
     await olderSql.end()
     const outdated = run({ POSTGRES_DB: older })
     expect(outdated.code).toBe(2)

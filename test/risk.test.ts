@@ -3,7 +3,14 @@
 // seeded Monte Carlo, a simulated stationary world for calibration).
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { type DemandModel, demandModel } from '../src/core/demand.ts'
+import {
+  booksModel,
+  type DemandModel,
+  demandModel,
+  MIN_KEPT_SHARE,
+  meanBetween,
+  varianceOver,
+} from '../src/core/demand.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
@@ -112,6 +119,7 @@ describe('count distribution (negative binomial)', () => {
       asOfDay: 0,
       censoredDays: 0,
       levelDrift: 0,
+      kept: 1,
     }
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
@@ -431,6 +439,7 @@ describe('open orders, late and short deliveries', () => {
       asOfDay: 0,
       censoredDays: 0,
       levelDrift: 0,
+      kept: 1,
     }
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
@@ -480,6 +489,7 @@ describe('open orders, late and short deliveries', () => {
         asOfDay: 0,
         censoredDays: 0,
         levelDrift: 0,
+        kept: 1,
       }
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
@@ -507,6 +517,7 @@ describe('open orders, late and short deliveries', () => {
       asOfDay: 0,
       censoredDays: 0,
       levelDrift: 0,
+      kept: 1,
     }
     const shared = new Map<number, number>()
     firstPassage(model, 6, [], 7, shared)
@@ -859,6 +870,17 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + ((1 - notStuck) * 2) / 3), 12)
   })
 
+  test('an on_hand that agrees with the books is no count: an echo of the books finds nothing', () => {
+    // Books 20 after the count of day 0; days 1 … 4 sales of 2 each carrying the books' own figure
+    // (18, 16, 14, 12); day 5 a sale of 2 carrying 7 where the books say 10: 3 missing over the 5
+    // days since the count (the echoes in between are not counts).
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 1; day <= 4; day++) events.push(event('sale', day, 2, { onHand: 20 - 2 * day }))
+    events.push(event('sale', 5, 2, { onHand: 7 }))
+    const state = stateOf(events)
+    expect(state.counts).toEqual([START + 5, 5, 3, 0])
+  })
+
   test('a silence its demand makes likely, or a restock while it sells, says nothing', () => {
     // One unit every fourth day (the last on day 24): the two silent days before the restock on day 27
     // are likely (about 0.6).
@@ -1025,5 +1047,60 @@ describe('calibration on a stationary world', () => {
     let ece = 0
     for (const bin of bins) if (bin.n > 0) ece += (bin.n / 400) * Math.abs(bin.p / bin.n - bin.y / bin.n)
     expect(ece).toBeLessThan(0.06)
+  })
+})
+
+describe('returns come back to the books', () => {
+  // 4 sold on each of days 0 … 2 (a count of 100 on day 0), 2 returned on day 2 and 1 on day 1.
+  // Weights by age: w₀ = 1 (day 2), w₁ = 2^(−1/14), w₂ = 2^(−2/14); the window is the three days.
+  const w1 = 2 ** (-1 / 14)
+  const w2 = 2 ** (-2 / 14)
+  const weights = 1 + w1 + w2
+  const rate = (4 * weights + 0.5) / (weights + 1)
+  const returnedPerDay = (2 * 1 + 1 * w1) / weights
+  const events = [
+    event('stock_count', 0, 100),
+    event('sale', 0, 4),
+    event('sale', 1, 4),
+    event('sale', 2, 4),
+    event('return', 2, 2),
+    event('return', 1, 1),
+  ]
+
+  test('the kept share is 1 − the returns a day (weighted as the sales are) / λ, a late return aged from its own day', () => {
+    const model = demandModel(stateOf(events))
+    expect(model.rate).toBeCloseTo(rate, 12)
+    expect(model.kept).toBeCloseTo(1 - returnedPerDay / rate, 12)
+    expect(demandModel(stateOf(events.slice(0, 4))).kept).toBe(1)
+  })
+
+  test("the books' model falls by the kept share of the demand, with the demand's own variance", () => {
+    const model = demandModel(stateOf(events))
+    const books = booksModel(model)
+    for (const days of [1, 7, 14]) {
+      const mean = meanBetween(model, 0, days)
+      expect(meanBetween(books, 0, days)).toBeCloseTo(model.kept * mean, 10)
+      expect(varianceOver(books, model.kept * mean, days)).toBeCloseTo(varianceOver(model, mean, days), 10)
+    }
+  })
+
+  test('at most half of what sells comes back, however much is returned', () => {
+    const state = stateOf([...events, event('return', 2, 40)])
+    expect(demandModel(state).kept).toBe(MIN_KEPT_SHARE)
+  })
+
+  test('the risk and the reorder levels read the books; the expected demand and the cover read the demand', () => {
+    const withReturns = stateOf(events)
+    const without = stateOf(events.slice(0, 4))
+    withReturns.onHand = 3
+    without.onHand = 3
+    const a = assessRisk(withReturns, config)
+    const b = assessRisk(without, config)
+    // The returns themselves add 3 units to the books; set both to the same stock to compare.
+    expect(a.stockoutRisk as number).toBeLessThan(b.stockoutRisk as number)
+    expect(a.reorderPoint).toBeLessThan(b.reorderPoint)
+    const model = demandModel(withReturns)
+    expect(a.expectedDemandLeadTime).toBeCloseTo(meanBetween(model, 0, 7), 12)
+    expect(a.daysOfCover).toBeCloseTo(3 / model.rate, 12)
   })
 })

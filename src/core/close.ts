@@ -31,6 +31,7 @@ export interface DayClose {
   reorders: number[]
   restocks: number[]
   counts: number[]
+  returns: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -48,6 +49,7 @@ export function closeOf(state: ItemState): DayClose {
     reorders: state.reorders === null ? [] : state.reorders.slice(),
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
+    returns: state.returns === null ? [] : state.returns.slice(),
   }
 }
 
@@ -66,6 +68,7 @@ export function stateOfClose(close: DayClose): ItemState {
   state.reorders = close.reorders.length === 0 ? null : close.reorders
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
+  state.returns = close.returns.length === 0 ? null : close.returns
   return state
 }
 
@@ -80,6 +83,7 @@ export interface CloseModelRecord {
   reorders?: number[]
   restocks?: number[]
   counts?: number[]
+  returns?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -92,15 +96,28 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     reorders: close.reorders,
     restocks: close.restocks,
     counts: close.counts,
+    returns: close.returns,
   }
 }
 
 /** The model part of a close read back from analytics.daily_inventory (null: a close stored before risk version 2). */
 export function closeModelFromRecord(
   record: CloseModelRecord | null,
-): Pick<DayClose, 'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts'> {
+): Pick<
+  DayClose,
+  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
+> {
   if (record === null)
-    return { outDays: [], orders: [], deliveries: [], unplanned: [], reorders: [], restocks: [], counts: [] }
+    return {
+      outDays: [],
+      orders: [],
+      deliveries: [],
+      unplanned: [],
+      reorders: [],
+      restocks: [],
+      counts: [],
+      returns: [],
+    }
   return {
     outDays: record.outDays,
     orders: record.orders.map(orderFromJson),
@@ -109,5 +126,6 @@ export function closeModelFromRecord(
     reorders: record.reorders ?? [],
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
+    returns: record.returns ?? [],
   }
 }

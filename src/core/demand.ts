@@ -25,6 +25,11 @@
 //               over the k days (a promotion ending, a trend, a shift: a relative uncertainty of
 //               √(θ·k), 26 % a week ahead), which a count of steady days cannot show: it leaves slow
 //               movers' variance nearly as it was and widens fast movers' over long lead times
+//   returns   units returned come back to the books: of the units sold, the share k = 1 − ρ/λ stays
+//               sold (at least MIN_KEPT_SHARE), ρ the returns' mean a day, weighted by age as the
+//               sales are. The books then fall by k·M over the k days, with the variance V of the
+//               demand itself (booksModel: λ·k, φ/k and θ/k² give mean k·M and variance V); the risk
+//               and the reorder levels read that, the expected demand and the cover the demand
 //
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
@@ -48,6 +53,8 @@ export const WEEKDAY_PSEUDO_DAYS = 4
 export const WEEKDAY_MIN_DAYS = 14
 export const PRIOR_DISPERSION = 2
 export const DISPERSION_PSEUDO_DAYS = 3
+/** The books fall by at least this share of the units sold, however many come back as returns. */
+export const MIN_KEPT_SHARE = 0.5
 /** θ: the relative variance of the coming k days' demand level is θ·k (the level wanders; see the header). */
 export const LEVEL_DRIFT_PER_DAY = 0.01
 
@@ -66,16 +73,20 @@ export interface DemandModel {
   censoredDays: number
   /** θ, LEVEL_DRIFT_PER_DAY (0 makes the days' demands independent counts, as tests of the sums need). */
   levelDrift: number
+  /** k: the share of the units sold that stay sold, the rest coming back as returns (1: none do). */
+  kept: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
 const DAY_SALES = new Float64Array(7)
 const NONE: readonly number[] = []
 const DAY_COUNT = new Float64Array(7)
-const WEIGHT_BY_AGE = Float64Array.from(
-  { length: SALES_WINDOW_DAYS },
-  (_, age) => 0.5 ** (age / HALF_LIFE_DAYS),
-)
+const WEIGHT_BY_AGE = Float64Array.from({ length: SALES_WINDOW_DAYS }, (_, age) => ageWeight(age))
+
+/** The weight of a day `age` days before the as-of day: halves every HALF_LIFE_DAYS. */
+export function ageWeight(age: number): number {
+  return 0.5 ** (age / HALF_LIFE_DAYS)
+}
 /** Σ w and Σ w² over the ages 0 … n − 1 (a window of n days), summed youngest first. */
 const WEIGHT_SUMS = prefixSums((w) => w)
 const WEIGHT_SQUARE_SUMS = prefixSums((w) => w * w)
@@ -93,7 +104,31 @@ function prefixSums(term: (weight: number) => number): Float64Array {
  * they are (a floor of the demand) rather than knowing nothing.
  */
 export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
-  return modelOfDays(state, asOfDay, state.firstDay) as DemandModel
+  const model = modelOfDays(state, asOfDay, state.firstDay) as DemandModel
+  const returns = state.returns
+  if (returns === null) return model
+  // ρ: the returns' weighted units over the window's weights (every day of it, in stock or not).
+  const length = Math.min(SALES_WINDOW_DAYS, asOfDay - state.firstDay + 1)
+  const perDay =
+    ((returns[0] as number) * ageWeight(asOfDay - (returns[1] as number))) / (WEIGHT_SUMS[length] as number)
+  model.kept = Math.max(MIN_KEPT_SHARE, 1 - perDay / model.rate)
+  return model
+}
+
+/**
+ * What the books do: the demand model with the returns taken off (mean k·M over the coming days,
+ * variance that of the demand, V; see the header). The model itself when nothing comes back.
+ */
+export function booksModel(model: DemandModel): DemandModel {
+  const kept = model.kept
+  if (kept === 1) return model
+  return {
+    ...model,
+    rate: model.rate * kept,
+    dispersion: model.dispersion / kept,
+    levelDrift: model.levelDrift / (kept * kept),
+    kept: 1,
+  }
 }
 
 /**
@@ -231,6 +266,7 @@ function modelOfWindow(
     asOfDay,
     censoredDays,
     levelDrift: LEVEL_DRIFT_PER_DAY,
+    kept: 1,
   }
 }
 

@@ -27,7 +27,7 @@
 // The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
 // the shelf: units its counts found missing before, or restocks that found it stalled (stalls.ts).
 import type { ResolvedConfig } from './config.ts'
-import { type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
+import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
 import {
   announcesOrders,
@@ -119,26 +119,24 @@ export function assessRisk(
   asOfDay = state.asOfDay,
 ): RiskAssessment {
   const model = demandModel(state, asOfDay)
+  // The risk and the levels that keep it low read what the books do: demand less the returns.
+  const books = booksModel(model)
   const leadTimeDays = leadTimeOf(state, config)
   const horizon = Math.ceil(leadTimeDays)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
   const tail = 1 - config.serviceLevel
-  const expectedDemandLeadTime = meanBetween(model, 0, horizon)
-  const cycleDemand = meanBetween(model, 0, cycle)
-  const reorderPoint = levelForTail(
-    tail,
-    expectedDemandLeadTime,
-    varianceOver(model, expectedDemandLeadTime, horizon),
-  )
-  const orderUpTo = levelForTail(tail, cycleDemand, varianceOver(model, cycleDemand, cycle))
+  const leadTimeDepletion = meanBetween(books, 0, horizon)
+  const cycleDepletion = meanBetween(books, 0, cycle)
+  const reorderPoint = levelForTail(tail, leadTimeDepletion, varianceOver(books, leadTimeDepletion, horizon))
+  const orderUpTo = levelForTail(tail, cycleDepletion, varianceOver(books, cycleDepletion, cycle))
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
-  const stockoutRisk = riskWithModel(state, model, horizon, cycle, asOfDay)
+  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay)
   return {
     leadTimeDays,
-    expectedDemandLeadTime,
-    safetyStock: orderUpTo - cycleDemand,
+    expectedDemandLeadTime: meanBetween(model, 0, horizon),
+    safetyStock: orderUpTo - cycleDepletion,
     reorderPoint,
     stockoutRisk,
     riskLevel: riskLevel(stockoutRisk),
@@ -155,7 +153,7 @@ export function assessRisk(
     inventoryPosition: position,
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
-    unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, model) : null,
+    unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, books) : null,
     stalls: stallSummary(state.restocks),
     shrink: shrinkSummary(state.counts),
     reorders:
@@ -180,8 +178,8 @@ export function stockoutRisk(
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const model = demandModel(state, asOfDay)
-  return riskWithModel(state, model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
+  const books = booksModel(demandModel(state, asOfDay))
+  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
 function riskWithModel(

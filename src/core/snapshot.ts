@@ -26,6 +26,7 @@ export interface ItemSnapshot {
   restocks?: number[] | null
   counts?: number[] | null
   reorders?: number[] | null
+  returns?: number[] | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -48,6 +49,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     restocks: state.restocks,
     counts: state.counts,
     reorders: state.reorders,
+    returns: state.returns,
   }
 }
 
@@ -69,6 +71,7 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.restocks = snapshot.restocks ?? null
   state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
+  state.returns = snapshot.returns ?? null
   return state
 }
 

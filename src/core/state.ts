@@ -6,7 +6,7 @@
 // last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
-import { SALES_WINDOW_DAYS } from './demand.ts'
+import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
@@ -70,6 +70,11 @@ export class ItemState implements OrderBook {
   /** Quadruples (day, days covered, units missing (negative: found over), found empty: 0 or 1) of the item's latest counts (stalls.ts). */
   counts: number[] | null = null
   /**
+   * (units returned, each weighted by its age as the demand model weighs a day's sales, the day the
+   * weights are taken at): the returns coming back to the books (demand.ts, the kept share).
+   */
+  returns: number[] | null = null
+  /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
    * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
@@ -110,6 +115,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   rememberId(state, event.eventId, event.ts, config.dedupWindowMs)
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
   if (event.type === 'sale') recordSale(state, day, event.quantity)
+  else if (event.type === 'return') recordReturn(state, day, event.quantity)
   else if (event.type === 'purchase_order')
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
   else if (event.type === 'restock') {
@@ -122,8 +128,13 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
     )
   }
   const onHand = nextOnHand(state.onHand, event)
-  if (state.onHand !== null && onHand !== null && (event.type === 'stock_count' || event.onHand !== null))
-    noteCount(state, day, event.type === 'stock_count' ? state.onHand : booked(state.onHand, event), onHand)
+  if (state.onHand !== null && onHand !== null) {
+    if (event.type === 'stock_count') noteCount(state, day, state.onHand, onHand)
+    // An on_hand that agrees with the books is no count: a feed that echoes its system's books on
+    // every event would otherwise fill the record with findings of nothing.
+    else if (event.onHand !== null && booked(state.onHand, event) !== onHand)
+      noteCount(state, day, booked(state.onHand, event), onHand)
+  }
   state.onHand = onHand
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
 }
@@ -214,6 +225,16 @@ function markOut(state: ItemState, day: number): void {
   let i = out.length - 1
   while (i >= 0 && (out[i] as number) > day) i--
   if (out[i] !== day) out.splice(i + 1, 0, day)
+}
+
+/** Adds a return to the item's weighted returns, ageing them to the latest day first. */
+function recordReturn(state: ItemState, day: number, quantity: number): void {
+  const returns = state.returns
+  if (returns === null) state.returns = [quantity, day]
+  else if (day >= (returns[1] as number)) {
+    returns[0] = (returns[0] as number) * ageWeight(day - (returns[1] as number)) + quantity
+    returns[1] = day
+  } else returns[0] = (returns[0] as number) + quantity * ageWeight((returns[1] as number) - day)
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

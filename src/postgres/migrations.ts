@@ -298,6 +298,26 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TABLE analytics.daily_close;
     `,
   },
+  {
+    version: 9,
+    name: 'day closes hold the returns the risk reads',
+    sql: `
+      -- Units returned come back to the books, and the risk reads them (src/core/demand.ts): a close
+      -- holds the item's weighted returns from this version on. Each item's current close, stored
+      -- before, takes them from the item's saved state (where a state saved them), so that backtest
+      -- from PostgreSQL still gives what backtest from the event files gives; older closes read none.
+      UPDATE analytics.daily_inventory AS d
+      SET model = (d.model::jsonb || jsonb_build_object('returns', s.state->'returns'))::json
+      FROM (
+        SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
+        FROM analytics.item_state
+        ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
+      ) AS s
+      WHERE d.model IS NOT NULL AND json_typeof(s.state->'returns') = 'array'
+        AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
+        AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
+    `,
+  },
 ]
 
 /**

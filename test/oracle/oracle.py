@@ -401,7 +401,9 @@ class Item:
             self.on_hand = ev["on_hand"]
         if before is not None and (et == "stock_count" or ev["on_hand"] is not None):
             books = before if et == "stock_count" else before + {"sale": -q, "purchase_order": 0}.get(et, q)
-            self.note_count(day, books, self.on_hand)
+            # README step 3½: an on_hand that agrees with the books is no count.
+            if et == "stock_count" or books != self.on_hand:
+                self.note_count(day, books, self.on_hand)
         row = self.daily.setdefault(day, {"sold": 0.0, "returned": 0.0, "received": 0.0,
                                           "adjusted": 0.0, "closing_on_hand": None, "stockout": False})
         col = {"sale": "sold", "return": "returned", "restock": "received", "adjustment": "adjusted"}.get(et)
@@ -625,7 +627,18 @@ class Item:
                    for k in range(7)]
             avg = math.fsum(raw) / 7
             f = [x / avg for x in raw]
-        return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D}
+        return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D, "drift": LEVEL_DRIFT_PER_DAY}
+
+    def books(self, model, D):
+        """README risk v2 §1, returns: the share k = max(0.5, 1 − ρ/λ) of the units sold stays sold, ρ the
+        units returned a day, each weighted 0.5^(age/14) over the weights of the window's days; the books'
+        model has mean k·M and the demand's variance V (λ·k, φ/k, θ/k²)."""
+        start = max(D - MEMORY_DAYS + 1, self.first_day)
+        weights = math.fsum(0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in range(start, D + 1))
+        returned = math.fsum(row["returned"] * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
+                             for d, row in self.daily.items() if d <= D and row["returned"] > 0)
+        k = max(0.5, 1 - returned / weights / model["rate"])
+        return dict(model, rate=model["rate"] * k, phi=model["phi"] / k, drift=model["drift"] / (k * k))
 
     @staticmethod
     def mean_between(model, a, b):
@@ -634,7 +647,7 @@ class Item:
 
     @staticmethod
     def var_of(model, m, k):
-        return model["phi"] * m * (1 + k / max(model["n"], 1.0)) + LEVEL_DRIFT_PER_DAY * k * m * m
+        return model["phi"] * m * (1 + k / max(model["n"], 1.0)) + model["drift"] * k * m * m
 
     # -------------------------------------------------------------- risk
     def scenarios(self, model, D, h, cycle):
@@ -771,14 +784,16 @@ class Item:
         """Everything of SPEC §5 as of day D (the item's own D, or a later day for a carried close)."""
         D = self.D if D is None else D
         model = self.demand(D)
+        books = self.books(model, D)       # README: the risk and the levels read the books' model
         H = self.lead(cfg)
         h = math.ceil(H)
         cycle = math.ceil(H + cfg["review_period_days"])
         tail = 1 - cfg["service_level"]
         m_h = self.mean_between(model, 0, h)
-        m_c = self.mean_between(model, 0, cycle)
-        rop = smallest_level(tail, m_h, self.var_of(model, m_h, h))
-        up_to = smallest_level(tail, m_c, self.var_of(model, m_c, cycle))
+        b_h = self.mean_between(books, 0, h)
+        b_c = self.mean_between(books, 0, cycle)
+        rop = smallest_level(tail, b_h, self.var_of(books, b_h, h))
+        up_to = smallest_level(tail, b_c, self.var_of(books, b_c, cycle))
         I = self.on_hand
         on_order = self.on_order()
         position = None if I is None else I + on_order
@@ -787,13 +802,13 @@ class Item:
             if I <= 0:
                 risk = 1.0
             else:
-                alone = nb_at_least(I, m_h, self.var_of(model, m_h, h))
-                sc = self.scenarios(model, D, h, cycle) if alone > 0 else []
+                alone = nb_at_least(I, b_h, self.var_of(books, b_h, h))
+                sc = self.scenarios(books, D, h, cycle) if alone > 0 else []
                 if alone == 0 or not sc:
                     risk = alone
                 else:
                     total = math.fsum(w for w, _ in sc)
-                    risk = math.fsum(w * min(alone, self.first_passage(model, rc, h)) for w, rc in sc) / total
+                    risk = math.fsum(w * min(alone, self.first_passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D)
         if position is None:
             rq = None
@@ -805,7 +820,7 @@ class Item:
         return {"lead_time_days": H, "expected_demand_lead_time": m_h, "stockout_risk": risk,
                 "risk_level": level_of(risk),
                 "days_of_cover": None if I is None else 0.0 if I <= 0 else None if lam == 0 else I / lam,
-                "safety_stock": up_to - m_c, "reorder_point": float(rop), "reorder_quantity": rq,
+                "safety_stock": up_to - b_c, "reorder_point": float(rop), "reorder_quantity": rq,
                 "on_order": on_order, "inventory_position": position,
                 "expected_stockout_date": None if I is None else self.stockout_date(model, D)}
 
