@@ -175,6 +175,7 @@ describe('episodes through the engine', () => {
       inventoryPosition: 52,
       expectedStockoutDate: day('2026-09-29'),
       demandRate: 3.1,
+      returnedShare: 0,
       unannounced: null,
       stalls: null,
       shrink: null,
@@ -216,5 +217,10 @@ describe('episodes through the engine', () => {
     )
     // With nothing on hand there is no stock on the books to doubt.
     expect(riskReason(0, shrinking, [], 30)).not.toContain('its counts found')
+    // Returns of 5 % or more of what sells are named, rounded to a whole percent.
+    expect(riskReason(12, { ...none, returnedShare: 0.123 }, [], 30)).toBe(
+      '12 on hand, about 3.1 a day, 12 % of it coming back as returns; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',
+    )
+    expect(riskReason(12, { ...none, returnedShare: 0.044 }, [], 30)).not.toContain('returns')
   })
 })

@@ -141,10 +141,6 @@ export function buildAlert(
 }
 
 /**
- * One sentence a planner can read: stock, demand, what is coming and when it runs out, e.g.
- * "12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29".
- */
-/**
  * How the restocks of an item that never announces its orders came: "its last 3 restocks came with
  * about 2 left", and how long the shelf had stood empty before those that found it empty.
  */
@@ -161,6 +157,10 @@ function unannouncedClause(unannounced: NonNullable<RiskAssessment['unannounced'
   return `no purchase orders seen: its last ${restocks} ${came}`
 }
 
+/**
+ * One sentence a planner can read: stock, demand, what is coming and when it runs out, e.g.
+ * "12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29".
+ */
 export function riskReason(
   onHand: number | null,
   risk: RiskAssessment,
@@ -168,7 +168,11 @@ export function riskReason(
   daysOfHistory: number,
 ): string {
   if (onHand === null) return 'on hand unknown: no stock count yet'
-  const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day`]
+  // Returns are named once they are a part worth reading (5 % of what sells): the risk counts on them coming back.
+  const returned = Math.round(risk.returnedShare * 100)
+  const parts = [
+    `${units(onHand)} on hand, about ${units(risk.demandRate)} a day${returned >= 5 ? `, ${returned} % of it coming back as returns` : ''}`,
+  ]
   const out = risk.expectedStockoutDate
   const unannounced = risk.unannounced
   if (unannounced !== null) parts.push(unannouncedClause(unannounced))

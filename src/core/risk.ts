@@ -87,6 +87,8 @@ export interface RiskAssessment {
   expectedStockoutDate: number | null
   /** λ of the demand model, units a day. */
   demandRate: number
+  /** The share of what sells that comes back as returns (1 − the kept share of demand.ts). */
+  returnedShare: number
   /**
    * For an item that has never announced an order: the stock level its unannounced restocks have
    * come at on average (the prior's when it has no record yet), and how many it has on record.
@@ -153,6 +155,7 @@ export function assessRisk(
     inventoryPosition: position,
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
+    returnedShare: 1 - model.kept,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, books) : null,
     stalls: stallSummary(state.restocks),
     shrink: shrinkSummary(state.counts),
