@@ -879,6 +879,16 @@ describe('books that stall: stock on the books that stops selling', () => {
     events.push(event('sale', 5, 2, { onHand: 7 }))
     const state = stateOf(events)
     expect(state.counts).toEqual([START + 5, 5, 3, 0])
+    // Fractional quantities: the feed's 10.2 is the books' 10.3 − 0.1 = 10.200000000000001.
+    const fractional = stateOf([
+      event('stock_count', 0, 10.3),
+      event('sale', 1, 0.1, { onHand: 10.2 }),
+      event('sale', 2, 0.2, { onHand: 9.5 }),
+    ])
+    expect(10.3 - 0.1).not.toBe(10.2)
+    expect(fractional.counts?.length).toBe(4)
+    expect(fractional.counts?.[0]).toBe(START + 2)
+    expect(fractional.counts?.[2]).toBeCloseTo(0.5, 12)
   })
 
   test('a silence its demand makes likely, or a restock while it sells, says nothing', () => {

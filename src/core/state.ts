@@ -13,6 +13,9 @@ import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from '
 import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
+/** Relative difference within which an event's on_hand is the books' own figure (agrees). */
+const ECHO_TOLERANCE = 1e-9
+
 /** What applying an event needs of the settings. */
 export interface StateConfig {
   dedupWindowMs: number
@@ -132,7 +135,7 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
     if (event.type === 'stock_count') noteCount(state, day, state.onHand, onHand)
     // An on_hand that agrees with the books is no count: a feed that echoes its system's books on
     // every event would otherwise fill the record with findings of nothing.
-    else if (event.onHand !== null && booked(state.onHand, event) !== onHand)
+    else if (event.onHand !== null && !agrees(booked(state.onHand, event), onHand))
       noteCount(state, day, booked(state.onHand, event), onHand)
   }
   state.onHand = onHand
@@ -225,6 +228,14 @@ function markOut(state: ItemState, day: number): void {
   let i = out.length - 1
   while (i >= 0 && (out[i] as number) > day) i--
   if (out[i] !== day) out.splice(i + 1, 0, day)
+}
+
+/**
+ * An on_hand the same as the books up to the rounding of summing fractional quantities (a system
+ * echoing its books adds them in its own arithmetic: 10.3 − 0.1 is 10.200000000000001 here).
+ */
+function agrees(books: number, onHand: number): boolean {
+  return Math.abs(books - onHand) <= ECHO_TOLERANCE * Math.max(1, Math.abs(onHand))
 }
 
 /** Adds a return to the item's weighted returns, ageing them to the latest day first. */

@@ -402,7 +402,7 @@ class Item:
         if before is not None and (et == "stock_count" or ev["on_hand"] is not None):
             books = before if et == "stock_count" else before + {"sale": -q, "purchase_order": 0}.get(et, q)
             # README step 3½: an on_hand that agrees with the books is no count.
-            if et == "stock_count" or books != self.on_hand:
+            if et == "stock_count" or abs(books - self.on_hand) > 1e-9 * max(1.0, abs(self.on_hand)):
                 self.note_count(day, books, self.on_hand)
         row = self.daily.setdefault(day, {"sold": 0.0, "returned": 0.0, "received": 0.0,
                                           "adjusted": 0.0, "closing_on_hand": None, "stockout": False})
