@@ -226,7 +226,7 @@ describe('demand model', () => {
     expect(model.rate).toBeCloseTo(weightedRate(sales), 12)
     // With 1 unit on hand the stockout is "at least one sale in 7 days": 1 − P(X = 0), not a normal tail.
     const mean = 7 * model.rate
-    const variance = model.dispersion * mean * (1 + 7 / model.days) + 0.01 * 7 * mean * mean
+    const variance = model.dispersion * mean * (1 + 7 / model.days) + 0.02 * 7 * mean * mean
     const r = (mean * mean) / (variance - mean)
     const noSale = (r / (r + mean)) ** r
     expect(stockoutRisk(state, config)).toBeCloseTo(1 - noSale, 12)
@@ -345,7 +345,7 @@ describe('open orders, late and short deliveries', () => {
     const nothing = stockoutRisk(itemWith([]), config) as number
     const soon = stockoutRisk(itemWith([order('P1', 40, 31)]), config) as number
     const late = stockoutRisk(itemWith([order('P1', 40, 35)]), config) as number
-    expect(nothing).toBeGreaterThan(0.85)
+    expect(nothing).toBeGreaterThan(0.8)
     expect(soon).toBeLessThan(0.35)
     expect(late).toBeGreaterThan(soon)
     expect(late).toBeLessThanOrEqual(nothing)
@@ -1008,7 +1008,7 @@ describe('reorder point and order-up-to level', () => {
     const risk = assessRisk(state, config)
     const model = demandModel(state)
     const mean = 7 * model.rate * 1 // horizon of 7 days: weekday factors average 1 over a whole week
-    const variance = model.dispersion * mean * (1 + 7 / model.days) + 0.01 * 7 * mean * mean
+    const variance = model.dispersion * mean * (1 + 7 / model.days) + 0.02 * 7 * mean * mean
     let brute = 1
     while (tailBySum(brute, mean, variance) > 0.05) brute++
     expect(risk.expectedDemandLeadTime).toBeCloseTo(mean, 9)
@@ -1017,7 +1017,7 @@ describe('reorder point and order-up-to level', () => {
     const cycleMean = 2 * mean
     let upTo = 1
     const cycleVariance =
-      model.dispersion * cycleMean * (1 + 14 / model.days) + 0.01 * 14 * cycleMean * cycleMean
+      model.dispersion * cycleMean * (1 + 14 / model.days) + 0.02 * 14 * cycleMean * cycleMean
     while (tailBySum(upTo, cycleMean, cycleVariance) > 0.05) upTo++
     expect(risk.safetyStock).toBeCloseTo(upTo - cycleMean, 9)
     expect(risk.inventoryPosition).toBe(10)

@@ -23,7 +23,7 @@
 //               the (1 + k/n) is the uncertainty of λ itself, estimated from n days (large for a
 //               short history, so a 3-day-old item is never certain); θ·k·M² is the level moving
 //               over the k days (a promotion ending, a trend, a shift: a relative uncertainty of
-//               √(θ·k), 26 % a week ahead), which a count of steady days cannot show: it leaves slow
+//               √(θ·k), 37 % a week ahead), which a count of steady days cannot show: it leaves slow
 //               movers' variance nearly as it was and widens fast movers' over long lead times
 //   returns   units returned come back to the books: of the units sold, the share k = 1 − ρ/λ stays
 //               sold (at least MIN_KEPT_SHARE), ρ the returns' mean a day, weighted by age as the
@@ -56,7 +56,7 @@ export const DISPERSION_PSEUDO_DAYS = 3
 /** The books fall by at least this share of the units sold, however many come back as returns. */
 export const MIN_KEPT_SHARE = 0.5
 /** θ: the relative variance of the coming k days' demand level is θ·k (the level wanders; see the header). */
-export const LEVEL_DRIFT_PER_DAY = 0.01
+export const LEVEL_DRIFT_PER_DAY = 0.02
 
 export interface DemandModel {
   /** λ: units a day, the recency-weighted mean of the in-stock days. */
