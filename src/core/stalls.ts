@@ -5,10 +5,10 @@
 //
 // Two records say how likely that is for the item. Each restock notes, before its units are added,
 // what it found: the item out of stock since the restock before, or stalled (a silence that what it
-// had sold before made unlikely), or neither. Each count (a stock_count, or an event carrying
-// on_hand) notes how many units it found missing from the books (or over) and over how many days,
-// and whether it found the shelf empty while the books showed stock. The risk is scaled by
-// stuckBooksScale.
+// had sold before made unlikely), or neither. Each count (a stock_count, or an event carrying an
+// on_hand that differs from the books: state.ts) notes how many units it found missing from the
+// books (or over) and over how many days, and whether it found the shelf empty while the books
+// showed stock. The risk is scaled by stuckBooksScale.
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'

@@ -135,8 +135,10 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
     if (event.type === 'stock_count') noteCount(state, day, state.onHand, onHand)
     // An on_hand that agrees with the books is no count: a feed that echoes its system's books on
     // every event would otherwise fill the record with findings of nothing.
-    else if (event.onHand !== null && !agrees(booked(state.onHand, event), onHand))
-      noteCount(state, day, booked(state.onHand, event), onHand)
+    else if (event.onHand !== null) {
+      const books = booked(state.onHand, event)
+      if (!agrees(books, onHand)) noteCount(state, day, books, onHand)
+    }
   }
   state.onHand = onHand
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)
