@@ -137,7 +137,8 @@ export function assessRisk(
   const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay)
   return {
     leadTimeDays,
-    expectedDemandLeadTime: meanBetween(model, 0, horizon),
+    // The same figure when nothing comes back (booksModel then returns the model itself).
+    expectedDemandLeadTime: books === model ? leadTimeDepletion : meanBetween(model, 0, horizon),
     safetyStock: orderUpTo - cycleDepletion,
     reorderPoint,
     stockoutRisk,
