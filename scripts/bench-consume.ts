@@ -12,6 +12,9 @@
 // postmaster), read before and after the run; Redis's and the broker's (java) the same way. That
 // counts whatever else uses those servers meanwhile: run it on a quiet machine, or read the figures
 // as upper bounds.
+//
+// COMMIT_INTERVAL_MS, when set, is passed to consume (the default otherwise); BENCH_CPU_PROF=DIR
+// writes consume's CPU profile there (test/support/stack.ts).
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
@@ -165,6 +168,7 @@ for (const batchSize of BATCH_SIZES) {
     dlqTopic: `dlq-${id}`,
     dataDir,
     batchSize,
+    env: process.env.COMMIT_INTERVAL_MS ? { COMMIT_INTERVAL_MS: process.env.COMMIT_INTERVAL_MS } : {},
   })
   const sampler = sampleHighWaterMark(proc.pid)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])

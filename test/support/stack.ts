@@ -103,7 +103,11 @@ export function consumeEnv(run: ConsumeRun): Record<string, string> {
 
 /** Starts `invpipe consume` (with --drain unless told otherwise) as its own process. */
 export function startConsume(run: ConsumeRun, args: string[] = ['--drain']) {
-  return Bun.spawn(['bun', join(ROOT, 'src/main.ts'), 'consume', ...args], {
+  // BENCH_CPU_PROF=DIR writes a CPU profile of the run there (bench:consume's profile).
+  const profile = process.env.BENCH_CPU_PROF
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+    : []
+  return Bun.spawn(['bun', ...profile, join(ROOT, 'src/main.ts'), 'consume', ...args], {
     env: consumeEnv(run),
     stdout: 'pipe',
     stderr: 'pipe',
