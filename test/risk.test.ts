@@ -41,6 +41,24 @@ function weightedRate(units: number[]): number {
 }
 
 /**
+ * The stuck-books factor of an item never counted since its first day, `days` ago (stalls.ts): no
+ * unit missing at the prior's half unit over 30 days, q = e^(−0.5·days/30), else revealed at 1/2.
+ */
+function uncountedScale(days: number): number {
+  const q = Math.exp((-0.5 * days) / 30)
+  return q + (1 - q) / 2
+}
+
+/**
+ * Marks the books as checked on D and found right (a count of 0 missing, 0 days): the stuck-books
+ * factor is then exactly 1, for tests about something else.
+ */
+function countedOnD(state: ItemState): ItemState {
+  state.counts = [state.asOfDay, 0, 0, 0]
+  return state
+}
+
+/**
  * P(X ≥ s) by summing the negative binomial probabilities directly (r = m²/(v − m), q = m/v), in
  * logarithms so that large means do not underflow; Poisson when v = m.
  */
@@ -229,7 +247,8 @@ describe('demand model', () => {
     const variance = model.dispersion * mean * (1 + 7 / model.days) + 0.02 * 7 * mean * mean
     const r = (mean * mean) / (variance - mean)
     const noSale = (r / (r + mean)) ** r
-    expect(stockoutRisk(state, config)).toBeCloseTo(1 - noSale, 12)
+    // Never counted since its first day, 29 days ago: the stuck-books prior scales it.
+    expect(stockoutRisk(state, config)).toBeCloseTo((1 - noSale) * uncountedScale(29), 12)
   })
 
   test('a short history is not extrapolated: 5, 5, 25 with 65 on hand is not critical', () => {
@@ -335,6 +354,8 @@ describe('open orders, late and short deliveries', () => {
       event('purchase_order', 0, 0, { orderId: 'cancelled' }),
       ...salesHistory(sales).slice(1),
       ...extra,
+      // Counted on D and found as the books say: no stuck books to scale the risk by (stalls.ts).
+      event('stock_count', 29, 12),
     ]
     return stateOf(events)
   }
@@ -345,7 +366,7 @@ describe('open orders, late and short deliveries', () => {
     const nothing = stockoutRisk(itemWith([]), config) as number
     const soon = stockoutRisk(itemWith([order('P1', 40, 31)]), config) as number
     const late = stockoutRisk(itemWith([order('P1', 40, 35)]), config) as number
-    expect(nothing).toBeGreaterThan(0.8)
+    expect(nothing).toBeGreaterThan(0.75)
     expect(soon).toBeLessThan(0.35)
     expect(late).toBeGreaterThan(soon)
     expect(late).toBeLessThanOrEqual(nothing)
@@ -535,7 +556,7 @@ describe('items that never announce their orders', () => {
       events.push(event('sale', day, 2))
       if (receiptDays.includes(day)) events.push(event('restock', day, 30))
     }
-    return stateOf(events)
+    return countedOnD(stateOf(events))
   }
 
   test('their receipts, remembered with the stock they came at, stand in for the orders they do not show', () => {
@@ -562,7 +583,7 @@ describe('items that never announce their orders', () => {
       if (day === 8) events.push(event('restock', 8, 30))
       if (day <= 4 || day >= 8) events.push(event('sale', day, 2))
     }
-    const state = stateOf(events)
+    const state = countedOnD(stateOf(events))
     expect(state.unplanned).toEqual([START + 8, 30, 0, 4])
     state.onHand = 5
     const model = demandModel(state)
@@ -622,7 +643,7 @@ describe('announcing items between orders: their own reorder rule', () => {
       if (day === 8) events.push(event('restock', 8, 30, { orderId: 'A' }))
       events.push(event('sale', day, 2))
     }
-    return stateOf(events)
+    return countedOnD(stateOf(events))
   }
 
   test('a received order is remembered as (position when placed, days to its receipt, units); the next may come within the horizon', () => {
@@ -678,7 +699,7 @@ describe('announcing items between orders: their own reorder rule', () => {
       if (day === 6) events.push(event('restock', 6, 4, { orderId: 'A' }))
       events.push(event('sale', day, 2))
     }
-    const state = stateOf(events)
+    const state = countedOnD(stateOf(events))
     expect(state.reorders).toEqual([10, 1, 4])
     state.onHand = 12
     state.leadTimeOverride = 30
@@ -784,10 +805,11 @@ describe('books that stall: stock on the books that stops selling', () => {
     }
     return stateOf(events)
   }
+  /** The risk before any scaling: no restock on record, and a count on D that found the books right. */
   const withoutRecord = (state: ItemState) => {
     const copy = Object.assign(new ItemState(state.key), state)
     copy.restocks = null
-    copy.counts = null
+    copy.counts = [state.asOfDay, 0, 0, 0]
     return stockoutRisk(copy, config) as number
   }
 
@@ -800,9 +822,11 @@ describe('books that stall: stock on the books that stops selling', () => {
     state.onHand = 12
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.3)
-    // One stall, one restock that found it out, two pseudo-outs: not stuck 1 − 1/4 = 3/4; stuck books
-    // reach 0 by a count finding the shelf empty at (0 + 1) / (0 + 1 + 2) = 1/3 (no count on record).
-    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (3 / 4 + (1 / 4) * (1 / 3)), 12)
+    // One stall, one restock that found it out, two pseudo-outs: no stall habit 1 − 1/4 = 3/4. No count
+    // on record: the prior's half unit a month over the 30 days since the first day, e^(−0.5) nothing
+    // missing. Stuck books reach 0 by a count finding the shelf empty at (0 + 1) / (0 + 1 + 2) = 1/3.
+    const notStuck = (3 / 4) * Math.exp(-0.5)
+    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 3), 12)
     expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
   })
 
@@ -819,9 +843,9 @@ describe('books that stall: stock on the books that stops selling', () => {
     state.onHand = 6
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.3)
-    // Shrink rate 2 / (10 + 30) a day; 10 days since the count (as of day 20): not stuck e^(−0.5);
-    // stuck books revealed by a count at (0 + 1) / (0 + 0 + 2) = 1/2.
-    const notStuck = Math.exp(-0.5)
+    // Shrink rate (2 + 0.5) / (10 + 30) a day (with the prior's half unit over 30 days); 10 days since
+    // the count (as of day 20): not stuck e^(−0.625); stuck books revealed by a count at (0 + 1) / (0 + 0 + 2) = 1/2.
+    const notStuck = Math.exp(-0.625)
     expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 2), 12)
     expect(assessRisk(state, config).shrink).toEqual({ missing: 2, days: 10 })
   })
@@ -841,9 +865,9 @@ describe('books that stall: stock on the books that stops selling', () => {
     state.onHand = 1
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
-    // Net 1 missing over 10 days: rate 1 / (10 + 30); 4 days since the last count: not stuck e^(−0.1);
-    // revealed at 1/2.
-    const notStuck = Math.exp(-0.1)
+    // Net 1 missing over 10 days: rate (1 + 0.5) / (10 + 30); 4 days since the last count: not stuck
+    // e^(−0.15); revealed at 1/2.
+    const notStuck = Math.exp(-0.15)
     expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 2), 12)
   })
 
@@ -860,13 +884,14 @@ describe('books that stall: stock on the books that stops selling', () => {
     ]
     const state = stateOf(events)
     expect(state.counts).toEqual([START + 3, 3, 3, 0, START + 6, 3, 12, 1])
-    // The restock on day 7 found it out of stock: no stall. As of day 7: 15 missing over 6 days, 1 day
-    // since the last count: not stuck e^(−15/36); found empty once: revealed at (1 + 1) / (1 + 0 + 2).
+    // The restock on day 7 found it out of stock: no stall. As of day 7: 15 missing over 6 days (and the
+    // prior's half unit over 30), 1 day since the last count: not stuck e^(−15.5/36); found empty once:
+    // revealed at (1 + 1) / (1 + 0 + 2).
     expect(state.restocks).toEqual([START + 7, OUT])
     state.onHand = 4
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
-    const notStuck = Math.exp(-15 / 36)
+    const notStuck = Math.exp(-15.5 / 36)
     expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + ((1 - notStuck) * 2) / 3), 12)
   })
 
@@ -900,7 +925,8 @@ describe('books that stall: stock on the books that stops selling', () => {
     const state = stateOf(events)
     expect(state.restocks).toEqual([START + 27, NOTHING, START + 28, NOTHING])
     state.onHand = 1
-    expect(stockoutRisk(state, config)).toBe(withoutRecord(state))
+    // Only the prior scales it: never counted since its first day, 28 days ago.
+    expect(stockoutRisk(state, config)).toBeCloseTo(withoutRecord(state) * uncountedScale(28), 12)
     expect(assessRisk(state, config).stalls).toBeNull()
   })
 
@@ -916,15 +942,15 @@ describe('books that stall: stock on the books that stops selling', () => {
 
   test('a silence is judged by the demand the item had then, not by what it sells later', () => {
     // A unit every fifth day (days 0, 5, 10, 15), restocked on the day before each next sale, after
-    // three silent days (likely at that rate); then, restocked on day 20, it sells 5 a day. Judged by today's rate, three
+    // three silent days (likely at that rate); then, restocked on day 20, it sells 10 a day. Judged by today's rate, three
     // silent days would look like stalls.
     const events = [event('stock_count', 0, 10)]
     for (let day = 0; day < 20; day += 5) {
       events.push(event('sale', day, 1))
       if (day < 15) events.push(event('restock', day + 4, 1))
     }
-    events.push(event('restock', 20, 60))
-    for (let day = 20; day < 30; day++) events.push(event('sale', day, 5))
+    events.push(event('restock', 20, 120))
+    for (let day = 20; day < 30; day++) events.push(event('sale', day, 10))
     const state = stateOf(events)
     expect(state.restocks).toEqual([
       START + 4,
@@ -1046,7 +1072,8 @@ describe('calibration on a stationary world', () => {
       // Stock now: somewhere around a lead time's demand; what happens over days 40 … 46 decides y.
       const stock = Math.max(1, Math.round(rate * 7 * (0.3 + 1.4 * random())))
       state.onHand = stock
-      const p = stockoutRisk(state, config) as number
+      // This world's books are exact: checked on D, as a count would.
+      const p = stockoutRisk(countedOnD(state), config) as number
       let sold = 0
       for (let day = 40; day < 47; day++) sold += demand[day] as number
       const bin = bins[Math.min(9, Math.floor(p * 10))] as { n: number; p: number; y: number }

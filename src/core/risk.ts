@@ -25,7 +25,9 @@
 // the open ones or with none due). The risk is the weighted mean over scenarios.
 //
 // The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
-// the shelf: units its counts found missing before, or restocks that found it stalled (stalls.ts).
+// the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
+// a month), more so for units its counts found missing before or restocks that found it stalled
+// (stalls.ts).
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -198,9 +200,7 @@ function riskWithModel(
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return (state.restocks === null && state.counts === null) || risk === 0
-    ? risk
-    : risk * stuckBooksScale(state, asOfDay)
+  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay)
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */

@@ -8,7 +8,8 @@
 // had sold before made unlikely), or neither. Each count (a stock_count, or an event carrying an
 // on_hand that differs from the books: state.ts) notes how many units it found missing from the
 // books (or over) and over how many days, and whether it found the shelf empty while the books
-// showed stock. The risk is scaled by stuckBooksScale.
+// showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
+// items' books are off by some units at any time). The risk is scaled by stuckBooksScale.
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'
@@ -17,7 +18,12 @@ import type { ItemState } from './state.ts'
 export const RESTOCK_RECORD = 8
 /** Count days remembered (ItemState.counts). */
 export const COUNT_RECORD = 8
-/** Days of counts that found nothing missing, added to the item's own: one finding is not yet a rate. */
+/**
+ * The shrink rate's prior: SHRINK_PRIOR_UNITS units missing over SHRINK_PRIOR_DAYS days, added to
+ * what the item's counts found. Books drift from the shelf before any count has shown it (record
+ * inaccuracy is the rule in retail, not the exception), and one finding is not yet a rate.
+ */
+export const SHRINK_PRIOR_UNITS = 0.5
 export const SHRINK_PRIOR_DAYS = 30
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
@@ -89,19 +95,20 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
 
 /**
  * What the risk of the books reaching 0 is multiplied by: q + (1 − q)·c.
- *   q  the chance the books are not stuck above the shelf: no unit gone missing since the last
- *      count, e^(−r·τ) (units go missing one by one at the item's shrink rate r = the units its counts
- *      found missing, net, / (the days they covered + SHRINK_PRIOR_DAYS), τ days since the last count),
+ *   q  the chance the books are not stuck above the shelf: no unit gone missing since the books were
+ *      last checked, e^(−r·τ) (units go missing one by one at the shrink rate r = (the units the
+ *      item's counts found missing, net, + SHRINK_PRIOR_UNITS) / (the days they covered +
+ *      SHRINK_PRIOR_DAYS), τ days since the last count, or since the item's first day before any),
  *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
  *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
- * 1 for an item whose records hold neither a unit missing nor a stall.
  */
 export function stuckBooksScale(state: ItemState, asOfDay: number): number {
   const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
-  const since = Math.max(0, asOfDay - lastDay)
+  const since = Math.max(0, asOfDay - (Number.isFinite(lastDay) ? lastDay : state.firstDay))
   const { stalled, out } = restockFindings(state.restocks ?? NONE)
-  const nothingMissing = Math.exp((-missing / (days + SHRINK_PRIOR_DAYS)) * since)
+  const shrinkRate = (missing + SHRINK_PRIOR_UNITS) / (days + SHRINK_PRIOR_DAYS)
+  const nothingMissing = Math.exp(-shrinkRate * since)
   const notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
   return notStuck + ((1 - notStuck) * (foundEmpty + 1)) / (foundEmpty + stalled + 2)
 }

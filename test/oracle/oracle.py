@@ -68,7 +68,7 @@ STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
-SHRINK_PRIOR_DAYS = 30            # "units missing / (the days its counts covered + 30)"
+SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -507,15 +507,15 @@ class Item:
 
     def stuck_books_scale(self, D):
         """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
-        r = max(0, the net units missing) / (days covered + 30) of the noted counts, τ = days since the last count;
-        c = (counts that found the shelf empty + 1) / (those + stalls + 2)."""
+        r = (max(0, the net units missing) + ½) / (days covered + 30) of the noted counts, τ = days since the last
+        count (before any: since the item's first day); c = (counts that found the shelf empty + 1) / (those + stalls + 2)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
         outs = sum(1 for _, found in self.restocks if found == "out")
         missing = max(0.0, math.fsum(c[2] for c in self.counts))
         covered = sum(c[1] for c in self.counts)
-        tau = max(0, D - self.counts[-1][0]) if self.counts else 0
+        tau = max(0, D - (self.counts[-1][0] if self.counts else self.first_day))
         empties = sum(1 for c in self.counts if c[3])
-        q = math.exp(-missing / (covered + SHRINK_PRIOR_DAYS) * tau) * (1 - stalls / (stalls + outs + STALL_PRIOR_OUTS))
+        q = math.exp(-(missing + SHRINK_PRIOR_UNITS) / (covered + SHRINK_PRIOR_DAYS) * tau) * (1 - stalls / (stalls + outs + STALL_PRIOR_OUTS))
         return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
     def receive_against(self, o, q, day):
