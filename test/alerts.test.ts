@@ -135,7 +135,7 @@ describe('episodes through the engine', () => {
     engine.process(event('restock', 90, 500))
     const alerts = engine.flush(0).alerts
     // By hand: after day d's sale 400 − 5(d + 1) are left; the lead time's demand is about 35 with a
-    // standard deviation of about 12 (φ·M·(1 + 7/n) + 0.01·7·35²), so the risk passes 1/2 on day 72 or
+    // standard deviation of about 14 (φ·M·(1 + 7/n) + 0.02·7·35²), so the risk passes 1/2 on day 72 or
     // 73 (35 or 30 left) and 0.8 one or two days later (25 or 20 left); then a reminder every
     // ALERT_REPEAT_DAYS (7) after the message before, until the receipt of day 90.
     expect(alerts.map((alert) => alert.status)).toEqual([
