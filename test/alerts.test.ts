@@ -226,5 +226,10 @@ describe('episodes through the engine', () => {
       '12 on hand, about 3.1 a day, 12 % of it coming back as returns; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',
     )
     expect(riskReason(12, { ...none, returnedShare: 0.044 }, [], 30)).not.toContain('returns')
+    // Write-offs beyond the returns (a negative share) of 5 % or more, too.
+    expect(riskReason(12, { ...none, returnedShare: -0.08 }, [], 30)).toBe(
+      '12 on hand, about 3.1 a day, plus 8 % of that written off; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',
+    )
+    expect(riskReason(12, { ...none, returnedShare: -0.04 }, [], 30)).not.toContain('written off')
   })
 })

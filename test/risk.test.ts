@@ -1141,3 +1141,48 @@ describe('returns come back to the books', () => {
     expect(a.daysOfCover).toBeCloseTo(3 / model.rate, 12)
   })
 })
+
+describe('write-offs leave the books', () => {
+  // 4 sold on each of days 0 … 2 (a count of 100 on day 0); 1 returned on day 1, 3 written off on
+  // day 2 (an adjustment of −3), 5 found on day 2 (an adjustment of +5: a correction, not a flow).
+  const w1 = 2 ** (-1 / 14)
+  const w2 = 2 ** (-2 / 14)
+  const weights = 1 + w1 + w2
+  const rate = (4 * weights + 0.5) / (weights + 1)
+  const sales = [event('stock_count', 0, 100), event('sale', 0, 4), event('sale', 1, 4), event('sale', 2, 4)]
+
+  test('the books fall by k = 1 − (ρ − ω)/λ of what sells: above 1 when more is written off than returned', () => {
+    const model = demandModel(stateOf([...sales, event('return', 1, 1), event('adjustment', 2, -3)]))
+    expect(model.rate).toBeCloseTo(rate, 12)
+    expect(model.kept).toBeCloseTo(1 - (1 * w1 - 3) / weights / rate, 12)
+    expect(model.kept).toBeGreaterThan(1)
+  })
+
+  test('a positive adjustment is not a flow', () => {
+    const model = demandModel(stateOf([...sales, event('adjustment', 2, 5)]))
+    expect(model.kept).toBe(1)
+  })
+
+  test("the books' model keeps the demand's variance, its dispersion at least 1", () => {
+    const model = demandModel(stateOf([...sales, event('adjustment', 2, -3)]))
+    const books = booksModel(model)
+    expect(books.dispersion).toBe(Math.max(1, model.dispersion / model.kept))
+    const mean = meanBetween(model, 0, 7)
+    expect(meanBetween(books, 0, 7)).toBeCloseTo(model.kept * mean, 10)
+    expect(varianceOver(books, model.kept * mean, 7)).toBeGreaterThanOrEqual(
+      varianceOver(model, mean, 7) - 1e-9,
+    )
+  })
+
+  test('the risk reads the write-offs; the expected demand does not', () => {
+    const written = stateOf([...sales, event('adjustment', 2, -3)])
+    const plain = stateOf(sales)
+    written.onHand = 10
+    plain.onHand = 10
+    const a = assessRisk(written, config)
+    const b = assessRisk(plain, config)
+    expect(a.stockoutRisk as number).toBeGreaterThan(b.stockoutRisk as number)
+    expect(a.expectedDemandLeadTime).toBeCloseTo(b.expectedDemandLeadTime, 12)
+    expect(a.returnedShare).toBeCloseTo(1 - demandModel(written).kept, 12)
+  })
+})

@@ -168,11 +168,16 @@ export function riskReason(
   daysOfHistory: number,
 ): string {
   if (onHand === null) return 'on hand unknown: no stock count yet'
-  // Returns are named once they are a part worth reading (5 % of what sells): the risk counts on them coming back.
+  // Returns and write-offs are named once they are a part worth reading (5 % of what sells): the risk
+  // counts on the returns coming back and the write-offs going on.
   const returned = Math.round(risk.returnedShare * 100)
-  const parts = [
-    `${units(onHand)} on hand, about ${units(risk.demandRate)} a day${returned >= 5 ? `, ${returned} % of it coming back as returns` : ''}`,
-  ]
+  const flow =
+    returned >= 5
+      ? `, ${returned} % of it coming back as returns`
+      : returned <= -5
+        ? `, plus ${-returned} % of that written off`
+        : ''
+  const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day${flow}`]
   const out = risk.expectedStockoutDate
   const unannounced = risk.unannounced
   if (unannounced !== null) parts.push(unannouncedClause(unannounced))

@@ -25,11 +25,14 @@
 //               over the k days (a promotion ending, a trend, a shift: a relative uncertainty of
 //               √(θ·k), 37 % a week ahead), which a count of steady days cannot show: it leaves slow
 //               movers' variance nearly as it was and widens fast movers' over long lead times
-//   returns   units returned come back to the books: of the units sold, the share k = 1 − ρ/λ stays
-//               sold (at least MIN_KEPT_SHARE), ρ the returns' mean a day, weighted by age as the
-//               sales are. The books then fall by k·M over the k days, with the variance V of the
-//               demand itself (booksModel: λ·k, φ/k and θ/k² give mean k·M and variance V); the risk
-//               and the reorder levels read that, the expected demand and the cover the demand
+//   returns   units returned come back to the books, units written off (negative adjustments:
+//               damage, spoilage, theft found) leave them: the books fall by the share
+//               k = 1 − (ρ − ω)/λ of the units sold (at least MIN_KEPT_SHARE; above 1 when more is
+//               written off than returned), ρ the returns' and ω the write-offs' mean a day, weighted
+//               by age as the sales are. The books then fall by k·M over the k days, with the
+//               variance V of the demand itself (booksModel: λ·k, φ/k and θ/k² give mean k·M and
+//               variance V; φ/k at least 1); the risk and the reorder levels read that, the expected
+//               demand and the cover the demand
 //
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
@@ -73,7 +76,7 @@ export interface DemandModel {
   censoredDays: number
   /** θ, LEVEL_DRIFT_PER_DAY (0 makes the days' demands independent counts, as tests of the sums need). */
   levelDrift: number
-  /** k: the share of the units sold that stay sold, the rest coming back as returns (1: none do). */
+  /** k: the books' fall per unit sold: the units that stay sold, plus those written off (1: neither returns nor write-offs). */
   kept: number
 }
 
@@ -107,7 +110,7 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
   const model = modelOfDays(state, asOfDay, state.firstDay) as DemandModel
   const returns = state.returns
   if (returns === null) return model
-  // ρ: the returns' weighted units over the window's weights (every day of it, in stock or not).
+  // ρ − ω: the returns' less the write-offs' weighted units over the window's weights (every day of it, in stock or not).
   const length = Math.min(SALES_WINDOW_DAYS, asOfDay - state.firstDay + 1)
   const perDay =
     ((returns[0] as number) * ageWeight(asOfDay - (returns[1] as number))) / (WEIGHT_SUMS[length] as number)
@@ -125,7 +128,7 @@ export function booksModel(model: DemandModel): DemandModel {
   return {
     ...model,
     rate: model.rate * kept,
-    dispersion: model.dispersion / kept,
+    dispersion: Math.max(1, model.dispersion / kept),
     levelDrift: model.levelDrift / (kept * kept),
     kept: 1,
   }

@@ -89,7 +89,7 @@ export interface RiskAssessment {
   expectedStockoutDate: number | null
   /** λ of the demand model, units a day. */
   demandRate: number
-  /** The share of what sells that comes back as returns (1 − the kept share of demand.ts). */
+  /** The share of what sells that comes back as returns, net of write-offs (1 − the kept share of demand.ts; negative when more is written off). */
   returnedShare: number
   /**
    * For an item that has never announced an order: the stock level its unannounced restocks have
@@ -123,7 +123,7 @@ export function assessRisk(
   asOfDay = state.asOfDay,
 ): RiskAssessment {
   const model = demandModel(state, asOfDay)
-  // The risk and the levels that keep it low read what the books do: demand less the returns.
+  // The risk and the levels that keep it low read what the books do: demand less the returns, plus the write-offs.
   const books = booksModel(model)
   const leadTimeDays = leadTimeOf(state, config)
   const horizon = Math.ceil(leadTimeDays)

@@ -73,8 +73,9 @@ export class ItemState implements OrderBook {
   /** Quadruples (day, days covered, units missing (negative: found over), found empty: 0 or 1) of the item's latest counts (stalls.ts). */
   counts: number[] | null = null
   /**
-   * (units returned, each weighted by its age as the demand model weighs a day's sales, the day the
-   * weights are taken at): the returns coming back to the books (demand.ts, the kept share).
+   * (units returned less units written off by negative adjustments, each weighted by its age as the
+   * demand model weighs a day's sales, the day the weights are taken at): what the books gain or lose
+   * besides sales, receipts and counts (demand.ts, the kept share).
    */
   returns: number[] | null = null
   /**
@@ -118,7 +119,10 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   rememberId(state, event.eventId, event.ts, config.dedupWindowMs)
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
   if (event.type === 'sale') recordSale(state, day, event.quantity)
-  else if (event.type === 'return') recordReturn(state, day, event.quantity)
+  else if (event.type === 'return') recordBooksFlow(state, day, event.quantity)
+  // A write-off (damage, spoilage, theft found) is a flow out of the books as sales are; a positive
+  // adjustment is mostly a correction (stock found), not a flow, and is left out.
+  else if (event.type === 'adjustment' && event.quantity < 0) recordBooksFlow(state, day, event.quantity)
   else if (event.type === 'purchase_order')
     placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
   else if (event.type === 'restock') {
@@ -240,8 +244,8 @@ function agrees(books: number, onHand: number): boolean {
   return Math.abs(books - onHand) <= ECHO_TOLERANCE * Math.max(1, Math.abs(onHand))
 }
 
-/** Adds a return to the item's weighted returns, ageing them to the latest day first. */
-function recordReturn(state: ItemState, day: number, quantity: number): void {
+/** Adds a return (or, negative, a write-off) to the item's weighted returns, ageing them to the latest day first. */
+function recordBooksFlow(state: ItemState, day: number, quantity: number): void {
   const returns = state.returns
   if (returns === null) state.returns = [quantity, day]
   else if (day >= (returns[1] as number)) {

@@ -348,6 +348,7 @@ class Item:
         self.on_hand = None
         self.lead_time = None          # None -> config default
         self.sold = {}                 # day -> units sold
+        self.written_off = {}          # day -> units written off (negative adjustments)
         self.daily = {}                # day -> daily row (dict)
         self.out = set()               # days that were (partly) out of stock: censored demand
         self.first_day = None
@@ -411,6 +412,8 @@ class Item:
             row[col] += q
         if et == "sale":
             self.sold[day] = self.sold.get(day, 0.0) + q
+        if et == "adjustment" and q < 0:
+            self.written_off[day] = self.written_off.get(day, 0.0) - q
         row["closing_on_hand"] = self.on_hand
         if self.on_hand is not None and self.on_hand <= 0:
             row["stockout"] = True
@@ -630,15 +633,18 @@ class Item:
         return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D, "drift": LEVEL_DRIFT_PER_DAY}
 
     def books(self, model, D):
-        """README risk v2 §1, returns: the share k = max(0.5, 1 − ρ/λ) of the units sold stays sold, ρ the
-        units returned a day, each weighted 0.5^(age/14) over the weights of the window's days; the books'
-        model has mean k·M and the demand's variance V (λ·k, φ/k, θ/k²)."""
+        """README risk v2 §1, returns and write-offs: the books fall by the share k = max(0.5, 1 − (ρ − ω)/λ)
+        of the units sold, ρ the units returned a day and ω the units written off a day (negative
+        adjustments), each weighted 0.5^(age/14) over the weights of the window's days; the books' model
+        has mean k·M and the demand's variance V (λ·k, max(1, φ/k), θ/k²)."""
         start = max(D - MEMORY_DAYS + 1, self.first_day)
         weights = math.fsum(0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in range(start, D + 1))
         returned = math.fsum(row["returned"] * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
                              for d, row in self.daily.items() if d <= D and row["returned"] > 0)
-        k = max(0.5, 1 - returned / weights / model["rate"])
-        return dict(model, rate=model["rate"] * k, phi=model["phi"] / k, drift=model["drift"] / (k * k))
+        written_off = math.fsum(units * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
+                                for d, units in self.written_off.items() if d <= D)
+        k = max(0.5, 1 - (returned - written_off) / weights / model["rate"])
+        return dict(model, rate=model["rate"] * k, phi=max(1.0, model["phi"] / k), drift=model["drift"] / (k * k))
 
     @staticmethod
     def mean_between(model, a, b):
