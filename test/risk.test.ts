@@ -5,6 +5,7 @@ import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import {
   booksModel,
+  censoredDemand,
   type DemandModel,
   demandModel,
   MIN_KEPT_SHARE,
@@ -98,6 +99,18 @@ function censoredBySum(s: number, m: number, v: number): number {
 }
 
 describe('count distribution (negative binomial)', () => {
+  test("a sale far in the tail of the in-stock days' model: its censored demand ends, at about the sale", () => {
+    // From a stream where an item sold its whole stock of 750 at once, its in-stock days selling
+    // nothing: the first probability is below the smallest double but one, and the sum once never ended.
+    const m = 0.02914396094235068
+    const v = 0.03216875560753525
+    for (const sold of [305, 750]) {
+      const expected = censoredDemand(sold, m, v)
+      expect(expected).toBeGreaterThanOrEqual(sold)
+      expect(expected).toBeCloseTo(censoredBySum(sold, m, v), 0)
+    }
+  })
+
   test('tail probabilities agree with a direct sum of the probabilities', () => {
     for (const m of [0.05, 0.3, 2, 15, 120])
       for (const ratio of [1.01, 1.5, 4])

@@ -170,7 +170,9 @@ export function censoredDemand(sold: number, m: number, v: number): number {
   for (let x = from; ; x++) {
     mass += pmf
     units += x * pmf
-    if (x > m && x * pmf < 1e-17 * units) break
+    // A probability that has underflowed to 0 adds nothing more, and would never end the loop when
+    // the terms summed so far are too small for 1e-17 of them to be above 0 (a sale far out in the tail).
+    if ((x > m && x * pmf < 1e-17 * units) || pmf === 0) break
     pmf *= ((x + r) / (x + 1)) * q
   }
   return Math.max(sold, units / mass)
