@@ -151,6 +151,7 @@ describe('count distribution (negative binomial)', () => {
       censoredDays: 0,
       levelDrift: 0,
       kept: 1,
+      writeOffVariance: 0,
     }
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
@@ -474,6 +475,7 @@ describe('open orders, late and short deliveries', () => {
       censoredDays: 0,
       levelDrift: 0,
       kept: 1,
+      writeOffVariance: 0,
     }
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
@@ -524,6 +526,7 @@ describe('open orders, late and short deliveries', () => {
         censoredDays: 0,
         levelDrift: 0,
         kept: 1,
+        writeOffVariance: 0,
       }
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
@@ -552,6 +555,7 @@ describe('open orders, late and short deliveries', () => {
       censoredDays: 0,
       levelDrift: 0,
       kept: 1,
+      writeOffVariance: 0,
     }
     const shared = new Map<number, number>()
     firstPassage(model, 6, [], 7, shared)
@@ -1176,15 +1180,29 @@ describe('write-offs leave the books', () => {
     expect(model.kept).toBe(1)
   })
 
-  test("the books' model keeps the demand's variance, its dispersion at least 1", () => {
-    const model = demandModel(stateOf([...sales, event('adjustment', 2, -3)]))
+  test("the books' variance is the demand's plus the write-offs': each a jump of its units (Σ w·u² / Σ w a day)", () => {
+    // Two write-offs, 3 units on day 2 (weight 1) and 2 on day 1 (weight w₁).
+    const model = demandModel(stateOf([...sales, event('adjustment', 2, -3), event('adjustment', 1, -2)]))
+    const perDay = (9 * 1 + 4 * w1) / weights
+    expect(model.writeOffVariance).toBeCloseTo(perDay, 12)
+    expect(model.kept).toBeCloseTo(1 + (3 + 2 * w1) / weights / rate, 12)
     const books = booksModel(model)
-    expect(books.dispersion).toBe(Math.max(1, model.dispersion / model.kept))
+    // A day's variance: the demand's φ·λ plus the write-offs', over the books' mean λ·k.
+    expect(books.dispersion).toBeCloseTo((model.dispersion * rate + perDay) / (rate * model.kept), 12)
     const mean = meanBetween(model, 0, 7)
     expect(meanBetween(books, 0, 7)).toBeCloseTo(model.kept * mean, 10)
-    expect(varianceOver(books, model.kept * mean, 7)).toBeGreaterThanOrEqual(
-      varianceOver(model, mean, 7) - 1e-9,
+    // Without the drift term, V over k days is φ·M·(1 + k/n): the demand's plus k days of write-offs'.
+    const still = { ...model, levelDrift: 0 }
+    const stillBooks = booksModel(still)
+    expect(varianceOver(stillBooks, model.kept * mean, 7)).toBeCloseTo(
+      varianceOver(still, mean, 7) + 7 * perDay * (1 + 7 / model.days),
+      8,
     )
+  })
+
+  test('a dispersion that would fall below 1 is 1', () => {
+    const model = { ...demandModel(stateOf(sales)), dispersion: 1, kept: 3 }
+    expect(booksModel(model).dispersion).toBe(1)
   })
 
   test('the risk reads the write-offs; the expected demand does not', () => {

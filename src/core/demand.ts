@@ -30,9 +30,12 @@
 //               k = 1 − (ρ − ω)/λ of the units sold (at least MIN_KEPT_SHARE; above 1 when more is
 //               written off than returned), ρ the returns' and ω the write-offs' mean a day, weighted
 //               by age as the sales are. The books then fall by k·M over the k days, with the
-//               variance V of the demand itself (booksModel: λ·k, φ/k and θ/k² give mean k·M and
-//               variance V; φ/k at least 1); the risk and the reorder levels read that, the expected
-//               demand and the cover the demand
+//               variance V of the demand plus the write-offs' own: each write-off a jump of its
+//               units (a compound flow), Σ w·units² / Σ w a day (booksModel: λ·k, (φ·λ + that)/(λ·k)
+//               and θ/k² give mean k·M and that variance; the dispersion at least 1). A one-off
+//               write-off of a slow item's whole lot (a transfer out, a damaged pallet) then widens
+//               the books' fall rather than making it certain. The risk and the reorder levels read
+//               that, the expected demand and the cover the demand
 //
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
@@ -78,6 +81,8 @@ export interface DemandModel {
   levelDrift: number
   /** k: the books' fall per unit sold: the units that stay sold, plus those written off (1: neither returns nor write-offs). */
   kept: number
+  /** The write-offs' variance a day (Σ of their squared units, weighted by age, over the window's weights; 0: none). */
+  writeOffVariance: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
@@ -115,20 +120,24 @@ export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandMo
   const perDay =
     ((returns[0] as number) * ageWeight(asOfDay - (returns[1] as number))) / (WEIGHT_SUMS[length] as number)
   model.kept = Math.max(MIN_KEPT_SHARE, 1 - perDay / model.rate)
+  model.writeOffVariance =
+    ((returns[2] ?? 0) * ageWeight(asOfDay - (returns[1] as number))) / (WEIGHT_SUMS[length] as number)
   return model
 }
 
 /**
- * What the books do: the demand model with the returns taken off (mean k·M over the coming days,
- * variance that of the demand, V; see the header). The model itself when nothing comes back.
+ * What the books do: the demand model with the returns taken off and the write-offs added (mean k·M
+ * over the coming days, variance that of the demand plus the write-offs'; see the header). The model
+ * itself when neither.
  */
 export function booksModel(model: DemandModel): DemandModel {
   const kept = model.kept
-  if (kept === 1) return model
+  if (kept === 1 && model.writeOffVariance === 0) return model
   return {
     ...model,
     rate: model.rate * kept,
-    dispersion: Math.max(1, model.dispersion / kept),
+    dispersion: Math.max(1, (model.dispersion * model.rate + model.writeOffVariance) / (model.rate * kept)),
+    writeOffVariance: 0,
     levelDrift: model.levelDrift / (kept * kept),
     kept: 1,
   }
@@ -272,6 +281,7 @@ function modelOfWindow(
     censoredDays,
     levelDrift: LEVEL_DRIFT_PER_DAY,
     kept: 1,
+    writeOffVariance: 0,
   }
 }
 

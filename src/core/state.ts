@@ -246,12 +246,19 @@ function agrees(books: number, onHand: number): boolean {
 
 /** Adds a return (or, negative, a write-off) to the item's weighted returns, ageing them to the latest day first. */
 function recordBooksFlow(state: ItemState, day: number, quantity: number): void {
+  const square = quantity < 0 ? quantity * quantity : 0
   const returns = state.returns
-  if (returns === null) state.returns = [quantity, day]
+  if (returns === null) state.returns = [quantity, day, square]
   else if (day >= (returns[1] as number)) {
-    returns[0] = (returns[0] as number) * ageWeight(day - (returns[1] as number)) + quantity
+    const age = ageWeight(day - (returns[1] as number))
+    returns[0] = (returns[0] as number) * age + quantity
+    returns[2] = (returns[2] ?? 0) * age + square
     returns[1] = day
-  } else returns[0] = (returns[0] as number) + quantity * ageWeight((returns[1] as number) - day)
+  } else {
+    const age = ageWeight((returns[1] as number) - day)
+    returns[0] = (returns[0] as number) + quantity * age
+    returns[2] = (returns[2] ?? 0) + square * age
+  }
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

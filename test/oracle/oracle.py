@@ -348,7 +348,7 @@ class Item:
         self.on_hand = None
         self.lead_time = None          # None -> config default
         self.sold = {}                 # day -> units sold
-        self.written_off = {}          # day -> units written off (negative adjustments)
+        self.written_off = []          # (day, units) of each write-off (negative adjustment)
         self.daily = {}                # day -> daily row (dict)
         self.out = set()               # days that were (partly) out of stock: censored demand
         self.first_day = None
@@ -413,7 +413,7 @@ class Item:
         if et == "sale":
             self.sold[day] = self.sold.get(day, 0.0) + q
         if et == "adjustment" and q < 0:
-            self.written_off[day] = self.written_off.get(day, 0.0) - q
+            self.written_off.append((day, -q))
         row["closing_on_hand"] = self.on_hand
         if self.on_hand is not None and self.on_hand <= 0:
             row["stockout"] = True
@@ -636,15 +636,20 @@ class Item:
         """README risk v2 §1, returns and write-offs: the books fall by the share k = max(0.5, 1 − (ρ − ω)/λ)
         of the units sold, ρ the units returned a day and ω the units written off a day (negative
         adjustments), each weighted 0.5^(age/14) over the weights of the window's days; the books' model
-        has mean k·M and the demand's variance V (λ·k, max(1, φ/k), θ/k²)."""
+        has mean k·M and the demand's variance V plus the write-offs' (a compound flow: Σ units² a day,
+        weighted the same): λ·k, max(1, (φ·λ + Σw·u²/Σw)/(λ·k)), θ/k²."""
         start = max(D - MEMORY_DAYS + 1, self.first_day)
         weights = math.fsum(0.5 ** ((D - d) / HALF_LIFE_DAYS) for d in range(start, D + 1))
         returned = math.fsum(row["returned"] * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
                              for d, row in self.daily.items() if d <= D and row["returned"] > 0)
         written_off = math.fsum(units * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
-                                for d, units in self.written_off.items() if d <= D)
+                                for d, units in self.written_off if d <= D)
+        # A compound flow: each write-off a jump of its units, so a day's variance is Σ units², weighted.
+        variance = math.fsum(units * units * 0.5 ** ((D - d) / HALF_LIFE_DAYS)
+                             for d, units in self.written_off if d <= D) / weights
         k = max(0.5, 1 - (returned - written_off) / weights / model["rate"])
-        return dict(model, rate=model["rate"] * k, phi=max(1.0, model["phi"] / k), drift=model["drift"] / (k * k))
+        phi = max(1.0, (model["phi"] * model["rate"] + variance) / (model["rate"] * k))
+        return dict(model, rate=model["rate"] * k, phi=phi, drift=model["drift"] / (k * k))
 
     @staticmethod
     def mean_between(model, a, b):
