@@ -74,8 +74,10 @@ export class ItemState implements OrderBook {
   counts: number[] | null = null
   /**
    * (units returned less units written off by negative adjustments, each weighted by its age as the
-   * demand model weighs a day's sales, the day the weights are taken at): what the books gain or lose
-   * besides sales, receipts and counts (demand.ts, the kept share).
+   * demand model weighs a day's sales; the day the weights are taken at; the write-offs' squared
+   * units, weighted the same): what the books gain or lose besides sales, receipts and counts
+   * (demand.ts, the kept share and the write-offs' variance). A state stored before write-offs
+   * counted holds the first two only.
    */
   returns: number[] | null = null
   /**
