@@ -101,7 +101,7 @@ function censoredBySum(s: number, m: number, v: number): number {
 describe('count distribution (negative binomial)', () => {
   test("a sale far in the tail of the in-stock days' model: its censored demand ends, at about the sale", () => {
     // From a stream where an item sold its whole stock of 750 at once, its in-stock days selling
-    // nothing: the first probability is below the smallest double but one, and the sum once never ended.
+    // nothing: the first probability is the smallest double, the next one 0, and the sum once never ended.
     const m = 0.02914396094235068
     const v = 0.03216875560753525
     for (const sold of [305, 750]) {
@@ -1160,8 +1160,8 @@ describe('returns come back to the books', () => {
 })
 
 describe('write-offs leave the books', () => {
-  // 4 sold on each of days 0 … 2 (a count of 100 on day 0); 1 returned on day 1, 3 written off on
-  // day 2 (an adjustment of −3), 5 found on day 2 (an adjustment of +5: a correction, not a flow).
+  // 4 sold on each of days 0 … 2 (a count of 100 on day 0); each test adds its own returns and
+  // adjustments to these: a write-off is an adjustment below 0, one above 0 is stock found.
   const w1 = 2 ** (-1 / 14)
   const w2 = 2 ** (-2 / 14)
   const weights = 1 + w1 + w2
