@@ -431,7 +431,7 @@ describe('open orders, late and short deliveries', () => {
   test('with several open orders, one already later than a scenario says does not come in it; the others do', () => {
     // D = 29. P1 (40) expected on day 26, three days overdue; P2 (30) expected on day 33. Nothing is
     // ruled out (P2 fits every lateness), but P1 is past the first two pseudo-deliveries:
-    //   (0 late, 1)      P2 on day 33 (4 days ahead)        (2 late, 0.4)  P2 on day 35 (6 ahead)
+    //   (0 late, 2)      P2 on day 33 (4 days ahead)        (2 late, 0.4)  P2 on day 35 (6 ahead)
     //   (5 late, 70 %, 0.3)  P1 on day 31: 28 (P2 on day 38, past the 7-day horizon)
     //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)         (never, 0.1)   nothing
     const state = itemWith([order('P1', 40, 26, 20), order('P2', 30, 33)])
@@ -440,19 +440,20 @@ describe('open orders, late and short deliveries', () => {
     const passage = (receipts: { day: number; units: number }[]) =>
       Math.min(nothing, firstPassage(model, 12, receipts, 7))
     const expected =
-      (passage([{ day: 4, units: 30 }]) +
+      (2 * passage([{ day: 4, units: 30 }]) +
         0.4 * passage([{ day: 6, units: 30 }]) +
         0.3 * passage([{ day: 2, units: 28 }]) +
         0.2 * passage([{ day: 7, units: 40 }]) +
         0.1 * nothing) /
-      2
+      3
     expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
     // Brought tomorrow in the first two scenarios (as before), P1 would have made it far lower.
     const tomorrow =
-      (passage([
-        { day: 1, units: 40 },
-        { day: 4, units: 30 },
-      ]) +
+      (2 *
+        passage([
+          { day: 1, units: 40 },
+          { day: 4, units: 30 },
+        ]) +
         0.4 *
           passage([
             { day: 1, units: 40 },
@@ -461,7 +462,7 @@ describe('open orders, late and short deliveries', () => {
         0.3 * passage([{ day: 2, units: 28 }]) +
         0.2 * passage([{ day: 7, units: 40 }]) +
         0.1 * nothing) /
-      2
+      3
     expect(expected).toBeGreaterThan(tomorrow + 0.1)
   })
 

@@ -47,7 +47,7 @@ export type RiskLevel = (typeof RISK_LEVELS)[number]
 
 /** (days late, fill share, weight) of the prior's pseudo-deliveries; a lateness of Infinity is an order that does not come. */
 export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, weight: number])[] = [
-  [0, 1, 1],
+  [0, 1, 2],
   [2, 1, 0.4],
   [5, 0.7, 0.3],
   [10, 1, 0.2],
