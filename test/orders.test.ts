@@ -3,8 +3,8 @@
 import { describe, expect, test } from 'bun:test'
 import { parseEvent } from '../src/core/event.ts'
 import { computeMetrics } from '../src/core/metrics.ts'
-import { FORGET_AFTER_DAYS, MAX_ORDERS, onOrder, openQuantity } from '../src/core/orders.ts'
-import { assessRisk } from '../src/core/risk.ts'
+import { awaitedDay, FORGET_AFTER_DAYS, MAX_ORDERS, onOrder, openQuantity } from '../src/core/orders.ts'
+import { assessRisk, stockoutRisk } from '../src/core/risk.ts'
 import type { ItemState } from '../src/core/state.ts'
 import { config, DAY, event, START, stateOf } from './support/item-events.ts'
 
@@ -184,5 +184,66 @@ describe('open orders (SPEC §3)', () => {
     expect(metrics.velocity7d).toBeCloseTo(7 / 4, 12)
     expect(metrics.velocity30d).toBeCloseTo(7 / 4, 12)
     expect(assessRisk(state, config).onOrder).toBe(0)
+  })
+})
+
+describe("undated orders: awaited by the item's own lead (risk, not SPEC §3's expected day)", () => {
+  test("an order dated by LEAD_TIME_DAYS alone is undated; expected_at or the item's lead_time_days date it", () => {
+    const undatedOf = (events: ReturnType<typeof event>[]) => stateOf(events).orders?.[0]?.undated
+    expect(undatedOf([event('stock_count', 0, 10), po('P1', 10, 1)])).toBe(true)
+    expect(undatedOf([event('stock_count', 0, 10), po('P1', 10, 1, 3)])).toBe(false)
+    expect(undatedOf([event('stock_count', 0, 10, { leadTimeDays: 3 }), po('P1', 10, 1)])).toBe(false)
+    // The latest purchase_order of the id decides, as it decides the expected day.
+    expect(undatedOf([event('stock_count', 0, 10), po('P1', 10, 1), po('P1', 10, 2, 4)])).toBe(false)
+  })
+
+  test('awaited at the placing day + the lower median of the days to first receipt, never later than expected; lateness noted against it', () => {
+    const state = stateOf([
+      event('stock_count', 0, 20),
+      po('P1', 10, 1), // default expected day 8
+      receipt(10, 2, 'P1'), // no record yet: 6 days early against day 8; 1 day to first receipt
+      po('P2', 10, 3), // expected day 10; awaited 3 + 1 = 4
+      receipt(10, 5, 'P2'), // 1 day late against day 4; 2 days to first receipt
+      po('P3', 10, 6), // leads 1 and 2: lower median 1, awaited 7 (expected 13)
+      po('P4', 10, 6, 9), // dated: awaited on its expected day
+    ])
+    expect(state.deliveries).toEqual([-6, 1, 1, 1])
+    expect(state.reorders?.filter((_, i) => i % 3 === 1)).toEqual([1, 2])
+    const [p3, p4] = [state.orders?.[2], state.orders?.[3]]
+    expect(p3?.expectedDay).toBe(START + 13)
+    expect(awaitedDay(p3 as NonNullable<typeof p3>, state.reorders)).toBe(START + 7)
+    expect(awaitedDay(p4 as NonNullable<typeof p4>, state.reorders)).toBe(START + 9)
+    // A usual lead longer than the default leaves the expected day: later is the record's to say.
+    const slow = stateOf([
+      event('stock_count', 0, 20),
+      po('P1', 10, 1),
+      receipt(10, 12, 'P1'),
+      po('P2', 10, 13),
+    ])
+    const p2 = slow.orders?.[1] as NonNullable<typeof p3>
+    expect(awaitedDay(p2, slow.reorders)).toBe(p2.expectedDay)
+  })
+
+  test("the risk of an undated order is that of the same order dated at its usual lead; SPEC §3's expected day is kept for the outputs", () => {
+    // Orders every 4 days, each dated for the next morning and received then; 3 sold a day.
+    const history = [event('stock_count', 0, 30)]
+    for (let day = 0; day <= 18; day++) history.push(event('sale', day, 3))
+    for (const [i, day] of [2, 6, 10, 14].entries()) {
+      history.push(po(`P${i}`, 10, day, day + 1))
+      history.push(receipt(10, day + 1, `P${i}`))
+    }
+    history.sort((a, b) => a.ts - b.ts)
+    const withLast = (last: ReturnType<typeof event>) => stateOf([...history, last])
+    const undated = withLast(po('P9', 20, 18))
+    const nextDay = withLast(po('P9', 20, 18, 19))
+    const aWeek = withLast(po('P9', 20, 18, 25))
+    expect(undated.orders?.at(-1)?.expectedDay).toBe(START + 18 + config.leadTimeDays)
+    expect(stockoutRisk(undated, config)).toBeCloseTo(stockoutRisk(nextDay, config) as number, 12)
+    expect(stockoutRisk(undated, config) as number).toBeLessThan(
+      (stockoutRisk(aWeek, config) as number) - 0.2,
+    )
+    expect(assessRisk(undated, config).expectedStockoutDate).toBe(
+      assessRisk(aWeek, config).expectedStockoutDate,
+    )
   })
 })

@@ -756,6 +756,7 @@ describe('announcing items between orders: their own reorder rule', () => {
       placedAt: Number.NaN,
       placedDay: Number.NaN,
       placedPosition: Number.NaN,
+      undated: false,
     }
     state.orders = [overdue]
     const model = demandModel(state)

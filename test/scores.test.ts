@@ -343,6 +343,7 @@ describe('segments from hand-made states', () => {
         placedAt: 0,
         placedDay: 99,
         placedPosition: 0,
+        undated: false,
       },
     ]
     const segment = segmentOf(state, 100, 2)

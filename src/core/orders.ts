@@ -39,6 +39,11 @@ export interface Order {
   placedDay: number
   /** The inventory position (on hand + on order) just before its first purchase_order; NaN unknown. */
   placedPosition: number
+  /**
+   * Its expected day came from LEAD_TIME_DAYS alone: its latest purchase_order had no expected_at and
+   * the item no lead_time_days. The risk then expects it by the item's own record (risk.ts).
+   */
+  undated: boolean
 }
 
 /** Less than this is floating-point dust (0.3 − (0.1 + 0.2)), not units still open. */
@@ -86,9 +91,11 @@ export function placeOrder(
   leadTimeDays: number,
   arrival: number,
   onHand: number | null,
+  leadTimeStated: boolean,
 ): void {
   const id = event.orderId as string
   const expectedDay = dayOf(event.expectedAt ?? event.ts + leadTimeDays * 86_400_000)
+  const undated = event.expectedAt === null && !leadTimeStated
   const day = dayOf(event.ts)
   const order = findOrder(book, id)
   if (order === undefined) {
@@ -102,6 +109,7 @@ export function placeOrder(
       placedAt: arrival,
       placedDay: day,
       placedPosition: onHand === null ? Number.NaN : onHand + onOrder(book.orders),
+      undated,
     })
     return
   }
@@ -109,6 +117,7 @@ export function placeOrder(
   if (Number.isNaN(order.placedDay)) order.placedDay = day
   order.ordered = event.quantity
   order.expectedDay = expectedDay
+  order.undated = undated
   order.lastDay = Math.max(order.lastDay, day)
 }
 
@@ -139,6 +148,7 @@ export function receive(
         placedAt: Number.NaN,
         placedDay: Number.NaN,
         placedPosition: Number.NaN,
+        undated: false,
       })
       recordUnplanned(book, day, event.quantity, onHandBefore ?? Number.NaN, daysOut)
       return
@@ -180,13 +190,35 @@ function receiveAgainst(book: OrderBook, order: Order, quantity: number, day: nu
   const open = openQuantity(order)
   if (!order.recorded && order.ordered !== null && open > 0) {
     order.recorded = true
-    recordDelivery(book, day - order.expectedDay, Math.min(1, quantity / open))
+    recordDelivery(book, day - awaitedDay(order, book.reorders), Math.min(1, quantity / open))
     if (!Number.isNaN(order.placedPosition))
       // A receipt dated before its order (a late event) came at once, not in negative days.
       recordReorder(book, order.placedPosition, Math.max(0, day - order.placedDay), order.ordered)
   }
   order.received += quantity
   order.lastDay = Math.max(order.lastDay, day)
+}
+
+/**
+ * The day the risk awaits an order: an undated one by its placing day plus the item's usual days to a
+ * first receipt (the lower median of its reorder record), when it has that record, and no later than
+ * its expected day; else its expected day. The default lead time says nothing of this item's supplier:
+ * a store that orders in the evening for the next morning would otherwise wait a week for every order
+ * its system sent without a date. Later than the default is left to the delivery record, which notes
+ * each undated order's lateness against this same day (receiveAgainst), so one order's lateness is not
+ * counted twice.
+ */
+export function awaitedDay(order: Order, reorders: readonly number[] | null): number {
+  if (!order.undated || reorders === null || Number.isNaN(order.placedDay)) return order.expectedDay
+  return Math.min(order.expectedDay, order.placedDay + usualLead(reorders))
+}
+
+/** The lower median of the days to a first receipt of the reorder record (triples). */
+function usualLead(reorders: readonly number[]): number {
+  const leads: number[] = []
+  for (let i = 1; i < reorders.length; i += 3) leads.push(reorders[i] as number)
+  leads.sort((a, b) => a - b)
+  return leads[(leads.length - 1) >> 1] as number
 }
 
 function recordDelivery(book: OrderBook, daysLate: number, fill: number): void {
@@ -213,7 +245,12 @@ export function forgetSettled(book: OrderBook, asOfDay: number): void {
 }
 
 /** An order as JSON, which has no NaN: unknown days and arrivals travel as null. */
-export type OrderJson = Omit<Order, 'expectedDay' | 'placedAt' | 'placedDay' | 'placedPosition'> & {
+export type OrderJson = Omit<
+  Order,
+  'expectedDay' | 'placedAt' | 'placedDay' | 'placedPosition' | 'undated'
+> & {
+  /** Absent in states stored before it existed. */
+  undated?: boolean
   expectedDay: number | null
   /** Absent in states stored before they existed. */
   placedDay?: number | null
@@ -239,6 +276,7 @@ export function orderFromJson(order: OrderJson): Order {
     placedAt: order.placedAt ?? Number.NaN,
     placedDay: order.placedDay ?? Number.NaN,
     placedPosition: order.placedPosition ?? Number.NaN,
+    undated: order.undated ?? false,
   }
 }
 

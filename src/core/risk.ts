@@ -14,7 +14,9 @@
 // When the receipts come: the item's own record of its last deliveries (days late, share of the
 // units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
 // say "usually on time, sometimes days late, now and then short or lost" for items without a
-// record. Each remembered delivery is a scenario. What has not come yet can no longer come early: a
+// record. An order sent without a date (no expected_at, no lead_time_days: SPEC §3 puts it at the
+// default lead time) is awaited by the item's usual days from order to first receipt instead, when
+// that is sooner (orders.ts awaitedDay). Each remembered delivery is a scenario. What has not come yet can no longer come early: a
 // scenario whose lateness every open order is already past is ruled out (the risk is conditioned on
 // the orders not having arrived, the residual lead time); an order past it while another is not does
 // not come in it: the record learns only from orders that came, so an order later than a scenario
@@ -33,6 +35,7 @@ import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, vari
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
 import {
   announcesOrders,
+  awaitedDay,
   byExpectedDay,
   type Order,
   onOrder,
@@ -273,12 +276,18 @@ function receiptScenarios(
   horizon: number,
   cycleDays: number,
 ): Scenario[] {
-  const orders = ordersWithin(state.orders, asOfDay + horizon)
-  if (orders.length > 0) return orderScenarios(state, orders, model, asOfDay, horizon)
+  const awaited = awaitedOrders(state)
+  const orders = ordersWithin(awaited, asOfDay + horizon)
+  if (orders.length > 0) return orderScenarios(state, awaited, orders, model, asOfDay, horizon)
   if (neverAnnounces(state))
     return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
   if (state.reorders !== null)
-    return reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
+    return reorderScenarios(
+      state.reorders,
+      model,
+      awaitedPosition(state.onHand as number, awaited, asOfDay),
+      horizon,
+    )
   return []
 }
 
@@ -291,6 +300,7 @@ function receiptScenarios(
  */
 function orderScenarios(
   state: ItemState,
+  awaited: readonly Order[] | null,
   orders: readonly Order[],
   model: DemandModel,
   asOfDay: number,
@@ -317,7 +327,12 @@ function orderScenarios(
       continue
     }
     if (reordered === null) {
-      reordered = reorderScenarios(state.reorders, model, awaitedPosition(state, asOfDay), horizon)
+      reordered = reorderScenarios(
+        state.reorders,
+        model,
+        awaitedPosition(state.onHand as number, awaited, asOfDay),
+        horizon,
+      )
       for (const scenario of reordered) reorderedWeight += scenario.weight
     }
     for (const scenario of reordered)
@@ -334,9 +349,9 @@ function orderScenarios(
  * (expected today or later). An overdue order is as likely one that never comes (see the header):
  * counting it would hold the next order back for ever.
  */
-function awaitedPosition(state: ItemState, asOfDay: number): number {
-  let position = state.onHand as number
-  for (const order of state.orders ?? []) if (order.expectedDay >= asOfDay) position += openQuantity(order)
+function awaitedPosition(onHand: number, awaited: readonly Order[] | null, asOfDay: number): number {
+  let position = onHand
+  for (const order of awaited ?? []) if (order.expectedDay >= asOfDay) position += openQuantity(order)
   return position
 }
 
@@ -518,6 +533,16 @@ function unannouncedSummary(
     receipts: record.length / UNPLANNED_FIELDS,
     emptyShelf: empty === 0 ? null : { receipts: empty, daysOut: daysOut / empty },
   }
+}
+
+/** The item's orders with each expected on the day the risk awaits it (orders.ts awaitedDay). */
+function awaitedOrders(state: ItemState): Order[] | null {
+  const orders = state.orders
+  const reorders = state.reorders
+  if (orders === null || reorders === null || !orders.some((order) => order.undated)) return orders
+  return orders.map((order) =>
+    order.undated ? { ...order, expectedDay: awaitedDay(order, reorders) } : order,
+  )
 }
 
 /** The open orders expected (or overdue) by the end of the horizon, earliest expected first. */

@@ -126,7 +126,14 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   // adjustment is mostly a correction (stock found), not a flow, and is left out.
   else if (event.type === 'adjustment' && event.quantity < 0) recordBooksFlow(state, day, event.quantity)
   else if (event.type === 'purchase_order')
-    placeOrder(state, event, state.leadTimeOverride ?? config.leadTimeDays, state.eventCount, state.onHand)
+    placeOrder(
+      state,
+      event,
+      state.leadTimeOverride ?? config.leadTimeDays,
+      state.eventCount,
+      state.onHand,
+      state.leadTimeOverride !== null,
+    )
   else if (event.type === 'restock') {
     noteRestock(state, day)
     receive(

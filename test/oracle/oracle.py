@@ -332,6 +332,7 @@ class Order:
         self.recorded = False        # first receipt entered in the delivery record
         self.placed_day = None       # day of its first purchase_order
         self.placed_position = None  # on hand + on order just before that purchase_order (None: unknown)
+        self.undated = False         # its expected day came from LEAD_TIME_DAYS alone
 
     def open(self):
         # README: less than 1e-9 units open is floating-point dust, not an open order.
@@ -436,6 +437,7 @@ class Item:
         at = ev["expected_at"] if ev["expected_at"] is not None else ev["ts"] + self.lead(cfg) * MS_PER_DAY
         o.ordered = ev["quantity"]
         o.expected = int(at // MS_PER_DAY)
+        o.undated = ev["expected_at"] is None and self.lead_time is None
         o.last_day = day if o.last_day is None else max(o.last_day, day)
 
     def tie_key(self, o):
@@ -524,7 +526,8 @@ class Item:
     def receive_against(self, o, q, day):
         if not o.recorded and o.ordered is not None and o.open() > 0:
             o.recorded = True
-            self.deliveries.append((day - o.expected, min(Fraction(1), Fraction(q) / Fraction(o.open()))))
+            # README: an undated order's lateness counts from the day the risk awaited it.
+            self.deliveries.append((day - self.awaited(o), min(Fraction(1), Fraction(q) / Fraction(o.open()))))
             del self.deliveries[:-DELIVERY_RECORD]
             if o.placed_position is not None:
                 self.reorders.append((o.placed_position, max(0, day - o.placed_day), o.ordered))
@@ -560,6 +563,14 @@ class Item:
 
     def on_order(self):
         return math.fsum(o.open() for o in self.orders.values())
+
+    def awaited(self, o):
+        """README: an undated order is awaited by its placing day plus the item's usual days to a first
+        receipt (the lower median of its reorder record), when that is sooner than its expected day."""
+        if not o.undated or not self.reorders or o.placed_day is None:
+            return o.expected
+        leads = sorted(lead for _, lead, _ in self.reorders)
+        return min(o.expected, o.placed_day + leads[(len(leads) - 1) // 2])
 
     def orders_by(self, last_day):
         """Open orders expected (or overdue) by last_day, earliest expected first."""
@@ -663,20 +674,21 @@ class Item:
     # -------------------------------------------------------------- risk
     def scenarios(self, model, D, h, cycle):
         """[(weight, [(day 1…, units)])]: how replenishment may arrive within the horizon."""
-        orders = self.orders_by(D + h)
+        orders = sorted((o for o in self.orders.values() if o.open() > 0 and self.awaited(o) <= D + h),
+                        key=lambda o: (self.awaited(o), self.tie_key(o)))
         if orders:
             table = list(PSEUDO_DELIVERIES) + [(late, fill, 1.0) for late, fill in self.deliveries]
             out = []
             for late, fill, weight in table:
-                if late is not None and all(o.expected + late <= D for o in orders):
+                if late is not None and all(self.awaited(o) + late <= D for o in orders):
                     continue     # README: every open order is already past this lateness: ruled out
                 receipts = []
                 for o in orders:
                     if late is None:
                         continue
-                    if o.expected + late <= D:
+                    if self.awaited(o) + late <= D:
                         continue         # README: already later than this scenario: not within it
-                    day = o.expected + late
+                    day = self.awaited(o) + late
                     receipts.append((day - D, Fraction(o.open()) * fill))
                 if not self.reorders:
                     out.append((weight, receipts))
@@ -724,7 +736,7 @@ class Item:
         when the position, on hand plus the orders not yet overdue, falls to ρ; tomorrow at the earliest;
         each later one when the position plus the orders placed since falls to ρ again)."""
         lam = model["rate"]
-        position = self.on_hand + math.fsum(o.open() for o in self.orders.values() if o.expected is not None and o.expected >= D)
+        position = self.on_hand + math.fsum(o.open() for o in self.orders.values() if o.expected is not None and self.awaited(o) >= D)
         size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
         none = NOTHING_COMES_WEIGHT
         out = []
