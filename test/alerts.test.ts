@@ -182,6 +182,7 @@ describe('episodes through the engine', () => {
       returnedShare: 0,
       unannounced: null,
       stalls: null,
+      packs: null,
       shrink: null,
       reorders: null,
     }
@@ -214,6 +215,10 @@ describe('episodes through the engine', () => {
     const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
     expect(riskReason(12, stalling, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; at 2 of its last 5 restocks it had stopped selling with stock on the books (worth a count)',
+    )
+    const inPairs = { ...none, packs: { size: 2, leftover: 1 } }
+    expect(riskReason(13, inPairs, [], 30)).toBe(
+      '13 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; sold only in multiples of 2, so the last 1 on the books will not sell (worth a count)',
     )
     const shrinking = { ...none, shrink: { missing: 4, days: 61 } }
     expect(riskReason(12, shrinking, [], 30)).toBe(

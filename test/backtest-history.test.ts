@@ -574,6 +574,9 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         restocks: [],
         counts: [],
         returns: [],
+        // Its three sales so far (the pack rule's record): one of them a single unit.
+        saleStep: 1,
+        saleCount: 3,
       },
     })
   })

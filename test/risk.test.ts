@@ -16,7 +16,7 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
-import { restockFindings } from '../src/core/stalls.ts'
+import { PACK_SALES, restockFindings } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -604,6 +604,8 @@ describe('items that never announce their orders', () => {
     const state = countedOnD(stateOf(events))
     expect(state.unplanned).toEqual([START + 8, 30, 0, 4])
     state.onHand = 5
+    // Its sales are all pairs, and 5 is not a whole number of them: not what this test is about.
+    state.saleStep = 1
     const model = demandModel(state)
     // λ just under 2: 5 on hand last ⌈5/λ⌉ = 3 days, and the receipt comes 4 days after that, on
     // day 7 of the 7-day horizon; the pseudo-receipt (at 2λ ≈ 3.9 left) tomorrow. Each brings the
@@ -847,6 +849,50 @@ describe('books that stall: stock on the books that stops selling', () => {
     const notStuck = (3 / 4) * Math.exp(-0.5)
     expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 3), 12)
     expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
+  })
+
+  test('an item sold only in packs: a stock that is not a whole number of packs is stuck for certain, revealed by a count at 1 / (stalls + 2)', () => {
+    // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven sales, all
+    // multiples of 2.
+    const events = [event('stock_count', 0, 20)]
+    for (let day = 0; day < 6; day++) events.push(event('sale', day, 2))
+    events.push(event('sale', 6, 4))
+    const state = stateOf(events)
+    expect([state.saleStep, state.saleCount]).toEqual([2, 7])
+    // Counted right on D (nothing else stuck), with `onHand` on the books; `step` 1: as any item.
+    const counted = (onHand: number, step = state.saleStep) => {
+      const copy = Object.assign(new ItemState(state.key), state)
+      copy.onHand = onHand
+      copy.saleStep = step
+      copy.counts = [state.asOfDay, 0, 0, 0]
+      return copy
+    }
+    const risk = (copy: ItemState) => stockoutRisk(copy, config) as number
+    expect(risk(counted(5, 1))).toBeGreaterThan(0.3)
+    // 5 on the books: the pairs stop at 1, which only a count clears; no count found the shelf empty,
+    // no restock found a stall: (0 + 1) / (0 + 0 + 2).
+    expect(risk(counted(5))).toBeCloseTo(risk(counted(5, 1)) / 2, 12)
+    expect(assessRisk(counted(5), config).packs).toEqual({ size: 2, leftover: 1 })
+    // 4, whole pairs: as any item.
+    expect(risk(counted(4))).toBeCloseTo(risk(counted(4, 1)), 12)
+    expect(assessRisk(counted(4), config).packs).toBeNull()
+  })
+
+  test('one sale of another size, or too few sales, make no pack item', () => {
+    const pairs = (sales: number) => {
+      const events = [event('stock_count', 0, 21)]
+      for (let day = 0; day < sales; day++) events.push(event('sale', day, 2))
+      return events
+    }
+    const single = stateOf([...pairs(6), event('sale', 6, 1)])
+    expect(single.saleStep).toBe(1)
+    const fraction = stateOf([...pairs(6), event('sale', 6, 2.5)])
+    expect(fraction.saleStep).toBe(1)
+    const few = stateOf(pairs(PACK_SALES - 1))
+    expect([few.saleStep, few.saleCount, few.onHand]).toEqual([2, PACK_SALES - 1, 21 - 2 * (PACK_SALES - 1)])
+    expect(assessRisk(few, config).packs).toBeNull()
+    // One more pair makes it one.
+    expect(assessRisk(stateOf(pairs(PACK_SALES)), config).packs).toEqual({ size: 2, leftover: 1 })
   })
 
   test('units a count finds missing make stuck books likelier the longer since the count', () => {

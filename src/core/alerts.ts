@@ -203,6 +203,11 @@ export function riskReason(
     parts.push(
       `at ${stalls.stalled} of its last ${stalls.restocks} restocks it had stopped selling with stock on the books (worth a count)`,
     )
+  const packs = risk.packs
+  if (packs !== null)
+    parts.push(
+      `sold only in multiples of ${units(packs.size)}, so the last ${units(packs.leftover)} on the books will not sell (worth a count)`,
+    )
   const shrink = risk.shrink
   if (shrink !== null && onHand > 0)
     parts.push(

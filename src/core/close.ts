@@ -32,6 +32,8 @@ export interface DayClose {
   restocks: number[]
   counts: number[]
   returns: number[]
+  saleStep: number
+  saleCount: number
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -50,6 +52,8 @@ export function closeOf(state: ItemState): DayClose {
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
     returns: state.returns === null ? [] : state.returns.slice(),
+    saleStep: state.saleStep,
+    saleCount: state.saleCount,
   }
 }
 
@@ -69,6 +73,8 @@ export function stateOfClose(close: DayClose): ItemState {
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
   state.returns = close.returns.length === 0 ? null : close.returns
+  state.saleStep = close.saleStep
+  state.saleCount = close.saleCount
   return state
 }
 
@@ -84,6 +90,8 @@ export interface CloseModelRecord {
   restocks?: number[]
   counts?: number[]
   returns?: number[]
+  saleStep?: number
+  saleCount?: number
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -97,6 +105,8 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     restocks: close.restocks,
     counts: close.counts,
     returns: close.returns,
+    saleStep: close.saleStep,
+    saleCount: close.saleCount,
   }
 }
 
@@ -105,7 +115,16 @@ export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<
   DayClose,
-  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
+  | 'outDays'
+  | 'orders'
+  | 'deliveries'
+  | 'unplanned'
+  | 'reorders'
+  | 'restocks'
+  | 'counts'
+  | 'returns'
+  | 'saleStep'
+  | 'saleCount'
 > {
   if (record === null)
     return {
@@ -117,6 +136,8 @@ export function closeModelFromRecord(
       restocks: [],
       counts: [],
       returns: [],
+      saleStep: 0,
+      saleCount: 0,
     }
   return {
     outDays: record.outDays,
@@ -127,5 +148,7 @@ export function closeModelFromRecord(
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
     returns: record.returns ?? [],
+    saleStep: record.saleStep ?? 0,
+    saleCount: record.saleCount ?? 0,
   }
 }

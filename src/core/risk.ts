@@ -42,7 +42,7 @@ import {
   openQuantity,
   UNPLANNED_FIELDS,
 } from './orders.ts'
-import { countFindings, restockFindings, stuckBooksScale } from './stalls.ts'
+import { countFindings, packLeftover, restockFindings, stuckBooksScale } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -105,6 +105,8 @@ export interface RiskAssessment {
   } | null
   /** Of the item's noted restocks (at most 8), those that found its books stalled; null when none did. */
   stalls: { stalled: number; restocks: number } | null
+  /** For an item sold only in packs (stalls.ts packLeftover): the pack size and the units on the books no sale can take; null otherwise. */
+  packs: { size: number; leftover: number } | null
   /** Units the item's noted counts (at most 8) found missing from the books, and the days they covered; null when none. */
   shrink: { missing: number; days: number } | null
   /**
@@ -164,6 +166,7 @@ export function assessRisk(
     returnedShare: 1 - model.kept,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, books) : null,
     stalls: stallSummary(state.restocks),
+    packs: packSummary(state, onHand),
     shrink: shrinkSummary(state.counts),
     reorders:
       !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
@@ -487,6 +490,11 @@ function receiptTriggers(record: readonly number[], model: DemandModel): number[
   for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
     if (!Number.isNaN(record[i])) triggers.push(record[i] as number, record[i + 1] as number)
   return triggers
+}
+
+function packSummary(state: ItemState, onHand: number | null): RiskAssessment['packs'] {
+  const leftover = packLeftover(state, onHand ?? 0)
+  return leftover > 0 ? { size: state.saleStep, leftover } : null
 }
 
 function shrinkSummary(counts: readonly number[] | null): RiskAssessment['shrink'] {

@@ -10,6 +10,8 @@
 // books (or over) and over how many days, and whether it found the shelf empty while the books
 // showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
 // items' books are off by some units at any time). The risk is scaled by stuckBooksScale.
+// An item sold only in packs (every sale a multiple of one size above 1) is stuck for certain when
+// its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'
@@ -25,6 +27,8 @@ export const COUNT_RECORD = 8
  */
 export const SHRINK_PRIOR_UNITS = 0.5
 export const SHRINK_PRIOR_DAYS = 30
+/** Sales, all in multiples of one pack size above 1, that make an item one sold only in packs. */
+export const PACK_SALES = 5
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
@@ -107,10 +111,25 @@ export function stuckBooksScale(state: ItemState, asOfDay: number): number {
   const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
   const since = Math.max(0, asOfDay - (Number.isFinite(lastDay) ? lastDay : state.firstDay))
   const { stalled, out } = restockFindings(state.restocks ?? NONE)
+  const revealed = (foundEmpty + 1) / (foundEmpty + stalled + 2)
+  // Stock that sales cannot take to 0 is stuck for certain: only a count (or a write-off) clears it.
+  if (packLeftover(state, state.onHand ?? 0) > 0) return revealed
   const shrinkRate = (missing + SHRINK_PRIOR_UNITS) / (days + SHRINK_PRIOR_DAYS)
   const nothingMissing = Math.exp(-shrinkRate * since)
   const notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
-  return notStuck + ((1 - notStuck) * (foundEmpty + 1)) / (foundEmpty + stalled + 2)
+  return notStuck + (1 - notStuck) * revealed
+}
+
+/**
+ * The units of `onHand` that an item sold only in packs cannot sell: every one of at least
+ * PACK_SALES sales a whole multiple of one size g > 1 (a pair of brake pads, a set of four plugs), so
+ * sales take the books down g at a time and stop at onHand mod g (customers do not buy part of a
+ * pack the shelf cannot fill). 0 for any other item, or a stock that is a whole number of packs.
+ */
+export function packLeftover(state: ItemState, onHand: number): number {
+  const step = state.saleStep
+  if (step <= 1 || state.saleCount < PACK_SALES || !(onHand > 0)) return 0
+  return onHand % step
 }
 
 /**
