@@ -574,9 +574,6 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         restocks: [],
         counts: [],
         returns: [],
-        // Its three sales so far (the pack rule's record): one of them a single unit.
-        saleStep: 1,
-        saleCount: 3,
       },
     })
   })

@@ -16,7 +16,7 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
-import { PACK_SALES, restockFindings } from '../src/core/stalls.ts'
+import { PACK_SALES, packSize, restockFindings, stuckBooksScale } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -595,17 +595,16 @@ describe('items that never announce their orders', () => {
 
   test('a receipt that found the shelf empty remembers how long the item waited, and the next is expected as late', () => {
     // 10 on hand, 2 a day on days 0–4: empty after day 4's sale; nothing on days 5–7 (out all day);
-    // 30 received on day 8, then 2 a day on days 8–20. Days out before the receipt: 4, 5, 6, 7.
+    // 30 received on day 8, then 2 a day on days 8–19 and 3 on day 20. Days out before the receipt: 4, 5, 6, 7.
     const events = [event('stock_count', 0, 10)]
     for (let day = 0; day <= 20; day++) {
       if (day === 8) events.push(event('restock', 8, 30))
-      if (day <= 4 || day >= 8) events.push(event('sale', day, 2))
+      // Day 20 sells 3: with pairs alone it would sell only in packs, and 5 is not a whole number of them.
+      if (day <= 4 || day >= 8) events.push(event('sale', day, day === 20 ? 3 : 2))
     }
     const state = countedOnD(stateOf(events))
     expect(state.unplanned).toEqual([START + 8, 30, 0, 4])
     state.onHand = 5
-    // Its sales are all pairs, and 5 is not a whole number of them: not what this test is about.
-    state.saleStep = 1
     const model = demandModel(state)
     // λ just under 2: 5 on hand last ⌈5/λ⌉ = 3 days, and the receipt comes 4 days after that, on
     // day 7 of the 7-day horizon; the pseudo-receipt (at 2λ ≈ 3.9 left) tomorrow. Each brings the
@@ -852,46 +851,48 @@ describe('books that stall: stock on the books that stops selling', () => {
   })
 
   test('an item sold only in packs: a stock that is not a whole number of packs is stuck for certain, revealed by a count at 1 / (stalls + 2)', () => {
-    // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven sales, all
-    // multiples of 2.
+    // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven days of
+    // sales, each a multiple of 2.
     const events = [event('stock_count', 0, 20)]
     for (let day = 0; day < 6; day++) events.push(event('sale', day, 2))
     events.push(event('sale', 6, 4))
     const state = stateOf(events)
-    expect([state.saleStep, state.saleCount]).toEqual([2, 7])
-    // Counted right on D (nothing else stuck), with `onHand` on the books; `step` 1: as any item.
-    const counted = (onHand: number, step = state.saleStep) => {
+    expect(packSize(state)).toBe(2)
+    // Counted right on D (no stuck books but the packs'), with `onHand` on the books.
+    const counted = (onHand: number, restocks: number[] | null = null) => {
       const copy = Object.assign(new ItemState(state.key), state)
       copy.onHand = onHand
-      copy.saleStep = step
       copy.counts = [state.asOfDay, 0, 0, 0]
+      copy.restocks = restocks
       return copy
     }
-    const risk = (copy: ItemState) => stockoutRisk(copy, config) as number
-    expect(risk(counted(5, 1))).toBeGreaterThan(0.3)
     // 5 on the books: the pairs stop at 1, which only a count clears; no count found the shelf empty,
-    // no restock found a stall: (0 + 1) / (0 + 0 + 2).
-    expect(risk(counted(5))).toBeCloseTo(risk(counted(5, 1)) / 2, 12)
+    // no restock found a stall: (0 + 1) / (0 + 0 + 2). 4, whole pairs: nothing stuck.
+    expect(stuckBooksScale(counted(5), state.asOfDay)).toBe(1 / 2)
+    expect(stuckBooksScale(counted(4), state.asOfDay)).toBe(1)
     expect(assessRisk(counted(5), config).packs).toEqual({ size: 2, leftover: 1 })
-    // 4, whole pairs: as any item.
-    expect(risk(counted(4))).toBeCloseTo(risk(counted(4, 1)), 12)
     expect(assessRisk(counted(4), config).packs).toBeNull()
+    // The risk takes the scale: one restock that found a stall makes it (0 + 1) / (0 + 1 + 2).
+    const stalled = [state.asOfDay - 1, STALLED]
+    const risk = (copy: ItemState) => stockoutRisk(copy, config) as number
+    expect(risk(counted(5))).toBeGreaterThan(0.1)
+    expect(risk(counted(5, stalled)) / risk(counted(5))).toBeCloseTo(2 / 3, 12)
   })
 
-  test('one sale of another size, or too few sales, make no pack item', () => {
-    const pairs = (sales: number) => {
+  test('a day of another size, or too few days, make no pack item', () => {
+    const pairs = (days: number) => {
       const events = [event('stock_count', 0, 21)]
-      for (let day = 0; day < sales; day++) events.push(event('sale', day, 2))
+      for (let day = 0; day < days; day++) events.push(event('sale', day, 2))
       return events
     }
-    const single = stateOf([...pairs(6), event('sale', 6, 1)])
-    expect(single.saleStep).toBe(1)
-    const fraction = stateOf([...pairs(6), event('sale', 6, 2.5)])
-    expect(fraction.saleStep).toBe(1)
+    expect(packSize(stateOf([...pairs(6), event('sale', 6, 1)]))).toBe(1)
+    expect(packSize(stateOf([...pairs(6), event('sale', 6, 2.5)]))).toBe(1)
+    // Two pairs on one day are a day of 4: still pairs.
+    expect(packSize(stateOf([...pairs(6), event('sale', 5, 2)]))).toBe(2)
     const few = stateOf(pairs(PACK_SALES - 1))
-    expect([few.saleStep, few.saleCount, few.onHand]).toEqual([2, PACK_SALES - 1, 21 - 2 * (PACK_SALES - 1)])
+    expect(packSize(few)).toBe(1)
     expect(assessRisk(few, config).packs).toBeNull()
-    // One more pair makes it one.
+    // One more day of pairs makes it one: 21 − 2·5 = 11 on the books, 1 of them left over.
     expect(assessRisk(stateOf(pairs(PACK_SALES)), config).packs).toEqual({ size: 2, leftover: 1 })
   })
 

@@ -32,8 +32,6 @@ export interface DayClose {
   restocks: number[]
   counts: number[]
   returns: number[]
-  saleStep: number
-  saleCount: number
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -52,8 +50,6 @@ export function closeOf(state: ItemState): DayClose {
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
     returns: state.returns === null ? [] : state.returns.slice(),
-    saleStep: state.saleStep,
-    saleCount: state.saleCount,
   }
 }
 
@@ -73,8 +69,6 @@ export function stateOfClose(close: DayClose): ItemState {
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
   state.returns = close.returns.length === 0 ? null : close.returns
-  state.saleStep = close.saleStep
-  state.saleCount = close.saleCount
   return state
 }
 
@@ -90,8 +84,6 @@ export interface CloseModelRecord {
   restocks?: number[]
   counts?: number[]
   returns?: number[]
-  saleStep?: number
-  saleCount?: number
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -105,8 +97,6 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     restocks: close.restocks,
     counts: close.counts,
     returns: close.returns,
-    saleStep: close.saleStep,
-    saleCount: close.saleCount,
   }
 }
 
@@ -115,16 +105,7 @@ export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<
   DayClose,
-  | 'outDays'
-  | 'orders'
-  | 'deliveries'
-  | 'unplanned'
-  | 'reorders'
-  | 'restocks'
-  | 'counts'
-  | 'returns'
-  | 'saleStep'
-  | 'saleCount'
+  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
 > {
   if (record === null)
     return {
@@ -136,8 +117,6 @@ export function closeModelFromRecord(
       restocks: [],
       counts: [],
       returns: [],
-      saleStep: 0,
-      saleCount: 0,
     }
   return {
     outDays: record.outDays,
@@ -148,7 +127,5 @@ export function closeModelFromRecord(
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
     returns: record.returns ?? [],
-    saleStep: record.saleStep ?? 0,
-    saleCount: record.saleCount ?? 0,
   }
 }

@@ -42,7 +42,7 @@ import {
   openQuantity,
   UNPLANNED_FIELDS,
 } from './orders.ts'
-import { countFindings, packLeftover, restockFindings, stuckBooksScale } from './stalls.ts'
+import { countFindings, packLeftover, packSize, restockFindings, stuckBooksScale } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -494,7 +494,7 @@ function receiptTriggers(record: readonly number[], model: DemandModel): number[
 
 function packSummary(state: ItemState, onHand: number | null): RiskAssessment['packs'] {
   const leftover = packLeftover(state, onHand ?? 0)
-  return leftover > 0 ? { size: state.saleStep, leftover } : null
+  return leftover > 0 ? { size: packSize(state), leftover } : null
 }
 
 function shrinkSummary(counts: readonly number[] | null): RiskAssessment['shrink'] {

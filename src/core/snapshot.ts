@@ -27,9 +27,6 @@ export interface ItemSnapshot {
   counts?: number[] | null
   reorders?: number[] | null
   returns?: number[] | null
-  /** Absent in snapshots stored before they existed (read as 0: no sale seen). */
-  saleStep?: number
-  saleCount?: number
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -53,8 +50,6 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     counts: state.counts,
     reorders: state.reorders,
     returns: state.returns,
-    saleStep: state.saleStep,
-    saleCount: state.saleCount,
   }
 }
 
@@ -77,8 +72,6 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
   state.returns = snapshot.returns ?? null
-  state.saleStep = snapshot.saleStep ?? 0
-  state.saleCount = snapshot.saleCount ?? 0
   return state
 }
 

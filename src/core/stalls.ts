@@ -27,7 +27,7 @@ export const COUNT_RECORD = 8
  */
 export const SHRINK_PRIOR_UNITS = 0.5
 export const SHRINK_PRIOR_DAYS = 30
-/** Sales, all in multiples of one pack size above 1, that make an item one sold only in packs. */
+/** Days with sales, each a multiple of one pack size above 1, that make an item one sold only in packs. */
 export const PACK_SALES = 5
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
@@ -121,15 +121,40 @@ export function stuckBooksScale(state: ItemState, asOfDay: number): number {
 }
 
 /**
- * The units of `onHand` that an item sold only in packs cannot sell: every one of at least
- * PACK_SALES sales a whole multiple of one size g > 1 (a pair of brake pads, a set of four plugs), so
- * sales take the books down g at a time and stop at onHand mod g (customers do not buy part of a
- * pack the shelf cannot fill). 0 for any other item, or a stock that is a whole number of packs.
+ * The pack size g of an item sold only in packs: on each of at least PACK_SALES days of its 60 days'
+ * sales (ItemState.sales) it sold a whole multiple of one size g > 1 (pairs of brake pads, sets of
+ * four plugs, cases). 1 for any other item. Read from the days' totals, not kept per sale: one more
+ * field on every item's state cost 64 bytes an item.
+ */
+export function packSize(state: ItemState): number {
+  const sales = state.sales
+  if (sales === null || sales.length < 2 * PACK_SALES) return 1
+  let step = 0
+  for (let i = 1; i < sales.length; i += 2) {
+    const units = sales[i] as number
+    if (!Number.isInteger(units)) return 1
+    step = greatestCommonDivisor(step, units)
+    if (step === 1) return 1
+  }
+  return step
+}
+
+/**
+ * The units of `onHand` that no sale can take: sales take the books of an item sold only in packs
+ * down g at a time and stop at onHand mod g (customers do not buy part of a pack the shelf cannot
+ * fill). 0 for any other item, or a stock that is a whole number of packs.
  */
 export function packLeftover(state: ItemState, onHand: number): number {
-  const step = state.saleStep
-  if (step <= 1 || state.saleCount < PACK_SALES || !(onHand > 0)) return 0
-  return onHand % step
+  if (!(onHand > 0)) return 0
+  const size = packSize(state)
+  return size > 1 ? onHand % size : 0
+}
+
+function greatestCommonDivisor(a: number, b: number): number {
+  let x = a
+  let y = b
+  while (y > 0) [x, y] = [y, x % y]
+  return x
 }
 
 /**

@@ -81,12 +81,6 @@ export class ItemState implements OrderBook {
    */
   returns: number[] | null = null
   /**
-   * The greatest common divisor of the item's sale quantities (0 before its first sale; 1 once one
-   * is not a whole number) and how many sales it has seen: an item sold only in packs (stalls.ts).
-   */
-  saleStep = 0
-  saleCount = 0
-  /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
    * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
@@ -277,8 +271,6 @@ function recordBooksFlow(state: ItemState, day: number, quantity: number): void 
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {
-  state.saleCount++
-  state.saleStep = Number.isInteger(quantity) ? greatestCommonDivisor(state.saleStep, quantity) : 1
   if (day <= state.asOfDay - SALES_WINDOW_DAYS) return
   const sales = state.sales
   if (sales === null) {
@@ -290,11 +282,4 @@ function recordSale(state: ItemState, day: number, quantity: number): void {
   while (i >= 0 && (sales[i] as number) > day) i -= 2
   if (i >= 0 && sales[i] === day) sales[i + 1] = (sales[i + 1] as number) + quantity
   else sales.splice(i + 2, 0, day, quantity)
-}
-
-function greatestCommonDivisor(a: number, b: number): number {
-  let x = a
-  let y = b
-  while (y > 0) [x, y] = [y, x % y]
-  return x
 }

@@ -66,7 +66,7 @@ RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
-PACK_SALES = 5                    # "at least 5 sales, each a whole multiple of one size g > 1"
+PACK_SALES = 5                    # "on each of at least 5 days of its 60 days' sales, a whole multiple of one size g > 1"
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
@@ -363,8 +363,6 @@ class Item:
         self.restocks = []             # (day, "out" | "stall" | None): what each restock found
         self.counts = []               # [day, days covered, units missing, found the shelf empty]: each count day
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
-        self.sale_step = 0             # gcd of the whole sale quantities (1 once one is not whole)
-        self.sale_count = 0
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
 
@@ -416,8 +414,7 @@ class Item:
             row[col] += q
         if et == "sale":
             self.sold[day] = self.sold.get(day, 0.0) + q
-            self.sale_count += 1
-            self.sale_step = math.gcd(self.sale_step, int(q)) if float(q).is_integer() else 1
+
         if et == "adjustment" and q < 0:
             self.written_off.append((day, -q))
         row["closing_on_hand"] = self.on_hand
@@ -531,10 +528,15 @@ class Item:
         return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
     def pack_leftover(self):
-        """README step 3½: the units an item sold only in packs of g cannot sell: on hand mod g."""
-        if self.sale_step <= 1 or self.sale_count < PACK_SALES or not self.on_hand > 0:
+        """README step 3½: an item sold only in packs of g (every day's sales of its last 60 with
+        sales, at least 5 of them, a whole multiple of g > 1) cannot sell on hand mod g."""
+        days = [u for d, u in self.sold.items() if self.D - MEMORY_DAYS + 1 <= d <= self.D and u > 0]
+        if len(days) < PACK_SALES or not self.on_hand > 0 or not all(float(u).is_integer() for u in days):
             return 0.0
-        return math.fmod(self.on_hand, self.sale_step)
+        g = 0
+        for u in days:
+            g = math.gcd(g, int(u))
+        return math.fmod(self.on_hand, g) if g > 1 else 0.0
 
     def receive_against(self, o, q, day):
         if not o.recorded and o.ordered is not None and o.open() > 0:
