@@ -16,7 +16,7 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
-import { PACK_SALES, packSize, restockFindings, stuckBooksScale } from '../src/core/stalls.ts'
+import { PACK_DAYS, packSize, restockFindings, stuckBooksScale } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -889,11 +889,11 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(packSize(stateOf([...pairs(6), event('sale', 6, 2.5)]))).toBe(1)
     // Two pairs on one day are a day of 4: still pairs.
     expect(packSize(stateOf([...pairs(6), event('sale', 5, 2)]))).toBe(2)
-    const few = stateOf(pairs(PACK_SALES - 1))
+    const few = stateOf(pairs(PACK_DAYS - 1))
     expect(packSize(few)).toBe(1)
     expect(assessRisk(few, config).packs).toBeNull()
     // One more day of pairs makes it one: 21 − 2·5 = 11 on the books, 1 of them left over.
-    expect(assessRisk(stateOf(pairs(PACK_SALES)), config).packs).toEqual({ size: 2, leftover: 1 })
+    expect(assessRisk(stateOf(pairs(PACK_DAYS)), config).packs).toEqual({ size: 2, leftover: 1 })
   })
 
   test('units a count finds missing make stuck books likelier the longer since the count', () => {

@@ -16,13 +16,13 @@
 // say "usually on time, sometimes days late, now and then short or lost" for items without a
 // record. An order sent without a date (no expected_at, no lead_time_days: SPEC §3 puts it at the
 // default lead time) is awaited by the item's usual days from order to first receipt instead, when
-// that is sooner (orders.ts awaitedDay). Each remembered delivery is a scenario. What has not come yet can no longer come early: a
-// scenario whose lateness every open order is already past is ruled out (the risk is conditioned on
-// the orders not having arrived, the residual lead time); an order past it while another is not does
-// not come in it: the record learns only from orders that came, so an order later than a scenario
-// says is as likely one that never comes (bringing it tomorrow made late suppliers' risk too low).
-// Items that never announce an order get scenarios from their unannounced
-// receipts instead (unannouncedScenarios); items that announce them also from the orders they
+// that is sooner (orders.ts awaitedDay). Each remembered delivery is a scenario. What has not come
+// yet can no longer come early: a scenario whose lateness every open order is already past is ruled
+// out (the risk is conditioned on the orders not having arrived, the residual lead time); an order
+// past it while another is not does not come in it: the record learns only from orders that came,
+// so an order later than a scenario says is as likely one that never comes (bringing it tomorrow
+// made late suppliers' risk too low). Items that never announce an order get scenarios from their
+// unannounced receipts instead (unannouncedScenarios); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due). The risk is the weighted mean over scenarios.
 //

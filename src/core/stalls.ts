@@ -10,8 +10,8 @@
 // books (or over) and over how many days, and whether it found the shelf empty while the books
 // showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
 // items' books are off by some units at any time). The risk is scaled by stuckBooksScale.
-// An item sold only in packs (every sale a multiple of one size above 1) is stuck for certain when
-// its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
+// An item sold only in packs (each day's sales a multiple of one size above 1) is stuck for certain
+// when its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
 import { demandAtLeast } from './negbin.ts'
 import type { ItemState } from './state.ts'
@@ -28,7 +28,7 @@ export const COUNT_RECORD = 8
 export const SHRINK_PRIOR_UNITS = 0.5
 export const SHRINK_PRIOR_DAYS = 30
 /** Days with sales, each a multiple of one pack size above 1, that make an item one sold only in packs. */
-export const PACK_SALES = 5
+export const PACK_DAYS = 5
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
@@ -106,6 +106,7 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
  *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
  *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
+ * Stock that an item sold only in packs cannot sell (packLeftover) is stuck for certain: c alone.
  */
 export function stuckBooksScale(state: ItemState, asOfDay: number): number {
   const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
@@ -121,14 +122,14 @@ export function stuckBooksScale(state: ItemState, asOfDay: number): number {
 }
 
 /**
- * The pack size g of an item sold only in packs: on each of at least PACK_SALES days of its 60 days'
+ * The pack size g of an item sold only in packs: on each of at least PACK_DAYS days of its 60 days'
  * sales (ItemState.sales) it sold a whole multiple of one size g > 1 (pairs of brake pads, sets of
  * four plugs, cases). 1 for any other item. Read from the days' totals, not kept per sale: one more
  * field on every item's state cost 64 bytes an item.
  */
 export function packSize(state: ItemState): number {
   const sales = state.sales
-  if (sales === null || sales.length < 2 * PACK_SALES) return 1
+  if (sales === null || sales.length < 2 * PACK_DAYS) return 1
   let step = 0
   for (let i = 1; i < sales.length; i += 2) {
     const units = sales[i] as number

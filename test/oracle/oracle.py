@@ -66,7 +66,7 @@ RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
-PACK_SALES = 5                    # "on each of at least 5 days of its 60 days' sales, a whole multiple of one size g > 1"
+PACK_DAYS = 5                    # "on each of at least 5 days of its 60 days' sales, a whole multiple of one size g > 1"
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
@@ -531,7 +531,7 @@ class Item:
         """README step 3½: an item sold only in packs of g (every day's sales of its last 60 with
         sales, at least 5 of them, a whole multiple of g > 1) cannot sell on hand mod g."""
         days = [u for d, u in self.sold.items() if self.D - MEMORY_DAYS + 1 <= d <= self.D and u > 0]
-        if len(days) < PACK_SALES or not self.on_hand > 0 or not all(float(u).is_integer() for u in days):
+        if len(days) < PACK_DAYS or not self.on_hand > 0 or not all(float(u).is_integer() for u in days):
             return 0.0
         g = 0
         for u in days:
