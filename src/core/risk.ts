@@ -141,7 +141,8 @@ export function assessRisk(
   const onHand = state.onHand
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
-  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay)
+  const leftover = packLeftover(state, onHand ?? 0)
+  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
   return {
     leadTimeDays,
     // The same figure when nothing comes back (booksModel then returns the model itself).
@@ -166,7 +167,7 @@ export function assessRisk(
     returnedShare: 1 - model.kept,
     unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, books) : null,
     stalls: stallSummary(state.restocks),
-    packs: packSummary(state, onHand),
+    packs: leftover > 0 ? { size: packSize(state), leftover } : null,
     shrink: shrinkSummary(state.counts),
     reorders:
       !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
@@ -201,12 +202,13 @@ function riskWithModel(
   cycleDays: number,
   asOfDay: number,
   unlessBelow = 0,
+  packLeftoverUnits?: number,
 ): number | null {
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay)
+  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay, packLeftoverUnits)
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */
@@ -490,11 +492,6 @@ function receiptTriggers(record: readonly number[], model: DemandModel): number[
   for (let i = 2; i < record.length; i += UNPLANNED_FIELDS)
     if (!Number.isNaN(record[i])) triggers.push(record[i] as number, record[i + 1] as number)
   return triggers
-}
-
-function packSummary(state: ItemState, onHand: number | null): RiskAssessment['packs'] {
-  const leftover = packLeftover(state, onHand ?? 0)
-  return leftover > 0 ? { size: packSize(state), leftover } : null
 }
 
 function shrinkSummary(counts: readonly number[] | null): RiskAssessment['shrink'] {

@@ -106,15 +106,20 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
  *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
  *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
- * Stock that an item sold only in packs cannot sell (packLeftover) is stuck for certain: c alone.
+ * Stock that an item sold only in packs cannot sell (packLeftover) is stuck for certain: c alone;
+ * `leftover` is that stock when the caller has worked it out already.
  */
-export function stuckBooksScale(state: ItemState, asOfDay: number): number {
+export function stuckBooksScale(
+  state: ItemState,
+  asOfDay: number,
+  leftover = packLeftover(state, state.onHand ?? 0),
+): number {
   const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
   const since = Math.max(0, asOfDay - (Number.isFinite(lastDay) ? lastDay : state.firstDay))
   const { stalled, out } = restockFindings(state.restocks ?? NONE)
   const revealed = (foundEmpty + 1) / (foundEmpty + stalled + 2)
   // Stock that sales cannot take to 0 is stuck for certain: only a count (or a write-off) clears it.
-  if (packLeftover(state, state.onHand ?? 0) > 0) return revealed
+  if (leftover > 0) return revealed
   const shrinkRate = (missing + SHRINK_PRIOR_UNITS) / (days + SHRINK_PRIOR_DAYS)
   const nothingMissing = Math.exp(-shrinkRate * since)
   const notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
@@ -152,9 +157,14 @@ export function packLeftover(state: ItemState, onHand: number): number {
 }
 
 function greatestCommonDivisor(a: number, b: number): number {
+  // A temporary, not a destructuring swap: that built an array at every step (3 % of a replay).
   let x = a
   let y = b
-  while (y > 0) [x, y] = [y, x % y]
+  while (y > 0) {
+    const rest = x % y
+    x = y
+    y = rest
+  }
   return x
 }
 
