@@ -171,11 +171,11 @@ describe('cases where the engine once differed from the spec', () => {
   })
 
   test('a projected stock that is 0 but for the rounding of summed means runs out that day (the oracle missed it)', async () => {
-    // By hand: one in-stock day selling 0.9, so λ = (0.9 + 0.5) / (1 + 1) = 0.7 (flat week, too few
+    // By hand: one in-stock day selling 1.15, so λ = (1.15 + 0.25) / (1 + 1) = 0.7 (flat week, too few
     // days for weekday factors); 2.1 on hand last 2.1 / 0.7 = 3 days: out on 2026-03-04. Summed in
     // floating point, 0.7 + 0.7 + 0.7 = 2.0999999999999996 leaves 4e-16 "in stock" (README: within
     // 1e-12 of the units summed it is 0), which had moved the oracle's date a day later.
-    const lines = [event('1', 'sale', 1, 0.9, { on_hand: 2.1 })]
+    const lines = [event('1', 'sale', 1, 1.15, { on_hand: 2.1 })]
     expect(analyze(lines).final[0]?.expected_stockout_date).toBe('2026-03-04')
     expect((await oracle.run(lines, {}, [])).final[0]?.expected_stockout_date).toBe('2026-03-04')
   })

@@ -38,7 +38,7 @@ function weightedRate(units: number[]): number {
     weights += w
     weighted += w * y
   })
-  return (weighted + 0.5) / (weights + 1)
+  return (weighted + 0.25) / (weights + 1)
 }
 
 /**
@@ -208,7 +208,7 @@ describe('demand model', () => {
       const raw = perWeekday.map((b) => (b.units + 4 * observed) / ((b.days + 4) * observed))
       const sum = raw.reduce((a, b) => a + b, 0)
       return {
-        rate: (wy + 0.5) / (w1 + 1),
+        rate: (wy + 0.25) / (w1 + 1),
         dispersion: (3 * 2 + (days - 1) * ratio) / (3 + days - 1),
         days,
         weekday: observed === 0 || counted < 14 ? Array(7).fill(1) : raw.map((f) => (f * 7) / sum),
@@ -309,7 +309,7 @@ describe('demand model', () => {
       squares += w * w
       weighted += 4 * w
     }
-    const m = (weighted + 0.5) / (weights + 1)
+    const m = (weighted + 0.25) / (weights + 1)
     const n = (weights * weights) / squares
     const phi = (3 * 2 + (n - 1)) / (3 + n - 1)
     // Day 5 ran out after selling 1: E[X | X ≥ 1] = m / (1 − P(X = 0)), P(X = 0) = (1 + m/r)^−r for the
@@ -318,7 +318,7 @@ describe('demand model', () => {
     const wanted = m / (1 - (1 + m / r) ** -r)
     const w5 = 0.5 ** (4 / 14)
     expect(wanted).toBeGreaterThan(1)
-    expect(demandModel(state).rate).toBeCloseTo((weighted + w5 * wanted + 0.5) / (weights + w5 + 1), 12)
+    expect(demandModel(state).rate).toBeCloseTo((weighted + w5 * wanted + 0.25) / (weights + w5 + 1), 12)
     expect(demandModel(state).censoredDays).toBe(1)
   })
 
@@ -670,7 +670,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(state.reorders).toEqual([10, 3, 30])
     state.onHand = 12
     const model = demandModel(state)
-    // λ is just under 2 (the prior's half unit over a day): 12 − 10 units of position go in 2 days,
+    // λ is just under 2 (the prior's quarter unit over a day): 12 − 10 units of position go in 2 days,
     // the order is placed then and comes 3 days later, on day 5 of the 7-day horizon.
     expect(Math.ceil((12 - 10) / model.rate)).toBe(2)
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
@@ -688,9 +688,10 @@ describe('announcing items between orders: their own reorder rule', () => {
     state.leadTimeOverride = 21
     const model = demandModel(state)
     // As above, the first order is placed on day 2 and comes on day 5; it raises the position by 30,
-    // so the second is placed when 12 + 30 − 10 = 32 units have sold, on day 17, and comes on day 20;
-    // a third would be placed on day ⌈62/λ⌉ = 32.
-    expect(Math.ceil((12 + 30 - 10) / model.rate)).toBe(17)
+    // so the second is placed when 12 + 30 − 10 = 32 units have sold, on day 18, and comes on day 21,
+    // the horizon's last; a third would be placed on day ⌈62/λ⌉ = 34.
+    expect(Math.ceil((12 + 30 - 10) / model.rate)).toBe(18)
+    expect(Math.ceil((12 + 60 - 10) / model.rate)).toBe(34)
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
     const nothingComing = stockoutRisk(withoutRecord, config) as number
     const twice = Math.min(
@@ -700,13 +701,14 @@ describe('announcing items between orders: their own reorder rule', () => {
         12,
         [
           { day: 5, units: 30 },
-          { day: 20, units: 30 },
+          { day: 21, units: 30 },
         ],
         21,
       ),
     )
     expect(stockoutRisk(state, config)).toBeCloseTo((nothingComing + twice) / 2, 12)
-    expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.05)
+    // The second order, on the horizon's last day, spares the stockouts that day would have seen.
+    expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.01)
   })
 
   test('an item that orders every other day gets at most 8 of its next orders within a long horizon', () => {
@@ -723,11 +725,12 @@ describe('announcing items between orders: their own reorder rule', () => {
     state.onHand = 12
     state.leadTimeOverride = 30
     const model = demandModel(state)
-    // λ just under 2: the k-th order is placed once 12 + 4k − 10 units have sold, on days
-    // ⌈2/λ⌉ = 2, ⌈6/λ⌉ = 4, 6, 8, 10, 12, 14, 16 and (a ninth, left out) 18; each comes a day later.
-    expect(model.rate).toBeGreaterThan(1.875)
-    expect(model.rate).toBeLessThan(2)
-    const days = [3, 5, 7, 9, 11, 13, 15, 17]
+    // λ between 22/12 and 26/14 (the prior's quarter unit over a day pulls it below 2): the k-th
+    // order is placed once 12 + 4k − 10 units have sold, on days ⌈2/λ⌉ = 2, ⌈6/λ⌉ = 4, 6, 8, 10,
+    // ⌈22/λ⌉ = 12, ⌈26/λ⌉ = 15, ⌈30/λ⌉ = 17 and (a ninth, left out) 19; each comes a day later.
+    expect(model.rate).toBeGreaterThanOrEqual(22 / 12)
+    expect(model.rate).toBeLessThan(26 / 14)
+    const days = [3, 5, 7, 9, 11, 13, 16, 18]
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
     const nothingComing = stockoutRisk(withoutRecord, config) as number
     const chained = firstPassage(
@@ -1159,7 +1162,7 @@ describe('returns come back to the books', () => {
   const w1 = 2 ** (-1 / 14)
   const w2 = 2 ** (-2 / 14)
   const weights = 1 + w1 + w2
-  const rate = (4 * weights + 0.5) / (weights + 1)
+  const rate = (4 * weights + 0.25) / (weights + 1)
   const returnedPerDay = (2 * 1 + 1 * w1) / weights
   const events = [
     event('stock_count', 0, 100),
@@ -1214,7 +1217,7 @@ describe('write-offs leave the books', () => {
   const w1 = 2 ** (-1 / 14)
   const w2 = 2 ** (-2 / 14)
   const weights = 1 + w1 + w2
-  const rate = (4 * weights + 0.5) / (weights + 1)
+  const rate = (4 * weights + 0.25) / (weights + 1)
   const sales = [event('stock_count', 0, 100), event('sale', 0, 4), event('sale', 1, 4), event('sale', 2, 4)]
 
   test('the books fall by k = 1 − (ρ − ω)/λ of what sells: above 1 when more is written off than returned', () => {

@@ -49,7 +49,7 @@ N = NormalDist()
 FORGET_AFTER_DAYS = 90
 # README, risk version 2 (the constants are the README's words, in numbers).
 HALF_LIFE_DAYS = 14               # "a day's weight halves every 14 days back"
-PRIOR_UNITS, PRIOR_DAYS = 0.5, 1  # "a weak prior of half a unit over one day"
+PRIOR_UNITS, PRIOR_DAYS = 0.25, 1  # "a weak prior of a quarter of a unit over one day"
 WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
