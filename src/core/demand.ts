@@ -53,7 +53,7 @@ export const SALES_WINDOW_DAYS = 60
 export const HALF_LIFE_DAYS = 14
 /**
  * The rate's weak prior: a quarter of a unit seen over one day (λ = (Σw·y + 0.25) / (Σw + 1)). Half a
- * unit made slow movers' rates too high: over the ~20 days the weights add up to, it is 0.025 a day, more
+ * unit made slow movers' rates too high: over the ~20 days the weights add up to, it is 0.024 a day, more
  * than many spare parts sell (see the README's forty-second simulator).
  */
 export const PRIOR_UNITS = 0.25
