@@ -180,7 +180,7 @@ describe('demand model', () => {
     // that sold something counts with E[X | X ≥ its sales] under that model.
     type Model = { rate: number; dispersion: number; days: number; weekday: number[] }
     function dayByDay(state: ItemState, asOfDay: number, skipOut: boolean, censoredBy: Model | null = null) {
-      const start = Math.max(asOfDay - 59, state.firstDay)
+      const start = Math.max(asOfDay - 119, state.firstDay)
       const perWeekday = Array.from({ length: 7 }, () => ({ units: 0, days: 0 }))
       let [w1, w2, wy, wyy] = [0, 0, 0, 0]
       const isOut = (day: number) => (state.outDays ?? []).includes(day)
@@ -216,10 +216,10 @@ describe('demand model', () => {
     }
     fc.assert(
       fc.property(
-        fc.integer({ min: 1, max: 75 }),
-        fc.uniqueArray(fc.integer({ min: 0, max: 74 }), { maxLength: 60, size: 'max' }),
-        fc.uniqueArray(fc.integer({ min: 0, max: 74 }), { maxLength: 75, size: 'max' }),
-        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 60, maxLength: 60 }),
+        fc.integer({ min: 1, max: 140 }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 139 }), { maxLength: 120, size: 'max' }),
+        fc.uniqueArray(fc.integer({ min: 0, max: 139 }), { maxLength: 140, size: 'max' }),
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 120, maxLength: 120 }),
         fc.integer({ min: 0, max: 10 }),
         // Every day out of stock (the model then falls back to the sales as they are): often enough to test.
         fc.boolean(),

@@ -21,7 +21,7 @@ export interface DayClose {
   firstDay: number
   /** The lead time carried by the item's events (null: the configured default applies). */
   leadTimeOverride: number | null
-  /** Pairs (day, units sold) of D − 59 … D, as ItemState.sales; copied, the state moves on. */
+  /** Pairs (day, units sold) of D − 119 … D, as ItemState.sales; copied, the state moves on. */
   sales: number[]
   /** What the risk model reads beyond the metrics (ItemState's fields of the same names, copied). */
   outDays: number[]

@@ -59,7 +59,7 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   const lastOut = out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number)
   if ((state.onHand as number) <= 0 || lastOut > previous) return FOUND_OUT
   // The silence: the whole days since the last sale or day out of stock (a day out of stock is no
-  // silence), judged by what the item sold before it, within the 60 days the state holds.
+  // silence), judged by what the item sold before it, within the 120 days the state holds.
   const sales = state.sales
   const before = Math.max(sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number), lastOut)
   const silence = day - before - 1
@@ -127,7 +127,7 @@ export function stuckBooksScale(
 }
 
 /**
- * The pack size g of an item sold only in packs: on each of at least PACK_DAYS days of its 60 days'
+ * The pack size g of an item sold only in packs: on each of at least PACK_DAYS days of its 120 days'
  * sales (ItemState.sales) it sold a whole multiple of one size g > 1 (pairs of brake pads, sets of
  * four plugs, cases). 1 for any other item. Read from the days' totals, not kept per sale: one more
  * field on every item's state cost 64 bytes an item.

@@ -1,7 +1,7 @@
 // SPEC §3: the state of one item, updated in arrival order.
-// Kept small on purpose: the 60 days of sales the demand model reads (the metrics see 30 of them),
+// Kept small on purpose: the 120 days of sales the demand model reads (the metrics see 30 of them),
 // the event ids inside the deduplication window, and for the risk the out-of-stock days of those
-// 60 days, the open (and
+// 120 days, the open (and
 // recently settled) orders, the last deliveries, received orders and unannounced receipts, how the
 // last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
@@ -50,7 +50,7 @@ export class ItemState implements OrderBook {
   leadTimeOverride: number | null = null
   /** The latest alert episode, if any (see Episode.open). */
   episode: Episode | null = null
-  /** Pairs (day, units sold) for the days D − 59 … D that had sales, ascending by day. */
+  /** Pairs (day, units sold) for the days D − 119 … D that had sales, ascending by day. */
   sales: number[] | null = null
   /**
    * Triples (idHash(event_id), event_id, timestamp) of accepted events still inside the
@@ -58,7 +58,7 @@ export class ItemState implements OrderBook {
    * checks then never read an id string (each a separate object, often not in the cache).
    */
   recentIds: (string | number)[] | null = null
-  /** Days of D − 59 … D on which on-hand was known and ≤ 0 (their demand was censored), ascending. */
+  /** Days of D − 119 … D on which on-hand was known and ≤ 0 (their demand was censored), ascending. */
   outDays: number[] | null = null
   /** Open orders and recently settled ones (SPEC §3). */
   orders: Order[] | null = null

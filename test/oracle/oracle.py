@@ -54,7 +54,7 @@ WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
 LEVEL_DRIFT_PER_DAY = 0.02        # "the level itself drifts: θ = 0.02 of M² a day ahead"
-MEMORY_DAYS = 60                  # "from the item's own last 60 days"
+MEMORY_DAYS = 120                 # "from the item's own last 120 days"
 DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
 UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
 # (days late, share of the open units that arrive, weight); None = never comes.
@@ -66,7 +66,7 @@ RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
-PACK_DAYS = 5                    # "on each of at least 5 days of its 60 days' sales, a whole multiple of one size g > 1"
+PACK_DAYS = 5                    # "on each of at least 5 days of its 120 days' sales, a whole multiple of one size g > 1"
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
@@ -473,13 +473,13 @@ class Item:
     def note_restock(self, day):
         """README step 3½: what a restock found, noted before its units are added. Only restocks on the
         item's latest day D, with the stock known, one a day: 'out' (stock ≤ 0 now or on a day since the
-        restock before, of the last 60), 'stall' (g whole days since the last sale or day out, that day
-        within the last 60, with P(no sale in g days) ≤ 5 % under the demand model as of that day, from
-        the last 60 days' days), else None."""
+        restock before, of the last 120), 'stall' (g whole days since the last sale or day out, that day
+        within the last 120, with P(no sale in g days) ≤ 5 % under the demand model as of that day, from
+        the last 120 days' days), else None."""
         previous = self.restocks[-1][0] if self.restocks else None
         if self.on_hand is None or day < self.D or (previous is not None and day <= previous):
             return
-        outs = [d for d in self.out if day - MEMORY_DAYS + 1 <= d <= day]   # the last 60 days
+        outs = [d for d in self.out if day - MEMORY_DAYS + 1 <= d <= day]   # the last 120 days
         last_out = max(outs) if outs else None
         if self.on_hand <= 0 or (last_out is not None and (previous is None or last_out > previous)):
             found = "out"
@@ -528,7 +528,7 @@ class Item:
         return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
     def pack_leftover(self):
-        """README step 3½: an item sold only in packs of g (every day's sales of its last 60 with
+        """README step 3½: an item sold only in packs of g (every day's sales of its last 120 with
         sales, at least 5 of them, a whole multiple of g > 1) cannot sell on hand mod g."""
         days = [u for d, u in self.sold.items() if self.D - MEMORY_DAYS + 1 <= d <= self.D and u > 0]
         if len(days) < PACK_DAYS or not self.on_hand > 0 or not all(float(u).is_integer() for u in days):
@@ -556,7 +556,7 @@ class Item:
                 rec[1] += q
                 return
         # README: a receipt that found the shelf empty remembers the whole days it had stood out
-        # before it (those of the last 60 days the item still remembers).
+        # before it (those of the last 120 days the item still remembers).
         waited = 0
         if before is not None and before <= 0:
             while day - 1 - waited in self.out and day - 1 - waited >= self.D - MEMORY_DAYS + 1:
