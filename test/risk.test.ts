@@ -853,6 +853,39 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
   })
 
+  test('a silence still under way that the demand makes unlikely (at most 5 %) is a stall in progress: Bayes moves q towards stuck', () => {
+    // Counted 100 on day 0, 3 sold every day through day 19 (D): 40 on the books, counted right on D.
+    const events = [event('stock_count', 0, 100)]
+    for (let day = 0; day < 20; day++) events.push(event('sale', day, 3))
+    const state = stateOf(events)
+    state.counts = [state.asOfDay, 0, 0, 0]
+    const D = state.asOfDay
+    // No count found the shelf empty, no restock a stall: a stuck shelf is revealed at (0 + 1) / (0 + 2).
+    // Nothing missing since the count on D: e^(−(0 + ½) / (0 + 30) · τ), τ days since it.
+    const prior = (t: number) => Math.exp((-0.5 / 30) * (t - D))
+    const scaleOf = (q: number) => q + (1 - q) / 2
+    // The close of D + 1: the day after D may still be selling, no silent day yet: no update.
+    const next = demandModel(state, D + 1)
+    expect(stuckBooksScale(state, D + 1, 0, next)).toBeCloseTo(scaleOf(prior(D + 1)), 12)
+    // The close of D + 3: two whole days (D + 1, D + 2) without the 3 a day: P(no sale) under the model.
+    const model = demandModel(state, D + 3)
+    const mean = model.rate * 2
+    const chance = demandExactly(0, mean, varianceOver(model, mean, 2))
+    expect(chance).toBeLessThan(0.05)
+    const q = prior(D + 3)
+    const updated = (q * chance) / (q * chance + 1 - q)
+    expect(stuckBooksScale(state, D + 3, 0, model)).toBeCloseTo(scaleOf(updated), 12)
+    expect(scaleOf(updated)).toBeLessThan(scaleOf(q) - 0.2)
+    // A slow item's silence of the same length is likely (more than 5 %): q stays the prior.
+    const slow = stateOf([event('stock_count', 0, 100), event('sale', 0, 1), event('sale', 19, 1)])
+    slow.counts = [slow.asOfDay, 0, 0, 0]
+    const slowModel = demandModel(slow, D + 3)
+    expect(
+      demandExactly(0, slowModel.rate * 2, varianceOver(slowModel, slowModel.rate * 2, 2)),
+    ).toBeGreaterThan(0.05)
+    expect(stuckBooksScale(slow, D + 3, 0, slowModel)).toBeCloseTo(scaleOf(prior(D + 3)), 12)
+  })
+
   test('an item sold only in packs: a stock that is not a whole number of packs is stuck for certain, revealed by a count at 1 / (stalls + 2)', () => {
     // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven days of
     // sales, each a multiple of 2.

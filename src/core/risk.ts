@@ -208,7 +208,7 @@ function riskWithModel(
   if (onHand === null) return null
   if (onHand <= 0) return 1
   const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay, packLeftoverUnits)
+  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay, packLeftoverUnits, model)
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */

@@ -9,7 +9,8 @@
 // on_hand that differs from the books: state.ts) notes how many units it found missing from the
 // books (or over) and over how many days, and whether it found the shelf empty while the books
 // showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
-// items' books are off by some units at any time). The risk is scaled by stuckBooksScale.
+// items' books are off by some units at any time). A silence still under way that the item's demand
+// makes unlikely says the same of now. The risk is scaled by stuckBooksScale.
 // An item sold only in packs (each day's sales a multiple of one size above 1) is stuck for certain
 // when its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
@@ -68,6 +69,23 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   return model !== null && silenceChance(model, silence) <= STALL_CHANCE ? FOUND_STALLED : FOUND_NOTHING
 }
 
+/**
+ * The whole days before `asOfDay` without a sale since the last sale, day out of stock, restock or
+ * count (the as-of day itself may still be under way).
+ */
+function silentDays(state: ItemState, asOfDay: number, lastCount: number): number {
+  const sales = state.sales
+  const out = state.outDays
+  const restocks = state.restocks
+  const since = Math.max(
+    sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number),
+    out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number),
+    restocks === null ? Number.NEGATIVE_INFINITY : (restocks[restocks.length - 2] as number),
+    lastCount,
+  )
+  return asOfDay - since - 1
+}
+
 /** P(no sale at all over `days` days) under the demand model. */
 function silenceChance(model: DemandModel, days: number): number {
   const mean = model.rate * days
@@ -104,6 +122,8 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
  *      item's counts found missing, net, + SHRINK_PRIOR_UNITS) / (the days they covered +
  *      SHRINK_PRIOR_DAYS), τ days since the last count, or since the item's first day before any),
  *      and no habit of stalling, 1 − stalls / (stalls + outs + STALL_PRIOR_OUTS) of its restocks;
+ *      then, when a silence still under way is a stall by the restocks' test (P ≤ STALL_CHANCE under
+ *      `model`, the item's demand), q·P / (q·P + 1 − q): a stuck shelf is silent for certain;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
  *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
  * Stock that an item sold only in packs cannot sell (packLeftover) is stuck for certain: c alone;
@@ -113,6 +133,7 @@ export function stuckBooksScale(
   state: ItemState,
   asOfDay: number,
   leftover = packLeftover(state, state.onHand ?? 0),
+  model?: DemandModel,
 ): number {
   const { missing, days, foundEmpty, lastDay } = countFindings(state.counts ?? NONE)
   const since = Math.max(0, asOfDay - (Number.isFinite(lastDay) ? lastDay : state.firstDay))
@@ -122,7 +143,14 @@ export function stuckBooksScale(
   if (leftover > 0) return revealed
   const shrinkRate = (missing + SHRINK_PRIOR_UNITS) / (days + SHRINK_PRIOR_DAYS)
   const nothingMissing = Math.exp(-shrinkRate * since)
-  const notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
+  let notStuck = nothingMissing * (1 - stalled / (stalled + out + STALL_PRIOR_OUTS))
+  // A silence still under way that the item's demand makes unlikely is a stall in progress: the
+  // books' last units are likelier not on the shelf (Bayes: a stuck shelf is silent for certain).
+  const silence = silentDays(state, asOfDay, Number.isFinite(lastDay) ? lastDay : Number.NEGATIVE_INFINITY)
+  if (silence > 0 && model !== undefined) {
+    const chance = silenceChance(model, silence)
+    if (chance <= STALL_CHANCE) notStuck = (notStuck * chance) / (notStuck * chance + 1 - notStuck)
+  }
   return notStuck + (1 - notStuck) * revealed
 }
 

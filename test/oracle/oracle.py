@@ -512,10 +512,13 @@ class Item:
         self.counts.append([day, max(0, day - since), missing, empty])
         del self.counts[:-COUNT_RECORD]
 
-    def stuck_books_scale(self, D):
+    def stuck_books_scale(self, D, books):
         """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
         r = (max(0, the net units missing) + ½) / (days covered + 30) of the noted counts, τ = days since the last
-        count (before any: since the item's first day); c = (counts that found the shelf empty + 1) / (those + stalls + 2)."""
+        count (before any: since the item's first day); c = (counts that found the shelf empty + 1) / (those + stalls + 2).
+        A silence under way: g = whole days before D since the last sale or day out (of the memory), restock noted
+        or count (the item's first day − 1 before any); when P(no sale in g days) under the books' model ≤ 5 %,
+        q ← q·P / (q·P + 1 − q)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
         outs = sum(1 for _, found in self.restocks if found == "out")
         missing = max(0.0, math.fsum(c[2] for c in self.counts))
@@ -525,6 +528,19 @@ class Item:
         if self.pack_leftover() > 0:
             return (empties + 1) / (empties + stalls + 2)   # README: stuck for certain
         q = math.exp(-(missing + SHRINK_PRIOR_UNITS) / (covered + SHRINK_PRIOR_DAYS) * tau) * (1 - stalls / (stalls + outs + STALL_PRIOR_OUTS))
+        oldest = self.D - MEMORY_DAYS + 1
+        sold = [d for d, units in self.sold.items() if units > 0 and d >= oldest]
+        outs_kept = [d for d in self.out if d >= oldest]
+        since = max([max(sold) if sold else self.first_day - 1]
+                    + ([max(outs_kept)] if outs_kept else [])
+                    + ([self.restocks[-1][0]] if self.restocks else [])
+                    + ([self.counts[-1][0]] if self.counts else []))
+        quiet = D - since - 1
+        if quiet > 0:
+            m = books["rate"] * quiet
+            chance = 1 - nb_at_least(1, m, self.var_of(books, m, quiet))
+            if chance <= STALL_CHANCE:
+                q = q * chance / (q * chance + 1 - q)
         return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
     def pack_leftover(self):
@@ -847,7 +863,7 @@ class Item:
                 else:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.first_passage(books, rc, h)) for w, rc in sc) / total
-                risk *= self.stuck_books_scale(D)
+                risk *= self.stuck_books_scale(D, books)
         if position is None:
             rq = None
         elif position <= rop:
