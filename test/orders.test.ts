@@ -187,6 +187,33 @@ describe('open orders (SPEC §3)', () => {
   })
 })
 
+describe('the records of deliveries and reorders learn only from receipts that can be told apart', () => {
+  test('a receipt naming no order, taken by an order overdue by more than its own lead time, is not entered', () => {
+    const state = stateOf([
+      event('stock_count', 0, 50),
+      po('OLD', 10, 1, 2), // lead 1 day (placed day 1, expected day 2); it never comes
+      po('NEW', 10, 9, 10), // placed day 9, expected day 10
+      // Day 10, no order named: SPEC §3 nets it against OLD (the earliest expected), 8 days overdue,
+      // more than its 1-day lead: likelier NEW's goods, so neither record learns an 8-day lateness.
+      receipt(10, 10),
+      receipt(10, 11, 'NEW'), // named: 1 day late against day 10, in full; 2 days from its placing
+    ])
+    expect(openOf(state)).toEqual({ OLD: 0, NEW: 0 })
+    expect(state.deliveries).toEqual([1, 1])
+    expect(state.reorders).toEqual([50 + 10, 2, 10])
+  })
+
+  test('one naming no order, taken by an order within its lead of its day, is entered as before', () => {
+    const state = stateOf([
+      event('stock_count', 0, 50),
+      po('P1', 10, 1, 5), // lead 4 days
+      receipt(10, 8), // 3 days late (not more than 4): entered
+    ])
+    expect(state.deliveries).toEqual([3, 1])
+    expect(state.reorders).toEqual([50, 7, 10])
+  })
+})
+
 describe("undated orders: awaited by the item's own lead (risk, not SPEC §3's expected day)", () => {
   test("an order dated by LEAD_TIME_DAYS alone is undated; expected_at or the item's lead_time_days date it", () => {
     const undatedOf = (events: ReturnType<typeof event>[]) => stateOf(events).orders?.[0]?.undated

@@ -161,10 +161,18 @@ export function receive(
     const order = earliestOpen(book.orders)
     if (order === undefined) break
     const taken = Math.min(rest, openQuantity(order))
+    // Taken by an order already overdue by more than its own lead time, a receipt that names none is
+    // likelier a later order's: it teaches the records nothing (they would learn weeks-long leads).
+    if (overdueByItsLead(order, book, day)) order.recorded = true
     receiveAgainst(book, order, taken, day)
     rest -= taken
   }
   if (rest === event.quantity) recordUnplanned(book, day, rest, onHandBefore ?? Number.NaN, daysOut)
+}
+
+/** Whether `day` is later than the day the risk awaits the order by more than its lead (placed to expected, at least a day). */
+function overdueByItsLead(order: Order, book: OrderBook, day: number): boolean {
+  return day - awaitedDay(order, book.reorders) > Math.max(1, order.expectedDay - order.placedDay)
 }
 
 /** Numbers per receipt of OrderBook.unplanned. */

@@ -465,6 +465,10 @@ class Item:
             if o is None:
                 break
             taken = min(rest, o.open())
+            # README: taken by an order overdue by more than its own lead time (its first order's day to
+            # its expected day, at least 1), a receipt naming no order is not entered in the records.
+            if day - self.awaited(o) > max(1, o.expected - o.placed_day):
+                o.recorded = True
             self.receive_against(o, taken, day)
             rest -= taken
         if rest == q:                # no open order: an unplanned receipt
