@@ -650,6 +650,68 @@ describe('items that never announce their orders', () => {
   })
 })
 
+describe('items topped up to a par level without announcing it', () => {
+  test('receipts that leave the stock at one level while their units vary: half the weight tops up to it at the recorded gaps', () => {
+    // 20 counted on day 0; receipts on days 3, 6 and 9 (after the day's sale) bring 8, 10 and 6 back
+    // to 20 from 12, 10 and 14: the levels after them do not vary, the units do: a par level of 20,
+    // gaps of 3 and 3 days. Then 9 more sold on days 10–13: 11 on hand on D = day 13.
+    const sold = [2, 3, 1, 2, 3, 3, 4, 2, 2, 2, 2, 2, 3, 2]
+    const built = [event('stock_count', 0, 20)]
+    let books = 20
+    sold.forEach((units, day) => {
+      built.push(event('sale', day, units))
+      books -= units
+      if (day === 3 || day === 6 || day === 9) {
+        built.push(event('restock', day, 20 - books))
+        books = 20
+      }
+    })
+    const state = countedOnD(stateOf(built))
+    expect(state.unplanned).toEqual([START + 3, 8, 12, 0, START + 6, 10, 10, 0, START + 9, 6, 14, 0])
+    expect(state.onHand).toBe(11)
+    const model = booksModel(demandModel(state))
+    const h = 7
+    // The first receipt: at the levels 12, 14 (above 11: tomorrow) and 10 (one unit away: tomorrow at
+    // λ > 1), and the pseudo-receipt's 2λ; no gap of the record (3, 3) is longer than the 4 days since
+    // the last receipt. Fixed form: the mean units (λ·14 + 24) / 4 every ⌈units / λ⌉ days.
+    expect(model.rate).toBeGreaterThan(1)
+    const pseudoDay = Math.ceil((11 - 2 * model.rate) / model.rate)
+    const units = (model.rate * 14 + 24) / 4
+    const spacing = Math.ceil(units / model.rate)
+    const chain = (first: number, every: number, size: number) => {
+      const receipts = []
+      for (let day = first; day <= h; day += every) receipts.push({ day, units: size })
+      return receipts
+    }
+    const nothingComing = firstPassage(model, 11, [], h)
+    const fixed = (first: number) =>
+      Math.min(nothingComing, firstPassage(model, 11, chain(first, spacing, units), h))
+    // Top-up form: 11 must outlast the demand until the first receipt, 20 each 3-day stretch after it.
+    const topUp = (first: number) => {
+      let survive = 1
+      let level = 11
+      let last = 0
+      for (const day of [...chain(first, 3, 20).map((r) => r.day), h + 1]) {
+        if (day - 1 > last) {
+          const mean = meanBetween(model, last, day - 1)
+          survive *= 1 - demandAtLeast(level, mean, varianceOver(model, mean, day - 1 - last))
+          last = day - 1
+        }
+        level = 20
+      }
+      return Math.min(nothingComing, 1 - survive)
+    }
+    // Weights: none 1, tomorrow 3, the pseudo-receipt's day 1; each half fixed, half topped up.
+    const expected =
+      (0.5 * (nothingComing + 3 * fixed(1) + fixed(pseudoDay)) +
+        0.5 * (nothingComing + 3 * topUp(1) + topUp(pseudoDay))) /
+      5
+    expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
+    // Topping up to 20 every 3 days keeps the stock safer than the mean receipt at its spacing.
+    expect(topUp(1)).toBeLessThan(fixed(1))
+  })
+})
+
 describe('announcing items between orders: their own reorder rule', () => {
   /**
    * 20 on hand, 2 a day (days 0–19); an order A of 30 placed on day 5 with 10 on hand and nothing

@@ -22,7 +22,8 @@
 // past it while another is not does not come in it: the record learns only from orders that came,
 // so an order later than a scenario says is as likely one that never comes (bringing it tomorrow
 // made late suppliers' risk too low). Items that never announce an order get scenarios from their
-// unannounced receipts instead (unannouncedScenarios); items that announce them also from the orders they
+// unannounced receipts instead (unannouncedScenarios; half of their weight on top-ups to a par level
+// when the receipts leave the stock at one level: topUpPassage); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due). The risk is the weighted mean over scenarios.
 //
@@ -66,6 +67,10 @@ export const PRIOR_RECEIPT_COVER_DAYS = 2
  * (the scores of 59 streams did not move between 5 and no bound).
  */
 export const MAX_CHAINED_RECEIPTS = 8
+/** The share of an unannounced supplier's scenarios given to top-ups to its par level, when its record reads as one. */
+export const PAR_SHARE = 0.5
+/** Receipts with a known level needed before their rule is read as a par level. */
+export const PAR_MIN_RECEIPTS = 3
 /** A risk below this is as good as none: its receipts are not worked out. */
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
@@ -238,15 +243,20 @@ function shelfRisk(
   const beforeFirstReceipt = new Map<number, number>([[horizon, nothingComing]])
   // Scenarios often bring the same receipts within the horizon (two latenesses both past it, say).
   const seen: Receipt[][] = []
+  const seenTopUp: boolean[] = []
   const passages: number[] = []
   for (let i = 0; i < scenarios.length; i++) {
-    const { weight, receipts } = scenarios[i] as Scenario
+    const { weight, receipts, topUp } = scenarios[i] as Scenario
     const within = inHorizon(receipts, horizon)
     let j = 0
-    while (j < seen.length && !sameReceipts(seen[j] as Receipt[], within)) j++
+    while (j < seen.length && !(sameReceipts(seen[j] as Receipt[], within) && seenTopUp[j] === !!topUp)) j++
     if (j === seen.length) {
       seen.push(within)
-      passages.push(Math.min(nothingComing, firstPassage(model, onHand, within, horizon, beforeFirstReceipt)))
+      seenTopUp.push(!!topUp)
+      const passage = topUp
+        ? topUpPassage(model, onHand, within, horizon)
+        : firstPassage(model, onHand, within, horizon, beforeFirstReceipt)
+      passages.push(Math.min(nothingComing, passage))
     }
     risk += weight * (passages[j] as number)
     weights += weight
@@ -267,6 +277,8 @@ function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
 interface Scenario {
   weight: number
   receipts: Receipt[]
+  /** The receipts top the stock up to their `units` (a par level) instead of adding them. */
+  topUp?: boolean
 }
 
 /**
@@ -470,13 +482,62 @@ function unannouncedScenarios(
   // The supplier's rule goes on working: each receipt brings the mean units, and the next comes once
   // those have sold.
   const spacing = Math.max(1, Math.ceil(withoutDust(units / model.rate)))
+  // When the record reads as a par level, half of each scenario's weight goes to top-ups to it instead,
+  // one scenario per remembered gap between receipts: the rule behind the receipts is not seen, and
+  // the par form alone lost where a heat spell or a skipped visit beat the par (README).
+  const par = parLevel(record)
+  const toppedUp: Scenario[] = []
   for (const scenario of scenarios) {
     const first = scenario.receipts[0]
+    if (par !== null) {
+      const share = scenario.weight * PAR_SHARE
+      if (first === undefined) toppedUp.push({ weight: share, receipts: [], topUp: true })
+      else
+        for (const gap of par.gaps) {
+          const receipts: Receipt[] = []
+          for (let day = first.day; day <= horizon; day += gap) receipts.push({ day, units: par.level })
+          toppedUp.push({ weight: share / par.gaps.length, receipts, topUp: true })
+        }
+      scenario.weight -= share
+    }
     if (first !== undefined)
       for (let day = first.day + spacing; day <= horizon; day += spacing)
         scenario.receipts.push({ day, units })
   }
-  return scenarios
+  return par === null ? scenarios : scenarios.concat(toppedUp)
+}
+
+/**
+ * A supplier that tops the shelf up to a par level (route drivers, a wholesaler's daily order-up-to)
+ * leaves the stock at about the same level each time, its units following what sold; one that sends
+ * a fixed quantity brings about the same units, the level after following the stock it found. The
+ * par level (the mean level after the receipts with a known level) and the days between the
+ * remembered receipts, when the levels after vary less than the units (at least PAR_MIN_RECEIPTS
+ * known levels); null otherwise.
+ */
+function parLevel(record: readonly number[]): { level: number; gaps: number[] } | null {
+  let n = 0
+  let after = 0
+  let afterSquares = 0
+  let units = 0
+  let unitSquares = 0
+  for (let i = 0; i < record.length; i += UNPLANNED_FIELDS) {
+    const level = record[i + 2] as number
+    if (Number.isNaN(level)) continue
+    const u = record[i + 1] as number
+    n++
+    after += level + u
+    afterSquares += (level + u) ** 2
+    units += u
+    unitSquares += u * u
+  }
+  if (n < PAR_MIN_RECEIPTS) return null
+  const level = after / n
+  if (!(level > 0) || afterSquares / n - level * level >= unitSquares / n - (units / n) ** 2) return null
+  const gaps: number[] = []
+  for (let i = UNPLANNED_FIELDS; i < record.length; i += UNPLANNED_FIELDS)
+    gaps.push(Math.max(1, (record[i] as number) - (record[i - UNPLANNED_FIELDS] as number)))
+  return gaps.length === 0 ? null : { level, gaps }
 }
 
 function neverAnnounces(state: ItemState): boolean {
@@ -606,6 +667,27 @@ export function firstPassage(
     level = withoutDust(level)
   }
   return Math.min(1, risk)
+}
+
+/**
+ * P(the stock reaches 0 on some day 1 … horizon) when each receipt tops it up to its `units` (a par
+ * level): the stock on hand must outlast the demand until the first receipt, and the par level each
+ * stretch between receipts (the stretches' demands taken as independent).
+ */
+function topUpPassage(model: DemandModel, onHand: number, receipts: Receipt[], horizon: number): number {
+  let survive = 1
+  let level = onHand
+  let last = 0
+  for (let i = 0; i <= receipts.length; i++) {
+    const day = i < receipts.length ? (receipts[i] as Receipt).day - 1 : horizon
+    if (day > last) {
+      const mean = meanBetween(model, last, day)
+      survive *= 1 - demandAtLeast(level, mean, varianceOver(model, mean, day - last))
+      last = day
+    }
+    if (i < receipts.length) level = (receipts[i] as Receipt).units
+  }
+  return 1 - survive
 }
 
 /**

@@ -62,6 +62,8 @@ PSEUDO_DELIVERIES = ((0, Fraction(1), 2.0), (2, Fraction(1), 0.4), (5, Fraction(
                      (10, Fraction(1), 0.2), (None, Fraction(0), 0.1))
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
+PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
+PAR_MIN_RECEIPTS = 3              # "at least 3 receipts with a known level"
 RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
@@ -81,6 +83,11 @@ ENGINE_DEVIATIONS = set()
 
 class Reject(Exception):
     pass
+
+
+class TopUp(list):
+    """Receipts (day, par level) that top the stock up to the level instead of adding units."""
+
 
 
 # ---------------------------------------------------------------- calendar
@@ -759,12 +766,59 @@ class Item:
                 firsts.extend(gap - since for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
             # README: after the next receipt, one more each time the mean receipt has sold.
             every = max(1, math.ceil(without_dust(size / lam)))
-            return [(NOTHING_COMES_WEIGHT, [])] + [
+            fixed = [(NOTHING_COMES_WEIGHT, [])] + [
                 (1.0, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
                 for first in firsts]
+            par = self.par_level()
+            if par is None:
+                return fixed
+            # README: a record that reads as a par level gives half of each scenario's weight to top-ups
+            # to it, one scenario per gap between the remembered receipts.
+            level, gaps = par
+            topped = [(NOTHING_COMES_WEIGHT * PAR_SHARE, TopUp())]
+            for first in firsts:
+                for gap in gaps:
+                    topped.append((PAR_SHARE / len(gaps), TopUp((d, level) for d in range(first, h + 1, gap))))
+            return [(w * (1 - PAR_SHARE), r) for w, r in fixed] + topped
         if self.reorders:
             return self.reorder_scenarios(model, D, h)
         return []
+
+    def par_level(self):
+        """README: (the mean level after the unplanned receipts with a known level, the days between
+        consecutive remembered receipts, each at least 1) when those levels' variance is below that of
+        their units, with at least 3 known levels; else None. Plain sums in record order (as the engine)."""
+        known = [(before, units) for _, units, before, _ in self.unplanned if before is not None]
+        n = len(known)
+        if n < PAR_MIN_RECEIPTS:
+            return None
+        after = after_sq = u_sum = u_sq = 0.0
+        for before, units in known:
+            after += before + units
+            after_sq += (before + units) ** 2
+            u_sum += units
+            u_sq += units * units
+        level = after / n
+        if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
+            return None
+        days = [rec[0] for rec in self.unplanned]
+        return level, [max(1, b - a) for a, b in zip(days, days[1:])]
+
+    def top_up_passage(self, model, receipts, h):
+        """README: receipts that top the stock up to a par level: P(stock ≤ 0 on some day 1 … h) =
+        1 − P(the demand before the first receipt < on hand) · Π over the stretches between receipts
+        (and the last to h) of P(its demand < the level), the stretches independent."""
+        survive, level, last = 1.0, self.on_hand, 0
+        for day, par in sorted(receipts) + [(h + 1, None)]:
+            if day > h + 1:
+                break
+            if day - 1 > last:
+                m = self.mean_between(model, last, day - 1)
+                survive *= 1 - nb_at_least(level, m, self.var_of(model, m, day - 1 - last))
+                last = day - 1
+            if par is not None:
+                level = par
+        return 1 - survive
 
     def reorder_scenarios(self, model, D, h):
         """README: an announcing item's own reorder rule may bring orders within the horizon (placed
@@ -866,7 +920,8 @@ class Item:
                     risk = alone
                 else:
                     total = math.fsum(w for w, _ in sc)
-                    risk = math.fsum(w * min(alone, self.first_passage(books, rc, h)) for w, rc in sc) / total
+                    risk = math.fsum(w * min(alone, self.top_up_passage(books, rc, h) if isinstance(rc, TopUp)
+                                             else self.first_passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D, books)
         if position is None:
             rq = None
