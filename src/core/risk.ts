@@ -489,15 +489,14 @@ function unannouncedScenarios(
   const toppedUp: Scenario[] = []
   for (const scenario of scenarios) {
     const first = scenario.receipts[0]
-    if (par !== null) {
+    // "Nothing comes" reads the same either way: it keeps its whole weight.
+    if (par !== null && first !== undefined) {
       const share = scenario.weight * PAR_SHARE
-      if (first === undefined) toppedUp.push({ weight: share, receipts: [], topUp: true })
-      else
-        for (const gap of par.gaps) {
-          const receipts: Receipt[] = []
-          for (let day = first.day; day <= horizon; day += gap) receipts.push({ day, units: par.level })
-          toppedUp.push({ weight: share / par.gaps.length, receipts, topUp: true })
-        }
+      for (const gap of par.gaps) {
+        const receipts: Receipt[] = []
+        for (let day = first.day; day <= horizon; day += gap) receipts.push({ day, units: par.level })
+        toppedUp.push({ weight: share / par.gaps.length, receipts, topUp: true })
+      }
       scenario.weight -= share
     }
     if (first !== undefined)
