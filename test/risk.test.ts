@@ -16,7 +16,7 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { assessRisk, firstPassage, riskLevel, stockoutRisk } from '../src/core/risk.ts'
-import { PACK_DAYS, packSize, restockFindings, stuckBooksScale } from '../src/core/stalls.ts'
+import { PACK_DAYS, packSize, restockFindings, revealRisk, stuckBooksScale } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
@@ -1050,13 +1050,58 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(state.counts).toEqual([START + 3, 3, 3, 0, START + 6, 3, 12, 1])
     // The restock on day 7 found it out of stock: no stall. As of day 7: 15 missing over 6 days (and the
     // prior's half unit over 30), 1 day since the last count: not stuck e^(−15.5/36); found empty once:
-    // revealed at (1 + 1) / (1 + 0 + 2).
+    // revealed at (1 + 1) / (1 + 0 + 2). And a second way to 0: the count that found the shelf empty
+    // had 12 on the books, at least half of the 4 now; one such reveal over the 6 days the counts
+    // covered (+ 30): 1 − e^(−7/36) over the 7-day horizon.
     expect(state.restocks).toEqual([START + 7, OUT])
     state.onHand = 4
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
     const notStuck = Math.exp(-15.5 / 36)
-    expect(stockoutRisk(state, config)).toBeCloseTo(unscaled * (notStuck + ((1 - notStuck) * 2) / 3), 12)
+    const scaled = unscaled * (notStuck + ((1 - notStuck) * 2) / 3)
+    expect(stockoutRisk(state, config)).toBeCloseTo(1 - (1 - scaled) * Math.exp(-7 / 36), 12)
+    // 30 on the books: the reveal's 12 is less than half of it, no precedent.
+    state.onHand = 30
+    const far = withoutRecord(state)
+    expect(stockoutRisk(state, config)).toBeCloseTo(far * (notStuck + ((1 - notStuck) * 2) / 3), 12)
+  })
+
+  test('counts that found the shelf empty with about as much on the books make a second way to 0', () => {
+    // Three counts over 40 days: the shelf found empty with 10 on the books, then with 3, then one
+    // found 1 over. The reveals with at least half of the stock on the books recur at their rate per
+    // day of counting: k / (40 + 30) a day, over the horizon's h days.
+    const counts = [START + 20, 20, 10, 1, START + 30, 10, 3, 1, START + 40, 10, -1, 0]
+    expect(revealRisk(counts, 8, 7)).toBeCloseTo(1 - Math.exp(-7 / 70), 15)
+    expect(revealRisk(counts, 6, 7)).toBeCloseTo(1 - Math.exp(-14 / 70), 15)
+    expect(revealRisk(counts, 6, 14)).toBeCloseTo(1 - Math.exp(-28 / 70), 15)
+    expect(revealRisk(counts, 21, 7)).toBe(0)
+    expect(revealRisk(null, 1, 7)).toBe(0)
+    // A count that found stock missing but the shelf not empty is no reveal.
+    expect(revealRisk([START + 10, 10, 10, 0], 1, 7)).toBe(0)
+  })
+
+  test('the bound the alerts take keeps its promise with a reveal: below the threshold, or the exact risk', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.double({ min: 0.001, max: 0.9, noNaN: true }),
+        (onHand, revealedWith, threshold) => {
+          const events = [event('stock_count', 0, 40)]
+          for (let day = 0; day < 14; day++) events.push(event('sale', day, 2))
+          events.push(event('stock_count', 14, 0), event('restock', 15, 40), event('sale', 16, 1))
+          const state = stateOf(events)
+          ;(state.counts as number[])[2 + 4 * ((state.counts as number[]).length / 4 - 1)] = revealedWith
+          state.onHand = onHand
+          const exact = stockoutRisk(state, config) as number
+          const bounded = stockoutRisk(state, config, state.asOfDay, threshold) as number
+          if (bounded !== exact) {
+            expect(bounded).toBeGreaterThanOrEqual(exact - 1e-15)
+            expect(bounded).toBeLessThan(threshold)
+          }
+        },
+      ),
+    )
   })
 
   test('an on_hand that agrees with the books is no count: an echo of the books finds nothing', () => {

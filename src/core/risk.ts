@@ -43,7 +43,14 @@ import {
   openQuantity,
   UNPLANNED_FIELDS,
 } from './orders.ts'
-import { countFindings, packLeftover, packSize, restockFindings, stuckBooksScale } from './stalls.ts'
+import {
+  countFindings,
+  packLeftover,
+  packSize,
+  restockFindings,
+  revealRisk,
+  stuckBooksScale,
+} from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 export const RISK_LEVELS = ['unknown', 'low', 'medium', 'high', 'critical'] as const
@@ -212,8 +219,13 @@ function riskWithModel(
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
-  const risk = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, unlessBelow)
-  return risk === 0 ? risk : risk * stuckBooksScale(state, asOfDay, packLeftoverUnits, model)
+  // A count that finds the shelf empty takes the books to 0 whatever the demand: a second way there.
+  // With it, the bound below which the shelf's risk may be given as a bound moves down to match.
+  const revealed = revealRisk(state.counts, onHand, horizon)
+  const belowFirst = revealed > 0 ? Math.max(0, (unlessBelow - revealed) / (1 - revealed)) : unlessBelow
+  const shelf = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, belowFirst)
+  const risk = shelf === 0 ? shelf : shelf * stuckBooksScale(state, asOfDay, packLeftoverUnits, model)
+  return revealed > 0 ? 1 - (1 - risk) * (1 - revealed) : risk
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */

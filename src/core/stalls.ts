@@ -32,6 +32,8 @@ export const SHRINK_PRIOR_DAYS = 30
 export const PACK_DAYS = 5
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
+/** Days of counting added to those the noted counts covered, for the rate of reveals (revealRisk). */
+export const REVEAL_PRIOR_DAYS = 30
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
 export const STALL_PRIOR_OUTS = 2
 
@@ -152,6 +154,26 @@ export function stuckBooksScale(
     if (chance <= STALL_CHANCE) notStuck = (notStuck * chance) / (notStuck * chance + 1 - notStuck)
   }
   return notStuck + (1 - notStuck) * revealed
+}
+
+/**
+ * P(a count finds the shelf empty within the next `horizon` days while the books still show stock),
+ * a way to 0 that no demand explains: the books drift above the shelf (theft, damage, mis-scans)
+ * until a count, a clerk's gap scan or a failed pick finds nothing there. Its precedents are the
+ * noted counts that found the shelf empty while the books showed at least half of `onHand` (phantom
+ * stock of that size has been this item's habit); they recur at their rate per day the counts
+ * covered, REVEAL_PRIOR_DAYS added so that one reveal is not yet a habit: 1 − e^(−k·h / (days + 30)).
+ * 0 for an item whose counts never found that.
+ */
+export function revealRisk(counts: readonly number[] | null, onHand: number, horizon: number): number {
+  if (counts === null) return 0
+  let reveals = 0
+  let days = 0
+  for (let i = 0; i < counts.length; i += 4) {
+    days += counts[i + 1] as number
+    if (counts[i + 3] === 1 && (counts[i + 2] as number) >= onHand / 2) reveals++
+  }
+  return reveals === 0 ? 0 : 1 - Math.exp((-reveals * horizon) / (days + REVEAL_PRIOR_DAYS))
 }
 
 /**

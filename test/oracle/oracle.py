@@ -72,6 +72,7 @@ PACK_DAYS = 5                    # "on each of at least 5 days of its 120 days' 
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
+REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -554,6 +555,15 @@ class Item:
                 q = q * chance / (q * chance + 1 - q)
         return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
 
+    def reveal_risk(self, I, h):
+        """README step 3½: a count finding the shelf empty takes the books to 0 whatever the demand. Its
+        precedents: the noted counts that found the shelf empty while the books showed at least I/2; k of
+        them over the days the counts covered: 1 − e^(−k·h / (days + 30)); 0 when k = 0."""
+        k = sum(1 for c in self.counts if c[3] and c[2] >= I / 2)
+        if k == 0:
+            return 0.0
+        return 1 - math.exp(-k * h / (sum(c[1] for c in self.counts) + REVEAL_PRIOR_DAYS))
+
     def pack_leftover(self):
         """README step 3½: an item sold only in packs of g (every day's sales of its last 120 with
         sales, at least 5 of them, a whole multiple of g > 1) cannot sell on hand mod g."""
@@ -923,6 +933,9 @@ class Item:
                     risk = math.fsum(w * min(alone, self.top_up_passage(books, rc, h) if isinstance(rc, TopUp)
                                              else self.first_passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D, books)
+                revealed = self.reveal_risk(I, h)
+                if revealed > 0:
+                    risk = 1 - (1 - risk) * (1 - revealed)
         if position is None:
             rq = None
         elif position <= rop:
