@@ -413,7 +413,7 @@ describe('open orders, late and short deliveries', () => {
 
   test('an overdue order: the scenarios it is already past are ruled out, the others keep their weights', () => {
     // P1 (40) was expected on day 26, three days before D = 29, and has not come. Of the prior's
-    // pseudo-deliveries (0 late, 1), (2, 0.4), (5 late, 70 %, 0.3), (10, 0.2), (never, 0.1) it is past
+    // pseudo-deliveries (0 late, 2), (2, 0.4), (5 late, 70 %, 0.3), (10, 0.2), (never, 0.3) it is past
     // the first two; the rest say: day 31 with 28 units, day 36 with 40 (the horizon's last day), never.
     const state = itemWith([order('P1', 40, 26, 20)])
     expect(state.deliveries).toBeNull()
@@ -422,7 +422,7 @@ describe('open orders, late and short deliveries', () => {
     const passage = (receipts: { day: number; units: number }[]) =>
       Math.min(nothing, firstPassage(model, 12, receipts, 7))
     const expected =
-      (0.3 * passage([{ day: 2, units: 28 }]) + 0.2 * passage([{ day: 7, units: 40 }]) + 0.1 * nothing) / 0.6
+      (0.3 * passage([{ day: 2, units: 28 }]) + 0.2 * passage([{ day: 7, units: 40 }]) + 0.3 * nothing) / 0.8
     expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
     // Not tomorrow, as a scenario of an order that could still be on time would have it.
     expect(stockoutRisk(state, config)).toBeGreaterThan(passage([{ day: 1, units: 40 }]) + 0.1)
@@ -433,7 +433,7 @@ describe('open orders, late and short deliveries', () => {
     // ruled out (P2 fits every lateness), but P1 is past the first two pseudo-deliveries:
     //   (0 late, 2)      P2 on day 33 (4 days ahead)        (2 late, 0.4)  P2 on day 35 (6 ahead)
     //   (5 late, 70 %, 0.3)  P1 on day 31: 28 (P2 on day 38, past the 7-day horizon)
-    //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)         (never, 0.1)   nothing
+    //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)         (never, 0.3)   nothing
     const state = itemWith([order('P1', 40, 26, 20), order('P2', 30, 33)])
     const model = demandModel(state)
     const nothing = stockoutRisk(itemWith([]), config) as number
@@ -444,8 +444,8 @@ describe('open orders, late and short deliveries', () => {
         0.4 * passage([{ day: 6, units: 30 }]) +
         0.3 * passage([{ day: 2, units: 28 }]) +
         0.2 * passage([{ day: 7, units: 40 }]) +
-        0.1 * nothing) /
-      3
+        0.3 * nothing) /
+      3.2
     expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
     // Brought tomorrow in the first two scenarios (as before), P1 would have made it far lower.
     const tomorrow =
@@ -461,8 +461,8 @@ describe('open orders, late and short deliveries', () => {
           ]) +
         0.3 * passage([{ day: 2, units: 28 }]) +
         0.2 * passage([{ day: 7, units: 40 }]) +
-        0.1 * nothing) /
-      3
+        0.3 * nothing) /
+      3.2
     expect(expected).toBeGreaterThan(tomorrow + 0.1)
   })
 
@@ -830,7 +830,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     const risk = (receipts: { day: number; units: number }[]) =>
       Math.min(nothingComing, firstPassage(model, 12, receipts, 7))
     // A came 4 days early in full (its default expected day 12, received day 8): with the prior's
-    // pseudo-deliveries (late 0, 2, 5, 10, never; weights 1, 0.4, 0.3, 0.2, 0.1) and that one (−4,
+    // pseudo-deliveries (late 0, 2, 5, 10, never; weights 2, 0.4, 0.3, 0.2, 0.3) and that one (−4,
     // weight 1), only "5 days late" (0.7 of the 6, on day 2), "10 days late" (day 7) and "never"
     // remain. Beside each, A's rule: the position is 12 (B, overdue, not counted), so half of each
     // scenario's weight says "no new order this time" and half "the next order, of 30, on day 5".
@@ -842,12 +842,12 @@ describe('announcing items between orders: their own reorder rule', () => {
         0.15 * risk([late5, a]) +
         0.1 * risk([late10]) +
         0.1 * risk([a, late10]) +
-        0.05 * nothingComing +
-        0.05 * risk([a])) /
-      0.6
+        0.15 * nothingComing +
+        0.15 * risk([a])) /
+      0.8
     expect(stockoutRisk(state, config)).toBeCloseTo(expected, 12)
     // Before, the rule counted only with nothing due: "never" was nothing coming at all.
-    const before = (0.3 * risk([late5]) + 0.2 * risk([late10]) + 0.1 * nothingComing) / 0.6
+    const before = (0.3 * risk([late5]) + 0.2 * risk([late10]) + 0.3 * nothingComing) / 0.8
     expect(expected).toBeLessThan(before - 0.05)
   })
 

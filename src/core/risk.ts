@@ -62,7 +62,7 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
   [2, 1, 0.4],
   [5, 0.7, 0.3],
   [10, 1, 0.2],
-  [Infinity, 0, 0.1],
+  [Infinity, 0, 0.3],
 ]
 /** Weight of "nothing comes this time" beside each remembered receipt or order (weight 1 each). */
 export const NOTHING_COMES_WEIGHT = 1
