@@ -29,8 +29,9 @@
 //
 // The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
 // the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
-// a month), more so for units its counts found missing before or restocks that found it stalled
-// (stalls.ts).
+// a month), more so for units its counts found missing before or restocks that found it stalled;
+// and a second way to 0 is added, a count finding the shelf empty, for an item whose counts have
+// found it so while the books showed half of today's stock or more (stalls.ts revealRisk).
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'

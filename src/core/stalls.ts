@@ -10,7 +10,9 @@
 // books (or over) and over how many days, and whether it found the shelf empty while the books
 // showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
 // items' books are off by some units at any time). A silence still under way that the item's demand
-// makes unlikely says the same of now. The risk is scaled by stuckBooksScale.
+// makes unlikely says the same of now. The risk is scaled by stuckBooksScale. The counts that
+// found the shelf empty with much on the books say more: such a count is a way to 0 of its own,
+// whatever the demand (revealRisk).
 // An item sold only in packs (each day's sales a multiple of one size above 1) is stuck for certain
 // when its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
