@@ -30,8 +30,9 @@
 // The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
 // the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
 // a month), more so for units its counts found missing before or restocks that found it stalled;
-// and a second way to 0 is added, a count finding the shelf empty, for an item whose counts have
-// found it so while the books showed half of today's stock or more (stalls.ts revealRisk).
+// and two more ways to 0 are added: a count finding the shelf empty, for an item whose counts have
+// found it so while the books showed half of today's stock or more (stalls.ts revealRisk), and a
+// one-off loss of the whole stock, likelier the fewer units there are (suddenLossRisk).
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -79,6 +80,8 @@ export const MAX_CHAINED_RECEIPTS = 8
 export const PAR_SHARE = 0.5
 /** Receipts with a known level needed before their rule is read as a par level. */
 export const PAR_MIN_RECEIPTS = 3
+/** A day's chance that a one-off event takes a stock of one unit; of I units, this over I (suddenLossRisk). */
+export const SUDDEN_LOSS = 0.006
 /** A risk below this is as good as none: its receipts are not worked out. */
 const NEGLIGIBLE_RISK = 1e-9
 /** expected_stockout_date looks this far ahead (SPEC §5). */
@@ -220,13 +223,27 @@ function riskWithModel(
   const onHand = state.onHand
   if (onHand === null) return null
   if (onHand <= 0) return 1
-  // A count that finds the shelf empty takes the books to 0 whatever the demand: a second way there.
-  // With it, the bound below which the shelf's risk may be given as a bound moves down to match.
+  // A count that finds the shelf empty takes the books to 0 whatever the demand, and so does a
+  // one-off loss of the whole stock: ways there besides the demand model. With them, the bound below
+  // which the shelf's risk may be given as a bound moves down to match.
   const revealed = revealRisk(state.counts, onHand, horizon)
-  const belowFirst = revealed > 0 ? Math.max(0, (unlessBelow - revealed) / (1 - revealed)) : unlessBelow
+  const sudden = suddenLossRisk(onHand, horizon)
+  const elsewhere = 1 - (1 - revealed) * (1 - sudden)
+  const belowFirst = Math.max(0, (unlessBelow - elsewhere) / (1 - elsewhere))
   const shelf = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, belowFirst)
   const risk = shelf === 0 ? shelf : shelf * stuckBooksScale(state, asOfDay, packLeftoverUnits, model)
-  return revealed > 0 ? 1 - (1 - risk) * (1 - revealed) : risk
+  return 1 - (1 - risk) * (1 - elsewhere)
+}
+
+/**
+ * P(something the daily sales do not show takes the whole stock of `onHand` units at once within
+ * `horizon` days): a customer or a job taking far more than a day's usual, a breakage or theft
+ * found, units that were never there. Such events come as a compound Poisson demand's rare large
+ * orders do, larger ones rarer: the chance of one taking at least I units falls as 1/I, SUDDEN_LOSS
+ * a day for a single unit. Scored with the flat-hazard and item-history alternatives in the README.
+ */
+export function suddenLossRisk(onHand: number, horizon: number): number {
+  return 1 - Math.exp((-SUDDEN_LOSS * horizon) / onHand)
 }
 
 /** The risk of riskWithModel before stalls: the demand emptying the stock before the receipts refill it. */

@@ -73,6 +73,7 @@ COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
+SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -250,6 +251,12 @@ def without_dust(x):
     """README risk §3: a level (or a number of days) within 1e-12 (relative) of a whole number is that number."""
     whole = round(x)
     return Fraction(whole) if abs(x - whole) <= 1e-12 * max(1, abs(x)) else x
+
+
+def sudden_loss_risk(I, h):
+    """README step 3½: a one-off loss of the whole stock of I units within h days, at 0.006 / I a day:
+    1 − e^(−0.006·h / I)."""
+    return 1 - math.exp(-SUDDEN_LOSS * h / I)
 
 
 def nb_at_least(s, m, v):
@@ -933,9 +940,7 @@ class Item:
                     risk = math.fsum(w * min(alone, self.top_up_passage(books, rc, h) if isinstance(rc, TopUp)
                                              else self.first_passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D, books)
-                revealed = self.reveal_risk(I, h)
-                if revealed > 0:
-                    risk = 1 - (1 - risk) * (1 - revealed)
+                risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
         if position is None:
             rq = None
         elif position <= rop:
