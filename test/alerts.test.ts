@@ -180,61 +180,57 @@ describe('episodes through the engine', () => {
       expectedStockoutDate: day('2026-09-29'),
       demandRate: 3.1,
       returnedShare: 0,
-      unannounced: null,
-      stalls: null,
-      packs: null,
-      shrink: null,
-      reorders: null,
     }
+    const plain = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
     const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
-    expect(riskReason(12, risk, late, 30)).toBe(
+    expect(riskReason(12, risk, plain, late, 30)).toBe(
       '12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29',
     )
     const none = { ...risk, onOrder: 0, expectedStockoutDate: day('2026-09-29') }
-    expect(riskReason(12, none, [], 3)).toBe(
+    expect(riskReason(12, none, plain, [], 3)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; only 3 days of history',
     )
-    const reordering = { ...none, reorders: { orders: 3, level: 10, days: 2.5 } }
-    expect(riskReason(12, reordering, [], 30)).toBe(
+    const reordering = { ...plain, reorders: { orders: 3, level: 10, days: 2.5 } }
+    expect(riskReason(12, none, reordering, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; its last 3 orders were placed with about 10 on hand and on order and came 2.5 days later; likely out of stock on 2026-09-29',
     )
     const unannounced = {
-      ...none,
+      ...plain,
       unannounced: { level: 2, receipts: 3, emptyShelf: { receipts: 2, daysOut: 3 } },
     }
-    expect(riskReason(12, unannounced, [], 30)).toBe(
+    expect(riskReason(12, none, unannounced, [], 30)).toBe(
       '12 on hand, about 3.1 a day; no purchase orders seen: its last 3 restocks came with about 2 left, 2 of them after about 3 days out of stock; likely out of stock on 2026-09-29',
     )
     const allEmpty = {
-      ...none,
+      ...plain,
       unannounced: { level: 0.9, receipts: 1, emptyShelf: { receipts: 1, daysOut: 15 } },
     }
-    expect(riskReason(12, allEmpty, [], 30)).toBe(
+    expect(riskReason(12, none, allEmpty, [], 30)).toBe(
       '12 on hand, about 3.1 a day; no purchase orders seen: its last restock came after about 15 days out of stock; likely out of stock on 2026-09-29',
     )
-    const stalling = { ...none, stalls: { stalled: 2, restocks: 5 } }
-    expect(riskReason(12, stalling, [], 30)).toBe(
+    const stalling = { ...plain, stalls: { stalled: 2, restocks: 5 } }
+    expect(riskReason(12, none, stalling, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; at 2 of its last 5 restocks it had stopped selling with stock on the books (worth a count)',
     )
-    const inPairs = { ...none, packs: { size: 2, leftover: 1 } }
-    expect(riskReason(13, inPairs, [], 30)).toBe(
+    const inPairs = { ...plain, packs: { size: 2, leftover: 1 } }
+    expect(riskReason(13, none, inPairs, [], 30)).toBe(
       '13 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; sold only in multiples of 2, so the last 1 on the books will not sell (worth a count)',
     )
-    const shrinking = { ...none, shrink: { missing: 4, days: 61 } }
-    expect(riskReason(12, shrinking, [], 30)).toBe(
+    const shrinking = { ...plain, shrink: { missing: 4, days: 61 } }
+    expect(riskReason(12, none, shrinking, [], 30)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; its counts found 4 missing from the books over 61 days, so part of the stock on the books may not be on the shelf',
     )
     // With nothing on hand there is no stock on the books to doubt.
-    expect(riskReason(0, shrinking, [], 30)).not.toContain('its counts found')
+    expect(riskReason(0, none, shrinking, [], 30)).not.toContain('its counts found')
     // Returns of 5 % or more of what sells are named, rounded to a whole percent.
-    expect(riskReason(12, { ...none, returnedShare: 0.123 }, [], 30)).toBe(
+    expect(riskReason(12, { ...none, returnedShare: 0.123 }, plain, [], 30)).toBe(
       '12 on hand, about 3.1 a day, 12 % of it coming back as returns; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',
     )
-    expect(riskReason(12, { ...none, returnedShare: 0.044 }, [], 30)).not.toContain('returns')
+    expect(riskReason(12, { ...none, returnedShare: 0.044 }, plain, [], 30)).not.toContain('returns')
     // Write-offs beyond the returns (a negative share) of 5 % or more, too.
-    expect(riskReason(12, { ...none, returnedShare: -0.08 }, [], 30)).toBe(
+    expect(riskReason(12, { ...none, returnedShare: -0.08 }, plain, [], 30)).toBe(
       '12 on hand, about 3.1 a day, plus 8 % of that written off; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',
     )
-    expect(riskReason(12, { ...none, returnedShare: -0.04 }, [], 30)).not.toContain('written off')
+    expect(riskReason(12, { ...none, returnedShare: -0.04 }, plain, [], 30)).not.toContain('written off')
   })
 })

@@ -20,6 +20,7 @@ import {
   firstPassage,
   leadTimeOf,
   riskLevel,
+  riskNotes,
   SUDDEN_LOSS,
   stockoutRisk,
   suddenLossRisk,
@@ -760,7 +761,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     // Two scenarios of weight 1: "none this time" and the order.
     expect(demandRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
     expect(reordered).toBeLessThan(nothingComing / 2)
-    expect(assessRisk(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
+    expect(riskNotes(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
   })
 
   test('the rule goes on working over a long horizon: each order raises the position, the next is placed when it falls to ρ again', () => {
@@ -928,7 +929,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // missing. Stuck books reach 0 by a count finding the shelf empty at (0 + 1) / (0 + 1 + 2) = 1/3.
     const notStuck = (3 / 4) * Math.exp(-0.5)
     expect(demandRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 3), 12)
-    expect(assessRisk(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
+    expect(riskNotes(state, config).stalls).toEqual({ stalled: 1, restocks: 2 })
   })
 
   test('a silence still under way that the demand makes unlikely (at most 5 %) is a stall in progress: Bayes moves q towards stuck', () => {
@@ -984,8 +985,8 @@ describe('books that stall: stock on the books that stops selling', () => {
     // no restock found a stall: (0 + 1) / (0 + 0 + 2). 4, whole pairs: nothing stuck.
     expect(stuckBooksScale(counted(5), state.asOfDay)).toBe(1 / 2)
     expect(stuckBooksScale(counted(4), state.asOfDay)).toBe(1)
-    expect(assessRisk(counted(5), config).packs).toEqual({ size: 2, leftover: 1 })
-    expect(assessRisk(counted(4), config).packs).toBeNull()
+    expect(riskNotes(counted(5), config).packs).toEqual({ size: 2, leftover: 1 })
+    expect(riskNotes(counted(4), config).packs).toBeNull()
     // The risk takes the scale: one restock that found a stall makes it (0 + 1) / (0 + 1 + 2).
     const stalled = [state.asOfDay - 1, STALLED]
     const risk = (copy: ItemState) => demandRisk(copy, config) as number
@@ -1005,9 +1006,9 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(packSize(stateOf([...pairs(6), event('sale', 5, 2)]))).toBe(2)
     const few = stateOf(pairs(PACK_DAYS - 1))
     expect(packSize(few)).toBe(1)
-    expect(assessRisk(few, config).packs).toBeNull()
+    expect(riskNotes(few, config).packs).toBeNull()
     // One more day of pairs makes it one: 21 − 2·5 = 11 on the books, 1 of them left over.
-    expect(assessRisk(stateOf(pairs(PACK_DAYS)), config).packs).toEqual({ size: 2, leftover: 1 })
+    expect(riskNotes(stateOf(pairs(PACK_DAYS)), config).packs).toEqual({ size: 2, leftover: 1 })
   })
 
   test('units a count finds missing make stuck books likelier the longer since the count', () => {
@@ -1027,7 +1028,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // the count (as of day 20): not stuck e^(−0.625); stuck books revealed by a count at (0 + 1) / (0 + 0 + 2) = 1/2.
     const notStuck = Math.exp(-0.625)
     expect(demandRisk(state, config)).toBeCloseTo(unscaled * (notStuck + (1 - notStuck) / 2), 12)
-    expect(assessRisk(state, config).shrink).toEqual({ missing: 2, days: 10 })
+    expect(riskNotes(state, config).shrink).toEqual({ missing: 2, days: 10 })
   })
 
   test('a count that finds more than the books offsets units found missing before: miscounts either way cancel', () => {
@@ -1041,7 +1042,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     ]
     const state = stateOf(events)
     expect(state.counts).toEqual([START + 5, 5, 2, 0, START + 10, 5, -1, 0])
-    expect(assessRisk(state, config).shrink).toEqual({ missing: 1, days: 10 })
+    expect(riskNotes(state, config).shrink).toEqual({ missing: 1, days: 10 })
     state.onHand = 1
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
@@ -1192,7 +1193,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     state.onHand = 1
     // Only the prior scales it: never counted since its first day, 28 days ago.
     expect(demandRisk(state, config)).toBeCloseTo(withoutRecord(state) * uncountedScale(28), 12)
-    expect(assessRisk(state, config).stalls).toBeNull()
+    expect(riskNotes(state, config).stalls).toBeNull()
   })
 
   test('days out of stock are no silence: the second part of a delivery after a stockout is not a stall', () => {

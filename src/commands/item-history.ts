@@ -15,7 +15,7 @@ import { type DayClose, stateOfClose } from '../core/close.ts'
 import { type CoreConfig, resolveConfig } from '../core/config.ts'
 import { itemKey } from '../core/event.ts'
 import { computeMetrics } from '../core/metrics.ts'
-import { assessRisk, ordersInHorizon, type RiskLevel } from '../core/risk.ts'
+import { assessRisk, ordersInHorizon, type RiskLevel, riskNotes } from '../core/risk.ts'
 import { buildMetricsRow, type MetricsRow } from '../core/rows.ts'
 import { dayOf } from '../core/time.ts'
 import { UsageError } from '../errors.ts'
@@ -124,6 +124,7 @@ export async function readItemHistory(
       reason = riskReason(
         state.onHand,
         risk,
+        riskNotes(state, config),
         ordersInHorizon(state, config).map(orderRef),
         metrics.daysOfHistory,
       )

@@ -7,7 +7,7 @@ import type { ResolvedConfig } from './config.ts'
 import type { InventoryEvent } from './event.ts'
 import type { DemandMetrics } from './metrics.ts'
 import { type Order, openQuantity } from './orders.ts'
-import { RISK_LEVELS, type RiskAssessment, type RiskLevel, riskLevel } from './risk.ts'
+import { RISK_LEVELS, type RiskAssessment, type RiskLevel, type RiskNotes, riskLevel } from './risk.ts'
 import type { Episode, ItemState } from './state.ts'
 import { formatDay } from './time.ts'
 
@@ -108,6 +108,7 @@ export function buildAlert(
   event: InventoryEvent,
   metrics: DemandMetrics,
   risk: RiskAssessment,
+  notes: RiskNotes,
   orders: readonly Order[],
 ): Alert {
   const id = alertId(event.sku, event.warehouseId, episode.openedDay)
@@ -136,7 +137,7 @@ export function buildAlert(
     velocity7d: metrics.velocity7d,
     velocity30d: metrics.velocity30d,
     openOrders,
-    reason: riskReason(onHand, risk, openOrders, metrics.daysOfHistory),
+    reason: riskReason(onHand, risk, notes, openOrders, metrics.daysOfHistory),
   }
 }
 
@@ -144,7 +145,7 @@ export function buildAlert(
  * How the restocks of an item that never announces its orders came: "its last 3 restocks came with
  * about 2 left", and how long the shelf had stood empty before those that found it empty.
  */
-function unannouncedClause(unannounced: NonNullable<RiskAssessment['unannounced']>): string {
+function unannouncedClause(unannounced: NonNullable<RiskNotes['unannounced']>): string {
   if (unannounced.receipts === 0)
     return 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
   const restocks = unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`
@@ -164,6 +165,7 @@ function unannouncedClause(unannounced: NonNullable<RiskAssessment['unannounced'
 export function riskReason(
   onHand: number | null,
   risk: RiskAssessment,
+  notes: RiskNotes,
   orders: readonly OpenOrderRef[],
   daysOfHistory: number,
 ): string {
@@ -179,11 +181,11 @@ export function riskReason(
         : ''
   const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day${flow}`]
   const out = risk.expectedStockoutDate
-  const unannounced = risk.unannounced
+  const unannounced = notes.unannounced
   if (unannounced !== null) parts.push(unannouncedClause(unannounced))
   else if (orders.length === 0) {
     parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
-    const reorders = risk.reorders
+    const reorders = notes.reorders
     if (reorders !== null)
       parts.push(
         `its last ${reorders.orders === 1 ? 'order was' : `${reorders.orders} orders were`} placed with about ${units(reorders.level)} on hand and on order and came ${units(reorders.days)} days later`,
@@ -198,17 +200,17 @@ export function riskReason(
   }
   if (out !== null && !orders.some((order) => order.expectedDay > out))
     parts.push(`likely out of stock on ${formatDay(out)}`)
-  const stalls = risk.stalls
+  const stalls = notes.stalls
   if (stalls !== null)
     parts.push(
       `at ${stalls.stalled} of its last ${stalls.restocks} restocks it had stopped selling with stock on the books (worth a count)`,
     )
-  const packs = risk.packs
+  const packs = notes.packs
   if (packs !== null)
     parts.push(
       `sold only in multiples of ${units(packs.size)}, so the last ${units(packs.leftover)} on the books will not sell (worth a count)`,
     )
-  const shrink = risk.shrink
+  const shrink = notes.shrink
   if (shrink !== null && onHand > 0)
     parts.push(
       `its counts found ${units(shrink.missing)} missing from the books over ${units(shrink.days)} days, so part of the stock on the books may not be on the shelf`,

@@ -8,7 +8,7 @@ import { closeOf, type DayClose } from './close.ts'
 import { type CoreConfig, type ResolvedConfig, resolveConfig } from './config.ts'
 import { type InventoryEvent, itemKey, splitItemKey } from './event.ts'
 import { computeMetrics, type DemandMetrics } from './metrics.ts'
-import { assessRisk, ordersInHorizon, type RiskAssessment, stockoutRisk } from './risk.ts'
+import { assessRisk, ordersInHorizon, type RiskAssessment, riskNotes, stockoutRisk } from './risk.ts'
 import { buildMetricsRow, type DailyDelta, type MetricsRow } from './rows.ts'
 import { applyEvent, ItemState, isDuplicate } from './state.ts'
 import { dayOf } from './time.ts'
@@ -142,6 +142,7 @@ export class Engine {
     return riskReason(
       state.onHand,
       assessRisk(state, this.config),
+      riskNotes(state, this.config),
       orders,
       computeMetrics(state).daysOfHistory,
     )
@@ -208,7 +209,8 @@ export class Engine {
     const metrics = assessed?.metrics ?? computeMetrics(state)
     const assessment = assessed?.risk ?? assessRisk(state, this.config)
     const orders = ordersInHorizon(state, this.config)
-    const alert = buildAlert(step.status, step.episode, state, note.event, metrics, assessment, orders)
+    const notes = riskNotes(state, this.config)
+    const alert = buildAlert(step.status, step.episode, state, note.event, metrics, assessment, notes, orders)
     this.alerts.push({ seq: note.seq, alert })
   }
 

@@ -110,6 +110,14 @@ export interface RiskAssessment {
   demandRate: number
   /** The share of what sells that comes back as returns, net of write-offs (1 − the kept share of demand.ts; negative when more is written off). */
   returnedShare: number
+}
+
+/**
+ * What the reason tells a planner about how the item is replenished and how far its books can be
+ * trusted (alerts.ts riskReason): read from the same state as the risk, but worked out only for a
+ * reason, not for every row.
+ */
+export interface RiskNotes {
   /**
    * For an item that has never announced an order: the stock level its unannounced restocks have
    * come at on average (the prior's when it has no record yet), and how many it has on record.
@@ -181,12 +189,23 @@ export function assessRisk(
     expectedStockoutDate: onHand === null ? null : expectedStockoutDay(state.orders, model, onHand, asOfDay),
     demandRate: model.rate,
     returnedShare: 1 - model.kept,
-    unannounced: neverAnnounces(state) ? unannouncedSummary(state.unplanned, books) : null,
+  }
+}
+
+/** The item's RiskNotes as of `asOfDay`, for the sentence that explains its risk. */
+export function riskNotes(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): RiskNotes {
+  const horizon = Math.ceil(leadTimeOf(state, config))
+  const leftover = packLeftover(state, state.onHand ?? 0)
+  const announces = !neverAnnounces(state)
+  return {
+    unannounced: announces
+      ? null
+      : unannouncedSummary(state.unplanned, booksModel(demandModel(state, asOfDay))),
     stalls: stallSummary(state.restocks),
     packs: leftover > 0 ? { size: packSize(state), leftover } : null,
     shrink: shrinkSummary(state.counts),
     reorders:
-      !neverAnnounces(state) && ordersWithin(state.orders, asOfDay + horizon).length === 0
+      announces && ordersWithin(state.orders, asOfDay + horizon).length === 0
         ? reorderSummary(state.reorders)
         : null,
   }
@@ -584,19 +603,19 @@ function receiptTriggers(record: readonly number[], model: DemandModel): number[
   return triggers
 }
 
-function shrinkSummary(counts: readonly number[] | null): RiskAssessment['shrink'] {
+function shrinkSummary(counts: readonly number[] | null): RiskNotes['shrink'] {
   if (counts === null) return null
   const { missing, days } = countFindings(counts)
   return missing > 0 ? { missing, days } : null
 }
 
-function stallSummary(restocks: readonly number[] | null): RiskAssessment['stalls'] {
+function stallSummary(restocks: readonly number[] | null): RiskNotes['stalls'] {
   if (restocks === null) return null
   const { stalled } = restockFindings(restocks)
   return stalled === 0 ? null : { stalled, restocks: restocks.length / 2 }
 }
 
-function reorderSummary(reorders: readonly number[] | null): RiskAssessment['reorders'] {
+function reorderSummary(reorders: readonly number[] | null): RiskNotes['reorders'] {
   if (reorders === null) return null
   const orders = reorders.length / 3
   let level = 0
@@ -611,7 +630,7 @@ function reorderSummary(reorders: readonly number[] | null): RiskAssessment['reo
 function unannouncedSummary(
   unplanned: readonly number[] | null,
   model: DemandModel,
-): RiskAssessment['unannounced'] {
+): RiskNotes['unannounced'] {
   const record = unplanned ?? []
   const triggers = receiptTriggers(record, model)
   let level = 0
