@@ -36,5 +36,11 @@ status=${PIPESTATUS[0]}
 set -e
 passed=$(grep -Eo '^ *[0-9]+ pass$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
 failed=$(grep -Eo '^ *[0-9]+ fail$' "$log" | tail -1 | grep -Eo '[0-9]+' || echo 0)
+if [ "$failed" != 0 ]; then
+  # Each failure's report again at the end, where a CI log cut to its tail still shows it (a random
+  # test's seed and counterexample among it): the 40 lines before each "(fail)", each cut at 400 characters.
+  echo "== failures, again"
+  awk '/^ *[0-9]+ tests? failed:/ { exit } { keep[NR % 40] = $0 } /^\(fail\)/ { for (i = NR - 39; i <= NR; i++) if (i > 0) print substr(keep[i % 40], 1, 400); print "--" }' "$log" | tail -n 400
+fi
 echo "tests: $passed passed, $failed failed"
 exit "$status"
