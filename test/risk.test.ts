@@ -433,8 +433,9 @@ describe('open orders, late and short deliveries', () => {
 
   test('an overdue order: the scenarios it is already past are ruled out, the others keep their weights', () => {
     // P1 (40) was expected on day 26, three days before D = 29, and has not come. Of the prior's
-    // pseudo-deliveries (0 late, 2), (2, 0.4), (5 late, 70 %, 0.3), (10, 0.2), (never, 0.3) it is past
-    // the first two; the rest say: day 31 with 28 units, day 36 with 40 (the horizon's last day), never.
+    // pseudo-deliveries (0 late, 2), (1, 0.3), (2, 0.3), (5 late, 70 %, 0.3), (10, 0.2), (never, 0.3)
+    // it is past the first three; the rest say: day 31 with 28 units, day 36 with 40 (the horizon's
+    // last day), never.
     const state = itemWith([order('P1', 40, 26, 20)])
     expect(state.deliveries).toBeNull()
     const model = demandModel(state)
@@ -448,41 +449,65 @@ describe('open orders, late and short deliveries', () => {
     expect(demandRisk(state, config)).toBeGreaterThan(passage([{ day: 1, units: 40 }]) + 0.1)
   })
 
-  test('with several open orders, one already later than a scenario says does not come in it; the others do', () => {
-    // D = 29. P1 (40) expected on day 26, three days overdue; P2 (30) expected on day 33. Nothing is
-    // ruled out (P2 fits every lateness), but P1 is past the first two pseudo-deliveries:
-    //   (0 late, 2)      P2 on day 33 (4 days ahead)        (2 late, 0.4)  P2 on day 35 (6 ahead)
-    //   (5 late, 70 %, 0.3)  P1 on day 31: 28 (P2 on day 38, past the 7-day horizon)
-    //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)         (never, 0.3)   nothing
-    const state = itemWith([order('P1', 40, 26, 20), order('P2', 30, 33)])
+  test('an order due today that has not come is likeliest a day late: tomorrow is its likeliest day', () => {
+    // P1 (40) was expected on D = 29 and has not come. Only "on time" is ruled out: (1 late, 0.3) day
+    // 30 with 40, (2 late, 0.3) day 31, (5 late, 70 %, 0.3) day 34 with 28, (10 late, 0.2) day 39, past
+    // the 7-day horizon, and (never, 0.3), both nothing within it.
+    const state = itemWith([order('P1', 40, 29, 28)])
     const model = demandModel(state)
     const nothing = demandRisk(itemWith([]), config) as number
     const passage = (receipts: { day: number; units: number }[]) =>
       Math.min(nothing, firstPassage(model, 12, receipts, 7))
     const expected =
-      (2 * passage([{ day: 4, units: 30 }]) +
-        0.4 * passage([{ day: 6, units: 30 }]) +
-        0.3 * passage([{ day: 2, units: 28 }]) +
-        0.2 * passage([{ day: 7, units: 40 }]) +
-        0.3 * nothing) /
-      3.2
+      (0.3 * passage([{ day: 1, units: 40 }]) +
+        0.3 * passage([{ day: 2, units: 40 }]) +
+        0.3 * passage([{ day: 5, units: 28 }]) +
+        0.5 * nothing) /
+      1.4
     expect(demandRisk(state, config)).toBeCloseTo(expected, 12)
-    // Brought tomorrow in the first two scenarios (as before), P1 would have made it far lower.
-    const tomorrow =
-      (2 *
-        passage([
-          { day: 1, units: 40 },
-          { day: 4, units: 30 },
-        ]) +
-        0.4 *
-          passage([
-            { day: 1, units: 40 },
-            { day: 6, units: 30 },
-          ]) +
+    // Before the day-late scenario, the earliest it could come was two days late: a store delivered
+    // every morning read an order a day late as nearly lost (README, the eightieth simulator).
+    const fromTwoDaysLate =
+      (0.4 * passage([{ day: 2, units: 40 }]) + 0.3 * passage([{ day: 5, units: 28 }]) + 0.5 * nothing) / 1.2
+    expect(expected).toBeLessThan(fromTwoDaysLate - 0.03)
+  })
+
+  test('with several open orders, one already later than a scenario says does not come in it; the others do', () => {
+    // D = 29. P1 (40) expected on day 26, three days overdue; P2 (30) expected on day 33. Nothing is
+    // ruled out (P2 fits every lateness), but P1 is past the first three pseudo-deliveries:
+    //   (0 late, 2)      P2 on day 33 (4 days ahead)     (1 late, 0.3)  P2 on day 34 (5 ahead)
+    //   (2 late, 0.3)    P2 on day 35 (6 ahead)
+    //   (5 late, 70 %, 0.3)  P1 on day 31: 28 (P2 on day 38, past the 7-day horizon)
+    //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)      (never, 0.3)   nothing
+    const state = itemWith([order('P1', 40, 26, 20), order('P2', 30, 33)])
+    const model = demandModel(state)
+    const nothing = demandRisk(itemWith([]), config) as number
+    const passage = (receipts: { day: number; units: number }[]) =>
+      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    const lateP2 = [2, 0.3, 0.3] // weights of P2 arriving 0, 1, 2 days late: days 4, 5, 6
+    const expected =
+      (lateP2.reduce((sum, weight, late) => sum + weight * passage([{ day: 4 + late, units: 30 }]), 0) +
         0.3 * passage([{ day: 2, units: 28 }]) +
         0.2 * passage([{ day: 7, units: 40 }]) +
         0.3 * nothing) /
-      3.2
+      3.4
+    expect(demandRisk(state, config)).toBeCloseTo(expected, 12)
+    // Brought tomorrow in the first three scenarios (as before), P1 would have made it far lower.
+    const tomorrow =
+      (lateP2.reduce(
+        (sum, weight, late) =>
+          sum +
+          weight *
+            passage([
+              { day: 1, units: 40 },
+              { day: 4 + late, units: 30 },
+            ]),
+        0,
+      ) +
+        0.3 * passage([{ day: 2, units: 28 }]) +
+        0.2 * passage([{ day: 7, units: 40 }]) +
+        0.3 * nothing) /
+      3.4
     expect(expected).toBeGreaterThan(tomorrow + 0.1)
   })
 
@@ -847,8 +872,8 @@ describe('announcing items between orders: their own reorder rule', () => {
     const risk = (receipts: { day: number; units: number }[]) =>
       Math.min(nothingComing, firstPassage(model, 12, receipts, 7))
     // A came 4 days early in full (its default expected day 12, received day 8): with the prior's
-    // pseudo-deliveries (late 0, 2, 5, 10, never; weights 2, 0.4, 0.3, 0.2, 0.3) and that one (−4,
-    // weight 1), only "5 days late" (0.7 of the 6, on day 2), "10 days late" (day 7) and "never"
+    // pseudo-deliveries (late 0, 1, 2, 5, 10, never; weights 2, 0.3, 0.3, 0.3, 0.2, 0.3) and that one
+    // (−4, weight 1), only "5 days late" (0.7 of the 6, on day 2), "10 days late" (day 7) and "never"
     // remain. Beside each, A's rule: the position is 12 (B, overdue, not counted), so half of each
     // scenario's weight says "no new order this time" and half "the next order, of 30, on day 5".
     const a = { day: 5, units: 30 }

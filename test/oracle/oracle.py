@@ -58,8 +58,8 @@ MEMORY_DAYS = 120                 # "from the item's own last 120 days"
 DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
 UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
 # (days late, share of the open units that arrive, weight); None = never comes.
-PSEUDO_DELIVERIES = ((0, Fraction(1), 2.0), (2, Fraction(1), 0.4), (5, Fraction(7, 10), 0.3),
-                     (10, Fraction(1), 0.2), (None, Fraction(0), 0.3))
+PSEUDO_DELIVERIES = ((0, Fraction(1), 2.0), (1, Fraction(1), 0.3), (2, Fraction(1), 0.3),
+                     (5, Fraction(7, 10), 0.3), (10, Fraction(1), 0.2), (None, Fraction(0), 0.3))
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
 PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
