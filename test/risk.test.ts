@@ -395,6 +395,17 @@ describe('open orders, late and short deliveries', () => {
   }
   const order = (id: string, units: number, expectedDay: number, day = 29) =>
     event('purchase_order', day, units, { orderId: id, expectedAt: (START + expectedDay) * DAY })
+  /**
+   * The risk with nothing coming, and the first passage from the 12 on hand over the 7-day horizon
+   * with given receipts under the item's model, at most that risk (as shelfRisk takes each scenario).
+   */
+  function passagesOf(state: ItemState) {
+    const model = demandModel(state)
+    const nothing = demandRisk(itemWith([]), config) as number
+    const passage = (receipts: { day: number; units: number }[]) =>
+      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    return { nothing, passage }
+  }
 
   test('an order arriving before the likely stockout lowers the risk; one after it does not help as much', () => {
     const nothing = stockoutRisk(itemWith([]), config) as number
@@ -438,10 +449,7 @@ describe('open orders, late and short deliveries', () => {
     // last day), never.
     const state = itemWith([order('P1', 40, 26, 20)])
     expect(state.deliveries).toBeNull()
-    const model = demandModel(state)
-    const nothing = demandRisk(itemWith([]), config) as number
-    const passage = (receipts: { day: number; units: number }[]) =>
-      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    const { nothing, passage } = passagesOf(state)
     const expected =
       (0.3 * passage([{ day: 2, units: 28 }]) + 0.2 * passage([{ day: 7, units: 40 }]) + 0.3 * nothing) / 0.8
     expect(demandRisk(state, config)).toBeCloseTo(expected, 12)
@@ -454,10 +462,7 @@ describe('open orders, late and short deliveries', () => {
     // 30 with 40, (2 late, 0.3) day 31, (5 late, 70 %, 0.3) day 34 with 28, (10 late, 0.2) day 39, past
     // the 7-day horizon, and (never, 0.3), both nothing within it.
     const state = itemWith([order('P1', 40, 29, 28)])
-    const model = demandModel(state)
-    const nothing = demandRisk(itemWith([]), config) as number
-    const passage = (receipts: { day: number; units: number }[]) =>
-      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    const { nothing, passage } = passagesOf(state)
     const expected =
       (0.3 * passage([{ day: 1, units: 40 }]) +
         0.3 * passage([{ day: 2, units: 40 }]) +
@@ -480,10 +485,7 @@ describe('open orders, late and short deliveries', () => {
     //   (5 late, 70 %, 0.3)  P1 on day 31: 28 (P2 on day 38, past the 7-day horizon)
     //   (10 late, 0.2)   P1 on day 36: 40 (P2 past)      (never, 0.3)   nothing
     const state = itemWith([order('P1', 40, 26, 20), order('P2', 30, 33)])
-    const model = demandModel(state)
-    const nothing = demandRisk(itemWith([]), config) as number
-    const passage = (receipts: { day: number; units: number }[]) =>
-      Math.min(nothing, firstPassage(model, 12, receipts, 7))
+    const { nothing, passage } = passagesOf(state)
     const lateP2 = [2, 0.3, 0.3] // weights of P2 arriving 0, 1, 2 days late: days 4, 5, 6
     const expected =
       (lateP2.reduce((sum, weight, late) => sum + weight * passage([{ day: 4 + late, units: 30 }]), 0) +
