@@ -457,7 +457,7 @@ describe('open orders, late and short deliveries', () => {
     expect(demandRisk(state, config)).toBeGreaterThan(passage([{ day: 1, units: 40 }]) + 0.1)
   })
 
-  test('an order due today that has not come is likeliest a day late: tomorrow is its likeliest day', () => {
+  test('an order due today that has not come may still come tomorrow: a day late is one of the scenarios left', () => {
     // P1 (40) was expected on D = 29 and has not come. Only "on time" is ruled out: (1 late, 0.3) day
     // 30 with 40, (2 late, 0.3) day 31, (5 late, 70 %, 0.3) day 34 with 28, (10 late, 0.2) day 39, past
     // the 7-day horizon, and (never, 0.3), both nothing within it.

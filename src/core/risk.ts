@@ -61,8 +61,8 @@ export type RiskLevel = (typeof RISK_LEVELS)[number]
 /** (days late, fill share, weight) of the prior's pseudo-deliveries; a lateness of Infinity is an order that does not come. */
 export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, weight: number])[] = [
   [0, 1, 2],
-  // A late delivery most often comes a day or two late: an order overdue today is likeliest
-  // tomorrow's (without these, an order a day late at a store delivered every morning read as lost).
+  // Late deliveries most often come a day or two late: an order due today that has not come may
+  // well come tomorrow (without "a day late", a store's order a day late read as nearly lost).
   [1, 1, 0.3],
   [2, 1, 0.3],
   [5, 0.7, 0.3],
