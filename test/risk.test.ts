@@ -605,7 +605,7 @@ describe('open orders, late and short deliveries', () => {
       kept: 1,
       writeOffVariance: 0,
     }
-    const shared = new Map<number, number>()
+    const shared: number[] = []
     firstPassage(model, 6, [], 7, shared)
     const tomorrow = [{ day: 1, units: 10 }]
     expect(firstPassage(model, 6, tomorrow, 7, shared)).toBe(firstPassage(model, 6, tomorrow, 7))

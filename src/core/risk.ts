@@ -292,7 +292,9 @@ function shelfRisk(
   let risk = 0
   let weights = 0
   // A scenario with nothing arriving within the horizon is the nothing-coming risk itself.
-  const beforeFirstReceipt = new Map<number, number>([[horizon, nothingComing]])
+  // (An array by day, not a Map: one is made for every risk that works out its receipts.)
+  const beforeFirstReceipt: number[] = []
+  beforeFirstReceipt[horizon] = nothingComing
   // Scenarios often bring the same receipts within the horizon (two latenesses both past it, say).
   const seen: Receipt[][] = []
   const seenTopUp: boolean[] = []
@@ -685,8 +687,8 @@ export function firstPassage(
   onHand: number,
   receipts: Receipt[],
   horizon: number,
-  /** P(the demand reaches the stock on hand by day k), by k: shared by the scenarios of one item. */
-  firstCrossing = new Map<number, number>(),
+  /** P(the demand reaches the stock on hand by day k), at index k: shared by the scenarios of one item. */
+  firstCrossing: number[] = [],
 ): number {
   const sorted = receipts.length === 0 ? receipts : inHorizon(receipts, horizon)
   let level = onHand
@@ -701,10 +703,10 @@ export function firstPassage(
       if (last !== null) risk += crossesOnlyLater(model, last, here)
       else {
         // Shared only while nothing has arrived yet (receipts on day 1 raise the first level).
-        let crossing = level === onHand ? firstCrossing.get(day) : undefined
+        let crossing = level === onHand ? firstCrossing[day] : undefined
         if (crossing === undefined) {
           crossing = demandAtLeast(level, mean, here.variance)
-          if (level === onHand) firstCrossing.set(day, crossing)
+          if (level === onHand) firstCrossing[day] = crossing
         }
         risk = crossing
         here.crossing = crossing
