@@ -80,6 +80,60 @@ function event(id: string, type: string, day: number, quantity: number, extra: R
   })
 }
 
+/**
+ * One item's stream under an order-up-to rule: counted at its level S on day 1, a purchase order
+ * every `gap` days in the evening bringing the position (books + open orders) up to S, each received
+ * `lead` mornings later, sometimes short; sales at noon, never below an empty shelf.
+ */
+const orderUpToStream = fc
+  .record({
+    level: fc.integer({ min: 8, max: 40 }),
+    gap: fc.integer({ min: 1, max: 3 }),
+    lead: fc.integer({ min: 1, max: 3 }),
+    sales: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 8, maxLength: 26 }),
+    fills: fc.array(fc.constantFrom(1, 1, 1, 0.5, 0), { minLength: 26, maxLength: 26 }),
+  })
+  .map(({ level, gap, lead, sales, fills }) => {
+    const at = (day: number, hour: number) =>
+      `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`
+    const line = (id: string, type: string, day: number, hour: number, quantity: number, extra = {}) =>
+      JSON.stringify({
+        event_id: id,
+        event_type: type,
+        sku: 'S',
+        warehouse_id: 'W',
+        quantity,
+        timestamp: at(day, hour),
+        ...extra,
+      })
+    const lines = [line('c', 'stock_count', 1, 1, level)]
+    let books = level
+    const pipeline: { day: number; units: number; id: string }[] = []
+    sales.forEach((wanted, i) => {
+      const day = i + 1
+      for (const order of pipeline.filter((o) => o.day === day)) {
+        const units = Math.round(order.units * (fills[i] as number))
+        if (units > 0) lines.push(line(`r${order.id}`, 'restock', day, 6, units, { order_id: order.id }))
+        books += units
+      }
+      const sold = Math.min(wanted, Math.max(books, 0))
+      if (sold > 0) lines.push(line(`s${day}`, 'sale', day, 12, sold))
+      books -= sold
+      const open = pipeline.filter((o) => o.day > day).reduce((sum, o) => sum + o.units, 0)
+      if (day % gap === 0 && books + open < level) {
+        const order = { day: day + lead, units: level - books - open, id: `P${day}` }
+        pipeline.push(order)
+        lines.push(
+          line(`p${day}`, 'purchase_order', day, 20, order.units, {
+            order_id: order.id,
+            expected_at: at(order.day, 6),
+          }),
+        )
+      }
+    })
+    return lines
+  })
+
 describe('agreement with the independent Python oracle', () => {
   test('the generated sample stream (late events, duplicates, malformed lines, zones): every row, alert, reject and daily row', async () => {
     const lines = readFileSync(join(import.meta.dir, '..', 'fixtures', 'sample-events.jsonl'), 'utf8').split(
@@ -119,6 +173,17 @@ describe('agreement with the independent Python oracle', () => {
     await randomAgreement(
       { lead_time_days: 12, service_level: 0.99, alert_threshold: 0.3, alert_repeat_days: 0 },
       40,
+    )
+  })
+
+  test('random streams of items ordered up to a level by the calendar (the reorder rule read as order-up-to)', async () => {
+    await fc.assert(
+      fc.asyncProperty(orderUpToStream, fc.integer({ min: 3, max: 12 }), async (lines, lead) => {
+        const config = { lead_time_days: lead }
+        const expected = await oracle.run(lines, config)
+        expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
+      }),
+      { numRuns: 60 },
     )
   })
 

@@ -895,6 +895,44 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(expected).toBeLessThan(before - 0.05)
   })
 
+  test('orders that top the position up to one level come by the calendar, and each restarts the demand the stock must outlast', () => {
+    // 20 counted on day 0; an order every other day from day 4, placed before the day's sale and
+    // received the next morning, bringing the position up to 24 from 12, 19, 19 and 19: the levels
+    // after them do not vary, the units (12, 5, 5, 5) do. D = day 11, 20 on hand, nothing on order.
+    const sold = [2, 3, 1, 2, 3, 2, 4, 1, 2, 3, 2, 2]
+    const events = [event('stock_count', 0, 20)]
+    let books = 20
+    let ordered = 0
+    sold.forEach((units, day) => {
+      if (day > 4 && day % 2 === 1) {
+        events.push(event('restock', day, ordered, { orderId: `P${day - 1}` }))
+        books += ordered
+      }
+      if (day >= 4 && day % 2 === 0 && day <= 10) {
+        ordered = 24 - books
+        events.push(event('purchase_order', day, ordered, { orderId: `P${day}` }))
+      }
+      events.push(event('sale', day, units))
+      books -= units
+    })
+    const state = countedOnD(stateOf(events))
+    expect(state.reorders).toEqual([12, 1, 12, 19, 1, 5, 19, 1, 5, 19, 1, 5])
+    expect(state.onHand).toBe(20)
+    const model = booksModel(demandModel(state))
+    const tail = (level: number, from: number, to: number) => {
+      const mean = meanBetween(model, from, to)
+      return tailBySum(level, mean, varianceOver(model, mean, to - from))
+    }
+    // Every 2 days (the gaps between the placing days 4, 6, 8, 10), the next tomorrow (day 12), each
+    // arriving a day later: on days 2, 4 and 6 of the 7-day horizon (the fourth, placed on day 7,
+    // would come after it). Until day 1 the stock of 20 must last; after the order placed on day p
+    // arrives, 24 must outlast the demand of days p + 1 … the day before the next arrives.
+    const upTo = 1 - (1 - tail(20, 0, 1)) * (1 - tail(24, 1, 3)) * (1 - tail(24, 3, 5)) * (1 - tail(24, 5, 7))
+    const nothingComing = tail(20, 0, 7)
+    // Four remembered orders of one lead: four scenarios alike, and "none this time".
+    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + 4 * Math.min(nothingComing, upTo)) / 5, 12)
+  })
+
   test('an order whose receipt came first, or placed while the stock was unknown, shows no rule', () => {
     const early = stateOf([
       event('stock_count', 0, 20),

@@ -83,6 +83,8 @@ export const MAX_CHAINED_RECEIPTS = 8
 export const PAR_SHARE = 0.5
 /** Receipts with a known level needed before their rule is read as a par level. */
 export const PAR_MIN_RECEIPTS = 3
+/** An order-up-to rule's spacing is read from the gaps between the item's last this many + 1 placing days. */
+export const REORDER_GAPS = 8
 /** A day's chance that a one-off event takes a stock of one unit; of I units, this over I (suddenLossRisk). */
 export const SUDDEN_LOSS = 0.006
 /** A risk below this is as good as none: its receipts are not worked out. */
@@ -309,7 +311,9 @@ function shelfRisk(
       seenTopUp.push(!!topUp)
       const passage = topUp
         ? topUpPassage(model, onHand, within, horizon)
-        : firstPassage(model, onHand, within, horizon, beforeFirstReceipt)
+        : within.some((r) => r.since !== undefined)
+          ? orderUpToPassage(model, onHand, within, horizon, beforeFirstReceipt)
+          : firstPassage(model, onHand, within, horizon, beforeFirstReceipt)
       passages.push(Math.min(nothingComing, passage))
     }
     risk += weight * (passages[j] as number)
@@ -323,7 +327,7 @@ function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as Receipt
     const y = b[i] as Receipt
-    if (x.day !== y.day || x.units !== y.units) return false
+    if (x.day !== y.day || x.units !== y.units || x.since !== y.since) return false
   }
   return true
 }
@@ -358,6 +362,7 @@ function receiptScenarios(
       model,
       awaitedPosition(state.onHand as number, awaited, asOfDay),
       horizon,
+      reviewRhythm(state.orders, asOfDay),
     )
   return []
 }
@@ -403,6 +408,7 @@ function orderScenarios(
         model,
         awaitedPosition(state.onHand as number, awaited, asOfDay),
         horizon,
+        reviewRhythm(state.orders, asOfDay),
       )
       for (const scenario of reordered) reorderedWeight += scenario.weight
     }
@@ -432,39 +438,149 @@ function awaitedPosition(onHand: number, awaited: readonly Order[] | null, asOfD
  * the inventory position had fallen to some level ρ and took ℓ days to its first receipt, so one
  * scenario per order says "the next is placed once the position falls to ρ again (tomorrow if it
  * already has), and arrives ℓ days later, and so on, each with the mean order size"; one more says
- * "none this time".
+ * "none this time". When the record reads as an order-up-to rule (orderUpToLevel), the orders come
+ * by the calendar instead, each topping the position up to the level (orderUpToPassage).
  */
 function reorderScenarios(
   reorders: readonly number[],
   model: DemandModel,
   position: number,
   horizon: number,
+  rhythm: ReviewRhythm | null,
 ): Scenario[] {
+  const upTo = rhythm === null ? null : orderUpToLevel(reorders)
   let units = 0
   for (let i = 2; i < reorders.length; i += 3) units += reorders[i] as number
   units /= reorders.length / 3
   const none: Scenario = { weight: NOTHING_COMES_WEIGHT, receipts: [] }
   const scenarios: Scenario[] = [none]
   for (let i = 0; i < reorders.length; i += 3) {
-    const level = reorders[i] as number
     const lead = reorders[i + 1] as number
-    // Tomorrow at the earliest, also when the position is above the level by rounding dust only.
-    let placed = Math.max(1, Math.ceil(withoutDust((position - level) / model.rate)))
-    if (placed + lead > horizon) {
-      none.weight++
-      continue
-    }
-    // The rule goes on working: each order raises the position by its units, and the next is placed
-    // once the position has fallen to the level again (an item that orders every day or two gets
-    // several orders within a week's horizon, not one).
-    const receipts: Receipt[] = []
-    for (let orders = 1; placed + lead <= horizon && orders <= MAX_CHAINED_RECEIPTS; orders++) {
-      receipts.push({ day: placed + lead, units })
-      placed = Math.max(placed + 1, Math.ceil(withoutDust((position + orders * units - level) / model.rate)))
-    }
-    scenarios.push({ weight: 1, receipts })
+    const receipts =
+      upTo === null
+        ? levelTriggeredOrders(reorders[i] as number, lead, units, model, position, horizon)
+        : calendarOrders(rhythm as ReviewRhythm, lead, upTo, horizon)
+    if (receipts.length === 0) none.weight++
+    else scenarios.push({ weight: 1, receipts })
   }
   return scenarios
+}
+
+/** The receipts of orders placed each time the position falls to `level` (none: the first comes after the horizon). */
+function levelTriggeredOrders(
+  level: number,
+  lead: number,
+  units: number,
+  model: DemandModel,
+  position: number,
+  horizon: number,
+): Receipt[] {
+  // Tomorrow at the earliest, also when the position is above the level by rounding dust only.
+  let placed = Math.max(1, Math.ceil(withoutDust((position - level) / model.rate)))
+  // The rule goes on working: each order raises the position by its units, and the next is placed
+  // once the position has fallen to the level again (an item that orders every day or two gets
+  // several orders within a week's horizon, not one).
+  const receipts: Receipt[] = []
+  for (let orders = 1; placed + lead <= horizon && orders <= MAX_CHAINED_RECEIPTS; orders++) {
+    receipts.push({ day: placed + lead, units })
+    placed = Math.max(placed + 1, Math.ceil(withoutDust((position + orders * units - level) / model.rate)))
+  }
+  return receipts
+}
+
+/**
+ * The receipts of orders placed by the calendar, each topping the position up to `upTo`, until the
+ * horizon: each costs the passage one tail, not a checkpoint's sum, so they are not bounded.
+ */
+function calendarOrders(rhythm: ReviewRhythm, lead: number, upTo: number, horizon: number): Receipt[] {
+  const receipts: Receipt[] = []
+  for (let placed = rhythm.next; placed + lead <= horizon; placed += rhythm.gap)
+    receipts.push({ day: placed + lead, units: upTo, since: lead })
+  return receipts
+}
+
+interface ReviewRhythm {
+  /** Days from D to the next order's placing (1 = tomorrow). */
+  next: number
+  /** Days between orders. */
+  gap: number
+}
+
+/**
+ * When the item places its orders: the lower median of the gaps between its last 9 placing days
+ * (days of first purchase_orders, each day once), the next one due that gap after the last
+ * (tomorrow at the earliest); null with fewer than PAR_MIN_RECEIPTS placing days.
+ */
+function reviewRhythm(orders: readonly Order[] | null, asOfDay: number): ReviewRhythm | null {
+  if (orders === null) return null
+  const days: number[] = []
+  for (const order of orders) if (Number.isFinite(order.placedDay)) days.push(order.placedDay)
+  days.sort((a, b) => a - b)
+  const gaps: number[] = []
+  for (let i = days.length - 1; i > 0 && gaps.length < REORDER_GAPS; i--)
+    if ((days[i] as number) > (days[i - 1] as number))
+      gaps.push((days[i] as number) - (days[i - 1] as number))
+  if (gaps.length < PAR_MIN_RECEIPTS - 1) return null
+  gaps.sort((a, b) => a - b)
+  const gap = gaps[(gaps.length - 1) >> 1] as number
+  return { gap, next: Math.max(1, (days[days.length - 1] as number) + gap - asOfDay) }
+}
+
+/**
+ * The level the item's orders bring its inventory position up to, when its record reads as an
+ * order-up-to rule: at least PAR_MIN_RECEIPTS orders, the positions after them (the position they
+ * were placed at plus their units) varying less than their units (a buyer who tops up to a level
+ * orders what has sold; one who orders a fixed quantity leaves the level after it to vary); null
+ * otherwise.
+ */
+function orderUpToLevel(reorders: readonly number[]): number | null {
+  const n = reorders.length / 3
+  if (n < PAR_MIN_RECEIPTS) return null
+  let after = 0
+  let afterSquares = 0
+  let units = 0
+  let unitSquares = 0
+  for (let i = 0; i < reorders.length; i += 3) {
+    const u = reorders[i + 2] as number
+    const level = (reorders[i] as number) + u
+    after += level
+    afterSquares += level * level
+    units += u
+    unitSquares += u * u
+  }
+  const level = after / n
+  if (!(level > 0) || afterSquares / n - level * level >= unitSquares / n - (units / n) ** 2) return null
+  return level
+}
+
+/**
+ * P(the stock reaches 0 on some day 1 … horizon) when the item's next orders each top its position
+ * up to a level S (the receipts with \`since\`): until the first of them arrives, the stock and the
+ * other receipts as firstPassage has them; after the order placed on day p has arrived, the stock
+ * at the end of day q, before the next one arrives, is S less the demand of days p + 1 … q, whatever
+ * came before (the open orders still to come were in the position it topped up). The stretches'
+ * demands are taken as independent.
+ */
+function orderUpToPassage(
+  model: DemandModel,
+  onHand: number,
+  receipts: Receipt[],
+  horizon: number,
+  firstCrossing: number[],
+): number {
+  const upTo = receipts.filter((r) => r.since !== undefined)
+  const firstDay = (upTo[0] as Receipt).day
+  const before = receipts.filter((r) => r.since === undefined && r.day < firstDay)
+  let survive = firstDay > 1 ? 1 - firstPassage(model, onHand, before, firstDay - 1, firstCrossing) : 1
+  for (let k = 0; k < upTo.length; k++) {
+    const { day, units, since } = upTo[k] as Receipt
+    const end = k + 1 < upTo.length ? (upTo[k + 1] as Receipt).day - 1 : horizon
+    if (end < day) continue
+    const placed = day - (since as number)
+    const mean = meanBetween(model, placed, end)
+    survive *= 1 - demandAtLeast(units, mean, varianceOver(model, mean, end - placed))
+  }
+  return 1 - survive
 }
 
 /** Triples (days late, fill, weight): the prior's pseudo-deliveries and the item's own record, equal ones merged. */
@@ -679,6 +795,11 @@ function ordersWithin(orders: readonly Order[] | null, lastDay: number): Order[]
 interface Receipt {
   day: number
   units: number
+  /**
+   * An order of an order-up-to rule: placed this many days before its day, it topped the position
+   * up to `units` (reorderScenarios).
+   */
+  since?: number
 }
 
 /** P(the stock reaches 0 on some day 1 … horizon) with these receipts (see the header). */

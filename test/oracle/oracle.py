@@ -64,6 +64,7 @@ PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
 PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
 PAR_MIN_RECEIPTS = 3              # "at least 3 receipts with a known level"
+REORDER_GAPS = 8                  # "the gaps between its last 9 placing days"
 RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
@@ -821,6 +822,13 @@ class Item:
         days = [rec[0] for rec in self.unplanned]
         return level, [max(1, b - a) for a, b in zip(days, days[1:])]
 
+    def passage(self, model, receipts, h):
+        if isinstance(receipts, TopUp):
+            return self.top_up_passage(model, receipts, h)
+        if any(len(r) == 3 for r in receipts):
+            return self.up_to_passage(model, receipts, h)
+        return self.first_passage(model, receipts, h)
+
     def top_up_passage(self, model, receipts, h):
         """README: receipts that top the stock up to a par level: P(stock ≤ 0 on some day 1 … h) =
         1 − P(the demand before the first receipt < on hand) · Π over the stretches between receipts
@@ -840,26 +848,85 @@ class Item:
     def reorder_scenarios(self, model, D, h):
         """README: an announcing item's own reorder rule may bring orders within the horizon (placed
         when the position, on hand plus the orders not yet overdue, falls to ρ; tomorrow at the earliest;
-        each later one when the position plus the orders placed since falls to ρ again)."""
+        each later one when the position plus the orders placed since falls to ρ again); or, when its
+        record reads as an order-up-to rule, by the calendar, each topping the position up to S: such a
+        receipt is (day, S, lead)."""
+        rhythm = self.review_rhythm(D)
+        up_to = None if rhythm is None else self.order_up_to_level()
         lam = model["rate"]
         position = self.on_hand + math.fsum(o.open() for o in self.orders.values() if o.expected is not None and self.awaited(o) >= D)
         size = math.fsum(units for _, _, units in self.reorders) / len(self.reorders)
         none = NOTHING_COMES_WEIGHT
         out = []
         for rho, lead, _ in self.reorders:
-            placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
-            if placed + lead > h:
+            receipts = []
+            if up_to is not None:
+                nxt, gap = rhythm
+                receipts = [(p + lead, up_to, lead) for p in range(nxt, h - lead + 1, gap)]
+            else:
+                placed = 1 if rho >= position else max(1, math.ceil(without_dust((position - rho) / lam)))
+                # README: the rule goes on: the k-th order after this one is placed once the position plus
+                # k orders has fallen to ρ again (a day after the one before at the earliest).
+                k = 0
+                while placed + lead <= h and len(receipts) < MAX_CHAINED_RECEIPTS:
+                    receipts.append((placed + lead, size))
+                    k += 1
+                    placed = max(placed + 1, math.ceil(without_dust((position + k * size - rho) / lam)))
+            if receipts:
+                out.append((1.0, receipts))
+            else:
                 none += 1.0
-                continue
-            # README: the rule goes on: the k-th order after this one is placed once the position plus
-            # k orders has fallen to ρ again (a day after the one before at the earliest).
-            receipts, k = [], 0
-            while placed + lead <= h and len(receipts) < MAX_CHAINED_RECEIPTS:
-                receipts.append((placed + lead, size))
-                k += 1
-                placed = max(placed + 1, math.ceil(without_dust((position + k * size - rho) / lam)))
-            out.append((1.0, receipts))
         return [(none, [])] + out
+
+    def review_rhythm(self, D):
+        """README: (days to the next placing, at least 1; the lower median gap between the last 9
+        distinct placing days) with at least 3 placing days; else None."""
+        days = sorted(o.placed_day for o in self.orders.values() if o.placed_day is not None)
+        gaps = []
+        i = len(days) - 1
+        while i > 0 and len(gaps) < REORDER_GAPS:
+            if days[i] > days[i - 1]:
+                gaps.append(days[i] - days[i - 1])
+            i -= 1
+        if len(gaps) < PAR_MIN_RECEIPTS - 1:
+            return None
+        gap = sorted(gaps)[(len(gaps) - 1) // 2]
+        return max(1, days[-1] + gap - D), gap
+
+    def order_up_to_level(self):
+        """README: the mean position after the remembered orders (placed at + units) when its variance
+        is below that of their units, with at least 3 orders; else None. Plain sums in record order."""
+        n = len(self.reorders)
+        if n < PAR_MIN_RECEIPTS:
+            return None
+        after = after_sq = u_sum = u_sq = 0.0
+        for position, _, units in self.reorders:
+            after += position + units
+            after_sq += (position + units) ** 2
+            u_sum += units
+            u_sq += units * units
+        level = after / n
+        if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
+            return None
+        return level
+
+    def up_to_passage(self, model, receipts, h):
+        """README: orders topping the position up to S: P(stock ≤ 0 on some day 1 … h) = 1 − (1 − the
+        first passage of the stock and the other receipts until the day before the first of them) ·
+        Π over those orders of P(the demand from the day after its placing to the day before the
+        next one arrives, or to h, < S), the stretches independent."""
+        ups = sorted(r for r in receipts if len(r) == 3)
+        first = ups[0][0]
+        before = [r for r in receipts if len(r) == 2 and r[0] < first]
+        survive = 1 - self.first_passage(model, before, first - 1) if first > 1 else 1.0
+        for k, (day, level, lead) in enumerate(ups):
+            end = ups[k + 1][0] - 1 if k + 1 < len(ups) else h
+            if end < day:
+                continue
+            placed = day - lead
+            m = self.mean_between(model, placed, end)
+            survive *= 1 - nb_at_least(level, m, self.var_of(model, m, end - placed))
+        return 1 - survive
 
     def first_passage(self, model, receipts, h):
         """P(stock ≤ 0 on some day 1 … h) with these receipts (README risk v2 §3, as the engine's
@@ -937,8 +1004,7 @@ class Item:
                     risk = alone
                 else:
                     total = math.fsum(w for w, _ in sc)
-                    risk = math.fsum(w * min(alone, self.top_up_passage(books, rc, h) if isinstance(rc, TopUp)
-                                             else self.first_passage(books, rc, h)) for w, rc in sc) / total
+                    risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D, books)
                 risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
         if position is None:
