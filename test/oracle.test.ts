@@ -8,7 +8,7 @@
 // recurrences; both are good to ~1e-13. Two places where the engine approximates are kept out of
 // reach instead of tolerated: means above 2000 (the engine's continuous approximation: the streams
 // here stay far below), and first-passage sums over more than 512 values (summed on a grid: the
-// stocks here stay far below).
+// stocks here nearly always stay below; the oracle flags a stream that does not, and it is left out).
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -35,7 +35,11 @@ class Oracle {
   private readonly decoder = new TextDecoder()
   private buffer = ''
 
-  async run(lines: string[], config: Record<string, number> = {}, asEngine = AS_ENGINE): Promise<Analysis> {
+  async run(
+    lines: string[],
+    config: Record<string, number> = {},
+    asEngine = AS_ENGINE,
+  ): Promise<Analysis & { beyond_exact: boolean }> {
     this.proc.stdin.write(`${JSON.stringify({ lines, config, as_engine: asEngine })}\n`)
     this.proc.stdin.flush()
     while (!this.buffer.includes('\n')) {
@@ -47,7 +51,7 @@ class Oracle {
     const answer = JSON.parse(this.buffer.slice(0, end))
     this.buffer = this.buffer.slice(end + 1)
     if (answer.error) throw new Error(`oracle: ${answer.error}`)
-    return answer as Analysis
+    return answer
   }
 
   close(): void {
@@ -58,11 +62,21 @@ class Oracle {
 const oracle = new Oracle()
 afterAll(() => oracle.close())
 
+/**
+ * The engine and the oracle agree on a random stream; one that reaches the engine's grid (a
+ * first-passage sum over more than 512 values, see the header) is left out, as a rare random stream
+ * with a large write-off can: the grid's answer is within ~1e-5, not 1e-9.
+ */
+async function expectAgreement(lines: string[], config: Record<string, number>) {
+  const { beyond_exact: beyondExact, ...expected } = await oracle.run(lines, config)
+  fc.pre(!beyondExact)
+  expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
+}
+
 function randomAgreement(config: Record<string, number>, numRuns: number, line = eventLine) {
   return fc.assert(
     fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 80, size: 'max' }), async (lines) => {
-      const expected = await oracle.run(lines, config)
-      expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
+      await expectAgreement(lines, config)
     }),
     { numRuns },
   )
@@ -140,7 +154,8 @@ describe('agreement with the independent Python oracle', () => {
       '\n',
     )
     if (lines.at(-1) === '') lines.pop()
-    const expected = await oracle.run(lines, {}, [])
+    const { beyond_exact: beyondExact, ...expected } = await oracle.run(lines, {}, [])
+    expect(beyondExact).toBe(false)
     expect(expected.alerts.length).toBeGreaterThan(10)
     expect(expected.counts.duplicates).toBeGreaterThan(10)
     expect(firstDifference(withoutReasons(analyze(lines)), expected)).toBeNull()
@@ -179,9 +194,7 @@ describe('agreement with the independent Python oracle', () => {
   test('random streams of items ordered up to a level by the calendar (the reorder rule read as order-up-to)', async () => {
     await fc.assert(
       fc.asyncProperty(orderUpToStream, fc.integer({ min: 3, max: 12 }), async (lines, lead) => {
-        const config = { lead_time_days: lead }
-        const expected = await oracle.run(lines, config)
-        expect(firstDifference(withoutReasons(analyze(lines, coreConfigOf(config))), expected)).toBeNull()
+        await expectAgreement(lines, { lead_time_days: lead })
       }),
       { numRuns: 60 },
     )
