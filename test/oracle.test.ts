@@ -95,19 +95,22 @@ function event(id: string, type: string, day: number, quantity: number, extra: R
 }
 
 /**
- * One item's stream under an order-up-to rule: counted at its level S on day 1, a purchase order
- * every `gap` days in the evening bringing the position (books + open orders) up to S, each received
- * `lead` mornings later, sometimes short; sales at noon, never below an empty shelf.
+ * One item's stream under a reorder rule, reviewed every `gap` days in the evening: order-up-to (a
+ * purchase order bringing the position, books + open orders, up to `level`) or a level rule (an
+ * order of `quantity` when the position is at or below `level`). Counted at `level` on day 1, each
+ * order received `lead` mornings later, sometimes short; sales at noon, never below an empty shelf.
  */
-const orderUpToStream = fc
+const reorderRuleStream = fc
   .record({
+    upTo: fc.boolean(),
+    quantity: fc.integer({ min: 3, max: 20 }),
     level: fc.integer({ min: 8, max: 40 }),
     gap: fc.integer({ min: 1, max: 3 }),
     lead: fc.integer({ min: 1, max: 3 }),
     sales: fc.array(fc.integer({ min: 0, max: 8 }), { minLength: 8, maxLength: 26 }),
     fills: fc.array(fc.constantFrom(1, 1, 1, 0.5, 0), { minLength: 26, maxLength: 26 }),
   })
-  .map(({ level, gap, lead, sales, fills }) => {
+  .map(({ upTo, quantity, level, gap, lead, sales, fills }) => {
     const at = (day: number, hour: number) =>
       `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`
     const line = (id: string, type: string, day: number, hour: number, quantity: number, extra = {}) =>
@@ -134,8 +137,9 @@ const orderUpToStream = fc
       if (sold > 0) lines.push(line(`s${day}`, 'sale', day, 12, sold))
       books -= sold
       const open = pipeline.filter((o) => o.day > day).reduce((sum, o) => sum + o.units, 0)
-      if (day % gap === 0 && books + open < level) {
-        const order = { day: day + lead, units: level - books - open, id: `P${day}` }
+      const position = books + open
+      if (day % gap === 0 && (upTo ? position < level : position <= level)) {
+        const order = { day: day + lead, units: upTo ? level - position : quantity, id: `P${day}` }
         pipeline.push(order)
         lines.push(
           line(`p${day}`, 'purchase_order', day, 20, order.units, {
@@ -191,12 +195,12 @@ describe('agreement with the independent Python oracle', () => {
     )
   })
 
-  test('random streams of items ordered up to a level by the calendar (the reorder rule read as order-up-to)', async () => {
+  test('random streams of items under their own reorder rule (order-up-to, or a fixed quantity at a level)', async () => {
     await fc.assert(
-      fc.asyncProperty(orderUpToStream, fc.integer({ min: 3, max: 12 }), async (lines, lead) => {
+      fc.asyncProperty(reorderRuleStream, fc.integer({ min: 3, max: 12 }), async (lines, lead) => {
         await expectAgreement(lines, { lead_time_days: lead })
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     )
   })
 

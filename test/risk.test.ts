@@ -774,6 +774,13 @@ describe('announcing items between orders: their own reorder rule', () => {
     return countedOnD(stateOf(events))
   }
 
+  /** P(the demand of days from + 1 … to reaches `stock`); 1 or 0 by the stock's sign when no day is between. */
+  function reaches(model: DemandModel, stock: number, from: number, to: number): number {
+    if (to <= from) return stock > 0 ? 0 : 1
+    const mean = meanBetween(model, from, to)
+    return tailBySum(stock, mean, varianceOver(model, mean, to - from))
+  }
+
   test('a received order is remembered as (position when placed, days to its receipt, units); the next may come within the horizon', () => {
     const state = orderedOnce()
     expect(state.reorders).toEqual([10, 3, 30])
@@ -785,9 +792,18 @@ describe('announcing items between orders: their own reorder rule', () => {
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
     const nothingComing = demandRisk(withoutRecord, config) as number
     const reordered = Math.min(nothingComing, firstPassage(model, 12, [{ day: 5, units: 30 }], 7))
-    // Two scenarios of weight 1: "none this time" and the order.
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + reordered) / 2, 12)
+    // Placed as the demand draws the position to 10 instead: the 12 must last until day 1 (the order
+    // is placed on day 2 at the earliest), the 10 left then must outlast days 3 and 4, and with the
+    // 30 the 40 the days 3 to 7.
+    const triggered = Math.min(
+      nothingComing,
+      1 - (1 - reaches(model, 12, 0, 1)) * (1 - reaches(model, 10, 2, 4)) * (1 - reaches(model, 40, 2, 7)),
+    )
+    // Two scenarios of weight 1: "none this time" and the order, half placed at the mean rate, half
+    // as the demand draws the position down.
+    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + 0.5 * reordered + 0.5 * triggered) / 2, 12)
     expect(reordered).toBeLessThan(nothingComing / 2)
+    expect(triggered).toBeLessThan(reordered)
     expect(riskNotes(state, config).reorders).toEqual({ orders: 1, level: 10, days: 3 })
   })
 
@@ -815,7 +831,17 @@ describe('announcing items between orders: their own reorder rule', () => {
         21,
       ),
     )
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + twice) / 2, 12)
+    // Placed as the demand draws the position to 10: on days 2 and 18, each with 10 on the shelf
+    // until it comes (the first came on day 5, before the second was placed), then 40 from day 18 on.
+    const triggered = Math.min(
+      nothingComing,
+      1 -
+        (1 - reaches(model, 12, 0, 1)) *
+          (1 - reaches(model, 10, 2, 4)) *
+          (1 - reaches(model, 10, 18, 20)) *
+          (1 - reaches(model, 40, 18, 21)),
+    )
+    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + 0.5 * twice + 0.5 * triggered) / 2, 12)
     // The second order, on the horizon's last day, spares the stockouts that day would have seen.
     expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.01)
   })
@@ -848,7 +874,14 @@ describe('announcing items between orders: their own reorder rule', () => {
       days.map((day) => ({ day, units: 4 })),
       30,
     )
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + Math.min(nothingComing, chained)) / 2, 12)
+    // Placed as the demand draws the position to 10, each order comes the next morning: no day lies
+    // between placing and arrival, and 10 is on the shelf; after the eighth (placed on day 17) the 14
+    // must last to day 30.
+    const triggered = 1 - (1 - reaches(model, 12, 0, 1)) * (1 - reaches(model, 14, 17, 30))
+    expect(demandRisk(state, config)).toBeCloseTo(
+      (nothingComing + 0.5 * Math.min(nothingComing, chained) + 0.5 * Math.min(nothingComing, triggered)) / 2,
+      12,
+    )
   })
 
   test('beside open orders, and where an overdue one does not come, the reorder rule brings the next order', () => {
@@ -881,13 +914,20 @@ describe('announcing items between orders: their own reorder rule', () => {
     const a = { day: 5, units: 30 }
     const late5 = { day: 2, units: 6 * 0.7 }
     const late10 = { day: 7, units: 6 }
+    // A's order placed as the demand draws the position to 10 (half of each): 12 until day 1, 10
+    // over days 3 and 4, 40 over days 3 to 7, whatever else comes after day 1.
+    const triggered = Math.min(
+      nothingComing,
+      1 - (1 - reaches(model, 12, 0, 1)) * (1 - reaches(model, 10, 2, 4)) * (1 - reaches(model, 40, 2, 7)),
+    )
+    const withA = (fixed: number) => 0.5 * fixed + 0.5 * triggered
     const expected =
       (0.15 * risk([late5]) +
-        0.15 * risk([late5, a]) +
+        0.15 * withA(risk([late5, a])) +
         0.1 * risk([late10]) +
-        0.1 * risk([a, late10]) +
+        0.1 * withA(risk([a, late10])) +
         0.15 * nothingComing +
-        0.15 * risk([a])) /
+        0.15 * withA(risk([a]))) /
       0.8
     expect(demandRisk(state, config)).toBeCloseTo(expected, 12)
     // Before, the rule counted only with nothing due: "never" was nothing coming at all.

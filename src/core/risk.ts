@@ -83,6 +83,11 @@ export const MAX_CHAINED_RECEIPTS = 8
 export const PAR_SHARE = 0.5
 /** Receipts with a known level needed before their rule is read as a par level. */
 export const PAR_MIN_RECEIPTS = 3
+/**
+ * The share of each remembered order's scenario (level rule) given to orders placed as the demand
+ * draws the position down (triggeredPassage) rather than at the mean rate.
+ */
+export const TRIGGERED_SHARE = 0.5
 /** An order-up-to rule's spacing is read from the gaps between the item's last this many + 1 placing days. */
 export const REORDER_GAPS = 8
 /** A day's chance that a one-off event takes a stock of one unit; of I units, this over I (suddenLossRisk). */
@@ -311,9 +316,7 @@ function shelfRisk(
       seenTopUp.push(!!topUp)
       const passage = topUp
         ? topUpPassage(model, onHand, within, horizon)
-        : within.some((r) => r.since !== undefined)
-          ? orderUpToPassage(model, onHand, within, horizon, beforeFirstReceipt)
-          : firstPassage(model, onHand, within, horizon, beforeFirstReceipt)
+        : passageOf(model, onHand, within, horizon, beforeFirstReceipt)
       passages.push(Math.min(nothingComing, passage))
     }
     risk += weight * (passages[j] as number)
@@ -327,7 +330,7 @@ function sameReceipts(a: readonly Receipt[], b: readonly Receipt[]): boolean {
   for (let i = 0; i < a.length; i++) {
     const x = a[i] as Receipt
     const y = b[i] as Receipt
-    if (x.day !== y.day || x.units !== y.units || x.since !== y.since) return false
+    if (x.day !== y.day || x.units !== y.units || x.since !== y.since || x.trigger !== y.trigger) return false
   }
   return true
 }
@@ -461,7 +464,17 @@ function reorderScenarios(
         ? levelTriggeredOrders(reorders[i] as number, lead, units, model, position, horizon)
         : calendarOrders(rhythm as ReviewRhythm, lead, upTo, horizon)
     if (receipts.length === 0) none.weight++
-    else scenarios.push({ weight: 1, receipts })
+    else if (upTo !== null) scenarios.push({ weight: 1, receipts })
+    else {
+      // When the next orders are placed is not seen: at the mean rate (fixed receipts against the
+      // horizon's demand), or as the demand draws the position down (each order's lead time alone).
+      scenarios.push({ weight: 1 - TRIGGERED_SHARE, receipts })
+      const trigger = reorders[i] as number
+      scenarios.push({
+        weight: TRIGGERED_SHARE,
+        receipts: receipts.map((r) => ({ day: r.day, units: r.units, since: lead, trigger })),
+      })
+    }
   }
   return scenarios
 }
@@ -579,6 +592,59 @@ function orderUpToPassage(
     const placed = day - (since as number)
     const mean = meanBetween(model, placed, end)
     survive *= 1 - demandAtLeast(units, mean, varianceOver(model, mean, end - placed))
+  }
+  return 1 - survive
+}
+
+/** The first passage the receipts call for: plain, after orders topping up to a level, or after orders a level triggers. */
+function passageOf(
+  model: DemandModel,
+  onHand: number,
+  receipts: Receipt[],
+  horizon: number,
+  firstCrossing: number[],
+): number {
+  for (const receipt of receipts) {
+    if (receipt.trigger !== undefined)
+      return triggeredPassage(model, onHand, receipts, horizon, firstCrossing)
+    if (receipt.since !== undefined) return orderUpToPassage(model, onHand, receipts, horizon, firstCrossing)
+  }
+  return firstPassage(model, onHand, receipts, horizon, firstCrossing)
+}
+
+/**
+ * P(the stock reaches 0 on some day 1 … horizon) when the item's next orders are each placed on the
+ * day its position falls to a level ρ (the receipts with \`trigger\`), whenever the demand takes it
+ * there: until the first is placed, the stock and the other receipts as firstPassage has them; each
+ * order, placed with ρ less the earlier orders still on their way on the shelf, must see that stock
+ * outlast the demand until it arrives (the recorded level was the position at the end of the day the
+ * order was placed: one of 0 or below was a shelf already empty); after the last, its position
+ * (ρ plus its units, less those earlier orders) the demand from its placing to the horizon. The
+ * stretches' demands are taken as independent.
+ */
+function triggeredPassage(
+  model: DemandModel,
+  onHand: number,
+  receipts: Receipt[],
+  horizon: number,
+  firstCrossing: number[],
+): number {
+  const orders = receipts.filter((r) => r.trigger !== undefined)
+  const placedFirst = (orders[0] as Receipt).day - ((orders[0] as Receipt).since as number)
+  const before = receipts.filter((r) => r.trigger === undefined && r.day < placedFirst)
+  let survive = placedFirst > 1 ? 1 - firstPassage(model, onHand, before, placedFirst - 1, firstCrossing) : 1
+  const outlasts = (stock: number, from: number, to: number) => {
+    if (to <= from) return stock > 0 ? 1 : 0
+    const mean = meanBetween(model, from, to)
+    return 1 - demandAtLeast(stock, mean, varianceOver(model, mean, to - from))
+  }
+  for (let k = 0; k < orders.length; k++) {
+    const { day, units, since, trigger } = orders[k] as Receipt
+    const placed = day - (since as number)
+    let stock = trigger as number
+    for (let j = 0; j < k; j++) if ((orders[j] as Receipt).day > placed) stock -= (orders[j] as Receipt).units
+    survive *= outlasts(stock, placed, day - 1)
+    if (k === orders.length - 1 && horizon >= day) survive *= outlasts(stock + units, placed, horizon)
   }
   return 1 - survive
 }
@@ -800,6 +866,11 @@ interface Receipt {
    * up to `units` (reorderScenarios).
    */
   since?: number
+  /**
+   * An order of a level rule: placed `since` days before its day, on the day the position fell to
+   * this level (reorderScenarios).
+   */
+  trigger?: number
 }
 
 /** P(the stock reaches 0 on some day 1 … horizon) with these receipts (see the header). */

@@ -65,6 +65,7 @@ NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing com
 PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
 PAR_MIN_RECEIPTS = 3              # "at least 3 receipts with a known level"
 REORDER_GAPS = 8                  # "the gaps between its last 9 placing days"
+TRIGGERED_SHARE = 0.5             # "half of each remembered order's scenario: orders placed as the demand draws the position down"
 RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
@@ -830,6 +831,8 @@ class Item:
     def passage(self, model, receipts, h):
         if isinstance(receipts, TopUp):
             return self.top_up_passage(model, receipts, h)
+        if any(len(r) == 4 for r in receipts):
+            return self.triggered_passage(model, receipts, h)
         if any(len(r) == 3 for r in receipts):
             return self.up_to_passage(model, receipts, h)
         return self.first_passage(model, receipts, h)
@@ -877,10 +880,15 @@ class Item:
                     receipts.append((placed + lead, size))
                     k += 1
                     placed = max(placed + 1, math.ceil(without_dust((position + k * size - rho) / lam)))
-            if receipts:
+            if not receipts:
+                none += 1.0
+            elif up_to is not None:
                 out.append((1.0, receipts))
             else:
-                none += 1.0
+                # README: half placed at the mean rate, half as the demand draws the position down to ρ:
+                # such a receipt is (day, units, lead, ρ).
+                out.append((1 - TRIGGERED_SHARE, receipts))
+                out.append((TRIGGERED_SHARE, [(day, units, lead, rho) for day, units in receipts]))
         return [(none, [])] + out
 
     def review_rhythm(self, D):
@@ -914,6 +922,35 @@ class Item:
         if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
             return None
         return level
+
+    def triggered_passage(self, model, receipts, h):
+        """README: orders placed the day the position falls to ρ: P(stock ≤ 0 on some day 1 … h) = 1 −
+        (1 − the first passage of the stock and the other receipts until the day before the first is
+        placed) · Π over the orders of P(the demand of the days between its placing and its arrival <
+        ρ less the earlier orders not yet arrived by its placing; 1 or 0 by that stock's sign when no
+        day lies between) · P(the demand from the last one's placing to h < that stock + its units),
+        the stretches independent."""
+        orders = sorted((r for r in receipts if len(r) == 4), key=lambda r: r[0])
+        placed_first = orders[0][0] - orders[0][2]
+        before = [r for r in receipts if len(r) == 2 and r[0] < placed_first]
+        survive = 1 - self.first_passage(model, before, placed_first - 1) if placed_first > 1 else 1.0
+
+        def outlasts(stock, a, b):
+            if b <= a:
+                return 1.0 if stock > 0 else 0.0
+            m = self.mean_between(model, a, b)
+            return 1 - nb_at_least(stock, m, self.var_of(model, m, b - a))
+
+        for k, (day, units, lead, rho) in enumerate(orders):
+            placed = day - lead
+            stock = rho
+            for earlier in orders[:k]:
+                if earlier[0] > placed:
+                    stock -= earlier[1]
+            survive *= outlasts(stock, placed, day - 1)
+            if k == len(orders) - 1 and h >= day:
+                survive *= outlasts(stock + units, placed, h)
+        return 1 - survive
 
     def up_to_passage(self, model, receipts, h):
         """README: orders topping the position up to S: P(stock ≤ 0 on some day 1 … h) = 1 − (1 − the
@@ -1138,7 +1175,7 @@ def run(raw_lines, cfg, deviations=frozenset()):
     final = [items[k].row(cfg) for k in sorted(items)]
     daily = [dict(sku=k[0], warehouse_id=k[1], date=date_str(d), **items[k].daily[d])
              for k in sorted(items) for d in sorted(items[k].daily)]
-    return {"beyond_exact": BEYOND_EXACT[0], "final": final, "alerts": alerts, "rejects": rejects, "duplicates": dups,
+    return {"final": final, "alerts": alerts, "rejects": rejects, "duplicates": dups,
             "daily": daily, "counts": counts}
 
 
@@ -1174,6 +1211,7 @@ def serve():
             if deviations - ENGINE_DEVIATIONS:
                 raise ValueError(f"unknown as_engine {sorted(deviations - ENGINE_DEVIATIONS)}")
             answer = run(req["lines"], cfg, deviations)
+            answer["beyond_exact"] = BEYOND_EXACT[0]
         except Exception as error:   # the client shows it; the server keeps serving
             answer = {"error": f"{type(error).__name__}: {error}"}
         sys.stdout.write(json.dumps(answer, ensure_ascii=False) + "\n")
