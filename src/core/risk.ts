@@ -365,7 +365,8 @@ function receiptScenarios(
       model,
       awaitedPosition(state.onHand as number, awaited, asOfDay),
       horizon,
-      reviewRhythm(state.orders, asOfDay),
+      state.orders,
+      asOfDay,
     )
   return []
 }
@@ -411,7 +412,8 @@ function orderScenarios(
         model,
         awaitedPosition(state.onHand as number, awaited, asOfDay),
         horizon,
-        reviewRhythm(state.orders, asOfDay),
+        state.orders,
+        asOfDay,
       )
       for (const scenario of reordered) reorderedWeight += scenario.weight
     }
@@ -449,9 +451,13 @@ function reorderScenarios(
   model: DemandModel,
   position: number,
   horizon: number,
-  rhythm: ReviewRhythm | null,
+  orders: readonly Order[] | null,
+  asOfDay: number,
 ): Scenario[] {
-  const upTo = rhythm === null ? null : orderUpToLevel(reorders)
+  const level = orderUpToLevel(reorders)
+  // The placing days are read only for a rule that tops up (they take a sort of the orders).
+  const rhythm = level === null ? null : reviewRhythm(orders, asOfDay)
+  const upTo = rhythm === null ? null : level
   let units = 0
   for (let i = 2; i < reorders.length; i += 3) units += reorders[i] as number
   units /= reorders.length / 3
