@@ -82,16 +82,28 @@ function randomAgreement(config: Record<string, number>, numRuns: number, line =
   )
 }
 
-function event(id: string, type: string, day: number, quantity: number, extra: Record<string, unknown> = {}) {
+/** An event line of item S at W on day `day` of March 2026, at `hour` o'clock UTC. */
+function event(
+  id: string,
+  type: string,
+  day: number,
+  quantity: number,
+  extra: Record<string, unknown> = {},
+  hour = 12,
+) {
   return JSON.stringify({
     event_id: id,
     event_type: type,
     sku: 'S',
     warehouse_id: 'W',
     quantity,
-    timestamp: `2026-03-${String(day).padStart(2, '0')}T12:00:00Z`,
+    timestamp: at(day, hour),
     ...extra,
   })
+}
+
+function at(day: number, hour: number): string {
+  return `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`
 }
 
 /**
@@ -111,42 +123,26 @@ const reorderRuleStream = fc
     fills: fc.array(fc.constantFrom(1, 1, 1, 0.5, 0), { minLength: 26, maxLength: 26 }),
   })
   .map(({ upTo, quantity, level, gap, lead, sales, fills }) => {
-    const at = (day: number, hour: number) =>
-      `2026-03-${String(day).padStart(2, '0')}T${String(hour).padStart(2, '0')}:00:00Z`
-    const line = (id: string, type: string, day: number, hour: number, quantity: number, extra = {}) =>
-      JSON.stringify({
-        event_id: id,
-        event_type: type,
-        sku: 'S',
-        warehouse_id: 'W',
-        quantity,
-        timestamp: at(day, hour),
-        ...extra,
-      })
-    const lines = [line('c', 'stock_count', 1, 1, level)]
+    const lines = [event('c', 'stock_count', 1, level, {}, 1)]
     let books = level
     const pipeline: { day: number; units: number; id: string }[] = []
     sales.forEach((wanted, i) => {
       const day = i + 1
       for (const order of pipeline.filter((o) => o.day === day)) {
         const units = Math.round(order.units * (fills[i] as number))
-        if (units > 0) lines.push(line(`r${order.id}`, 'restock', day, 6, units, { order_id: order.id }))
+        if (units > 0) lines.push(event(`r${order.id}`, 'restock', day, units, { order_id: order.id }, 6))
         books += units
       }
       const sold = Math.min(wanted, Math.max(books, 0))
-      if (sold > 0) lines.push(line(`s${day}`, 'sale', day, 12, sold))
+      if (sold > 0) lines.push(event(`s${day}`, 'sale', day, sold))
       books -= sold
       const open = pipeline.filter((o) => o.day > day).reduce((sum, o) => sum + o.units, 0)
       const position = books + open
       if (day % gap === 0 && (upTo ? position < level : position <= level)) {
         const order = { day: day + lead, units: upTo ? level - position : quantity, id: `P${day}` }
         pipeline.push(order)
-        lines.push(
-          line(`p${day}`, 'purchase_order', day, 20, order.units, {
-            order_id: order.id,
-            expected_at: at(order.day, 6),
-          }),
-        )
+        const placed = { order_id: order.id, expected_at: at(order.day, 6) }
+        lines.push(event(`p${day}`, 'purchase_order', day, order.units, placed, 20))
       }
     })
     return lines

@@ -554,7 +554,6 @@ function reviewRhythm(orders: readonly Order[] | null, asOfDay: number): ReviewR
  */
 function orderUpToLevel(reorders: readonly number[]): number | null {
   const n = reorders.length / 3
-  if (n < PAR_MIN_RECEIPTS) return null
   let after = 0
   let afterSquares = 0
   let units = 0
@@ -567,6 +566,22 @@ function orderUpToLevel(reorders: readonly number[]): number | null {
     units += u
     unitSquares += u * u
   }
+  return steadierLevel(n, after, afterSquares, units, unitSquares)
+}
+
+/**
+ * The mean level after n receipts or orders (from the sums of the levels after them and of their
+ * units, and of their squares), when those levels vary less than the units do and there are at
+ * least PAR_MIN_RECEIPTS of them: what a supplier or buyer topping up to a level leaves; else null.
+ */
+function steadierLevel(
+  n: number,
+  after: number,
+  afterSquares: number,
+  units: number,
+  unitSquares: number,
+): number | null {
+  if (n < PAR_MIN_RECEIPTS) return null
   const level = after / n
   if (!(level > 0) || afterSquares / n - level * level >= unitSquares / n - (units / n) ** 2) return null
   return level
@@ -574,7 +589,7 @@ function orderUpToLevel(reorders: readonly number[]): number | null {
 
 /**
  * P(the stock reaches 0 on some day 1 … horizon) when the item's next orders each top its position
- * up to a level S (the receipts with \`since\`): until the first of them arrives, the stock and the
+ * up to a level S (the receipts with `since`): until the first of them arrives, the stock and the
  * other receipts as firstPassage has them; after the order placed on day p has arrived, the stock
  * at the end of day q, before the next one arrives, is S less the demand of days p + 1 … q, whatever
  * came before (the open orders still to come were in the position it topped up). The stretches'
@@ -588,18 +603,34 @@ function orderUpToPassage(
   firstCrossing: number[],
 ): number {
   const upTo = receipts.filter((r) => r.since !== undefined)
-  const firstDay = (upTo[0] as Receipt).day
-  const before = receipts.filter((r) => r.since === undefined && r.day < firstDay)
-  let survive = firstDay > 1 ? 1 - firstPassage(model, onHand, before, firstDay - 1, firstCrossing) : 1
+  const first = upTo[0] as Receipt
+  let survive = survivesUntil(model, onHand, receipts, first.day, firstCrossing)
   for (let k = 0; k < upTo.length; k++) {
     const { day, units, since } = upTo[k] as Receipt
     const end = k + 1 < upTo.length ? (upTo[k + 1] as Receipt).day - 1 : horizon
-    if (end < day) continue
-    const placed = day - (since as number)
-    const mean = meanBetween(model, placed, end)
-    survive *= 1 - demandAtLeast(units, mean, varianceOver(model, mean, end - placed))
+    if (end >= day) survive *= outlasts(model, units, day - (since as number), end)
   }
   return 1 - survive
+}
+
+/** P(the stock and the plain receipts before `day` last through day − 1): the first passage's complement. */
+function survivesUntil(
+  model: DemandModel,
+  onHand: number,
+  receipts: Receipt[],
+  day: number,
+  firstCrossing: number[],
+): number {
+  if (day <= 1) return 1
+  const before = receipts.filter((r) => r.since === undefined && r.day < day)
+  return 1 - firstPassage(model, onHand, before, day - 1, firstCrossing)
+}
+
+/** P(the demand of days from + 1 … to stays below `stock`); with no day between, whether there is stock. */
+function outlasts(model: DemandModel, stock: number, from: number, to: number): number {
+  if (to <= from) return stock > 0 ? 1 : 0
+  const mean = meanBetween(model, from, to)
+  return 1 - demandAtLeast(stock, mean, varianceOver(model, mean, to - from))
 }
 
 /** The first passage the receipts call for: plain, after orders topping up to a level, or after orders a level triggers. */
@@ -620,7 +651,7 @@ function passageOf(
 
 /**
  * P(the stock reaches 0 on some day 1 … horizon) when the item's next orders are each placed on the
- * day its position falls to a level ρ (the receipts with \`trigger\`), whenever the demand takes it
+ * day its position falls to a level ρ (the receipts with `trigger`), whenever the demand takes it
  * there: until the first is placed, the stock and the other receipts as firstPassage has them; each
  * order, placed with ρ less the earlier orders still on their way on the shelf, must see that stock
  * outlast the demand until it arrives (the recorded level was the position at the end of the day the
@@ -636,21 +667,15 @@ function triggeredPassage(
   firstCrossing: number[],
 ): number {
   const orders = receipts.filter((r) => r.trigger !== undefined)
-  const placedFirst = (orders[0] as Receipt).day - ((orders[0] as Receipt).since as number)
-  const before = receipts.filter((r) => r.trigger === undefined && r.day < placedFirst)
-  let survive = placedFirst > 1 ? 1 - firstPassage(model, onHand, before, placedFirst - 1, firstCrossing) : 1
-  const outlasts = (stock: number, from: number, to: number) => {
-    if (to <= from) return stock > 0 ? 1 : 0
-    const mean = meanBetween(model, from, to)
-    return 1 - demandAtLeast(stock, mean, varianceOver(model, mean, to - from))
-  }
+  const first = orders[0] as Receipt
+  let survive = survivesUntil(model, onHand, receipts, first.day - (first.since as number), firstCrossing)
   for (let k = 0; k < orders.length; k++) {
     const { day, units, since, trigger } = orders[k] as Receipt
     const placed = day - (since as number)
     let stock = trigger as number
     for (let j = 0; j < k; j++) if ((orders[j] as Receipt).day > placed) stock -= (orders[j] as Receipt).units
-    survive *= outlasts(stock, placed, day - 1)
-    if (k === orders.length - 1 && horizon >= day) survive *= outlasts(stock + units, placed, horizon)
+    survive *= outlasts(model, stock, placed, day - 1)
+    if (k === orders.length - 1 && horizon >= day) survive *= outlasts(model, stock + units, placed, horizon)
   }
   return 1 - survive
 }
@@ -772,9 +797,8 @@ function parLevel(record: readonly number[]): { level: number; gaps: number[] } 
     units += u
     unitSquares += u * u
   }
-  if (n < PAR_MIN_RECEIPTS) return null
-  const level = after / n
-  if (!(level > 0) || afterSquares / n - level * level >= unitSquares / n - (units / n) ** 2) return null
+  const level = steadierLevel(n, after, afterSquares, units, unitSquares)
+  if (level === null) return null
   const gaps: number[] = []
   for (let i = UNPLANNED_FIELDS; i < record.length; i += UNPLANNED_FIELDS)
     gaps.push(Math.max(1, (record[i] as number) - (record[i - UNPLANNED_FIELDS] as number)))

@@ -324,6 +324,24 @@ def smallest_level(tail, m, v):
     return hi
 
 
+def steadier_level(pairs):
+    """README: the mean level after (before + units) of the (before, units) pairs when its variance is
+    below that of the units, with at least 3 pairs; else None. Plain sums in record order (as the engine)."""
+    n = len(pairs)
+    if n < PAR_MIN_RECEIPTS:
+        return None
+    after = after_sq = u_sum = u_sq = 0.0
+    for before, units in pairs:
+        after += before + units
+        after_sq += (before + units) ** 2
+        u_sum += units
+        u_sq += units * units
+    level = after / n
+    if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
+        return None
+    return level
+
+
 def self_test():
     worst = 0.0
     for m in (0.05, 0.5, 1.3, 4.0, 17.5, 60.0, 250.0):
@@ -812,18 +830,8 @@ class Item:
         """README: (the mean level after the unplanned receipts with a known level, the days between
         consecutive remembered receipts, each at least 1) when those levels' variance is below that of
         their units, with at least 3 known levels; else None. Plain sums in record order (as the engine)."""
-        known = [(before, units) for _, units, before, _ in self.unplanned if before is not None]
-        n = len(known)
-        if n < PAR_MIN_RECEIPTS:
-            return None
-        after = after_sq = u_sum = u_sq = 0.0
-        for before, units in known:
-            after += before + units
-            after_sq += (before + units) ** 2
-            u_sum += units
-            u_sq += units * units
-        level = after / n
-        if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
+        level = steadier_level([(before, units) for _, units, before, _ in self.unplanned if before is not None])
+        if level is None:
             return None
         days = [rec[0] for rec in self.unplanned]
         return level, [max(1, b - a) for a, b in zip(days, days[1:])]
@@ -909,19 +917,7 @@ class Item:
     def order_up_to_level(self):
         """README: the mean position after the remembered orders (placed at + units) when its variance
         is below that of their units, with at least 3 orders; else None. Plain sums in record order."""
-        n = len(self.reorders)
-        if n < PAR_MIN_RECEIPTS:
-            return None
-        after = after_sq = u_sum = u_sq = 0.0
-        for position, _, units in self.reorders:
-            after += position + units
-            after_sq += (position + units) ** 2
-            u_sum += units
-            u_sq += units * units
-        level = after / n
-        if not level > 0 or after_sq / n - level * level >= u_sq / n - (u_sum / n) ** 2:
-            return None
-        return level
+        return steadier_level([(position, units) for position, _, units in self.reorders])
 
     def triggered_passage(self, model, receipts, h):
         """README: orders placed the day the position falls to ρ: P(stock ≤ 0 on some day 1 … h) = 1 −
