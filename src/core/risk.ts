@@ -25,7 +25,9 @@
 // unannounced receipts instead (unannouncedScenarios; half of their weight on top-ups to a par level
 // when the receipts leave the stock at one level: topUpPassage); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
-// the open ones or with none due). The risk is the weighted mean over scenarios.
+// the open ones or with none due; by the calendar, topping the position up to a level, when the
+// record reads so: orderUpToPassage; else half at the mean rate, half placed as the demand draws the
+// position down: triggeredPassage). The risk is the weighted mean over scenarios.
 //
 // The risk of the books showing 0 is then scaled down for an item whose books may be stuck above
 // the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
