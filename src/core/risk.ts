@@ -456,10 +456,10 @@ function reorderScenarios(
   orders: readonly Order[] | null,
   asOfDay: number,
 ): Scenario[] {
-  const level = orderUpToLevel(reorders)
-  // The placing days are read only for a rule that tops up (they take a sort of the orders).
-  const rhythm = level === null ? null : reviewRhythm(orders, asOfDay)
-  const upTo = rhythm === null ? null : level
+  const upTo = orderUpToLevel(reorders)
+  // The placing days are read only for a rule that tops up (they take a sort of the orders); without
+  // enough of them the level rule stands.
+  const rhythm = upTo === null ? null : reviewRhythm(orders, asOfDay)
   let units = 0
   for (let i = 2; i < reorders.length; i += 3) units += reorders[i] as number
   units /= reorders.length / 3
@@ -468,11 +468,11 @@ function reorderScenarios(
   for (let i = 0; i < reorders.length; i += 3) {
     const lead = reorders[i + 1] as number
     const receipts =
-      upTo === null
+      rhythm === null
         ? levelTriggeredOrders(reorders[i] as number, lead, units, model, position, horizon)
-        : calendarOrders(rhythm as ReviewRhythm, lead, upTo, horizon)
+        : calendarOrders(rhythm, lead, upTo as number, horizon)
     if (receipts.length === 0) none.weight++
-    else if (upTo !== null) scenarios.push({ weight: 1, receipts })
+    else if (rhythm !== null) scenarios.push({ weight: 1, receipts })
     else {
       // When the next orders are placed is not seen: at the mean rate (fixed receipts against the
       // horizon's demand), or as the demand draws the position down (each order's lead time alone).
