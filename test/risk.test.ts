@@ -38,7 +38,10 @@ function salesHistory(sales: number[], stock = 10_000): InventoryEvent[] {
   return events
 }
 
-/** Σ weights and Σ weight·units of the README's rate over in-stock days aged 0 … (oldest first input). */
+/**
+ * The README's rate over in-stock days aged 0 … (oldest first input): Σ weights and Σ weight·units,
+ * the prior, and the pull towards the plain mean ȳ by p = min(30, 3/ȳ) pseudo-days.
+ */
 function weightedRate(units: number[]): number {
   let weights = 0
   let weighted = 0
@@ -47,7 +50,22 @@ function weightedRate(units: number[]): number {
     weights += w
     weighted += w * y
   })
-  return (weighted + 0.25) / (weights + 1)
+  const plainMean = units.reduce((a, b) => a + b, 0) / units.length
+  return withLongRun(weighted + 0.25, weights + 1, plainMean, units.length - weights)
+}
+
+/**
+ * (Σ w·y + prior units + p·ȳ) / (Σ w + prior days + p), p = min(30, 3/ȳ, the days less Σ w): the
+ * README's pull to the long run.
+ */
+function withLongRun(
+  weightedUnits: number,
+  weightedDays: number,
+  plainMean: number,
+  leftOut: number,
+): number {
+  const pull = Math.min(30, 3 / plainMean, leftOut)
+  return (weightedUnits + pull * plainMean) / (weightedDays + pull)
 }
 
 /**
@@ -202,7 +220,7 @@ describe('demand model', () => {
     function dayByDay(state: ItemState, asOfDay: number, skipOut: boolean, censoredBy: Model | null = null) {
       const start = Math.max(asOfDay - 119, state.firstDay)
       const perWeekday = Array.from({ length: 7 }, () => ({ units: 0, days: 0 }))
-      let [w1, w2, wy, wyy] = [0, 0, 0, 0]
+      let [w1, w2, wy, wyy, plain, counted] = [0, 0, 0, 0, 0, 0]
       const isOut = (day: number) => (state.outDays ?? []).includes(day)
       for (let day = start; day <= asOfDay; day++) {
         const at = (state.sales ?? []).findIndex((value, i) => i % 2 === 0 && value === day)
@@ -215,6 +233,8 @@ describe('demand model', () => {
         }
         const w = 0.5 ** ((asOfDay - day) / 14)
         ;[w1, w2, wy, wyy] = [w1 + w, w2 + w * w, wy + w * units, wyy + w * units * units]
+        plain += units
+        counted++
         const bucket = perWeekday[day % 7] as { units: number; days: number }
         bucket.units += units
         bucket.days++
@@ -224,11 +244,10 @@ describe('demand model', () => {
       const days = (w1 * w1) / w2
       const variance = Math.max(0, wyy / w1 - observed * observed) * (days / Math.max(days - 1, 1))
       const ratio = observed > 0 ? Math.max(1, variance / observed) : 1
-      const counted = perWeekday.reduce((n, b) => n + b.days, 0)
       const raw = perWeekday.map((b) => (b.units + 4 * observed) / ((b.days + 4) * observed))
       const sum = raw.reduce((a, b) => a + b, 0)
       return {
-        rate: (wy + 0.25) / (w1 + 1),
+        rate: withLongRun(wy + 0.25, w1 + 1, plain / counted, counted - w1),
         dispersion: (3 * 2 + (days - 1) * ratio) / (3 + days - 1),
         days,
         weekday: observed === 0 || counted < 14 ? Array(7).fill(1) : raw.map((f) => (f * 7) / sum),
@@ -329,7 +348,8 @@ describe('demand model', () => {
       squares += w * w
       weighted += 4 * w
     }
-    const m = (weighted + 0.25) / (weights + 1)
+    // The 9 in-stock days sold 4 each: ȳ = 4, pulled by min(3/4, 9 − Σ w) days.
+    const m = withLongRun(weighted + 0.25, weights + 1, 4, 9 - weights)
     const n = (weights * weights) / squares
     const phi = (3 * 2 + (n - 1)) / (3 + n - 1)
     // Day 5 ran out after selling 1: E[X | X ≥ 1] = m / (1 − P(X = 0)), P(X = 0) = (1 + m/r)^−r for the
@@ -338,7 +358,11 @@ describe('demand model', () => {
     const wanted = m / (1 - (1 + m / r) ** -r)
     const w5 = 0.5 ** (4 / 14)
     expect(wanted).toBeGreaterThan(1)
-    expect(demandModel(state).rate).toBeCloseTo((weighted + w5 * wanted + 0.25) / (weights + w5 + 1), 12)
+    // Day 5 joins the plain mean too: ȳ = (9·4 + wanted) / 10, over 10 days.
+    expect(demandModel(state).rate).toBeCloseTo(
+      withLongRun(weighted + w5 * wanted + 0.25, weights + w5 + 1, (36 + wanted) / 10, 10 - weights - w5),
+      12,
+    )
     expect(demandModel(state).censoredDays).toBe(1)
   })
 
@@ -786,7 +810,7 @@ describe('announcing items between orders: their own reorder rule', () => {
     expect(state.reorders).toEqual([10, 3, 30])
     state.onHand = 12
     const model = demandModel(state)
-    // λ is just under 2 (the prior's quarter unit over a day): 12 − 10 units of position go in 2 days,
+    // λ is just under 2 (the prior's quarter unit over a day, less the pull towards its plain mean of 2): 12 − 10 units of position go in 2 days,
     // the order is placed then and comes 3 days later, on day 5 of the 7-day horizon.
     expect(Math.ceil((12 - 10) / model.rate)).toBe(2)
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
@@ -813,10 +837,10 @@ describe('announcing items between orders: their own reorder rule', () => {
     state.leadTimeOverride = 21
     const model = demandModel(state)
     // As above, the first order is placed on day 2 and comes on day 5; it raises the position by 30,
-    // so the second is placed when 12 + 30 − 10 = 32 units have sold, on day 18, and comes on day 21,
-    // the horizon's last; a third would be placed on day ⌈62/λ⌉ = 34.
-    expect(Math.ceil((12 + 30 - 10) / model.rate)).toBe(18)
-    expect(Math.ceil((12 + 60 - 10) / model.rate)).toBe(34)
+    // so the second is placed when 12 + 30 − 10 = 32 units have sold, on day 17, and comes on day 20,
+    // a day before the horizon's last; a third would be placed on day ⌈62/λ⌉ = 33.
+    expect(Math.ceil((12 + 30 - 10) / model.rate)).toBe(17)
+    expect(Math.ceil((12 + 60 - 10) / model.rate)).toBe(33)
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
     const nothingComing = demandRisk(withoutRecord, config) as number
     const twice = Math.min(
@@ -826,23 +850,23 @@ describe('announcing items between orders: their own reorder rule', () => {
         12,
         [
           { day: 5, units: 30 },
-          { day: 21, units: 30 },
+          { day: 20, units: 30 },
         ],
         21,
       ),
     )
-    // Placed as the demand draws the position to 10: on days 2 and 18, each with 10 on the shelf
-    // until it comes (the first came on day 5, before the second was placed), then 40 from day 18 on.
+    // Placed as the demand draws the position to 10: on days 2 and 17, each with 10 on the shelf
+    // until it comes (the first came on day 5, before the second was placed), then 40 from day 17 on.
     const triggered = Math.min(
       nothingComing,
       1 -
         (1 - reaches(model, 12, 0, 1)) *
           (1 - reaches(model, 10, 2, 4)) *
-          (1 - reaches(model, 10, 18, 20)) *
-          (1 - reaches(model, 40, 18, 21)),
+          (1 - reaches(model, 10, 17, 19)) *
+          (1 - reaches(model, 40, 17, 21)),
     )
     expect(demandRisk(state, config)).toBeCloseTo((nothingComing + 0.5 * twice + 0.5 * triggered) / 2, 12)
-    // The second order, on the horizon's last day, spares the stockouts that day would have seen.
+    // The second order, near the horizon's end, spares the stockouts its last days would have seen.
     expect(twice).toBeLessThan(firstPassage(model, 12, [{ day: 5, units: 30 }], 21) - 0.01)
   })
 
@@ -860,12 +884,13 @@ describe('announcing items between orders: their own reorder rule', () => {
     state.onHand = 12
     state.leadTimeOverride = 30
     const model = demandModel(state)
-    // λ between 22/12 and 26/14 (the prior's quarter unit over a day pulls it below 2): the k-th
-    // order is placed once 12 + 4k − 10 units have sold, on days ⌈2/λ⌉ = 2, ⌈6/λ⌉ = 4, 6, 8, 10,
-    // ⌈22/λ⌉ = 12, ⌈26/λ⌉ = 15, ⌈30/λ⌉ = 17 and (a ninth, left out) 19; each comes a day later.
-    expect(model.rate).toBeGreaterThanOrEqual(22 / 12)
-    expect(model.rate).toBeLessThan(26 / 14)
-    const days = [3, 5, 7, 9, 11, 13, 16, 18]
+    // λ between 30/16 and 2 (the prior's quarter unit over a day pulls it below 2, the pull towards
+    // its plain mean of 2 back up): the k-th order is placed once 12 + 4k − 10 units have sold, on
+    // days ⌈2/λ⌉ = 2, ⌈6/λ⌉ = 4, 6, 8, 10, 12, 14, ⌈30/λ⌉ = 16 and (a ninth, left out) 19; each comes
+    // a day later.
+    expect(model.rate).toBeGreaterThanOrEqual(30 / 16)
+    expect(model.rate).toBeLessThan(2)
+    const days = [3, 5, 7, 9, 11, 13, 15, 17]
     const withoutRecord = Object.assign(new ItemState(state.key), state, { reorders: null })
     const nothingComing = demandRisk(withoutRecord, config) as number
     const chained = firstPassage(
@@ -875,9 +900,9 @@ describe('announcing items between orders: their own reorder rule', () => {
       30,
     )
     // Placed as the demand draws the position to 10, each order comes the next morning: no day lies
-    // between placing and arrival, and 10 is on the shelf; after the eighth (placed on day 17) the 14
+    // between placing and arrival, and 10 is on the shelf; after the eighth (placed on day 16) the 14
     // must last to day 30.
-    const triggered = 1 - (1 - reaches(model, 12, 0, 1)) * (1 - reaches(model, 14, 17, 30))
+    const triggered = 1 - (1 - reaches(model, 12, 0, 1)) * (1 - reaches(model, 14, 16, 30))
     expect(demandRisk(state, config)).toBeCloseTo(
       (nothingComing + 0.5 * Math.min(nothingComing, chained) + 0.5 * Math.min(nothingComing, triggered)) / 2,
       12,
@@ -1470,7 +1495,7 @@ describe('returns come back to the books', () => {
   const w1 = 2 ** (-1 / 14)
   const w2 = 2 ** (-2 / 14)
   const weights = 1 + w1 + w2
-  const rate = (4 * weights + 0.25) / (weights + 1)
+  const rate = withLongRun(4 * weights + 0.25, weights + 1, 4, 3 - weights)
   const returnedPerDay = (2 * 1 + 1 * w1) / weights
   const events = [
     event('stock_count', 0, 100),
@@ -1525,7 +1550,7 @@ describe('write-offs leave the books', () => {
   const w1 = 2 ** (-1 / 14)
   const w2 = 2 ** (-2 / 14)
   const weights = 1 + w1 + w2
-  const rate = (4 * weights + 0.25) / (weights + 1)
+  const rate = withLongRun(4 * weights + 0.25, weights + 1, 4, 3 - weights)
   const sales = [event('stock_count', 0, 100), event('sale', 0, 4), event('sale', 1, 4), event('sale', 2, 4)]
 
   test('the books fall by k = 1 − (ρ − ω)/λ of what sells: above 1 when more is written off than returned', () => {

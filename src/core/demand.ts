@@ -12,7 +12,13 @@
 //               and say nothing of the demand: left out.
 //   rate λ      the recency-weighted mean of those days' sales (weights halve every HALF_LIFE_DAYS:
 //               recent weeks count more, so promotions and level shifts fade instead of lingering),
-//               with a weak prior (PRIOR_UNITS over PRIOR_DAYS) so that no sales yet is not "never"
+//               with a weak prior (PRIOR_UNITS over PRIOR_DAYS) so that no sales yet is not "never",
+//               and pulled towards the plain mean of all the window's days (the item's long run) by
+//               as many days as LONG_RUN_UNITS units of that mean take (at most LONG_RUN_DAYS, and at
+//               most the days less their weights: what the weights left out): a slow item's recent
+//               mean rests on a handful of sales, and one that reads high is more often a lucky week
+//               than a new level (regression to the mean), while a fast item's recent mean rests on
+//               hundreds of units and the pull is a day or less
 //   weekday     f_w = (sales on weekday w + K·λ̄) / ((days of weekday w + K)·λ̄), λ̄ the mean without
 //               the prior, scaled to average 1: the weekly pattern,
 //               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern
@@ -60,6 +66,14 @@ export const HALF_LIFE_DAYS = 14
  */
 export const PRIOR_UNITS = 0.25
 export const PRIOR_DAYS = 1
+/**
+ * The rate's pull towards the item's plain mean over the window: worth this many units of that
+ * mean, as days (3 units of a 0.1-a-day item: 30 days; of a 10-a-day item: 0.3), at most
+ * LONG_RUN_DAYS (also when it sold nothing) and at most the window's days less their weights.
+ * Scored against none, fixed days and 5 units in the README.
+ */
+export const LONG_RUN_UNITS = 3
+export const LONG_RUN_DAYS = 30
 export const WEEKDAY_PSEUDO_DAYS = 4
 /** Weekday factors are used once this many in-stock days are known. */
 export const WEEKDAY_MIN_DAYS = 14
@@ -244,6 +258,7 @@ function modelOfWindow(
   if (counted === 0) return null
   const sales = state.sales ?? NONE
   let censoredDays = 0
+  let plain = 0
   for (let s = sales.length - 2, o = out.length - 1; s >= 0; s -= 2) {
     const day = sales[s] as number
     if (day < start) break
@@ -261,17 +276,23 @@ function modelOfWindow(
         units = censoredDemand(units, m, censoredBy.dispersion * m)
         weights += w
         weightsSquared += w * w
+        counted++
         const weekday = weekdayOf(day)
         dayCount[weekday] = (dayCount[weekday] as number) + 1
       }
     }
     weighted += w * units
+    plain += units
     weightedSquares += w * units * units
     const weekday = weekdayOf(day)
     daySales[weekday] = (daySales[weekday] as number) + units
   }
   const observedRate = weighted / weights
-  const rate = (weighted + PRIOR_UNITS) / (weights + PRIOR_DAYS)
+  const longRun = plain / counted
+  // The plain mean tells what the weights left out, at most the days they weigh less than 1 (none
+  // on a new item's first day).
+  const pull = Math.min(LONG_RUN_DAYS, LONG_RUN_UNITS / longRun, counted - weights)
+  const rate = (weighted + PRIOR_UNITS + pull * longRun) / (weights + PRIOR_DAYS + pull)
   const days = (weights * weights) / weightsSquared
   const variance =
     Math.max(0, weightedSquares / weights - observedRate * observedRate) * (days / Math.max(days - 1, 1))

@@ -50,6 +50,7 @@ FORGET_AFTER_DAYS = 90
 # README, risk version 2 (the constants are the README's words, in numbers).
 HALF_LIFE_DAYS = 14               # "a day's weight halves every 14 days back"
 PRIOR_UNITS, PRIOR_DAYS = 0.25, 1  # "a weak prior of a quarter of a unit over one day"
+LONG_RUN_UNITS, LONG_RUN_DAYS = 3, 30  # "… by the days 3 units of it take, at most 30 and at most the days less their weights"
 WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
@@ -707,7 +708,11 @@ class Item:
         sw = math.fsum(w.values())
         swy = math.fsum(w[d] * y[d] for d in days)
         mean = swy / sw                                   # λ̄, without the prior
-        rate = (swy + PRIOR_UNITS) / (sw + PRIOR_DAYS)     # λ
+        # README: pulled towards the plain mean of the window's days by the days LONG_RUN_UNITS of
+        # it take, at most LONG_RUN_DAYS and at most the days less their weights.
+        long_run = math.fsum(y[d] for d in days) / len(days)
+        pull = min(LONG_RUN_DAYS, len(days) - sw, math.inf if long_run == 0 else LONG_RUN_UNITS / long_run)
+        rate = (swy + PRIOR_UNITS + pull * long_run) / (sw + PRIOR_DAYS + pull)     # λ
         n = sw * sw / math.fsum(x * x for x in w.values())
         # Weighted variance about λ̄ with the effective-days correction n/(n − 1) (n ≤ 2: no correction
         # beyond dividing by 1, as the engine does).
