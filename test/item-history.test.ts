@@ -18,6 +18,7 @@ import { outgoingAlert } from '../src/sinks/kafka.ts'
 import { PostgresStore, type StoredAlert } from '../src/sinks/postgres.ts'
 import { invpipe } from './support/cli.ts'
 import { generatedLines } from './support/events.ts'
+import { createTopic, testKafka } from './support/kafka.ts'
 import { connect, Scenarios } from './support/stack.ts'
 
 // Spawns a process per story on 2 loaded cores.
@@ -305,6 +306,58 @@ async function commitLikeConsume(sql: Sql): Promise<void> {
     }
   }
 }
+
+describe('the alert relay keeps an episode in order', () => {
+  test('a message committed while a re-send pass reads the outbox is sent by a pass after it, not left behind', async () => {
+    // The chaos test's rare failure: a pass under way had read an empty outbox when a commit landed
+    // and asked for a re-send; it was handed that pass, which ended, and its message waited while
+    // the next commit's (the same episode's next) went out first.
+    const { sql } = await scenarios.migrated('item-relay-order')
+    await commitLikeConsume(sql)
+    const store = new PostgresStore(sql, 'group')
+    const waiting = await store.unsentAlerts(0, 100_000)
+    const late = waiting.at(-1) as StoredAlert
+    await store.markAlertsSent(waiting.slice(0, -1).map((alert) => alert.outboxId))
+    // Not committed yet, as the pass reads.
+    await sql`UPDATE analytics.alert_outbox SET created_at = now() + interval '1 hour' WHERE id = ${late.outboxId}`
+    const topic = `alerts-order-${Date.now().toString(36)}`
+    await createTopic(topic, 1)
+    const producer = testKafka().producer()
+    await producer.connect()
+    const read = Promise.withResolvers<void>()
+    const release = Promise.withResolvers<void>()
+    const unsent = store.unsentAlerts.bind(store)
+    let reads = 0
+    store.unsentAlerts = async (olderThanSeconds: number) => {
+      const found = await unsent(olderThanSeconds)
+      if (reads++ === 0) {
+        read.resolve()
+        await release.promise
+      }
+      return found
+    }
+    try {
+      const relay = new AlertRelay(
+        () => producer,
+        topic,
+        store,
+        new Telemetry(),
+        () => Date.now(),
+      )
+      relay.fallBehind()
+      const pass = relay.resendUnsent(0)
+      await read.promise
+      await sql`UPDATE analytics.alert_outbox SET created_at = now() - interval '1 second' WHERE id = ${late.outboxId}`
+      const committed = relay.committed([late])
+      release.resolve()
+      await Promise.all([pass, committed])
+      expect(await unsent(0)).toEqual([])
+      expect(relay.sent).toBe(1)
+    } finally {
+      await producer.disconnect()
+    }
+  })
+})
 
 describe('no story in the history', () => {
   test('an unmigrated database, an empty one, an unknown item (with the one meant), no server', async () => {

@@ -27,6 +27,8 @@ export class AlertRelay {
   /** Sends, one at a time (a commit's own and the re-sends of the outbox). */
   private chain: Promise<void> = Promise.resolve()
   private resending: Promise<void> | null = null
+  /** The pass that follows the one under way, shared by the callers meanwhile (with the smallest age asked). */
+  private queued: { run: Promise<void>; olderThanSeconds: number } | null = null
   private lastSweepAt = Number.NEGATIVE_INFINITY
 
   constructor(
@@ -103,12 +105,29 @@ export class AlertRelay {
 
   /**
    * Sends what waits in the outbox (committed at least `olderThanSeconds` ago), oldest first. One
-   * re-send at a time (a caller arriving meanwhile waits for it); never throws.
+   * pass at a time; never throws. A caller arriving while a pass is under way gets one more pass
+   * after it: the pass under way may have read the outbox before the caller's messages were in it,
+   * and ending there would let the caller's later messages overtake them.
    */
   resendUnsent(olderThanSeconds: number): Promise<void> {
-    if (this.resending !== null) return this.resending
-    const run = this.resendOnce(olderThanSeconds).finally(() => {
-      this.resending = null
+    const current = this.resending
+    if (current === null) return this.startPass(olderThanSeconds)
+    if (this.queued !== null) {
+      this.queued.olderThanSeconds = Math.min(this.queued.olderThanSeconds, olderThanSeconds)
+      return this.queued.run
+    }
+    const queued = { olderThanSeconds, run: Promise.resolve() }
+    queued.run = current.then(() => {
+      this.queued = null
+      return this.startPass(queued.olderThanSeconds)
+    })
+    this.queued = queued
+    return queued.run
+  }
+
+  private startPass(olderThanSeconds: number): Promise<void> {
+    const run: Promise<void> = this.resendOnce(olderThanSeconds).finally(() => {
+      if (this.resending === run) this.resending = null
     })
     this.resending = run
     return run
