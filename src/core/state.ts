@@ -165,9 +165,20 @@ export function nextOnHand(onHand: number | null, event: InventoryEvent): number
 
 /** The books after a movement (not a count): what a count or an event's `on_hand` is compared with. */
 function booked(onHand: number, event: InventoryEvent): number {
-  if (event.type === 'sale') return onHand - event.quantity
   if (event.type === 'purchase_order') return onHand
-  return onHand + event.quantity
+  const books = event.type === 'sale' ? onHand - event.quantity : onHand + event.quantity
+  return wholeIfDust(books, Math.max(1, Math.abs(onHand), Math.abs(event.quantity)))
+}
+
+/**
+ * Fractional quantities (produce sold by weight) summed in binary floating point leave dust:
+ * 2.35 kg sold in parts from 2.35 leaves 1.6e-15, not 0, so the shelf would never read empty (no
+ * stockout day, a risk of 1 every day). SPEC §3's arithmetic is that of the decimal quantities,
+ * so books within ECHO_TOLERANCE of the operands' size from a whole number are that number.
+ */
+function wholeIfDust(books: number, size: number): number {
+  const whole = Math.round(books) || 0 // not −0
+  return Math.abs(books - whole) <= ECHO_TOLERANCE * size ? whole : books
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {

@@ -91,6 +91,17 @@ ENGINE_EXACT_SUM_VALUES = 512
 BEYOND_EXACT = [False]
 
 
+
+def books_after(before, et, q):
+    """SPEC §3's arithmetic on the decimal quantities: the books after a movement, and a result within
+    a billionth of the operands' size of a whole number is that number (README: binary dust of
+    fractional quantities, e.g. 2.35 sold in parts from 2.35, would otherwise never read 0)."""
+    if et == "purchase_order":
+        return before
+    books = before - q if et == "sale" else before + q
+    whole = round(books)
+    return float(whole) if abs(books - whole) <= 1e-9 * max(1.0, abs(before), abs(q)) else books
+
 class Reject(Exception):
     pass
 
@@ -439,12 +450,12 @@ class Item:
             self.receive(ev, day, before)
         if et == "stock_count":
             self.on_hand = q
-        elif self.on_hand is not None and et != "purchase_order":
-            self.on_hand += -q if et == "sale" else q
+        elif self.on_hand is not None:
+            self.on_hand = books_after(self.on_hand, et, q)
         if ev["on_hand"] is not None:
             self.on_hand = ev["on_hand"]
         if before is not None and (et == "stock_count" or ev["on_hand"] is not None):
-            books = before if et == "stock_count" else before + {"sale": -q, "purchase_order": 0}.get(et, q)
+            books = before if et == "stock_count" else books_after(before, et, q)
             # README step 3½: an on_hand that agrees with the books is no count.
             if et == "stock_count" or abs(books - self.on_hand) > 1e-9 * max(1.0, abs(self.on_hand)):
                 self.note_count(day, books, self.on_hand)
