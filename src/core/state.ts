@@ -13,8 +13,12 @@ import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from '
 import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
-/** Relative difference within which an event's on_hand is the books' own figure (agrees). */
-const ECHO_TOLERANCE = 1e-9
+/**
+ * Relative difference that is the rounding of fractional quantities, not units: an event's on_hand
+ * this close to the books is the books' own figure (agrees), books this close to a whole number are
+ * that number (wholeIfDust).
+ */
+const ROUNDING_TOLERANCE = 1e-9
 
 /** What applying an event needs of the settings. */
 export interface StateConfig {
@@ -172,13 +176,13 @@ function booked(onHand: number, event: InventoryEvent): number {
 
 /**
  * Fractional quantities (produce sold by weight) summed in binary floating point leave dust:
- * 2.35 kg sold in parts from 2.35 leaves 1.6e-15, not 0, so the shelf would never read empty (no
+ * 2.35 kg sold as 0.8 + 0.7 + 0.85 leaves 1.1e-16, not 0, so the shelf would never read empty (no
  * stockout day, a risk of 1 every day). SPEC §3's arithmetic is that of the decimal quantities,
- * so books within ECHO_TOLERANCE of the operands' size from a whole number are that number.
+ * so books within ROUNDING_TOLERANCE of the operands' size from a whole number are that number.
  */
 function wholeIfDust(books: number, size: number): number {
   const whole = Math.round(books) || 0 // not −0
-  return Math.abs(books - whole) <= ECHO_TOLERANCE * size ? whole : books
+  return Math.abs(books - whole) <= ROUNDING_TOLERANCE * size ? whole : books
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {
@@ -261,7 +265,7 @@ function markOut(state: ItemState, day: number): void {
  * echoing its books adds them in its own arithmetic: 10.3 − 0.1 is 10.200000000000001 here).
  */
 function agrees(books: number, onHand: number): boolean {
-  return Math.abs(books - onHand) <= ECHO_TOLERANCE * Math.max(1, Math.abs(onHand))
+  return Math.abs(books - onHand) <= ROUNDING_TOLERANCE * Math.max(1, Math.abs(onHand))
 }
 
 /** Adds a return (or, negative, a write-off) to the item's weighted returns, ageing them to the latest day first. */
