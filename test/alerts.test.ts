@@ -233,4 +233,35 @@ describe('episodes through the engine', () => {
     )
     expect(riskReason(12, { ...none, returnedShare: -0.04 }, plain, [], 30)).not.toContain('written off')
   })
+
+  test('books at or below 0 read as out of stock now, not as a stockout expected tomorrow', () => {
+    const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000
+    const risk = {
+      stockoutRisk: 1,
+      riskLevel: 'critical' as const,
+      expectedDemandLeadTime: 31,
+      leadTimeDays: 10,
+      daysOfCover: 0,
+      safetyStock: 5,
+      reorderPoint: 30,
+      reorderQuantity: 30,
+      onOrder: 0,
+      inventoryPosition: 0,
+      expectedStockoutDate: day('2026-09-27'),
+      demandRate: 3.1,
+      returnedShare: 0,
+    }
+    const plain = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
+    expect(riskReason(0, risk, plain, [], 30)).toBe(
+      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; out of stock now',
+    )
+    const coming = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
+    expect(riskReason(-2, { ...risk, onOrder: 40 }, plain, coming, 30)).toBe(
+      '-2 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03; out of stock now',
+    )
+    const unseen = { ...plain, unannounced: { level: 0, receipts: 0, emptyShelf: null } }
+    expect(riskReason(0, risk, unseen, [], 30)).toBe(
+      '0 on hand, about 3.1 a day; no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',
+    )
+  })
 })

@@ -145,9 +145,9 @@ export function buildAlert(
  * How the restocks of an item that never announces its orders came: "its last 3 restocks came with
  * about 2 left", and how long the shelf had stood empty before those that found it empty.
  */
-function unannouncedClause(unannounced: NonNullable<RiskNotes['unannounced']>): string {
+function unannouncedClause(unannounced: NonNullable<RiskNotes['unannounced']>, outNow: boolean): string {
   if (unannounced.receipts === 0)
-    return 'no purchase orders seen: a restock is assumed to come before it runs out, as for most items'
+    return `no purchase orders seen: a restock is assumed to come${outNow ? '' : ' before it runs out'}, as for most items`
   const restocks = unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`
   const empty = unannounced.emptyShelf
   const waited = empty !== null && empty.daysOut >= 1
@@ -180,9 +180,11 @@ export function riskReason(
         ? `, plus ${-returned} % of that written off`
         : ''
   const parts = [`${units(onHand)} on hand, about ${units(risk.demandRate)} a day${flow}`]
-  const out = risk.expectedStockoutDate
+  // Books at or below 0 are out now: SPEC §5's expected stockout date (tomorrow) says nothing more.
+  const outNow = onHand <= 0
+  const out = outNow ? null : risk.expectedStockoutDate
   const unannounced = notes.unannounced
-  if (unannounced !== null) parts.push(unannouncedClause(unannounced))
+  if (unannounced !== null) parts.push(unannouncedClause(unannounced, outNow))
   else if (orders.length === 0) {
     parts.push(`nothing on order within the ${units(risk.leadTimeDays)}-day lead time`)
     const reorders = notes.reorders
@@ -198,7 +200,8 @@ export function riskReason(
       `order ${order.orderId} (${units(order.openQuantity)}) expected ${formatDay(order.expectedDay)}${when}`,
     )
   }
-  if (out !== null && !orders.some((order) => order.expectedDay > out))
+  if (outNow) parts.push('out of stock now')
+  else if (out !== null && !orders.some((order) => order.expectedDay > out))
     parts.push(`likely out of stock on ${formatDay(out)}`)
   const stalls = notes.stalls
   if (stalls !== null)
