@@ -259,6 +259,18 @@ describe('episodes through the engine', () => {
     expect(riskReason(-2, { ...risk, onOrder: 40 }, plain, coming, 30)).toBe(
       '-2 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03; out of stock now',
     )
+    // One day reads as a day.
+    const nextDay = { ...plain, reorders: { orders: 1, level: 4, days: 1 } }
+    expect(riskReason(0, risk, nextDay, [], 30)).toBe(
+      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; its last order was placed with about 4 on hand and on order and came 1 day later; out of stock now',
+    )
+    const dayOut = {
+      ...plain,
+      unannounced: { level: 0, receipts: 2, emptyShelf: { receipts: 2, daysOut: 1 } },
+    }
+    expect(riskReason(0, risk, dayOut, [], 30)).toBe(
+      '0 on hand, about 3.1 a day; no purchase orders seen: its last 2 restocks came after about 1 day out of stock; out of stock now',
+    )
     const unseen = { ...plain, unannounced: { level: 0, receipts: 0, emptyShelf: null } }
     expect(riskReason(0, risk, unseen, [], 30)).toBe(
       '0 on hand, about 3.1 a day; no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',

@@ -153,8 +153,8 @@ function unannouncedClause(unannounced: NonNullable<RiskNotes['unannounced']>, o
   const waited = empty !== null && empty.daysOut >= 1
   const came =
     waited && empty.receipts === unannounced.receipts
-      ? `came after about ${units(empty.daysOut)} days out of stock`
-      : `came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}${waited ? `, ${empty.receipts} of them after about ${units(empty.daysOut)} days out of stock` : ''}`
+      ? `came after about ${days(empty.daysOut)} out of stock`
+      : `came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}${waited ? `, ${empty.receipts} of them after about ${days(empty.daysOut)} out of stock` : ''}`
   return `no purchase orders seen: its last ${restocks} ${came}`
 }
 
@@ -190,7 +190,7 @@ export function riskReason(
     const reorders = notes.reorders
     if (reorders !== null)
       parts.push(
-        `its last ${reorders.orders === 1 ? 'order was' : `${reorders.orders} orders were`} placed with about ${units(reorders.level)} on hand and on order and came ${units(reorders.days)} days later`,
+        `its last ${reorders.orders === 1 ? 'order was' : `${reorders.orders} orders were`} placed with about ${units(reorders.level)} on hand and on order and came ${days(reorders.days)} later`,
       )
   }
   for (const order of orders.slice(0, 3)) {
@@ -216,10 +216,16 @@ export function riskReason(
   const shrink = notes.shrink
   if (shrink !== null && onHand > 0)
     parts.push(
-      `its counts found ${units(shrink.missing)} missing from the books over ${units(shrink.days)} days, so part of the stock on the books may not be on the shelf`,
+      `its counts found ${units(shrink.missing)} missing from the books over ${days(shrink.days)}, so part of the stock on the books may not be on the shelf`,
     )
   if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
   return parts.join('; ')
+}
+
+/** "1 day", "2.5 days": a number of days as the reason shows it. */
+function days(value: number): string {
+  const shown = units(value)
+  return `${shown} ${shown === '1' ? 'day' : 'days'}`
 }
 
 function units(value: number): string {
