@@ -75,7 +75,7 @@ describe('invpipe item', () => {
     const result = run(['item', 'S1', 'W1', path])
     expect(result.code).toBe(0)
     const text = result.stdout
-    expect(text).toStartWith('S1 at W1: 12 events (1 duplicates ignored), 2026-03-01 … 2026-03-09')
+    expect(text).toStartWith('S1 at W1: 12 events (1 duplicate ignored), 2026-03-01 … 2026-03-09')
     expect(text).toMatch(/^date +sold +returned +received +adjusted +closing +out +risk +level/m)
     expect(text).toMatch(/^2026-03-08 +5 +0 +0 +0 +0 +out +1\.000 +critical/m)
     expect(text).toMatch(/^2026-03-09 +0 +0 +60 +0 +60 /m)

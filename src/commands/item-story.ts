@@ -181,8 +181,10 @@ export function dayCells(day: ItemDay, unknown: string): string[] {
 /** What the PostgreSQL history holds of the alert messages. */
 export const HISTORY_ALERTS = `alert messages: every one consume committed in the last ${ALERT_LOG_DAYS} days, sent or waiting (analytics.alert_outbox; replay --sinks postgres stores none)`
 
-/** "9 events (1 duplicates ignored)"; the PostgreSQL history counts the events applied. */
+/** "9 events (1 duplicate ignored)"; the PostgreSQL history counts the events applied. */
 export function storyCounts(story: ItemStory): string {
   if (story.source.kind === 'postgresql') return `${story.events} events applied`
-  return `${story.events} events${(story.duplicates ?? 0) > 0 ? ` (${story.duplicates} duplicates ignored)` : ''}`
+  const duplicates = story.duplicates ?? 0
+  if (duplicates === 0) return `${story.events} events`
+  return `${story.events} events (${duplicates} ${duplicates === 1 ? 'duplicate' : 'duplicates'} ignored)`
 }
