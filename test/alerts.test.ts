@@ -271,6 +271,10 @@ describe('episodes through the engine', () => {
     expect(riskReason(0, risk, dayOut, [], 30)).toBe(
       '0 on hand, about 3.1 a day; no purchase orders seen: its last 2 restocks came after about 1 day out of stock; out of stock now',
     )
+    const once = { ...plain, stalls: { stalled: 1, restocks: 1 } }
+    expect(riskReason(0, risk, once, [], 30)).toBe(
+      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; out of stock now; at its last restock it had stopped selling with stock on the books (worth a count)',
+    )
     const unseen = { ...plain, unannounced: { level: 0, receipts: 0, emptyShelf: null } }
     expect(riskReason(0, risk, unseen, [], 30)).toBe(
       '0 on hand, about 3.1 a day; no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',

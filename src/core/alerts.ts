@@ -206,7 +206,7 @@ export function riskReason(
   const stalls = notes.stalls
   if (stalls !== null)
     parts.push(
-      `at ${stalls.stalled} of its last ${stalls.restocks} restocks it had stopped selling with stock on the books (worth a count)`,
+      `at ${stalls.restocks === 1 ? 'its last restock' : `${stalls.stalled} of its last ${stalls.restocks} restocks`} it had stopped selling with stock on the books (worth a count)`,
     )
   const packs = notes.packs
   if (packs !== null)
