@@ -5,6 +5,7 @@ import { type AlertStatus, alertRecord, nextEpisodeStep, riskReason } from '../s
 import { DEFAULT_CORE_CONFIG, resolveConfig } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import type { EventType, InventoryEvent } from '../src/core/event.ts'
+import type { RiskNotes } from '../src/core/risk.ts'
 import type { Episode } from '../src/core/state.ts'
 
 const config = resolveConfig(DEFAULT_CORE_CONFIG)
@@ -19,6 +20,27 @@ function statuses(steps: [day: number, risk: number | null][], settings = config
   })
 }
 
+const reasonDay = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000
+
+/** A risk assessment for the reason's tests: 3.1 a day, a 10-day lead time, 40 on order. */
+const REASON_RISK = {
+  leadTimeDays: 10,
+  expectedDemandLeadTime: 31,
+  safetyStock: 9,
+  reorderPoint: 40,
+  stockoutRisk: 0.93,
+  riskLevel: 'critical' as const,
+  daysOfCover: 3.9,
+  reorderQuantity: 50,
+  onOrder: 40,
+  inventoryPosition: 52,
+  expectedStockoutDate: reasonDay('2026-09-29'),
+  demandRate: 3.1,
+  returnedShare: 0,
+}
+
+/** Risk notes with nothing to say. */
+const NO_NOTES = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
 describe('episode steps', () => {
   test('raised at the threshold, quiet while it hovers, resolved below the resolve threshold', () => {
     expect(
@@ -165,28 +187,13 @@ describe('episodes through the engine', () => {
   })
 
   test('the reason names the order that comes too late', () => {
-    const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000
-    const risk = {
-      leadTimeDays: 10,
-      expectedDemandLeadTime: 31,
-      safetyStock: 9,
-      reorderPoint: 40,
-      stockoutRisk: 0.93,
-      riskLevel: 'critical' as const,
-      daysOfCover: 3.9,
-      reorderQuantity: 50,
-      onOrder: 40,
-      inventoryPosition: 52,
-      expectedStockoutDate: day('2026-09-29'),
-      demandRate: 3.1,
-      returnedShare: 0,
-    }
-    const plain = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
-    const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
+    const risk = REASON_RISK
+    const plain = NO_NOTES
+    const late = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: reasonDay('2026-10-03') }]
     expect(riskReason(12, risk, plain, late, 30)).toBe(
       '12 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03, after the likely stockout on 2026-09-29',
     )
-    const none = { ...risk, onOrder: 0, expectedStockoutDate: day('2026-09-29') }
+    const none = { ...risk, onOrder: 0, expectedStockoutDate: reasonDay('2026-09-29') }
     expect(riskReason(12, none, plain, [], 3)).toBe(
       '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; only 3 days of history',
     )
@@ -234,50 +241,47 @@ describe('episodes through the engine', () => {
     expect(riskReason(12, { ...none, returnedShare: -0.04 }, plain, [], 30)).not.toContain('written off')
   })
 
-  test('books at or below 0 read as out of stock now, not as a stockout expected tomorrow', () => {
-    const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000
-    const risk = {
-      stockoutRisk: 1,
-      riskLevel: 'critical' as const,
-      expectedDemandLeadTime: 31,
-      leadTimeDays: 10,
-      daysOfCover: 0,
-      safetyStock: 5,
-      reorderPoint: 30,
-      reorderQuantity: 30,
-      onOrder: 0,
-      inventoryPosition: 0,
-      expectedStockoutDate: day('2026-09-27'),
-      demandRate: 3.1,
-      returnedShare: 0,
-    }
-    const plain = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
-    expect(riskReason(0, risk, plain, [], 30)).toBe(
-      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; out of stock now',
-    )
-    const coming = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: day('2026-10-03') }]
-    expect(riskReason(-2, { ...risk, onOrder: 40 }, plain, coming, 30)).toBe(
-      '-2 on hand, about 3.1 a day; order PO-77 (40) expected 2026-10-03; out of stock now',
-    )
-    // One day reads as a day.
-    const nextDay = { ...plain, reorders: { orders: 1, level: 4, days: 1 } }
-    expect(riskReason(0, risk, nextDay, [], 30)).toBe(
-      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; its last order was placed with about 4 on hand and on order and came 1 day later; out of stock now',
-    )
-    const dayOut = {
-      ...plain,
-      unannounced: { level: 0, receipts: 2, emptyShelf: { receipts: 2, daysOut: 1 } },
-    }
-    expect(riskReason(0, risk, dayOut, [], 30)).toBe(
-      '0 on hand, about 3.1 a day; no purchase orders seen: its last 2 restocks came after about 1 day out of stock; out of stock now',
-    )
-    const once = { ...plain, stalls: { stalled: 1, restocks: 1 } }
-    expect(riskReason(0, risk, once, [], 30)).toBe(
-      '0 on hand, about 3.1 a day; nothing on order within the 10-day lead time; out of stock now; at its last restock it had stopped selling with stock on the books (worth a count)',
-    )
-    const unseen = { ...plain, unannounced: { level: 0, receipts: 0, emptyShelf: null } }
-    expect(riskReason(0, risk, unseen, [], 30)).toBe(
-      '0 on hand, about 3.1 a day; no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',
-    )
+  test('books at or below 0 read as out of stock now, not as a stockout expected tomorrow; one day as a day', () => {
+    const risk = { ...REASON_RISK, stockoutRisk: 1, onOrder: 0, inventoryPosition: 0, daysOfCover: 0 }
+    const coming = [{ orderId: 'PO-77', openQuantity: 40, expectedDay: reasonDay('2026-10-03') }]
+    const none = 'nothing on order within the 10-day lead time'
+    const cases: [number, Partial<RiskNotes>, typeof coming, string][] = [
+      [0, {}, [], `${none}; out of stock now`],
+      [-2, {}, coming, 'order PO-77 (40) expected 2026-10-03; out of stock now'],
+      [
+        0,
+        { reorders: { orders: 1, level: 4, days: 1 } },
+        [],
+        `${none}; its last order was placed with about 4 on hand and on order and came 1 day later; out of stock now`,
+      ],
+      [
+        0,
+        { unannounced: { level: 0, receipts: 2, emptyShelf: { receipts: 2, daysOut: 1 } } },
+        [],
+        'no purchase orders seen: its last 2 restocks came after about 1 day out of stock; out of stock now',
+      ],
+      [
+        0,
+        { stalls: { stalled: 1, restocks: 1 } },
+        [],
+        `${none}; out of stock now; at its last restock it had stopped selling with stock on the books (worth a count)`,
+      ],
+      [
+        0,
+        { unannounced: { level: 0, receipts: 0, emptyShelf: null } },
+        [],
+        'no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',
+      ],
+    ]
+    for (const [onHand, notes, orders, rest] of cases)
+      expect(
+        riskReason(
+          onHand,
+          { ...risk, onOrder: orders.length > 0 ? 40 : 0 },
+          { ...NO_NOTES, ...notes },
+          orders,
+          30,
+        ),
+      ).toBe(`${onHand} on hand, about 3.1 a day; ${rest}`)
   })
 })
