@@ -203,14 +203,18 @@ describe('episodes through the engine', () => {
     )
     const unannounced = {
       ...plain,
-      unannounced: { level: 2, receipts: 3, emptyShelf: { receipts: 2, daysOut: 3 } },
+      unannounced: { ordersSeen: false, level: 2, receipts: 3, emptyShelf: { receipts: 2, daysOut: 3 } },
     }
     expect(riskReason(12, none, unannounced, [], 30)).toBe(
       '12 on hand, about 3.1 a day; no purchase orders seen: its last 3 restocks came with about 2 left, 2 of them after about 3 days out of stock; likely out of stock on 2026-09-29',
     )
+    const specialOrderBefore = { ...plain, unannounced: { ...unannounced.unannounced, ordersSeen: true } }
+    expect(riskReason(12, none, specialOrderBefore, [], 30)).toBe(
+      '12 on hand, about 3.1 a day; restocked of late without purchase orders: its last 3 restocks came with about 2 left, 2 of them after about 3 days out of stock; likely out of stock on 2026-09-29',
+    )
     const allEmpty = {
       ...plain,
-      unannounced: { level: 0.9, receipts: 1, emptyShelf: { receipts: 1, daysOut: 15 } },
+      unannounced: { ordersSeen: false, level: 0.9, receipts: 1, emptyShelf: { receipts: 1, daysOut: 15 } },
     }
     expect(riskReason(12, none, allEmpty, [], 30)).toBe(
       '12 on hand, about 3.1 a day; no purchase orders seen: its last restock came after about 15 days out of stock; likely out of stock on 2026-09-29',
@@ -256,7 +260,9 @@ describe('episodes through the engine', () => {
       ],
       [
         0,
-        { unannounced: { level: 0, receipts: 2, emptyShelf: { receipts: 2, daysOut: 1 } } },
+        {
+          unannounced: { ordersSeen: false, level: 0, receipts: 2, emptyShelf: { receipts: 2, daysOut: 1 } },
+        },
         [],
         'no purchase orders seen: its last 2 restocks came after about 1 day out of stock; out of stock now',
       ],
@@ -268,7 +274,7 @@ describe('episodes through the engine', () => {
       ],
       [
         0,
-        { unannounced: { level: 0, receipts: 0, emptyShelf: null } },
+        { unannounced: { ordersSeen: false, level: 0, receipts: 0, emptyShelf: null } },
         [],
         'no purchase orders seen: a restock is assumed to come, as for most items; out of stock now',
       ],

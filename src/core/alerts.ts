@@ -142,20 +142,22 @@ export function buildAlert(
 }
 
 /**
- * How the restocks of an item that never announces its orders came: "its last 3 restocks came with
+ * How the restocks of an item replenished unannounced came: "its last 3 restocks came with
  * about 2 left", and how long the shelf had stood empty before those that found it empty.
  */
 function unannouncedClause(unannounced: NonNullable<RiskNotes['unannounced']>, outNow: boolean): string {
   if (unannounced.receipts === 0)
     return `no purchase orders seen: a restock is assumed to come${outNow ? '' : ' before it runs out'}, as for most items`
   const restocks = unannounced.receipts === 1 ? 'restock' : `${unannounced.receipts} restocks`
+  // An item that announced orders before but is now restocked without them (a store's special order beside its nightly top-ups).
+  const how = unannounced.ordersSeen ? 'restocked of late without purchase orders' : 'no purchase orders seen'
   const empty = unannounced.emptyShelf
   const waited = empty !== null && empty.daysOut >= 1
   const came =
     waited && empty.receipts === unannounced.receipts
       ? `came after about ${days(empty.daysOut)} out of stock`
       : `came ${unannounced.level <= 0.5 ? 'when it had run out' : `with about ${units(unannounced.level)} left`}${waited ? `, ${empty.receipts} of them after about ${days(empty.daysOut)} out of stock` : ''}`
-  return `no purchase orders seen: its last ${restocks} ${came}`
+  return `${how}: its last ${restocks} ${came}`
 }
 
 /**

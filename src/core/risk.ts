@@ -21,8 +21,8 @@
 // out (the risk is conditioned on the orders not having arrived, the residual lead time); an order
 // past it while another is not does not come in it: the record learns only from orders that came,
 // so an order later than a scenario says is as likely one that never comes (bringing it tomorrow
-// made late suppliers' risk too low). Items that never announce an order get scenarios from their
-// unannounced receipts instead (unannouncedScenarios; half of their weight on top-ups to a par level
+// made late suppliers' risk too low). Items that never announce an order, or whose latest receipt
+// came unannounced, get scenarios from their unannounced receipts instead (unannouncedScenarios; half of their weight on top-ups to a par level
 // when the receipts leave the stock at one level: topUpPassage); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due; by the calendar, topping the position up to a level, when the
@@ -131,10 +131,12 @@ export interface RiskAssessment {
  */
 export interface RiskNotes {
   /**
-   * For an item that has never announced an order: the stock level its unannounced restocks have
-   * come at on average (the prior's when it has no record yet), and how many it has on record.
+   * For an item replenished unannounced (it has never announced an order, or its latest receipt came
+   * without one): the stock level its unannounced restocks have come at on average (the prior's when
+   * it has no record yet), how many it has on record, and whether it has announced orders before.
    */
   unannounced: {
+    ordersSeen: boolean
     level: number
     receipts: number
     emptyShelf: { receipts: number; daysOut: number } | null
@@ -208,11 +210,11 @@ export function assessRisk(
 export function riskNotes(state: ItemState, config: ResolvedConfig, asOfDay = state.asOfDay): RiskNotes {
   const horizon = Math.ceil(leadTimeOf(state, config))
   const leftover = packLeftover(state, state.onHand ?? 0)
-  const announces = !neverAnnounces(state)
+  const announces = !replenishedUnannounced(state)
   return {
     unannounced: announces
       ? null
-      : unannouncedSummary(state.unplanned, booksModel(demandModel(state, asOfDay))),
+      : unannouncedSummary(state.unplanned, booksModel(demandModel(state, asOfDay)), announcesOrders(state)),
     stalls: stallSummary(state.restocks),
     packs: leftover > 0 ? { size: packSize(state), leftover } : null,
     shrink: shrinkSummary(state.counts),
@@ -346,8 +348,8 @@ interface Scenario {
 
 /**
  * The ways replenishment may arrive within the horizon: the open orders under each remembered
- * delivery (late, fill); for an item that has never announced an order, its unplanned receipts'
- * rhythm. Empty: nothing is known to be coming.
+ * delivery (late, fill); for an item replenished unannounced (replenishedUnannounced), its
+ * unplanned receipts' rhythm. Empty: nothing is known to be coming.
  */
 function receiptScenarios(
   state: ItemState,
@@ -359,7 +361,7 @@ function receiptScenarios(
   const awaited = awaitedOrders(state)
   const orders = ordersWithin(awaited, asOfDay + horizon)
   if (orders.length > 0) return orderScenarios(state, awaited, orders, model, asOfDay, horizon)
-  if (neverAnnounces(state))
+  if (replenishedUnannounced(state))
     return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
   if (state.reorders !== null)
     return reorderScenarios(
@@ -807,8 +809,19 @@ function parLevel(record: readonly number[]): { level: number; gaps: number[] } 
   return gaps.length === 0 ? null : { level, gaps }
 }
 
-function neverAnnounces(state: ItemState): boolean {
-  return !announcesOrders(state)
+/**
+ * Whether the item's replenishment is read from its unannounced receipts: it has never announced an
+ * order, or its latest receipt came with none announced (a store topped up every night by its hub
+ * that once placed a special order is still topped up every night).
+ */
+function replenishedUnannounced(state: ItemState): boolean {
+  if (!announcesOrders(state)) return true
+  const record = state.unplanned
+  if (record === null) return false
+  const latestUnannounced = record[record.length - UNPLANNED_FIELDS] as number
+  for (const order of state.orders ?? [])
+    if (order.ordered !== null && order.received > 0 && order.lastDay >= latestUnannounced) return false
+  return true
 }
 
 /**
@@ -849,6 +862,7 @@ function reorderSummary(reorders: readonly number[] | null): RiskNotes['reorders
 function unannouncedSummary(
   unplanned: readonly number[] | null,
   model: DemandModel,
+  ordersSeen: boolean,
 ): RiskNotes['unannounced'] {
   const record = unplanned ?? []
   const triggers = receiptTriggers(record, model)
@@ -862,6 +876,7 @@ function unannouncedSummary(
     daysOut += triggers[i + 1] as number
   }
   return {
+    ordersSeen,
     level: level / (triggers.length / 2),
     receipts: record.length / UNPLANNED_FIELDS,
     emptyShelf: empty === 0 ? null : { receipts: empty, daysOut: daysOut / empty },

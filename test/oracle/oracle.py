@@ -800,6 +800,11 @@ class Item:
                 out.extend((weight * w / total, receipts + r) for w, r in reordered)
             return out
         announces = self.deliveries or any(o.ordered is not None for o in self.orders.values())
+        if announces and self.unplanned:
+            # README: an item whose latest receipt came unannounced is read as one that never announces.
+            latest = self.unplanned[-1][0]
+            announces = any(o.ordered is not None and o.received > 0 and o.last_day >= latest
+                            for o in self.orders.values())
         if not announces and model["rate"] > 0:
             # Never announces its orders: the rhythm of its unplanned receipts stands in for them.
             lam = model["rate"]
