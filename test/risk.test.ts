@@ -715,15 +715,17 @@ describe('items that never announce their orders', () => {
     state.onHand = 5
     const model = demandModel(state)
     // λ just under 2: 5 on hand last ⌈5/λ⌉ = 3 days, and the receipt comes 4 days after that, on
-    // day 7 of the 7-day horizon; the pseudo-receipt (at 2λ ≈ 3.9 left) tomorrow. Each brings the
-    // mean of 30 and the pseudo-receipt's 14 days of demand.
+    // day 7 of the 7-day horizon; the pseudo-receipt (at 2λ ≈ 3.9 left, so once 3 whole units are
+    // left) on day ⌈(5 − 3)/λ⌉ = 2. Each brings the mean of 30 and the pseudo-receipt's 14 days of demand.
     expect(Math.ceil(5 / model.rate)).toBe(3)
-    expect(Math.ceil((5 - 2 * model.rate) / model.rate)).toBe(1)
+    expect(2 * model.rate).toBeGreaterThan(3.8)
+    expect(2 * model.rate).toBeLessThan(4)
+    expect(Math.ceil((5 - 3) / model.rate)).toBe(2)
     const units = (30 + 14 * model.rate) / 2
     const nothingComing = firstPassage(model, 5, [], 7)
     const at = (day: number) => Math.min(nothingComing, firstPassage(model, 5, [{ day, units }], 7))
     // Three scenarios of weight 1: none, the pseudo-receipt, the remembered receipt.
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + at(1) + at(7)) / 3, 12)
+    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + at(2) + at(7)) / 3, 12)
     // Taken as coming when the stock reaches 0 (day 3), as before the wait was kept, the risk was lower.
     expect(at(3)).toBeLessThan(at(7) - 0.2)
   })

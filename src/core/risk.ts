@@ -740,7 +740,8 @@ function unannouncedScenarios(
     level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate))
   const triggers = receiptTriggers(record, model)
   for (let i = 0; i < triggers.length; i += 2) {
-    const level = triggers[i] as number
+    // Stock comes in whole units: it has fallen to a level of 2.6 only once it is at 2.
+    const level = Math.floor(withoutDust(triggers[i] as number))
     add(level > 0 ? atLevel(level) : atLevel(0) + (triggers[i + 1] as number))
   }
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts

@@ -820,6 +820,7 @@ class Item:
             size = math.fsum(sizes) / len(sizes)
             firsts = []
             for rho, waited in zip(levels, waits):
+                rho = math.floor(without_dust(rho))   # README: whole units: at 2.6 left only once at 2
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
                 firsts.append(day + waited)
             # README: each gap between its receipts longer than the days since the last one says when.
