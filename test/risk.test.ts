@@ -730,6 +730,39 @@ describe('items that never announce their orders', () => {
     expect(at(3)).toBeLessThan(at(7) - 0.2)
   })
 
+  test('a level the stock passed two days ago or more with nothing received keeps half its weight', () => {
+    // 40 counted, 2 sold a day on days 0–29; 30 received on days 9 and 24, each when 20 were left
+    // (40 − 2·10 = 20; 50 − 2·15 = 20), so both remembered levels are 20. D = day 29.
+    const events = [event('stock_count', 0, 40)]
+    for (let day = 0; day < 30; day++) {
+      events.push(event('sale', day, 2))
+      if (day === 9 || day === 24) events.push(event('restock', day, 30))
+    }
+    const state = countedOnD(stateOf(events))
+    expect(state.unplanned).toEqual([START + 9, 30, 20, 0, START + 24, 30, 20, 0])
+    // 10 on hand now: with 2 sold on each of days 28 and 29, the books stood at 14 at the close of
+    // day 27, already below 20, and nothing came.
+    state.onHand = 10
+    const model = demandModel(state)
+    // λ just under 2: the pseudo-receipt at 2λ ≈ 3.9, i.e. at 3 whole units, comes on day
+    // ⌈(10 − 3)/λ⌉ = 4 with its full weight (14 > 3); both remembered receipts say tomorrow (the stock
+    // is below 20), each with half its weight; the rhythm's gap of 15 days, 5 since the last, says day 10:
+    // past the 7-day horizon, so "nothing comes". The mean receipt, (14λ + 60)/3 ≈ 29, sells in 15
+    // days: no second receipt within the horizon.
+    expect(2 * model.rate).toBeGreaterThan(3.8)
+    expect(2 * model.rate).toBeLessThan(4)
+    expect(Math.ceil((10 - 3) / model.rate)).toBe(4)
+    const units = (14 * model.rate + 60) / 3
+    expect(Math.ceil(units / model.rate)).toBeGreaterThan(7)
+    const nothingComing = firstPassage(model, 10, [], 7)
+    const at = (day: number) => Math.min(nothingComing, firstPassage(model, 10, [{ day, units }], 7))
+    // Weights: nothing comes 1 + the rhythm's 1 past the horizon, the pseudo-receipt 1, tomorrow ½ + ½.
+    const risk = demandRisk(state, config)
+    expect(risk).toBeCloseTo((2 * nothingComing + at(4) + at(1)) / 4, 12)
+    // With both still at their full weight, as before they were passed, tomorrow weighed 2 of 5.
+    expect(risk).toBeGreaterThan((2 * nothingComing + at(4) + 2 * at(1)) / 5 + 0.05)
+  })
+
   test('over a long horizon the receipts go on coming: each after the mean receipt has sold', () => {
     const state = replenishedAt([12, 27])
     state.onHand = 4

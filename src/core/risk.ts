@@ -81,6 +81,11 @@ export const PRIOR_RECEIPT_COVER_DAYS = 2
  * (the scores of 59 streams did not move between 5 and no bound).
  */
 export const MAX_CHAINED_RECEIPTS = 8
+/**
+ * The weight (of 1) an unannounced receipt's scenario keeps once the stock has passed its level two
+ * days ago or more with nothing received: as likely late as never at that level.
+ */
+export const PASSED_LEVEL_WEIGHT = 0.5
 /** The share of an unannounced supplier's scenarios given to top-ups to its par level, when its record reads as one. */
 export const PAR_SHARE = 0.5
 /** Receipts with a known level needed before their rule is read as a par level. */
@@ -362,7 +367,14 @@ function receiptScenarios(
   const orders = ordersWithin(awaited, asOfDay + horizon)
   if (orders.length > 0) return orderScenarios(state, awaited, orders, model, asOfDay, horizon)
   if (replenishedUnannounced(state))
-    return unannouncedScenarios(state.unplanned, model, state.onHand as number, horizon, cycleDays)
+    return unannouncedScenarios(
+      state.unplanned,
+      model,
+      state.onHand as number,
+      (state.onHand as number) + soldSince(state, asOfDay - 1),
+      horizon,
+      cycleDays,
+    )
   if (state.reorders !== null)
     return reorderScenarios(
       state.reorders,
@@ -716,6 +728,8 @@ function unannouncedScenarios(
   unplanned: readonly number[] | null,
   model: DemandModel,
   onHand: number,
+  /** The stock at the close of the day before yesterday, as the sales since tell it. */
+  twoDaysAgo: number,
   horizon: number,
   cycleDays: number,
 ): Scenario[] {
@@ -727,14 +741,14 @@ function unannouncedScenarios(
   // Scenarios with the same arrival day are one; one arriving after the horizon is "none".
   const none: Scenario = { weight: NOTHING_COMES_WEIGHT, receipts: [] }
   const scenarios: Scenario[] = [none]
-  const add = (day: number) => {
+  const add = (day: number, weight = 1) => {
     if (day > horizon) {
-      none.weight++
+      none.weight += weight
       return
     }
     const same = scenarios.find((s) => s.receipts[0]?.day === day)
-    if (same === undefined) scenarios.push({ weight: 1, receipts: [{ day, units }] })
-    else same.weight++
+    if (same === undefined) scenarios.push({ weight, receipts: [{ day, units }] })
+    else same.weight += weight
   }
   const atLevel = (level: number) =>
     level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate))
@@ -742,7 +756,10 @@ function unannouncedScenarios(
   for (let i = 0; i < triggers.length; i += 2) {
     // Stock comes in whole units: it has fallen to a level of 2.6 only once it is at 2.
     const level = Math.floor(withoutDust(triggers[i] as number))
-    add(level > 0 ? atLevel(level) : atLevel(0) + (triggers[i + 1] as number))
+    if (level <= 0) add(atLevel(0) + (triggers[i + 1] as number))
+    // The stock has been at or below the level for two days and more, and nothing came: this time
+    // the receipt is not coming at that level, or is late (a day's slack for a delivery the morning after).
+    else add(atLevel(level), twoDaysAgo <= level ? PASSED_LEVEL_WEIGHT : 1)
   }
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
@@ -1141,4 +1158,13 @@ export function riskLevel(risk: number | null): RiskLevel {
 /** The open orders expected by the end of the horizon, as the alerts list them. */
 export function ordersInHorizon(state: ItemState, config: ResolvedConfig): Order[] {
   return ordersWithin(state.orders, state.asOfDay + Math.ceil(leadTimeOf(state, config)))
+}
+
+/** Units the item sold from `day` to its latest day. */
+function soldSince(state: ItemState, day: number): number {
+  const sales = state.sales
+  let sold = 0
+  if (sales === null) return sold
+  for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= day; i -= 2) sold += sales[i + 1] as number
+  return sold
 }

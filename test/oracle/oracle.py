@@ -63,6 +63,7 @@ PSEUDO_DELIVERIES = ((0, Fraction(1), 2.0), (1, Fraction(1), 0.3), (2, Fraction(
                      (5, Fraction(7, 10), 0.3), (10, Fraction(1), 0.2), (None, Fraction(0), 0.3))
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
+PASSED_LEVEL_WEIGHT = 0.5           # README: an unannounced receipt's level passed two days ago, nothing came
 PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
 PAR_MIN_RECEIPTS = 3              # "at least 3 receipts with a known level"
 REORDER_GAPS = 8                  # "the gaps between its last 9 placing days"
@@ -818,21 +819,24 @@ class Item:
                     levels.append(max(before, 0))
                     waits.append(waited if before <= 0 else 0)
             size = math.fsum(sizes) / len(sizes)
-            firsts = []
+            # README: the stock at the close of the day before yesterday, by the sales since.
+            two_days_ago = self.on_hand + self.sold.get(D - 1, 0.0) + self.sold.get(D, 0.0)
+            firsts = []                          # (day of the first receipt, weight)
             for rho, waited in zip(levels, waits):
                 rho = math.floor(without_dust(rho))   # README: whole units: at 2.6 left only once at 2
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
-                firsts.append(day + waited)
+                # README: a level the stock passed two days ago or more, with nothing received, keeps half.
+                firsts.append((day + waited, PASSED_LEVEL_WEIGHT if rho > 0 and two_days_ago <= rho else 1.0))
             # README: each gap between its receipts longer than the days since the last one says when.
             if self.unplanned:
                 since = D - self.unplanned[-1][0]
                 days = [rec[0] for rec in self.unplanned]
-                firsts.extend(gap - since for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
+                firsts.extend((gap - since, 1.0) for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
             # README: after the next receipt, one more each time the mean receipt has sold.
             every = max(1, math.ceil(without_dust(size / lam)))
             fixed = [(NOTHING_COMES_WEIGHT, [])] + [
-                (1.0, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
-                for first in firsts]
+                (weight, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
+                for first, weight in firsts]
             par = self.par_level()
             if par is None:
                 return fixed
@@ -840,9 +844,9 @@ class Item:
             # to it, one scenario per gap between the remembered receipts.
             level, gaps = par
             topped = [(NOTHING_COMES_WEIGHT * PAR_SHARE, TopUp())]
-            for first in firsts:
+            for first, weight in firsts:
                 for gap in gaps:
-                    topped.append((PAR_SHARE / len(gaps), TopUp((d, level) for d in range(first, h + 1, gap))))
+                    topped.append((weight * PAR_SHARE / len(gaps), TopUp((d, level) for d in range(first, h + 1, gap))))
             return [(w * (1 - PAR_SHARE), r) for w, r in fixed] + topped
         if self.reorders:
             return self.reorder_scenarios(model, D, h)
