@@ -665,40 +665,36 @@ describe('items that never announce their orders', () => {
   })
 
   test('an item restocked unannounced since its one announced order is read from its unannounced receipts', () => {
+    /** The risk with 10 on hand, of the item as it is and of the same item with its orders forgotten (one that never announced any). */
+    const withAndWithoutOrders = (state: ItemState) => {
+      const forgotten = Object.assign(new ItemState('S:W'), state, {
+        orders: null,
+        deliveries: null,
+        reorders: null,
+      })
+      state.onHand = 10
+      forgotten.onHand = 10
+      return [stockoutRisk(state, config), stockoutRisk(forgotten, config)]
+    }
     // A special order of 6, placed on day 1 and received against its id on day 3 (as they arrive, right
     // after the first count), then unannounced receipts of 30 on days 12 and 27, as above.
-    const specialOrder = [
-      event('purchase_order', 1, 6, { orderId: 'SO' }),
-      event('restock', 3, 6, { orderId: 'SO' }),
-    ]
-    const state = replenishedAt([12, 27], specialOrder)
-    expect(state.reorders).not.toBeNull()
-    expect(state.unplanned?.length).toBe(8)
-    // The same state with its orders forgotten: an item that never announced one.
-    const unannounced = Object.assign(new ItemState('S:W'), state, {
-      orders: null,
-      deliveries: null,
-      reorders: null,
-    })
-    state.onHand = 10
-    unannounced.onHand = 10
+    const specialOrderFirst = replenishedAt(
+      [12, 27],
+      [event('purchase_order', 1, 6, { orderId: 'SO' }), event('restock', 3, 6, { orderId: 'SO' })],
+    )
+    expect(specialOrderFirst.reorders).not.toBeNull()
+    expect(specialOrderFirst.unplanned?.length).toBe(8)
     // Read by its one order instead (placed with 30 on hand, received 2 days later), the next order
     // would wait for the position to fall to 30 again: at once, so its receipt would come on day 2.
-    const byUnannounced = stockoutRisk(unannounced, config) as number
-    expect(stockoutRisk(state, config)).toBe(byUnannounced)
+    const [risk, byUnannounced] = withAndWithoutOrders(specialOrderFirst)
+    expect(risk).toBe(byUnannounced as number)
     // When the announced order's receipt is the latest, the item is read by its orders again.
-    const announcedLast = replenishedAt(
+    const specialOrderLast = replenishedAt(
       [12, 27],
       [event('purchase_order', 28, 6, { orderId: 'SO' }), event('restock', 29, 6, { orderId: 'SO' })],
     )
-    const announcedLastForgotten = Object.assign(new ItemState('S:W'), announcedLast, {
-      orders: null,
-      deliveries: null,
-      reorders: null,
-    })
-    announcedLast.onHand = 10
-    announcedLastForgotten.onHand = 10
-    expect(stockoutRisk(announcedLast, config)).not.toBe(stockoutRisk(announcedLastForgotten, config))
+    const [byOrders, unannouncedReading] = withAndWithoutOrders(specialOrderLast)
+    expect(byOrders).not.toBe(unannouncedReading as number)
   })
 
   test('a receipt that found the shelf empty remembers how long the item waited, and the next is expected as late', () => {
