@@ -22,8 +22,9 @@
 // past it while another is not does not come in it: the record learns only from orders that came,
 // so an order later than a scenario says is as likely one that never comes (bringing it tomorrow
 // made late suppliers' risk too low). Items that never announce an order, or whose latest receipt
-// came unannounced, get scenarios from their unannounced receipts instead (unannouncedScenarios; half of their weight on top-ups to a par level
-// when the receipts leave the stock at one level: topUpPassage); items that announce them also from the orders they
+// came unannounced, get scenarios from their unannounced receipts instead (unannouncedScenarios;
+// half of their weight on top-ups to a par level when the receipts leave the stock at one level:
+// topUpPassage); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due; by the calendar, topping the position up to a level, when the
 // record reads so: orderUpToPassage; else half at the mean rate, half placed as the demand draws the
