@@ -63,7 +63,7 @@ PSEUDO_DELIVERIES = ((0, Fraction(1), 2.0), (1, Fraction(1), 0.3), (2, Fraction(
                      (5, Fraction(7, 10), 0.3), (10, Fraction(1), 0.2), (None, Fraction(0), 0.3))
 PSEUDO_RECEIPT_COVER_DAYS = 2     # "one pseudo-receipt (at 2 days of stock, ...)"
 NOTHING_COMES_WEIGHT = 1.0        # "one scenario with weight 1 says nothing comes this time"
-PASSED_LEVEL_WEIGHT = 0.5           # README: an unannounced receipt's level passed two days ago, nothing came
+PASSED_LEVEL_WEIGHT = 0.5         # README: an unannounced receipt's level passed two days ago, nothing came
 PAR_SHARE = 0.5                   # "half of each scenario's weight goes to top-ups to the par level"
 PAR_MIN_RECEIPTS = 3              # "at least 3 receipts with a known level"
 REORDER_GAPS = 8                  # "the gaps between its last 9 placing days"
@@ -807,7 +807,8 @@ class Item:
             announces = any(o.ordered is not None and o.received > 0 and o.last_day >= latest
                             for o in self.orders.values())
         if not announces and model["rate"] > 0:
-            # Never announces its orders: the rhythm of its unplanned receipts stands in for them.
+            # Never announces its orders, or not since its latest receipt: the rhythm of its unplanned
+            # receipts stands in for them.
             lam = model["rate"]
             levels = [PSEUDO_RECEIPT_COVER_DAYS * lam]
             sizes = [lam * cycle]
