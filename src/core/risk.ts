@@ -770,8 +770,10 @@ function unannouncedScenarios(
     if (gap > sinceLast) add(gap - sinceLast)
   }
   // The supplier's rule goes on working: each receipt brings the mean units, and the next comes once
-  // those have sold.
-  const spacing = Math.max(1, Math.ceil(withoutDust(units / model.rate)))
+  // those have sold, on the same terms as the first (atLevel): at the start of the day whose demand
+  // would take the stock back down to its level, not the morning after it has (that put every cycle
+  // a day's demand short: a shelf topped up four times a week read 0.3–0.6 a day and never emptied).
+  const spacing = Math.max(1, Math.ceil(withoutDust(units / model.rate)) - 1)
   // When the record reads as a par level, half of each scenario's weight goes to top-ups to it instead,
   // one scenario per remembered gap between receipts: the rule behind the receipts is not seen, and
   // the par form alone lost where a heat spell or a skipped visit beat the par (README).

@@ -833,8 +833,9 @@ class Item:
                 since = D - self.unplanned[-1][0]
                 days = [rec[0] for rec in self.unplanned]
                 firsts.extend((gap - since, 1.0) for gap in (b - a for a, b in zip(days, days[1:])) if gap > since)
-            # README: after the next receipt, one more each time the mean receipt has sold.
-            every = max(1, math.ceil(without_dust(size / lam)))
+            # README: after the next receipt, one more each time the mean receipt has sold, arriving
+            # on the day whose demand would take the stock back to its level (as the first one).
+            every = max(1, math.ceil(without_dust(size / lam)) - 1)
             fixed = [(NOTHING_COMES_WEIGHT, [])] + [
                 (weight, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
                 for first, weight in firsts]
