@@ -21,7 +21,10 @@
 //               hundreds of units and the pull is a day or less
 //   weekday     f_w = (sales on weekday w + K·λ̄) / ((days of weekday w + K)·λ̄), λ̄ the mean without
 //               the prior, scaled to average 1: the weekly pattern,
-//               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern
+//               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern: K =
+//               max(WEEKDAY_PSEUDO_DAYS, WEEKDAY_PSEUDO_UNITS / λ̄), as many days as 30 units take at
+//               least, since a weekday's sales are a count whose noise is that of its units, not its days
+//               (an item selling 2 a day has some 34 units a weekday in the window: half pattern, half noise)
 //   dispersion  φ = the variance-to-mean ratio of the daily sales (≥ 1: Poisson when steady, more
 //               for lumpy, intermittent and bursty items), shrunk towards PRIOR_DISPERSION by a few
 //               pseudo-days so that a short history is not taken as steady
@@ -75,6 +78,11 @@ export const PRIOR_DAYS = 1
 export const LONG_RUN_UNITS = 3
 export const LONG_RUN_DAYS = 30
 export const WEEKDAY_PSEUDO_DAYS = 4
+/**
+ * The weekday factors' pull towards 1 in units: at least as many pseudo-days as this many units of
+ * the mean take (scored against 4 days alone, and 60 and 100 units, in the README).
+ */
+export const WEEKDAY_PSEUDO_UNITS = 30
 /** Weekday factors are used once this many in-stock days are known. */
 export const WEEKDAY_MIN_DAYS = 14
 export const PRIOR_DISPERSION = 2
@@ -318,10 +326,9 @@ function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: nu
   if (rate === 0 || counted < WEEKDAY_MIN_DAYS) return FLAT_WEEK
   const factors = new Float64Array(7)
   let sum = 0
+  const pseudoDays = Math.max(WEEKDAY_PSEUDO_DAYS, WEEKDAY_PSEUDO_UNITS / rate)
   for (let w = 0; w < 7; w++) {
-    const f =
-      ((daySales[w] as number) + WEEKDAY_PSEUDO_DAYS * rate) /
-      (((dayCount[w] as number) + WEEKDAY_PSEUDO_DAYS) * rate)
+    const f = ((daySales[w] as number) + pseudoDays * rate) / (((dayCount[w] as number) + pseudoDays) * rate)
     factors[w] = f
     sum += f
   }

@@ -53,6 +53,7 @@ PRIOR_UNITS, PRIOR_DAYS = 0.25, 1  # "a weak prior of a quarter of a unit over o
 LONG_RUN_UNITS, LONG_RUN_DAYS = 3, 30  # "… by the days 3 units of it take, at most 30 and at most the days less their weights"
 WEEKDAY_MIN_DAYS = 14             # "once 14 in-stock days are known"
 WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
+WEEKDAY_PSEUDO_UNITS = 30         # "... or as many as 30 units of the mean take, if more"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
 LEVEL_DRIFT_PER_DAY = 0.02        # "the level itself drifts: θ = 0.02 of M² a day ahead"
 MEMORY_DAYS = 120                 # "from the item's own last 120 days"
@@ -738,8 +739,8 @@ class Item:
             for d in days:
                 sales[d % 7] += y[d]
                 count[d % 7] += 1
-            raw = [(sales[k] + WEEKDAY_PSEUDO_DAYS * mean) / ((count[k] + WEEKDAY_PSEUDO_DAYS) * mean)
-                   for k in range(7)]
+            pseudo = max(WEEKDAY_PSEUDO_DAYS, WEEKDAY_PSEUDO_UNITS / mean)
+            raw = [(sales[k] + pseudo * mean) / ((count[k] + pseudo) * mean) for k in range(7)]
             avg = math.fsum(raw) / 7
             f = [x / avg for x in raw]
         return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D, "drift": LEVEL_DRIFT_PER_DAY}
