@@ -24,7 +24,8 @@
 //               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern: K =
 //               max(WEEKDAY_PSEUDO_DAYS, WEEKDAY_PSEUDO_UNITS / λ̄), as many days as 30 units take at
 //               least, since a weekday's sales are a count whose noise is that of its units, not its days
-//               (an item selling 2 a day has some 34 units a weekday in the window: half pattern, half noise)
+//               (an item selling 2 a day has some 34 units a weekday in the window: its pattern is read
+//               at about half strength; one selling 10 a day or more, fully)
 //   dispersion  φ = the variance-to-mean ratio of the daily sales (≥ 1: Poisson when steady, more
 //               for lumpy, intermittent and bursty items), shrunk towards PRIOR_DISPERSION by a few
 //               pseudo-days so that a short history is not taken as steady
