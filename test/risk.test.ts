@@ -1188,6 +1188,38 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(stuckBooksScale(slow, D + 3, 0, slowModel)).toBeCloseTo(scaleOf(prior(D + 3)), 12)
   })
 
+  test('a count that finds the stock there cuts the stall short; a sales silence that goes on says the line may have stopped selling', () => {
+    // Counted 100 on day 0, 3 sold every day through day 19 (D): 40 on the books. A count on D + 3 finds
+    // them right; no sale since D.
+    const events = [event('stock_count', 0, 100)]
+    for (let day = 0; day < 20; day++) events.push(event('sale', day, 3))
+    const state = stateOf(events)
+    const D = state.asOfDay
+    state.counts = [D + 3, 3, 0, 0]
+    // The close of D + 4: the stall's silence runs from the count (no whole day yet), the sales' from D:
+    // three whole days (D + 1 … D + 3) without the 3 a day, P(no sale) under the model.
+    const model = demandModel(state, D + 4)
+    const mean = model.rate * 3
+    const chance = demandExactly(0, mean, varianceOver(model, mean, 3))
+    expect(chance).toBeLessThan(0.05)
+    // The stall part as before: nothing missing since the count (a day ago), revealed at ½.
+    const q = Math.exp((-0.5 / (3 + 30)) * 1)
+    const stall = q + (1 - q) / 2
+    // Still selling: a stopped line is silent for certain, a live one with chance P; one in ten stopped before.
+    const stillSelling = (0.9 * chance) / (0.9 * chance + 0.1)
+    expect(stuckBooksScale(state, D + 4, 0, model)).toBeCloseTo(stall * stillSelling, 12)
+    expect(stillSelling).toBeLessThan(0.5)
+    // A restock does not end the sales' silence either, nor does it end it for the stall's own update.
+    const restocked = Object.assign(new ItemState(state.key), state)
+    restocked.counts = [D - 10, 10, 0, 0]
+    restocked.restocks = [D + 3, NOTHING]
+    const qRestocked = Math.exp((-0.5 / (10 + 30)) * 14) * (1 - 0 / (0 + 0 + 2))
+    expect(stuckBooksScale(restocked, D + 4, 0, model)).toBeCloseTo(
+      (qRestocked + (1 - qRestocked) / 2) * stillSelling,
+      12,
+    )
+  })
+
   test('an item sold only in packs: a stock that is not a whole number of packs is stuck for certain, revealed by a count at 1 / (stalls + 2)', () => {
     // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven days of
     // sales, each a multiple of 2.

@@ -32,6 +32,11 @@ export const SHRINK_PRIOR_UNITS = 0.5
 export const SHRINK_PRIOR_DAYS = 30
 /** Days with sales, each a multiple of one pack size above 1, that make an item one sold only in packs. */
 export const PACK_DAYS = 5
+/**
+ * The chance that an item whose sales went silent is still selling, before the silence is weighed:
+ * one in ten such items has stopped (a line delisted, a season over, a product superseded).
+ */
+export const STILL_SELLING_PRIOR = 0.9
 /** A silence with at most this chance under the item's demand model is a stall. */
 export const STALL_CHANCE = 0.05
 /** Days of counting added to those the noted counts covered, for the rate of reveals (revealRisk). */
@@ -74,13 +79,13 @@ function findingOf(state: ItemState, day: number, previous: number): number {
 }
 
 /**
- * The whole days before `asOfDay` without a sale since the last sale, day out of stock, restock or
- * count (the as-of day itself may still be under way).
+ * The whole days before `asOfDay` without a sale since the last sale, day out of stock, restock (unless
+ * `restocksEnd` is false) or count (the as-of day itself may still be under way).
  */
-function silentDays(state: ItemState, asOfDay: number, lastCount: number): number {
+function silentDays(state: ItemState, asOfDay: number, lastCount: number, restocksEnd = true): number {
   const sales = state.sales
   const out = state.outDays
-  const restocks = state.restocks
+  const restocks = restocksEnd ? state.restocks : null
   const since = Math.max(
     sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number),
     out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number),
@@ -155,7 +160,23 @@ export function stuckBooksScale(
     const chance = silenceChance(model, silence)
     if (chance <= STALL_CHANCE) notStuck = (notStuck * chance) / (notStuck * chance + 1 - notStuck)
   }
-  return notStuck + (1 - notStuck) * revealed
+  const scale = notStuck + (1 - notStuck) * revealed
+  return model === undefined ? scale : scale * stillSelling(state, asOfDay, model, silence)
+}
+
+/**
+ * The chance the item still sells at all, when a count or a restock has cut its stall's silence short
+ * (the stock is there, yet nothing sells): the sales' own silence, since the last sale or day out of
+ * stock, weighed as the stall's is, when P(no sale in those days) ≤ STALL_CHANCE under `model`:
+ * a stopped line is silent for certain, a live one with chance P. 1 otherwise, and when the stall's
+ * silence is the same one (the stall has weighed it).
+ */
+function stillSelling(state: ItemState, asOfDay: number, model: DemandModel, stallSilence: number): number {
+  const quiet = silentDays(state, asOfDay, Number.NEGATIVE_INFINITY, false)
+  if (quiet <= Math.max(0, stallSilence)) return 1
+  const chance = silenceChance(model, quiet)
+  if (chance > STALL_CHANCE) return 1
+  return (STILL_SELLING_PRIOR * chance) / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
 }
 
 /**

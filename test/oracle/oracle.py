@@ -72,6 +72,7 @@ TRIGGERED_SHARE = 0.5             # "half of each remembered order's scenario: o
 RESTOCK_RECORD = 8                # "its last 8 restock days"
 REORDER_RECORD = 8                # "each of its last 8 orders received"
 STALL_CHANCE = 0.05               # "a silence its demand model gives at most a 5 % chance"
+STILL_SELLING_PRIOR = 0.9         # "one in ten items whose sales went silent has stopped selling"
 STALL_PRIOR_OUTS = 2              # "stalls / (stalls + outs + 2)"
 PACK_DAYS = 5                    # "on each of at least 5 days of its 120 days' sales, a whole multiple of one size g > 1"
 COUNT_RECORD = 8                  # "its last 8 count days"
@@ -576,7 +577,8 @@ class Item:
         count (before any: since the item's first day); c = (counts that found the shelf empty + 1) / (those + stalls + 2).
         A silence under way: g = whole days before D since the last sale or day out (of the memory), restock noted
         or count (the item's first day − 1 before any); when P(no sale in g days) under the books' model ≤ 5 %,
-        q ← q·P / (q·P + 1 − q)."""
+        q ← q·P / (q·P + 1 − q). Still selling: the same test on the days since the last sale or day out alone,
+        when longer than g, multiplies the scale by 0.9·P / (0.9·P + 0.1)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
         outs = sum(1 for _, found in self.restocks if found == "out")
         missing = max(0.0, math.fsum(c[2] for c in self.counts))
@@ -599,7 +601,16 @@ class Item:
             chance = 1 - nb_at_least(1, m, self.var_of(books, m, quiet))
             if chance <= STALL_CHANCE:
                 q = q * chance / (q * chance + 1 - q)
-        return q + (1 - q) * (empties + 1) / (empties + stalls + 2)
+        scale = q + (1 - q) * (empties + 1) / (empties + stalls + 2)
+        # Still selling at all: the sales' own silence (since the last sale or day out; counts and restocks
+        # do not end it), weighed only when longer than the stall's: P ≤ 5 % gives 0.9·P / (0.9·P + 0.1).
+        sales_quiet = D - max([max(sold) if sold else self.first_day - 1] + ([max(outs_kept)] if outs_kept else [])) - 1
+        if sales_quiet > max(0, quiet):
+            m = books["rate"] * sales_quiet
+            chance = 1 - nb_at_least(1, m, self.var_of(books, m, sales_quiet))
+            if chance <= STALL_CHANCE:
+                scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
+        return scale
 
     def reveal_risk(self, I, h):
         """README step 3½: a count finding the shelf empty takes the books to 0 whatever the demand. Its
