@@ -10,7 +10,8 @@
 // books (or over) and over how many days, and whether it found the shelf empty while the books
 // showed stock. Before they show anything, a prior stands in: half a unit missing a month (most
 // items' books are off by some units at any time). A silence still under way that the item's demand
-// makes unlikely says the same of now. The risk is scaled by stuckBooksScale. The counts that
+// makes unlikely says the same of now; once a count or a restock shows the stock is there, a silence
+// that goes on says the line may have stopped selling. The risk is scaled by stuckBooksScale. The counts that
 // found the shelf empty with much on the books say more: such a count is a way to 0 of its own,
 // whatever the demand (revealRisk).
 // An item sold only in packs (each day's sales a multiple of one size above 1) is stuck for certain
@@ -78,17 +79,24 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   return model !== null && silenceChance(model, silence) <= STALL_CHANCE ? FOUND_STALLED : FOUND_NOTHING
 }
 
-/**
- * The whole days before `asOfDay` without a sale since the last sale, day out of stock, restock (unless
- * `restocksEnd` is false) or count (the as-of day itself may still be under way).
- */
-function silentDays(state: ItemState, asOfDay: number, lastCount: number, restocksEnd = true): number {
+/** The item's last day with a sale or out of stock, of the 120 days it holds (its first day − 1 before any). */
+function lastSaleOrOut(state: ItemState): number {
   const sales = state.sales
   const out = state.outDays
-  const restocks = restocksEnd ? state.restocks : null
-  const since = Math.max(
+  return Math.max(
     sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number),
     out === null ? Number.NEGATIVE_INFINITY : (out[out.length - 1] as number),
+  )
+}
+
+/**
+ * The whole days before `asOfDay` without a sale since the last sale, day out of stock, restock or
+ * count (the as-of day itself may still be under way).
+ */
+function silentDays(state: ItemState, asOfDay: number, lastCount: number): number {
+  const restocks = state.restocks
+  const since = Math.max(
+    lastSaleOrOut(state),
     restocks === null ? Number.NEGATIVE_INFINITY : (restocks[restocks.length - 2] as number),
     lastCount,
   )
@@ -134,7 +142,8 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
  *      then, when a silence still under way is a stall by the restocks' test (P ≤ STALL_CHANCE under
  *      `model`, the item's demand), q·P / (q·P + 1 − q): a stuck shelf is silent for certain;
  *   c  the chance stuck books reach 0 all the same, a count finding the shelf empty, by what ended
- *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2).
+ *      the item's stuck spells before: (counts that found it empty + 1) / (those + stalls + 2);
+ * times, with `model`, the chance the line still sells at all (stillSelling).
  * Stock that an item sold only in packs cannot sell (packLeftover) is stuck for certain: c alone;
  * `leftover` is that stock when the caller has worked it out already.
  */
@@ -172,7 +181,7 @@ export function stuckBooksScale(
  * silence is the same one (the stall has weighed it).
  */
 function stillSelling(state: ItemState, asOfDay: number, model: DemandModel, stallSilence: number): number {
-  const quiet = silentDays(state, asOfDay, Number.NEGATIVE_INFINITY, false)
+  const quiet = asOfDay - lastSaleOrOut(state) - 1
   if (quiet <= Math.max(0, stallSilence)) return 1
   const chance = silenceChance(model, quiet)
   if (chance > STALL_CHANCE) return 1
