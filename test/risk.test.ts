@@ -1324,14 +1324,14 @@ describe('books that stall: stock on the books that stops selling', () => {
     // prior's half unit over 30), 1 day since the last count: not stuck e^(−15.5/36); found empty once:
     // revealed at (1 + 1) / (1 + 0 + 2). And a second way to 0: the count that found the shelf empty
     // had 12 on the books, at least half of the 4 now; one such reveal over the 6 days the counts
-    // covered (+ 30): 1 − e^(−7/36) over the 7-day horizon.
+    // covered and the 1 since (+ 30): 1 − e^(−7/37) over the 7-day horizon.
     expect(state.restocks).toEqual([START + 7, OUT])
     state.onHand = 4
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
     const notStuck = Math.exp(-15.5 / 36)
     const scaled = unscaled * (notStuck + ((1 - notStuck) * 2) / 3)
-    expect(demandRisk(state, config)).toBeCloseTo(1 - (1 - scaled) * Math.exp(-7 / 36), 12)
+    expect(demandRisk(state, config)).toBeCloseTo(1 - (1 - scaled) * Math.exp(-7 / 37), 12)
     // 30 on the books: the reveal's 12 is less than half of it, no precedent.
     state.onHand = 30
     const far = withoutRecord(state)
@@ -1343,13 +1343,45 @@ describe('books that stall: stock on the books that stops selling', () => {
     // found 1 over. The reveals with at least half of the stock on the books recur at their rate per
     // day of counting: k / (40 + 30) a day, over the horizon's h days.
     const counts = [START + 20, 20, 10, 1, START + 30, 10, 3, 1, START + 40, 10, -1, 0]
-    expect(revealRisk(counts, 8, 7)).toBeCloseTo(1 - Math.exp(-7 / 70), 15)
-    expect(revealRisk(counts, 6, 7)).toBeCloseTo(1 - Math.exp(-14 / 70), 15)
-    expect(revealRisk(counts, 6, 14)).toBeCloseTo(1 - Math.exp(-28 / 70), 15)
-    expect(revealRisk(counts, 21, 7)).toBe(0)
-    expect(revealRisk(null, 1, 7)).toBe(0)
+    const lastCount = START + 40
+    expect(revealRisk(counts, 8, 7, lastCount)).toBeCloseTo(1 - Math.exp(-7 / 70), 15)
+    expect(revealRisk(counts, 6, 7, lastCount)).toBeCloseTo(1 - Math.exp(-14 / 70), 15)
+    expect(revealRisk(counts, 6, 14, lastCount)).toBeCloseTo(1 - Math.exp(-28 / 70), 15)
+    expect(revealRisk(counts, 21, 7, lastCount)).toBe(0)
+    expect(revealRisk(null, 1, 7, lastCount)).toBe(0)
     // A count that found stock missing but the shelf not empty is no reveal.
-    expect(revealRisk([START + 10, 10, 10, 0], 1, 7)).toBe(0)
+    expect(revealRisk([START + 10, 10, 10, 0], 1, 7, START + 10)).toBe(0)
+    // 20 days after the last count no reveal has come either: k / (40 + 20 + 30) a day.
+    expect(revealRisk(counts, 8, 7, lastCount + 20)).toBeCloseTo(1 - Math.exp(-7 / 90), 15)
+  })
+
+  test('write-offs that emptied the books are a way to 0 once there are two, whatever their size', () => {
+    // A count on day 10 (the item's first day 0) found 1 missing; write-offs took the books to 0 on
+    // days 17 and 24 (an expiry pull of what was left). One alone is no habit (a line's leftovers
+    // sent back end it as often); two over the 24 days of the record and the 6 since, + 30: 2 / 60 a day.
+    const one = [START + 10, 10, 1, 0, START + 17, 7, 0, 2]
+    expect(revealRisk(one, 8, 7, START + 30)).toBe(0)
+    const two = [...one, START + 24, 7, 0, 2]
+    expect(revealRisk(two, 8, 7, START + 30)).toBeCloseTo(1 - Math.exp(-14 / 60), 15)
+    expect(revealRisk(two, 100, 7, START + 30)).toBeCloseTo(1 - Math.exp(-14 / 60), 15)
+  })
+
+  test('an adjustment that takes the books from stock to 0 is noted as a count that emptied them, no units missing', () => {
+    const state = stateOf([
+      event('stock_count', 0, 4),
+      event('adjustment', 3, -4),
+      // A write-off that leaves stock, and one taken to 0 on a day a count was noted, note nothing.
+      event('restock', 3, 4),
+      event('adjustment', 5, -1),
+      event('stock_count', 6, 1),
+      event('adjustment', 6, -1),
+    ])
+    // The first count set a stock that was unknown: nothing to compare, nothing noted.
+    expect(state.counts).toEqual([START + 3, 3, 0, 2, START + 6, 3, 2, 0])
+    // An adjustment carrying an on_hand the books did not expect is a count, as before.
+    applyEvent(state, event('restock', 8, 4), config)
+    applyEvent(state, event('adjustment', 9, -1, { onHand: 0 }), config)
+    expect(state.counts?.slice(-4)).toEqual([START + 9, 3, 3, 1])
   })
 
   test('a one-off loss of the whole stock: 0.6 % a day for one unit, over I for I units, whatever the demand', () => {

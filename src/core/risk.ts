@@ -34,8 +34,9 @@
 // the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
 // a month), more so for units its counts found missing before or restocks that found it stalled;
 // and two more ways to 0 are added: a count finding the shelf empty, for an item whose counts have
-// found it so while the books showed half of today's stock or more (stalls.ts revealRisk), and a
-// one-off loss of the whole stock, likelier the fewer units there are (suddenLossRisk).
+// found it so while the books showed half of today's stock or more, or whose write-offs have
+// emptied its books again and again (stalls.ts revealRisk), and a one-off loss of the whole stock,
+// likelier the fewer units there are (suddenLossRisk).
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -265,7 +266,7 @@ function riskWithModel(
   // A count that finds the shelf empty takes the books to 0 whatever the demand, and so does a
   // one-off loss of the whole stock: ways there besides the demand model. With them, the bound below
   // which the shelf's risk may be given as a bound moves down to match.
-  const revealed = revealRisk(state.counts, onHand, horizon)
+  const revealed = revealRisk(state.counts, onHand, horizon, asOfDay)
   const sudden = suddenLossRisk(onHand, horizon)
   const elsewhere = 1 - (1 - revealed) * (1 - sudden)
   const belowFirst = Math.max(0, (unlessBelow - elsewhere) / (1 - elsewhere))
