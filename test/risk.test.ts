@@ -687,7 +687,7 @@ describe('items that never announce their orders', () => {
     expect(withRhythm).toBeLessThan(nothingComing - 0.2)
   })
 
-  test('an item restocked unannounced since its one announced order is read from its unannounced receipts', () => {
+  test('an item restocked unannounced more often than against orders is read from its unannounced receipts', () => {
     /** The risk with 10 on hand, of the item as it is and of the same item with its orders forgotten (one that never announced any). */
     const withAndWithoutOrders = (state: ItemState) => {
       const forgotten = Object.assign(new ItemState('S:W'), state, {
@@ -711,14 +711,32 @@ describe('items that never announce their orders', () => {
     // would wait for the position to fall to 30 again: at once, so its receipt would come on day 2.
     const [risk, byUnannounced] = withAndWithoutOrders(specialOrderFirst)
     expect(risk).toBe(byUnannounced as number)
-    // When the announced order's receipt is the latest, the item is read by its orders again.
-    const specialOrderLast = replenishedAt(
-      [12, 27],
-      [event('purchase_order', 28, 6, { orderId: 'SO' }), event('restock', 29, 6, { orderId: 'SO' })],
+    // The same order's receipt the latest, on day 29: still two receipts unannounced (days 12 and 27)
+    // against one order received since the oldest of them, so still read from the unannounced ones.
+    const specialOrderLast = replenishedAt([12, 27], specialOrders([28]))
+    const [risk2, byUnannounced2] = withAndWithoutOrders(specialOrderLast)
+    expect(risk2).toBe(byUnannounced2 as number)
+    // Three orders received since day 12 against its two unannounced receipts: read by its orders.
+    const [byOrders, unannouncedReading] = withAndWithoutOrders(
+      replenishedAt([12, 27], specialOrders([14, 20, 28])),
     )
-    const [byOrders, unannouncedReading] = withAndWithoutOrders(specialOrderLast)
     expect(byOrders).not.toBe(unannouncedReading as number)
+    // Two and two: the latest receipt decides, an order's on day 29 here, an unannounced one on day 27 there.
+    const [tieOrders, tieUnannounced] = withAndWithoutOrders(replenishedAt([12, 27], specialOrders([20, 28])))
+    expect(tieOrders).not.toBe(tieUnannounced as number)
+    const [tieLater, tieLaterUnannounced] = withAndWithoutOrders(
+      replenishedAt([12, 27], specialOrders([14, 20])),
+    )
+    expect(tieLater).toBe(tieLaterUnannounced as number)
   })
+
+  /** Special orders of 6, each placed on one of `days` and received against its id the day after. */
+  function specialOrders(days: number[]): InventoryEvent[] {
+    return days.flatMap((day) => [
+      event('purchase_order', day, 6, { orderId: `SO${day}` }),
+      event('restock', day + 1, 6, { orderId: `SO${day}` }),
+    ])
+  }
 
   test('a receipt that found the shelf empty remembers how long the item waited, and the next is expected as late', () => {
     // 10 on hand, 2 a day on days 0–4: empty after day 4's sale; nothing on days 5–7 (out all day);
@@ -1324,14 +1342,14 @@ describe('books that stall: stock on the books that stops selling', () => {
     // prior's half unit over 30), 1 day since the last count: not stuck e^(−15.5/36); found empty once:
     // revealed at (1 + 1) / (1 + 0 + 2). And a second way to 0: the count that found the shelf empty
     // had 12 on the books, at least half of the 4 now; one such reveal over the 6 days the counts
-    // covered and the 1 since (+ 30): 1 − e^(−7/37) over the 7-day horizon.
+    // covered (+ 30): 1 − e^(−7/36) over the 7-day horizon.
     expect(state.restocks).toEqual([START + 7, OUT])
     state.onHand = 4
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
     const notStuck = Math.exp(-15.5 / 36)
     const scaled = unscaled * (notStuck + ((1 - notStuck) * 2) / 3)
-    expect(demandRisk(state, config)).toBeCloseTo(1 - (1 - scaled) * Math.exp(-7 / 37), 12)
+    expect(demandRisk(state, config)).toBeCloseTo(1 - (1 - scaled) * Math.exp(-7 / 36), 12)
     // 30 on the books: the reveal's 12 is less than half of it, no precedent.
     state.onHand = 30
     const far = withoutRecord(state)
@@ -1343,45 +1361,13 @@ describe('books that stall: stock on the books that stops selling', () => {
     // found 1 over. The reveals with at least half of the stock on the books recur at their rate per
     // day of counting: k / (40 + 30) a day, over the horizon's h days.
     const counts = [START + 20, 20, 10, 1, START + 30, 10, 3, 1, START + 40, 10, -1, 0]
-    const lastCount = START + 40
-    expect(revealRisk(counts, 8, 7, lastCount)).toBeCloseTo(1 - Math.exp(-7 / 70), 15)
-    expect(revealRisk(counts, 6, 7, lastCount)).toBeCloseTo(1 - Math.exp(-14 / 70), 15)
-    expect(revealRisk(counts, 6, 14, lastCount)).toBeCloseTo(1 - Math.exp(-28 / 70), 15)
-    expect(revealRisk(counts, 21, 7, lastCount)).toBe(0)
-    expect(revealRisk(null, 1, 7, lastCount)).toBe(0)
+    expect(revealRisk(counts, 8, 7)).toBeCloseTo(1 - Math.exp(-7 / 70), 15)
+    expect(revealRisk(counts, 6, 7)).toBeCloseTo(1 - Math.exp(-14 / 70), 15)
+    expect(revealRisk(counts, 6, 14)).toBeCloseTo(1 - Math.exp(-28 / 70), 15)
+    expect(revealRisk(counts, 21, 7)).toBe(0)
+    expect(revealRisk(null, 1, 7)).toBe(0)
     // A count that found stock missing but the shelf not empty is no reveal.
-    expect(revealRisk([START + 10, 10, 10, 0], 1, 7, START + 10)).toBe(0)
-    // 20 days after the last count no reveal has come either: k / (40 + 20 + 30) a day.
-    expect(revealRisk(counts, 8, 7, lastCount + 20)).toBeCloseTo(1 - Math.exp(-7 / 90), 15)
-  })
-
-  test('write-offs that emptied the books are a way to 0 once there are two, whatever their size', () => {
-    // A count on day 10 (the item's first day 0) found 1 missing; write-offs took the books to 0 on
-    // days 17 and 24 (an expiry pull of what was left). One alone is no habit (a line's leftovers
-    // sent back end it as often); two over the 24 days of the record and the 6 since, + 30: 2 / 60 a day.
-    const one = [START + 10, 10, 1, 0, START + 17, 7, 0, 2]
-    expect(revealRisk(one, 8, 7, START + 30)).toBe(0)
-    const two = [...one, START + 24, 7, 0, 2]
-    expect(revealRisk(two, 8, 7, START + 30)).toBeCloseTo(1 - Math.exp(-14 / 60), 15)
-    expect(revealRisk(two, 100, 7, START + 30)).toBeCloseTo(1 - Math.exp(-14 / 60), 15)
-  })
-
-  test('an adjustment that takes the books from stock to 0 is noted as a count that emptied them, no units missing', () => {
-    const state = stateOf([
-      event('stock_count', 0, 4),
-      event('adjustment', 3, -4),
-      // A write-off that leaves stock, and one taken to 0 on a day a count was noted, note nothing.
-      event('restock', 3, 4),
-      event('adjustment', 5, -1),
-      event('stock_count', 6, 1),
-      event('adjustment', 6, -1),
-    ])
-    // The first count set a stock that was unknown: nothing to compare, nothing noted.
-    expect(state.counts).toEqual([START + 3, 3, 0, 2, START + 6, 3, 2, 0])
-    // An adjustment carrying an on_hand the books did not expect is a count, as before.
-    applyEvent(state, event('restock', 8, 4), config)
-    applyEvent(state, event('adjustment', 9, -1, { onHand: 0 }), config)
-    expect(state.counts?.slice(-4)).toEqual([START + 9, 3, 3, 1])
+    expect(revealRisk([START + 10, 10, 10, 0], 1, 7)).toBe(0)
   })
 
   test('a one-off loss of the whole stock: 0.6 % a day for one unit, over I for I units, whatever the demand', () => {

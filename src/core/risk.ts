@@ -34,9 +34,8 @@
 // the shelf: the longer since they were last checked, the likelier (a prior of half a unit missing
 // a month), more so for units its counts found missing before or restocks that found it stalled;
 // and two more ways to 0 are added: a count finding the shelf empty, for an item whose counts have
-// found it so while the books showed half of today's stock or more, or whose write-offs have
-// emptied its books again and again (stalls.ts revealRisk), and a one-off loss of the whole stock,
-// likelier the fewer units there are (suddenLossRisk).
+// found it so while the books showed half of today's stock or more (stalls.ts revealRisk), and a
+// one-off loss of the whole stock, likelier the fewer units there are (suddenLossRisk).
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast, levelForTail } from './negbin.ts'
@@ -266,7 +265,7 @@ function riskWithModel(
   // A count that finds the shelf empty takes the books to 0 whatever the demand, and so does a
   // one-off loss of the whole stock: ways there besides the demand model. With them, the bound below
   // which the shelf's risk may be given as a bound moves down to match.
-  const revealed = revealRisk(state.counts, onHand, horizon, asOfDay)
+  const revealed = revealRisk(state.counts, onHand, horizon)
   const sudden = suddenLossRisk(onHand, horizon)
   const elsewhere = 1 - (1 - revealed) * (1 - sudden)
   const belowFirst = Math.max(0, (unlessBelow - elsewhere) / (1 - elsewhere))
@@ -833,17 +832,25 @@ function parLevel(record: readonly number[]): { level: number; gaps: number[] } 
 
 /**
  * Whether the item's replenishment is read from its unannounced receipts: it has never announced an
- * order, or its latest receipt came with none announced (a store topped up every night by its hub
- * that once placed a special order is still topped up every night).
+ * order, or more of its receipts came unannounced than against orders since the oldest it remembers
+ * (a store topped up every few days by its warehouse that now and then receives a special order is
+ * still topped up every few days); on a tie, its latest receipt came with none announced.
  */
 function replenishedUnannounced(state: ItemState): boolean {
   if (!announcesOrders(state)) return true
   const record = state.unplanned
   if (record === null) return false
-  const latestUnannounced = record[record.length - UNPLANNED_FIELDS] as number
+  const oldestUnannounced = record[0] as number
+  let received = 0
+  let latestReceived = Number.NEGATIVE_INFINITY
   for (const order of state.orders ?? [])
-    if (order.ordered !== null && order.received > 0 && order.lastDay >= latestUnannounced) return false
-  return true
+    if (order.ordered !== null && order.received > 0 && order.lastDay >= oldestUnannounced) {
+      received++
+      latestReceived = Math.max(latestReceived, order.lastDay)
+    }
+  const unannounced = record.length / UNPLANNED_FIELDS
+  if (unannounced !== received) return unannounced > received
+  return latestReceived < (record[record.length - UNPLANNED_FIELDS] as number)
 }
 
 /**

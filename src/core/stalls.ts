@@ -13,8 +13,7 @@
 // makes unlikely says the same of now; once a count or a restock shows the stock is there, a silence
 // that goes on says the line may have stopped selling. The risk is scaled by stuckBooksScale. The counts that
 // found the shelf empty with much on the books say more: such a count is a way to 0 of its own,
-// whatever the demand (revealRisk). So does a write-off that takes the books from stock to 0 once
-// it is a habit (noteEmptied): a count posted as an adjustment, an expiry pull of what is left.
+// whatever the demand (revealRisk).
 // An item sold only in packs (each day's sales a multiple of one size above 1) is stuck for certain
 // when its stock is not a whole number of packs: sales stop at the leftover (packLeftover).
 import { type DemandModel, modelOfDays, SALES_WINDOW_DAYS, varianceOver } from './demand.ts'
@@ -45,15 +44,6 @@ export const STALL_CHANCE = 0.05
 export const REVEAL_PRIOR_DAYS = 30
 /** Pseudo-restocks that found the item out of stock: an item's first stall is not yet a habit. */
 export const STALL_PRIOR_OUTS = 2
-/**
- * Write-offs that took the books from stock to 0 (noteEmptied) among the noted counts before they
- * are a way to 0 (revealRisk): one is as often the end of a line (its leftovers sent back) as a habit.
- */
-export const EMPTYING_HABIT = 2
-/** A noted count's finding (ItemState.counts, its fourth field): nothing, the shelf empty, the books emptied by a write-off. */
-export const COUNT_FOUND_NOTHING = 0
-export const COUNT_FOUND_EMPTY = 1
-export const COUNT_EMPTIED = 2
 
 const FOUND_NOTHING = 0
 const FOUND_OUT = 1
@@ -126,7 +116,7 @@ function silenceChance(model: DemandModel, days: number): number {
  */
 export function noteCount(state: ItemState, day: number, book: number, counted: number): void {
   const missing = book - counted
-  const foundEmpty = book > 0 && counted <= 0 ? COUNT_FOUND_EMPTY : COUNT_FOUND_NOTHING
+  const foundEmpty = book > 0 && counted <= 0 ? 1 : 0
   const record = state.counts
   if (record === null) {
     state.counts = [day, Math.max(0, day - state.firstDay), missing, foundEmpty]
@@ -138,23 +128,7 @@ export function noteCount(state: ItemState, day: number, book: number, counted: 
     record[last + 3] = Math.max(record[last + 3] as number, foundEmpty)
     return
   }
-  pushCount(record, day, missing, foundEmpty)
-}
-
-/**
- * Notes a write-off on `day` that took the books from stock to 0 or below: what a count that found
- * the shelf empty does when a store posts its counts as adjustments, or an expiry pull of what is
- * left. No units missing: the write-off is in the books' flow already (demand.ts). Nothing when a
- * count of the day (or a later one) is noted: it has said what the shelf held.
- */
-export function noteEmptied(state: ItemState, day: number): void {
-  const record = state.counts
-  if (record === null) state.counts = [day, Math.max(0, day - state.firstDay), 0, COUNT_EMPTIED]
-  else if (day > (record[record.length - 4] as number)) pushCount(record, day, 0, COUNT_EMPTIED)
-}
-
-function pushCount(record: number[], day: number, missing: number, finding: number): void {
-  record.push(day, day - (record[record.length - 4] as number), missing, finding)
+  record.push(day, day - (record[last] as number), missing, foundEmpty)
   if (record.length > 4 * COUNT_RECORD) record.splice(0, 4)
 }
 
@@ -219,31 +193,19 @@ function stillSelling(state: ItemState, asOfDay: number, model: DemandModel, sta
  * a way to 0 that no demand explains: the books drift above the shelf (theft, damage, mis-scans)
  * until a count, a clerk's gap scan or a failed pick finds nothing there. Its precedents are the
  * noted counts that found the shelf empty while the books showed at least half of `onHand` (phantom
- * stock of that size has been this item's habit), and the write-offs that emptied the books once
- * there are EMPTYING_HABIT of them (they take whatever is there). They recur at their rate per day
- * from the first noted count's cover to `asOfDay` (no reveal came since the last one either),
- * REVEAL_PRIOR_DAYS added so that one reveal is not yet a habit: 1 − e^(−k·h / (days + 30)).
+ * stock of that size has been this item's habit); they recur at their rate per day the counts
+ * covered, REVEAL_PRIOR_DAYS added so that one reveal is not yet a habit: 1 − e^(−k·h / (days + 30)).
  * 0 for an item whose counts never found that.
  */
-export function revealRisk(
-  counts: readonly number[] | null,
-  onHand: number,
-  horizon: number,
-  asOfDay: number,
-): number {
+export function revealRisk(counts: readonly number[] | null, onHand: number, horizon: number): number {
   if (counts === null) return 0
-  let found = 0
-  let emptied = 0
+  let reveals = 0
   let days = 0
   for (let i = 0; i < counts.length; i += 4) {
     days += counts[i + 1] as number
-    if (counts[i + 3] === COUNT_EMPTIED) emptied++
-    else if (counts[i + 3] === COUNT_FOUND_EMPTY && (counts[i + 2] as number) >= onHand / 2) found++
+    if (counts[i + 3] === 1 && (counts[i + 2] as number) >= onHand / 2) reveals++
   }
-  const reveals = found + (emptied >= EMPTYING_HABIT ? emptied : 0)
-  if (reveals === 0) return 0
-  days += Math.max(0, asOfDay - (counts[counts.length - 4] as number))
-  return 1 - Math.exp((-reveals * horizon) / (days + REVEAL_PRIOR_DAYS))
+  return reveals === 0 ? 0 : 1 - Math.exp((-reveals * horizon) / (days + REVEAL_PRIOR_DAYS))
 }
 
 /**
@@ -305,7 +267,7 @@ export function countFindings(counts: readonly number[]): {
   for (let i = 0; i < counts.length; i += 4) {
     days += counts[i + 1] as number
     missing += counts[i + 2] as number
-    if ((counts[i + 3] as number) !== COUNT_FOUND_NOTHING) foundEmpty++
+    foundEmpty += counts[i + 3] as number
   }
   const lastDay = counts.length === 0 ? Number.POSITIVE_INFINITY : (counts[counts.length - 4] as number)
   return { missing: Math.max(0, missing), days, foundEmpty, lastDay }

@@ -10,7 +10,7 @@ import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
-import { noteCount, noteEmptied, noteRestock } from './stalls.ts'
+import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
 /**
@@ -74,7 +74,7 @@ export class ItemState implements OrderBook {
   reorders: number[] | null = null
   /** Pairs (day, what it found: stalls.ts) of the item's latest restock days, oldest first. */
   restocks: number[] | null = null
-  /** Quadruples (day, days covered, units missing (negative: found over), finding: stalls.ts COUNT_*) of the item's latest counts and write-offs that emptied the books (stalls.ts). */
+  /** Quadruples (day, days covered, units missing (negative: found over), found empty: 0 or 1) of the item's latest counts (stalls.ts). */
   counts: number[] | null = null
   /**
    * (units returned less units written off by negative adjustments, each weighted by its age as the
@@ -149,12 +149,13 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   }
   const onHand = nextOnHand(state.onHand, event)
   if (state.onHand !== null && onHand !== null) {
-    const books = event.type === 'stock_count' ? state.onHand : booked(state.onHand, event)
+    if (event.type === 'stock_count') noteCount(state, day, state.onHand, onHand)
     // An on_hand that agrees with the books is no count: a feed that echoes its system's books on
     // every event would otherwise fill the record with findings of nothing.
-    if (event.type === 'stock_count' || (event.onHand !== null && !agrees(books, onHand)))
-      noteCount(state, day, books, onHand)
-    else if (event.type === 'adjustment' && state.onHand > 0 && onHand <= 0) noteEmptied(state, day)
+    else if (event.onHand !== null) {
+      const books = booked(state.onHand, event)
+      if (!agrees(books, onHand)) noteCount(state, day, books, onHand)
+    }
   }
   state.onHand = onHand
   if (state.onHand !== null && state.onHand <= 0) markOut(state, day)

@@ -78,8 +78,7 @@ PACK_DAYS = 5                    # "on each of at least 5 days of its 120 days' 
 COUNT_RECORD = 8                  # "its last 8 count days"
 MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
-REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days from the counts' first cover to D + 30))"
-EMPTYING_HABIT = 2                # "once there are two write-offs that emptied the books"
+REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
@@ -458,16 +457,11 @@ class Item:
             self.on_hand = books_after(self.on_hand, et, q)
         if ev["on_hand"] is not None:
             self.on_hand = ev["on_hand"]
-        counted = False
         if before is not None and (et == "stock_count" or ev["on_hand"] is not None):
             books = before if et == "stock_count" else books_after(before, et, q)
             # README step 3½: an on_hand that agrees with the books is no count.
             if et == "stock_count" or abs(books - self.on_hand) > 1e-9 * max(1.0, abs(self.on_hand)):
                 self.note_count(day, books, self.on_hand)
-                counted = True
-        # README step 3½: an adjustment that takes the books from stock to 0 or below emptied them.
-        if not counted and et == "adjustment" and before is not None and before > 0 and self.on_hand <= 0:
-            self.note_emptied(day)
         row = self.daily.setdefault(day, {"sold": 0.0, "returned": 0.0, "received": 0.0,
                                           "adjusted": 0.0, "closing_on_hand": None, "stockout": False})
         col = {"sale": "sold", "return": "returned", "restock": "received", "adjustment": "adjusted"}.get(et)
@@ -577,15 +571,6 @@ class Item:
         self.counts.append([day, max(0, day - since), missing, empty])
         del self.counts[:-COUNT_RECORD]
 
-    def note_emptied(self, day):
-        """README step 3½: a write-off that emptied the books is noted as a count that did, with no units
-        missing (it is in the books' flow already); nothing when a count of that day (or a later one) is noted."""
-        if self.counts and day <= self.counts[-1][0]:
-            return
-        since = self.counts[-1][0] if self.counts else self.first_day
-        self.counts.append([day, max(0, day - since), 0.0, "emptied"])
-        del self.counts[:-COUNT_RECORD]
-
     def stuck_books_scale(self, D, books):
         """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
         r = (max(0, the net units missing) + ½) / (days covered + 30) of the noted counts, τ = days since the last
@@ -627,17 +612,14 @@ class Item:
                 scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
         return scale
 
-    def reveal_risk(self, I, h, D):
+    def reveal_risk(self, I, h):
         """README step 3½: a count finding the shelf empty takes the books to 0 whatever the demand. Its
-        precedents: the noted counts that found the shelf empty while the books showed at least I/2, and
-        the write-offs that emptied the books when there are two or more; k of them over the days the
-        counts covered and those since the last to D: 1 − e^(−k·h / (days + 30)); 0 when k = 0."""
-        emptied = sum(1 for c in self.counts if c[3] == "emptied")
-        k = sum(1 for c in self.counts if c[3] is True and c[2] >= I / 2) + (emptied if emptied >= EMPTYING_HABIT else 0)
+        precedents: the noted counts that found the shelf empty while the books showed at least I/2; k of
+        them over the days the counts covered: 1 − e^(−k·h / (days + 30)); 0 when k = 0."""
+        k = sum(1 for c in self.counts if c[3] and c[2] >= I / 2)
         if k == 0:
             return 0.0
-        days = sum(c[1] for c in self.counts) + max(0, D - self.counts[-1][0])
-        return 1 - math.exp(-k * h / (days + REVEAL_PRIOR_DAYS))
+        return 1 - math.exp(-k * h / (sum(c[1] for c in self.counts) + REVEAL_PRIOR_DAYS))
 
     def pack_leftover(self):
         """README step 3½: an item sold only in packs of g (every day's sales of its last 120 with
@@ -832,12 +814,17 @@ class Item:
             return out
         announces = self.deliveries or any(o.ordered is not None for o in self.orders.values())
         if announces and self.unplanned:
-            # README: an item whose latest receipt came unannounced is read as one that never announces.
-            latest = self.unplanned[-1][0]
-            announces = any(o.ordered is not None and o.received > 0 and o.last_day >= latest
-                            for o in self.orders.values())
+            # README: an item more of whose receipts came unannounced than against orders since the
+            # oldest unannounced one it remembers (a tie: whose latest receipt came unannounced) is read
+            # as one that never announces.
+            got = [o.last_day for o in self.orders.values()
+                   if o.ordered is not None and o.received > 0 and o.last_day >= self.unplanned[0][0]]
+            if len(got) != len(self.unplanned):
+                announces = len(got) > len(self.unplanned)
+            else:
+                announces = any(d >= self.unplanned[-1][0] for d in got)
         if not announces and model["rate"] > 0:
-            # Never announces its orders, or not since its latest receipt: the rhythm of its unplanned
+            # Never announces its orders, or not most of them of late: the rhythm of its unplanned
             # receipts stands in for them.
             lam = model["rate"]
             levels = [PSEUDO_RECEIPT_COVER_DAYS * lam]
@@ -1106,7 +1093,7 @@ class Item:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
                 risk *= self.stuck_books_scale(D, books)
-                risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h, D)) * (1 - sudden_loss_risk(I, h))
+                risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
         if position is None:
             rq = None
         elif position <= rop:
