@@ -832,7 +832,7 @@ describe('items that never announce their orders', () => {
 })
 
 describe('items topped up to a par level without announcing it', () => {
-  test('receipts that leave the stock at one level while their units vary: half the weight tops up to it at the recorded gaps', () => {
+  test('receipts that leave the stock at one level while their units vary: half the weight tops up to it at the recorded gaps, and half of the rest answers the stock', () => {
     // 20 counted on day 0; receipts on days 3, 6 and 9 (after the day's sale) bring 8, 10 and 6 back
     // to 20 from 12, 10 and 14: the levels after them do not vary, the units do: a par level of 20,
     // gaps of 3 and 3 days. Then 9 more sold on days 10–13: 11 on hand on D = day 13.
@@ -853,11 +853,13 @@ describe('items topped up to a par level without announcing it', () => {
     const model = booksModel(demandModel(state))
     const h = 7
     // The first receipt: at the levels 12, 14 (above 11: tomorrow) and 10 (one unit away: tomorrow at
-    // λ > 1), and the pseudo-receipt's 2λ; no gap of the record (3, 3) is longer than the 4 days since
+    // λ > 1), and the pseudo-receipt's ⌊2λ⌋; no gap of the record (3, 3) is longer than the 4 days since
     // the last receipt. Fixed form: the mean units (λ·14 + 24) / 4 every ⌈units / λ⌉ − 1 days (at
     // least 1): each at the start of the day whose demand would take the stock back to its level.
     expect(model.rate).toBeGreaterThan(1)
-    const pseudoDay = Math.ceil((11 - 2 * model.rate) / model.rate)
+    const pseudoLevel = Math.floor(2 * model.rate)
+    const pseudoDay = Math.ceil((11 - pseudoLevel) / model.rate)
+    expect(pseudoDay).toBeLessThanOrEqual(h)
     const units = (model.rate * 14 + 24) / 4
     const spacing = Math.max(1, Math.ceil(units / model.rate) - 1)
     const chain = (first: number, every: number, size: number) => {
@@ -883,14 +885,35 @@ describe('items topped up to a par level without announcing it', () => {
       }
       return Math.min(nothingComing, 1 - survive)
     }
-    // Weights: none 1, tomorrow 3, the pseudo-receipt's day 1; each half fixed, half topped up.
+    // Answering the stock: each refill comes on the day the stock falls to the level ρ (the same days
+    // as the fixed form's, at the mean rate, for the first), so no refill finds the shelf empty; the
+    // stock must outlast the demand until the first, and after the last, ρ plus the mean units the
+    // days to the horizon.
+    const answering = (first: number, level: number) => {
+      const receipts = chain(first, spacing, units)
+      const last = (receipts[receipts.length - 1] as { day: number }).day
+      const untilFirst = first <= 1 ? 1 : 1 - firstPassage(model, 11, [], first - 1)
+      const mean = meanBetween(model, last, h)
+      const afterLast =
+        last >= h ? 1 : 1 - demandAtLeast(level + units, mean, varianceOver(model, mean, h - last))
+      return Math.min(nothingComing, 1 - untilFirst * afterLast)
+    }
+    // The stock two days ago, 11 + the 3 and 2 sold since, is above every level: none has been passed.
+    // Weights: none 1; each of the four levels (tomorrow for 12, 14 and 10, the pseudo-receipt's day)
+    // 1, half of it topped up to the par level, a quarter fixed, a quarter answering the stock.
     const expected =
-      (0.5 * (nothingComing + 3 * fixed(1) + fixed(pseudoDay)) +
-        0.5 * (nothingComing + 3 * topUp(1) + topUp(pseudoDay))) /
+      (nothingComing +
+        3 * (0.5 * topUp(1) + 0.25 * fixed(1)) +
+        0.25 * (answering(1, 12) + answering(1, 14) + answering(1, 10)) +
+        0.5 * topUp(pseudoDay) +
+        0.25 * fixed(pseudoDay) +
+        0.25 * answering(pseudoDay, pseudoLevel)) /
       5
     expect(demandRisk(state, config)).toBeCloseTo(expected, 12)
-    // Topping up to 20 every 3 days keeps the stock safer than the mean receipt at its spacing.
+    // Topping up to 20 every 3 days keeps the stock safer than the mean receipt at its spacing, and a
+    // refill that answers the stock safer still.
     expect(topUp(1)).toBeLessThan(fixed(1))
+    expect(answering(1, 10)).toBeLessThan(topUp(1))
   })
 })
 

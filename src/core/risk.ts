@@ -93,7 +93,9 @@ export const PAR_SHARE = 0.5
 export const PAR_MIN_RECEIPTS = 3
 /**
  * The share of each remembered order's scenario (level rule) given to orders placed as the demand
- * draws the position down (triggeredPassage) rather than at the mean rate.
+ * draws the position down (triggeredPassage) rather than at the mean rate; likewise of each
+ * unannounced receipt's level scenario, for a supplier who tops up to a par level (a refill that
+ * answers the stock).
  */
 export const TRIGGERED_SHARE = 0.5
 /** An order-up-to rule's spacing is read from the gaps between the item's last this many + 1 placing days. */
@@ -723,7 +725,9 @@ function deliveryScenarios(record: readonly number[] | null): readonly number[] 
  * of stock before it): "the next comes w days after the stock runs out", I / λ + w days, since a
  * level of 0 alone would say the supplier always comes just in time. Each gap between its receipts
  * that is longer than the time since the last says when by the calendar; one more says "none this
- * time". In each, the receipts after the next one come each once the mean receipt has sold.
+ * time". In each, the receipts after the next one come each once the mean receipt has sold. For a
+ * supplier who tops up to a par level, half of each level scenario's refills answer the stock instead:
+ * each comes on the day the stock falls to the level (triggeredPassage, no lead time).
  */
 function unannouncedScenarios(
   unplanned: readonly number[] | null,
@@ -747,12 +751,13 @@ function unannouncedScenarios(
       none.weight += weight
       return
     }
-    const same = scenarios.find((s) => s.receipts[0]?.day === day)
+    const same = scenarios.find((s) => s.receipts[0]?.day === day && s.receipts[0].trigger === undefined)
     if (same === undefined) scenarios.push({ weight, receipts: [{ day, units }] })
     else same.weight += weight
   }
   const atLevel = (level: number) =>
     level >= onHand ? 1 : Math.ceil(withoutDust((onHand - level) / model.rate))
+  const par = parLevel(record)
   const triggers = receiptTriggers(record, model)
   for (let i = 0; i < triggers.length; i += 2) {
     // Stock comes in whole units: it has fallen to a level of 2.6 only once it is at 2.
@@ -760,7 +765,17 @@ function unannouncedScenarios(
     if (level <= 0) add(atLevel(0) + (triggers[i + 1] as number))
     // The stock has been at or below the level for two days and more, and nothing came: this time
     // the receipt is not coming at that level, or is late (a day's slack for a delivery the morning after).
-    else add(atLevel(level), twoDaysAgo <= level ? PASSED_LEVEL_WEIGHT : 1)
+    else if (twoDaysAgo <= level) add(atLevel(level), PASSED_LEVEL_WEIGHT)
+    else if (par === null) add(atLevel(level))
+    else {
+      // A supplier who tops up to a par level mostly answers the stock (a cabinet refilled the morning
+      // after its count falls below its minimum): half of the scenario's refills come on the day the
+      // stock falls to the level, whenever the demand takes it there (triggeredPassage with no lead).
+      const day = atLevel(level)
+      add(day, 1 - TRIGGERED_SHARE)
+      if (day > horizon) none.weight += TRIGGERED_SHARE
+      else scenarios.push({ weight: TRIGGERED_SHARE, receipts: [{ day, units, since: 0, trigger: level }] })
+    }
   }
   // Its rhythm too: with τ days since its last receipt, each gap g > τ between two of its receipts
   // says "the next one in g − τ days" (a renewal process; both clocks, stock and time, are evidence).
@@ -777,7 +792,6 @@ function unannouncedScenarios(
   // When the record reads as a par level, half of each scenario's weight goes to top-ups to it instead,
   // one scenario per remembered gap between receipts: the rule behind the receipts is not seen, and
   // the par form alone lost where a heat spell or a skipped visit beat the par (README).
-  const par = parLevel(record)
   const toppedUp: Scenario[] = []
   for (const scenario of scenarios) {
     const first = scenario.receipts[0]
@@ -793,7 +807,7 @@ function unannouncedScenarios(
     }
     if (first !== undefined)
       for (let day = first.day + spacing; day <= horizon; day += spacing)
-        scenario.receipts.push({ day, units })
+        scenario.receipts.push(first.trigger === undefined ? { day, units } : { ...first, day })
   }
   return par === null ? scenarios : scenarios.concat(toppedUp)
 }

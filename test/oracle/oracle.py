@@ -839,12 +839,24 @@ class Item:
             size = math.fsum(sizes) / len(sizes)
             # README: the stock at the close of the day before yesterday, by the sales since.
             two_days_ago = self.on_hand + self.sold.get(D - 1, 0.0) + self.sold.get(D, 0.0)
+            par = self.par_level()
             firsts = []                          # (day of the first receipt, weight)
+            answering = []                       # (day of the first refill, weight, its level)
             for rho, waited in zip(levels, waits):
                 rho = math.floor(without_dust(rho))   # README: whole units: at 2.6 left only once at 2
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
-                # README: a level the stock passed two days ago or more, with nothing received, keeps half.
-                firsts.append((day + waited, PASSED_LEVEL_WEIGHT if rho > 0 and two_days_ago <= rho else 1.0))
+                passed = rho > 0 and two_days_ago <= rho
+                if rho > 0 and not passed and par is not None:
+                    # README: a supplier topping up to a par level answers the stock: half of the
+                    # scenario's refills come on the day the stock falls to ρ (beyond h: none comes).
+                    firsts.append((day, 1 - TRIGGERED_SHARE))
+                    if day <= h:
+                        answering.append((day, TRIGGERED_SHARE, rho))
+                    else:
+                        firsts.append((day, TRIGGERED_SHARE))
+                else:
+                    # README: a level the stock passed two days ago or more, with nothing received, keeps half.
+                    firsts.append((day + waited, PASSED_LEVEL_WEIGHT if passed else 1.0))
             # README: each gap between its receipts longer than the days since the last one says when.
             if self.unplanned:
                 since = D - self.unplanned[-1][0]
@@ -855,15 +867,16 @@ class Item:
             every = max(1, math.ceil(without_dust(size / lam)) - 1)
             fixed = [(NOTHING_COMES_WEIGHT, [])] + [
                 (weight, [(d, size) for d in range(first, max(first, h) + 1, every)][:MAX_CHAINED_RECEIPTS])
-                for first, weight in firsts]
-            par = self.par_level()
+                for first, weight in firsts] + [
+                (weight, [(d, size, 0, rho) for d in range(first, h + 1, every)][:MAX_CHAINED_RECEIPTS])
+                for first, weight, rho in answering]
             if par is None:
                 return fixed
             # README: a record that reads as a par level gives half of each scenario's weight to top-ups
             # to it, one scenario per gap between the remembered receipts.
             level, gaps = par
             topped = [(NOTHING_COMES_WEIGHT * PAR_SHARE, TopUp())]
-            for first, weight in firsts:
+            for first, weight in firsts + [(first, weight) for first, weight, _ in answering]:
                 for gap in gaps:
                     topped.append((weight * PAR_SHARE / len(gaps), TopUp((d, level) for d in range(first, h + 1, gap))))
             return [(w * (1 - PAR_SHARE), r) for w, r in fixed] + topped
