@@ -139,8 +139,8 @@ export interface RiskAssessment {
  */
 export interface RiskNotes {
   /**
-   * For an item replenished unannounced (it has never announced an order, or its latest receipt came
-   * without one): the stock level its unannounced restocks have come at on average (the prior's when
+   * For an item replenished unannounced (replenishedUnannounced: it has never announced an order, or
+   * most of its recent receipts came without one): the stock level its unannounced restocks have come at on average (the prior's when
    * it has no record yet), how many it has on record, and whether it has announced orders before.
    */
   unannounced: {
