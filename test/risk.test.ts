@@ -15,9 +15,9 @@ import {
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
+import { firstPassage } from '../src/core/passage.ts'
 import {
   assessRisk,
-  firstPassage,
   leadTimeOf,
   riskLevel,
   riskNotes,

@@ -41,7 +41,7 @@ export interface Order {
   placedPosition: number
   /**
    * Its expected day came from LEAD_TIME_DAYS alone: its latest purchase_order had no expected_at and
-   * the item no lead_time_days. The risk then expects it by the item's own record (risk.ts).
+   * the item no lead_time_days. The risk then expects it by the item's own record (receipts.ts).
    */
   undated: boolean
 }
