@@ -3,23 +3,23 @@
 // by passage.ts, their weighted mean the risk (risk.ts).
 //
 // When the receipts come: the item's own record of its last deliveries (days late, share of the
-// units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that
-// say "usually on time, sometimes days late, now and then short or lost" for items without a
-// record. An order sent without a date (no expected_at, no lead_time_days: SPEC §3 puts it at the
-// default lead time) is awaited by the item's usual days from order to first receipt instead, when
-// that is sooner (orders.ts awaitedDay). Each remembered delivery is a scenario. What has not come
-// yet can no longer come early: a scenario whose lateness every open order is already past is ruled
-// out (the risk is conditioned on the orders not having arrived, the residual lead time); an order
-// past it while another is not does not come in it: the record learns only from orders that came,
-// so an order later than a scenario says is as likely one that never comes (bringing it tomorrow
-// made late suppliers' risk too low). Items that never announce an order, or most of whose recent
-// receipts came unannounced (replenishedUnannounced), get scenarios from their unannounced receipts instead (unannouncedScenarios;
-// half of their weight on top-ups to a par level when the receipts leave the stock at one level:
-// topUpPassage); items that announce them also from the orders they
+// units the first receipt brought) together with PRIOR_DELIVERIES, a few pseudo-deliveries that say
+// "usually on time, sometimes days late, now and then short or lost" for items without a record. An
+// order sent without a date (no expected_at, no lead_time_days: SPEC §3 puts it at the default lead
+// time) is awaited by the item's usual days from order to first receipt instead, when that is
+// sooner (orders.ts awaitedDay). Each remembered delivery is a scenario. What has not come yet can
+// no longer come early: a scenario whose lateness every open order is already past is ruled out
+// (the risk is conditioned on the orders not having arrived, the residual lead time); an order past
+// it while another is not does not come in it: the record learns only from orders that came, so an
+// order later than a scenario says is as likely one that never comes (bringing it tomorrow made
+// late suppliers' risk too low). Items that never announce an order, or most of whose recent
+// receipts came unannounced (replenishedUnannounced), get scenarios from their unannounced receipts
+// instead (unannouncedScenarios; half of their weight on top-ups to a par level when the receipts
+// leave the stock at one level: topUpPassage); items that announce them also from the orders they
 // placed and received before (reorderScenarios: the next order may come within the horizon, beside
 // the open ones or with none due; by the calendar, topping the position up to a level, when the
-// record reads so: orderUpToPassage; else half at the mean rate, half placed as the demand draws the
-// position down: triggeredPassage).
+// record reads so: orderUpToPassage; else half at the mean rate, half placed as the demand draws
+// the position down: triggeredPassage).
 import type { DemandModel } from './demand.ts'
 import {
   announcesOrders,
