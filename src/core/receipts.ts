@@ -112,14 +112,7 @@ export function receiptScenarios(
       cycleDays,
     )
   if (state.reorders !== null)
-    return reorderScenarios(
-      state.reorders,
-      model,
-      awaitedPosition(state.onHand as number, awaited, asOfDay),
-      horizon,
-      state.orders,
-      asOfDay,
-    )
+    return reorderScenarios(state.reorders, state, awaited, model, asOfDay, horizon)
   return []
 }
 
@@ -159,14 +152,7 @@ function orderScenarios(
       continue
     }
     if (reordered === null) {
-      reordered = reorderScenarios(
-        state.reorders,
-        model,
-        awaitedPosition(state.onHand as number, awaited, asOfDay),
-        horizon,
-        state.orders,
-        asOfDay,
-      )
+      reordered = reorderScenarios(state.reorders, state, awaited, model, asOfDay, horizon)
       for (const scenario of reordered) reorderedWeight += scenario.weight
     }
     for (const scenario of reordered)
@@ -200,12 +186,14 @@ function awaitedPosition(onHand: number, awaited: readonly Order[] | null, asOfD
  */
 function reorderScenarios(
   reorders: readonly number[],
+  state: ItemState,
+  awaited: readonly Order[] | null,
   model: DemandModel,
-  position: number,
-  horizon: number,
-  orders: readonly Order[] | null,
   asOfDay: number,
+  horizon: number,
 ): Scenario[] {
+  const position = awaitedPosition(state.onHand as number, awaited, asOfDay)
+  const orders = state.orders
   const upTo = orderUpToLevel(reorders)
   // The placing days are read only for a rule that tops up (they take a sort of the orders); without
   // enough of them the level rule stands.
