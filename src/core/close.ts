@@ -32,6 +32,8 @@ export interface DayClose {
   restocks: number[]
   counts: number[]
   returns: number[]
+  /** The sums (Σp, Σy) of the item's calibration record (calibration.ts): all its risk reads of it. */
+  calibration: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -50,6 +52,7 @@ export function closeOf(state: ItemState): DayClose {
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
     returns: state.returns === null ? [] : state.returns.slice(),
+    calibration: state.calibration === null ? [] : state.calibration.slice(0, 2),
   }
 }
 
@@ -69,6 +72,7 @@ export function stateOfClose(close: DayClose): ItemState {
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
   state.returns = close.returns.length === 0 ? null : close.returns
+  state.calibration = close.calibration.length === 0 ? null : close.calibration
   return state
 }
 
@@ -84,6 +88,8 @@ export interface CloseModelRecord {
   restocks?: number[]
   counts?: number[]
   returns?: number[]
+  /** Absent in closes stored before the items' own calibration. */
+  calibration?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -97,6 +103,7 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     restocks: close.restocks,
     counts: close.counts,
     returns: close.returns,
+    calibration: close.calibration,
   }
 }
 
@@ -105,7 +112,15 @@ export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<
   DayClose,
-  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
+  | 'outDays'
+  | 'orders'
+  | 'deliveries'
+  | 'unplanned'
+  | 'reorders'
+  | 'restocks'
+  | 'counts'
+  | 'returns'
+  | 'calibration'
 > {
   if (record === null)
     return {
@@ -117,6 +132,7 @@ export function closeModelFromRecord(
       restocks: [],
       counts: [],
       returns: [],
+      calibration: [],
     }
   return {
     outDays: record.outDays,
@@ -127,5 +143,6 @@ export function closeModelFromRecord(
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
     returns: record.returns ?? [],
+    calibration: record.calibration ?? [],
   }
 }

@@ -12,6 +12,10 @@
 // and two more ways to 0 are added: a count finding the shelf empty, for an item whose counts have
 // found it so while the books showed half of today's stock or more (stalls.ts revealRisk), and a
 // one-off loss of the whole stock, likelier the fewer units there are (suddenLossRisk).
+//
+// Last, the item's own record calibrates it (calibration.ts): the odds scaled by what its earlier
+// risks foretold against what followed.
+import { calibrated, calibrationFactor, recordSummary, uncalibratedBelow } from './calibration.ts'
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { demandAtLeast, levelForTail } from './negbin.ts'
@@ -94,6 +98,11 @@ export interface RiskNotes {
    * which the risk expects it to follow; null otherwise.
    */
   reorders: { orders: number; level: number; days: number } | null
+  /**
+   * The item's own record (calibration.ts) when it moves the risk's odds by a tenth or more: the
+   * stockouts its earlier risks foretold (Σp) and those that came (Σy); null otherwise.
+   */
+  record: { foretold: number; came: number } | null
 }
 
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
@@ -121,7 +130,7 @@ export function assessRisk(
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
   const leftover = packLeftover(state, onHand ?? 0)
-  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
+  const stockoutRisk = calibratedRisk(state, books, horizon, cycle, asOfDay, 0, leftover)
   return {
     leadTimeDays,
     // The same figure when nothing comes back (booksModel then returns the model itself).
@@ -163,6 +172,7 @@ export function riskNotes(state: ItemState, config: ResolvedConfig, asOfDay = st
       announces && ordersWithin(state.orders, asOfDay + horizon).length === 0
         ? reorderSummary(state.reorders)
         : null,
+    record: recordSummary(state.calibration),
   }
 }
 
@@ -182,7 +192,38 @@ export function stockoutRisk(
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
   const books = booksModel(demandModel(state, asOfDay))
-  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
+  return calibratedRisk(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
+}
+
+/**
+ * stockout_risk before the item's own record calibrates it, as the record takes it at a day's close
+ * (state.ts); with `unlessBelow`, an upper bound as stockoutRisk's.
+ */
+export function uncalibratedRisk(
+  state: ItemState,
+  config: ResolvedConfig,
+  asOfDay: number,
+  unlessBelow: number,
+): number {
+  const leadTimeDays = leadTimeOf(state, config)
+  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
+  const books = booksModel(demandModel(state, asOfDay))
+  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow) as number
+}
+
+function calibratedRisk(
+  state: ItemState,
+  model: DemandModel,
+  horizon: number,
+  cycleDays: number,
+  asOfDay: number,
+  unlessBelow: number,
+  packLeftoverUnits?: number,
+): number | null {
+  const factor = calibrationFactor(state.calibration)
+  const below = uncalibratedBelow(unlessBelow, factor)
+  const risk = riskWithModel(state, model, horizon, cycleDays, asOfDay, below, packLeftoverUnits)
+  return risk === null ? null : calibrated(risk, factor)
 }
 
 function riskWithModel(

@@ -6,10 +6,13 @@
 // last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
+import { settleCloses, takeClose, takesClose } from './calibration.ts'
+import type { ResolvedConfig } from './config.ts'
 import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
+import { leadTimeOf, uncalibratedRisk } from './risk.ts'
 import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
@@ -20,12 +23,11 @@ import { dayOf } from './time.ts'
  */
 const ROUNDING_TOLERANCE = 1e-9
 
-/** What applying an event needs of the settings. */
-export interface StateConfig {
-  dedupWindowMs: number
-  /** LEAD_TIME_DAYS: an order's expected day when neither it nor the item's events say otherwise. */
-  leadTimeDays: number
-}
+/**
+ * A close's risk below this is taken as its upper bound (stockoutRisk's unlessBelow): the exact
+ * figure of a risk this small moves the item's record by less than its prior's rounding.
+ */
+const CLOSE_RISK_BOUND = 0.01
 
 /** The item's latest alert episode of SPEC §6, open or closed; null before its first. */
 export interface Episode {
@@ -84,6 +86,8 @@ export class ItemState implements OrderBook {
    * counted holds the first two only.
    */
   returns: number[] | null = null
+  /** The item's record of its closes' risks and what followed them (calibration.ts). */
+  calibration: number[] | null = null
   /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
@@ -117,8 +121,9 @@ export function idHash(eventId: string): number {
 }
 
 /** Applies an accepted, non-duplicate event to the item's state. */
-export function applyEvent(state: ItemState, event: InventoryEvent, config: StateConfig): void {
+export function applyEvent(state: ItemState, event: InventoryEvent, config: ResolvedConfig): void {
   const day = dayOf(event.ts)
+  if (state.eventCount > 0 && day > state.asOfDay) closeDay(state, config, day)
   state.eventCount++
   if (day < state.firstDay) state.firstDay = day
   if (event.ts > state.latestTs) advanceLatest(state, event.ts, config.dedupWindowMs)
@@ -183,6 +188,23 @@ function booked(onHand: number, event: InventoryEvent): number {
 function wholeIfDust(books: number, size: number): number {
   const whole = Math.round(books) || 0 // not −0
   return Math.abs(books - whole) <= ROUNDING_TOLERANCE * size ? whole : books
+}
+
+/**
+ * The item's stream moves past its day D to `day`: the closes of its record whose lead time has
+ * passed are settled, and the close of D is taken (calibration.ts).
+ */
+function closeDay(state: ItemState, config: ResolvedConfig, day: number): void {
+  const asOfDay = state.asOfDay
+  const horizon = Math.ceil(leadTimeOf(state, config))
+  const onHand = state.onHand
+  if (state.calibration !== null)
+    settleCloses(state.calibration, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
+  // A longer lead time than the out-of-stock days' memory could not be settled.
+  if (onHand === null || onHand <= 0 || horizon >= SALES_WINDOW_DAYS) return
+  if (!takesClose(state.calibration, asOfDay, horizon)) return
+  const risk = uncalibratedRisk(state, config, asOfDay, CLOSE_RISK_BOUND)
+  state.calibration = takeClose(state.calibration, asOfDay, risk)
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {
