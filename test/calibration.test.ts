@@ -19,12 +19,12 @@ function withRecord(events: InventoryEvent[]): ItemState {
 
 /** The risk at the close of `day` before the correction, from the events up to that close, replayed afresh. */
 function closeRiskAfter(events: InventoryEvent[], day: number): number {
-  return uncalibratedRisk(withRecord(events), config, START + day, 0.01)
+  return uncalibratedRisk(withRecord(events), config, START + day)
 }
 
 describe('the odds scaling', () => {
-  test('Σp 10 and Σy 20 with the prior of 100: odds × 120/110; a risk of 0.2 (odds 1/4) × 1.5 is 3/11', () => {
-    expect(calibrationFactor([10, 20])).toBe(120 / 110)
+  test('Σp 10 and Σy 20 with the prior of 20: odds × 40/30; a risk of 0.2 (odds 1/4) × 1.5 is 3/11', () => {
+    expect(calibrationFactor([10, 20])).toBe(40 / 30)
     // odds 0.25 × 1.5 = 0.375: 0.375 / 1.375 = 3/11.
     expect(calibrated(0.2, 1.5)).toBeCloseTo(3 / 11, 15)
     expect(uncalibratedBelow(3 / 11, 1.5)).toBeCloseTo(0.2, 15)
@@ -35,10 +35,10 @@ describe('the odds scaling', () => {
 
   test('the reason names the record when it moves the odds by a tenth or more', () => {
     expect(recordSummary(null)).toBeNull()
-    expect(recordSummary([10, 20, 5, 0.3])).toBeNull() // × 120/110 = 1.09
-    expect(recordSummary([5, 20])).toEqual({ foretold: 5, came: 20 }) // × 120/105 = 1.14
-    expect(recordSummary([30, 0])).toEqual({ foretold: 30, came: 0 }) // × 100/130 = 0.77
-    expect(recordSummary([12, 1])).toBeNull() // × 101/112 = 0.90 (0.098 off 1)
+    expect(recordSummary([2, 3, 5, 0.3])).toBeNull() // × 23/22 = 1.05
+    expect(recordSummary([2, 5])).toEqual({ foretold: 2, came: 5 }) // × 25/22 = 1.14
+    expect(recordSummary([10, 0])).toEqual({ foretold: 10, came: 0 }) // × 20/30 = 0.67
+    expect(recordSummary([2.1, 0])).toBeNull() // × 20/22.1 = 0.905
   })
 
   test('below the mapped threshold before the correction is below the threshold after it, and only then', () => {
@@ -70,61 +70,51 @@ describe('the record a stream leaves', () => {
     event('sale', 8, 1),
   ]
 
-  test('closes taken as the stream moves past each day with stock, settled once their lead time has passed', () => {
+  test('a close taken as the stream moves past a day with stock and none waiting, settled once its lead time has passed', () => {
     // Day by day, as the stream moves to the next event's day:
-    //   → 1: close of 0 taken (3 on hand).               waiting 0
-    //   → 2: close of 1 taken (2).                       waiting 0, 1
-    //   → 3: 0 settles (0 + 2 < 3; days 1–2 in stock: y 0); close of 2 taken (1).   waiting 1, 2
-    //   → 4: 1 settles (days 2–3: day 3 out, y 1); no close of 3 (0 on hand).       waiting 2
-    //   → 5: 2 settles (days 3–4: y 1); close of 4 taken (5).                       waiting 4
-    //   → 8: 4 settles (days 5–6: 4 on hand, then no events: y 0); close of 5 taken. waiting 5
-    const p = [0, 1, 2, 4, 5].map((day) =>
-      closeRiskAfter(
-        events.filter((e) => e.ts < (START + day + 1) * 86_400_000),
-        day,
-      ),
-    )
-    const state = withRecord(events)
-    const [settled, stockouts, ...waiting] = state.calibration as number[]
-    expect(settled).toBeCloseTo((p[0] as number) + (p[1] as number) + (p[2] as number) + (p[3] as number), 15)
-    expect(stockouts).toBe(2)
-    expect(waiting).toEqual([START + 5, p[4] as number])
-    // Every close above counted: each risk is one a planner would see (not a bound below 0.01).
-    for (const risk of p) expect(risk).toBeGreaterThan(0.01)
+    //   → 1: close of 0 taken (3 on hand).                                       waiting 0
+    //   → 2: 0 waits (0 + 2 is not before 2).
+    //   → 3: 0 settles (days 1–2 in stock: y 0); close of 2 taken (1 on hand).   waiting 2
+    //   → 5: 2 settles (days 3–4: day 3 out, y 1); close of 4 taken (5).          waiting 4
+    //   → 8: 4 settles (days 5–6: 4 on hand, then no events: y 0); close of 5 taken.   waiting 5
+    const before = (day: number) => events.filter((e) => e.ts < (START + day + 1) * 86_400_000)
+    const [p0, p2, p4, p5] = [0, 2, 4, 5].map((day) => closeRiskAfter(before(day), day)) as number[]
+    const [settled, stockouts, ...waiting] = withRecord(events).calibration as number[]
+    expect(settled).toBeCloseTo((p0 as number) + (p2 as number) + (p4 as number), 15)
+    expect(stockouts).toBe(1)
+    expect(waiting).toEqual([START + 5, p5 as number])
   })
 
   test('the stock standing at 0 after a late event counts the days without events that follow', () => {
-    // Lead time 3. Day 0: a count of 5; day 2: a sale (4); day 3: a sale (3), then a write-off of
-    // 3 dated day 1 arrives late (0: day 1 out). Day 7: a restock.
+    // Lead time 3. Day 0: a count of 5; day 2: a sale (4), then a write-off of 4 dated day 0 arrives
+    // late (0: day 0 marked out, not day 2). Day 9: a restock.
     const late = [
       event('stock_count', 0, 5, { leadTimeDays: 3 }),
       event('sale', 2, 1),
-      event('sale', 3, 1),
-      event('adjustment', 1, -3),
-      event('restock', 7, 5),
+      event('adjustment', 0, -4),
+      event('restock', 9, 5),
     ]
-    // → 2: close of 0 taken. → 3: close of 2 taken. → 7: 0 settles (days 1–3: day 1 out, y 1) and
-    // 2 settles (days 3–5: the stock stood at 0 from the close of day 3 on, days 4 and 5 out: y 1).
-    const state = withRecord(late)
-    expect(state.calibration?.slice(1)).toEqual([2])
+    // → 2: close of 0 taken. → 9: it settles: days 1–3; day 3 had no events and the stock stood at 0
+    // from the close of day 2 on: y 1. No close of day 2 (0 on hand).
+    const p0 = closeRiskAfter(late.slice(0, 1), 0)
+    expect(withRecord(late).calibration).toEqual([p0, 1])
   })
 
-  test('with a lead time of 20 days at most 8 closes wait, taken every ⌈20 / 8⌉ = 3 days', () => {
+  test('one close waits at a time: with a lead time of 20 days, the close of day 0 and then that of day 20', () => {
     const daily = [event('stock_count', 0, 1000, { leadTimeDays: 20 })]
     for (let day = 1; day <= 30; day++) daily.push(event('sale', day, 1))
-    const record = withRecord(daily).calibration as number[]
-    // Closes of 0, 3, 6, …; at day 30 those of 0–9 have settled (d + 20 < 30), 12 … 27 wait: 6 of them.
-    expect(record.filter((_, i) => i >= 2 && i % 2 === 0)).toEqual(
-      [12, 15, 18, 21, 24, 27].map((d) => START + d),
-    )
-    expect(record[1]).toBe(0)
+    const [settled, stockouts, ...waiting] = withRecord(daily).calibration as number[]
+    // The close of 0 settles as the stream moves to day 21 (0 + 20 < 21), and the close of 20 is taken.
+    expect(settled).toBe(closeRiskAfter(daily.slice(0, 1), 0))
+    expect(stockouts).toBe(0)
+    expect(waiting).toEqual([START + 20, closeRiskAfter(daily.slice(0, 21), 20)])
   })
 
   test('the risk a planner sees is the model risk with its odds scaled by the record', () => {
     const state = withRecord(events)
     const record = state.calibration as number[]
-    const factor = ((record[1] as number) + 100) / ((record[0] as number) + 100)
-    const raw = uncalibratedRisk(state, config, state.asOfDay, 0)
+    const factor = ((record[1] as number) + 20) / ((record[0] as number) + 20)
+    const raw = uncalibratedRisk(state, config, state.asOfDay)
     const odds = (factor * raw) / (1 - raw)
     expect(stockoutRisk(state, config)).toBeCloseTo(odds / (1 + odds), 15)
     expect(assessRisk(state, config).stockoutRisk).toBeCloseTo(odds / (1 + odds), 15)

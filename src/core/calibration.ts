@@ -1,19 +1,17 @@
 // Each item calibrated by its own record: the risk's odds scaled by (Σy + A) / (Σp + A), where Σp
-// adds up the risks the item was given at its earlier day closes and Σy counts those followed by a
+// adds up the risks the item was given at earlier day closes and Σy counts those followed by a
 // stockout within the lead time. What the demand model cannot see of one item (fresh lines written
 // off every week, a line past its season, a shelf culled now and then) shows in its own record of
 // predictions and outcomes; the prior A keeps an item with a short record near the model.
 //
-// The record, ItemState.calibration: [Σp, Σy, then pairs (close day, risk) still waiting for their
-// outcome], oldest first. A close is taken when the item's stream moves past its day with the stock
-// known and above 0 (the closes the backtest scores), its risk before this correction; its outcome
-// is known, and added to the sums, once its lead time has passed.
+// The record, ItemState.calibration: [Σp, Σy], then the close still waiting for its outcome, if any,
+// as (close day, risk). A close is taken when the item's stream moves past its day with the stock
+// known and above 0 (the closes the backtest scores) and no close waits; its risk is the one before
+// this correction. Its outcome is known, and added to the sums, once its lead time has passed: one
+// close a lead time, so that no two of them share a day of outcome.
 
-/** A: the predictions' worth of evidence the model's own calibration counts for. */
-export const CALIBRATION_PRIOR = 100
-
-/** At most this many closes wait for their outcome; with a longer lead time they are spread over it. */
-const MAX_WAITING = 8
+/** A: the closes' worth of evidence the model's own calibration counts for. */
+export const CALIBRATION_PRIOR = 20
 
 /** The factor the odds of the item's risk are scaled by (1 with no record yet). */
 export function calibrationFactor(record: readonly number[] | null): number {
@@ -45,12 +43,12 @@ export function uncalibratedBelow(threshold: number, factor: number): number {
 }
 
 /**
- * Settles the waiting closes whose lead time of `horizon` days has passed by `day` (the day the
+ * Settles the waiting close once its lead time of `horizon` days has passed by `day` (the day the
  * item's stream moves to), from the item's state at the close of its day `asOfDay`: a close of day
  * d is followed by a stockout when some day of d + 1 … d + horizon was out of stock, i.e. is in
  * `outDays` or falls after `asOfDay` with the stock still at or below 0.
  */
-export function settleCloses(
+export function settleClose(
   record: number[],
   day: number,
   horizon: number,
@@ -58,23 +56,19 @@ export function settleCloses(
   outDays: readonly number[] | null,
   outSinceAsOfDay: boolean,
 ): void {
-  let settled = 2
-  while (settled < record.length && (record[settled] as number) + horizon < day) {
-    const closeDay = record[settled] as number
-    record[0] = (record[0] as number) + (record[settled + 1] as number)
-    const last = closeDay + horizon
-    if ((outSinceAsOfDay && last > asOfDay) || anyBetween(outDays, closeDay, last))
-      record[1] = (record[1] as number) + 1
-    settled += 2
-  }
-  if (settled > 2) record.splice(2, settled - 2)
+  if (record.length === 2) return
+  const closeDay = record[2] as number
+  const last = closeDay + horizon
+  if (last >= day) return
+  record[0] = (record[0] as number) + (record[3] as number)
+  if ((outSinceAsOfDay && last > asOfDay) || anyBetween(outDays, closeDay, last))
+    record[1] = (record[1] as number) + 1
+  record.length = 2
 }
 
-/** Whether a close of `day` is taken: with fewer than MAX_WAITING waiting, spread over the lead time. */
-export function takesClose(record: readonly number[] | null, day: number, horizon: number): boolean {
-  if (record === null || record.length === 2) return true
-  if (record.length >= 2 + 2 * MAX_WAITING) return false
-  return day >= (record[record.length - 2] as number) + Math.ceil(horizon / MAX_WAITING)
+/** Whether a close can be taken: none waits. */
+export function awaitsClose(record: readonly number[] | null): boolean {
+  return record === null || record.length === 2
 }
 
 /** Adds the close of `day` with its risk (before the correction) to the record; returns the record. */

@@ -35,7 +35,7 @@ export interface Batch {
   closes: DayClose[]
 }
 
-/** The engine's note on an item changed in the batch being built (ItemState.inBatch). */
+/** The engine's note on an item changed in the batch being built. */
 export interface BatchNote {
   /** The item's latest event, its alert step not yet taken. */
   event: InventoryEvent
@@ -59,8 +59,10 @@ export class Engine {
   readonly config: ResolvedConfig
   private readonly items = new Map<string, ItemState>()
   private readonly trackDaily: boolean
-  /** The items changed in this batch; each holds its note in `inBatch` until the batch ends. */
+  /** The items changed in this batch, each with its note in `notes` until the batch ends. */
   private changed: ItemState[] = []
+  /** Keyed by the state itself: a lookup by identity, not by a key string made per event. */
+  private readonly notes = new Map<ItemState, BatchNote>()
   /** In the order the (item, day)s were first touched; each is also in its item's BatchNote. */
   private daily: DailyDelta[] = []
   private closes: DayClose[] = []
@@ -87,19 +89,23 @@ export class Engine {
     } else if (isDuplicate(state, event.eventId)) {
       return 'duplicate'
     }
-    const note = state.inBatch
+    let note = this.notes.get(state)
     // The state still stands as the item's previous event left it: that event's alert step now.
-    if (note !== null) this.judgeAlert(state, note, this.assessAlertRisk(state))
-    if (this.trackDaily) this.recordClose(state, event)
+    if (note !== undefined) this.judgeAlert(state, note, this.assessAlertRisk(state))
+    // The close of D when this event moves the item's stream past it, unless the item has not
+    // changed yet in this batch: then the close the previous batch stored for D is already final.
+    if (this.trackDaily && note !== undefined && dayOf(event.ts) > state.asOfDay)
+      this.closes.push(closeOf(state))
     applyEvent(state, event, this.config)
-    if (note === null) {
-      state.inBatch = { event, seq: this.seq++, daily: null }
+    if (note === undefined) {
+      note = { event, seq: this.seq++, daily: null }
+      this.notes.set(state, note)
       this.changed.push(state)
     } else {
       note.event = event
       note.seq = this.seq++
     }
-    if (this.trackDaily) this.recordDaily(state, state.inBatch as BatchNote, event)
+    if (this.trackDaily) this.recordDaily(state, note, event)
     return 'applied'
   }
 
@@ -112,6 +118,7 @@ export class Engine {
     const alerts = this.alerts.sort((a, b) => a.seq - b.seq).map((raised) => raised.alert)
     const batch = { rows, daily, alerts, states: this.changed, closes: this.closes }
     this.seq = 0
+    this.notes.clear()
     this.changed = []
     this.closes = []
     this.daily = []
@@ -121,12 +128,7 @@ export class Engine {
 
   /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
   restore(states: Iterable<ItemState>): void {
-    for (const state of states) {
-      // States are whole only after a batch's end (its last events' alert steps are taken there);
-      // one taken from an engine abandoned mid-batch would still carry that batch's note: dropped.
-      state.inBatch = null
-      this.items.set(state.key, state)
-    }
+    for (const state of states) this.items.set(state.key, state)
   }
 
   /** The current row of every item, for summaries and final snapshots. */
@@ -152,8 +154,7 @@ export class Engine {
   private rowAndAlertOf(state: ItemState, computedAt: number): MetricsRow {
     const metrics = computeMetrics(state)
     const risk = assessRisk(state, this.config)
-    this.judgeAlert(state, state.inBatch as BatchNote, risk.stockoutRisk, { metrics, risk })
-    state.inBatch = null
+    this.judgeAlert(state, this.notes.get(state) as BatchNote, risk.stockoutRisk, { metrics, risk })
     return this.buildRow(state, metrics, risk, computedAt)
   }
 
@@ -212,15 +213,6 @@ export class Engine {
     const notes = riskNotes(state, this.config)
     const alert = buildAlert(step.status, step.episode, state, note.event, metrics, assessment, notes, orders)
     this.alerts.push({ seq: note.seq, alert })
-  }
-
-  /**
-   * Takes the close of D when this event moves the item's stream past it, unless the item has not
-   * changed yet in this batch: then the close the previous batch stored for D is already final.
-   */
-  private recordClose(state: ItemState, event: InventoryEvent): void {
-    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && state.inBatch !== null)
-      this.closes.push(closeOf(state))
   }
 
   /** Found through the item's note, not by a key of (item, day): that key would be a new string per event. */

@@ -195,20 +195,12 @@ export function stockoutRisk(
   return calibratedRisk(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
-/**
- * stockout_risk before the item's own record calibrates it, as the record takes it at a day's close
- * (state.ts); with `unlessBelow`, an upper bound as stockoutRisk's.
- */
-export function uncalibratedRisk(
-  state: ItemState,
-  config: ResolvedConfig,
-  asOfDay: number,
-  unlessBelow: number,
-): number {
+/** stockout_risk before the item's own record calibrates it, as the record takes it at a day's close (state.ts). */
+export function uncalibratedRisk(state: ItemState, config: ResolvedConfig, asOfDay: number): number {
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
   const books = booksModel(demandModel(state, asOfDay))
-  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow) as number
+  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay) as number
 }
 
 function calibratedRisk(

@@ -6,10 +6,9 @@
 // last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
-import { settleCloses, takeClose, takesClose } from './calibration.ts'
+import { awaitsClose, settleClose, takeClose } from './calibration.ts'
 import type { ResolvedConfig } from './config.ts'
 import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
-import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
 import { leadTimeOf, uncalibratedRisk } from './risk.ts'
@@ -22,12 +21,6 @@ import { dayOf } from './time.ts'
  * that number (wholeIfDust).
  */
 const ROUNDING_TOLERANCE = 1e-9
-
-/**
- * A close's risk below this is taken as its upper bound (stockoutRisk's unlessBelow): the exact
- * figure of a risk this small moves the item's record by less than its prior's rounding.
- */
-const CLOSE_RISK_BOUND = 0.01
 
 /** The item's latest alert episode of SPEC §6, open or closed; null before its first. */
 export interface Episode {
@@ -88,12 +81,6 @@ export class ItemState implements OrderBook {
   returns: number[] | null = null
   /** The item's record of its closes' risks and what followed them (calibration.ts). */
   calibration: number[] | null = null
-  /**
-   * Not part of the item's state: the engine's note while the item is in the batch being built
-   * (its latest event, whose alert step waits for the row's risk); null outside a batch.
-   * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
-   */
-  inBatch: BatchNote | null = null
 
   constructor(key: string) {
     this.key = key
@@ -191,20 +178,19 @@ function wholeIfDust(books: number, size: number): number {
 }
 
 /**
- * The item's stream moves past its day D to `day`: the closes of its record whose lead time has
- * passed are settled, and the close of D is taken (calibration.ts).
+ * The item's stream moves past its day D to `day`: the close waiting in its record is settled once
+ * its lead time has passed, and the close of D is taken when none waits (calibration.ts).
  */
 function closeDay(state: ItemState, config: ResolvedConfig, day: number): void {
   const asOfDay = state.asOfDay
   const horizon = Math.ceil(leadTimeOf(state, config))
   const onHand = state.onHand
   if (state.calibration !== null)
-    settleCloses(state.calibration, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
+    settleClose(state.calibration, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
   // A longer lead time than the out-of-stock days' memory could not be settled.
-  if (onHand === null || onHand <= 0 || horizon >= SALES_WINDOW_DAYS) return
-  if (!takesClose(state.calibration, asOfDay, horizon)) return
-  const risk = uncalibratedRisk(state, config, asOfDay, CLOSE_RISK_BOUND)
-  state.calibration = takeClose(state.calibration, asOfDay, risk)
+  if (onHand === null || onHand <= 0 || horizon >= SALES_WINDOW_DAYS || !awaitsClose(state.calibration))
+    return
+  state.calibration = takeClose(state.calibration, asOfDay, uncalibratedRisk(state, config, asOfDay))
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {

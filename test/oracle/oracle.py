@@ -80,10 +80,7 @@ MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
-CALIBRATION_PRIOR = 100           # "the odds scaled by (Σy + 100) / (Σp + 100)"
-CALIBRATION_WAITING = 8           # "at most 8 closes wait for their outcome, spread over the lead time"
-CLOSE_BOUND = 0.01                # "a close's risk below 0.01 may be taken as its upper bound"
-NEGLIGIBLE_RISK = 1e-9            # "a risk below 1e-9 is given as it is, without its receipts"
+CALIBRATION_PRIOR = 20            # "the odds scaled by (Σy + 20) / (Σp + 20)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -425,7 +422,7 @@ class Item:
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
         self.risk_sums = [0.0, 0]      # Σp of the settled closes, Σy of those followed by a stockout
-        self.waiting = []              # (close day, risk before calibration) of closes not yet settled
+        self.waiting = None            # (close day, risk before calibration) of the close not yet settled
 
     @property
     def D(self):
@@ -485,26 +482,22 @@ class Item:
             self.out.add(day)
 
     def close_the_day(self, day, cfg):
-        """README, each item calibrated by its own record: the stream moves past D to `day`. A waiting
-        close of d whose lead time h (today's) has passed (d + h < day) is settled: Σp += its risk, and
-        Σy += 1 when some day of d + 1 … d + h was out of stock. Then the close of D is taken when the
-        stock is known and above 0, h < 120, and fewer than 8 wait, the last at least ⌈h / 8⌉ days before."""
+        """README, each item calibrated by its own record: the stream moves past D to `day`. The waiting
+        close (d, p), once its lead time h (today's) has passed (d + h < day), settles: Σp += p, and
+        Σy += 1 when a day of d + 1 … d + h was out of stock. Then, with no close waiting, the close of D
+        is taken when the stock is known and above 0 and h < 120."""
         h = math.ceil(self.lead(cfg))
-        while self.waiting and self.waiting[0][0] + h < day:
-            d, p = self.waiting.pop(0)
+        if self.waiting is not None and self.waiting[0] + h < day:
+            d, p = self.waiting
+            self.waiting = None
             self.risk_sums[0] += p
             if any(x in self.out for x in range(d + 1, d + h + 1)):
                 self.risk_sums[1] += 1
-        if self.on_hand is None or self.on_hand <= 0 or h >= MEMORY_DAYS:
-            return
-        if len(self.waiting) >= CALIBRATION_WAITING:
-            return
-        if self.waiting and self.D < self.waiting[-1][0] + math.ceil(h / CALIBRATION_WAITING):
-            return
-        self.waiting.append((self.D, self.raw_risk(cfg, self.D, CLOSE_BOUND)))
+        if self.waiting is None and self.on_hand is not None and self.on_hand > 0 and h < MEMORY_DAYS:
+            self.waiting = (self.D, self.raw_risk(cfg, self.D))
 
     def calibrated(self, risk):
-        """The odds of the risk scaled by (Σy + 100) / (Σp + 100)."""
+        """The odds of the risk scaled by (Σy + 20) / (Σp + 20)."""
         if self.risk_sums == [0.0, 0] or risk <= 0 or risk >= 1:
             return risk
         f = (self.risk_sums[1] + CALIBRATION_PRIOR) / (self.risk_sums[0] + CALIBRATION_PRIOR)
@@ -1142,11 +1135,8 @@ class Item:
                 "on_order": on_order, "inventory_position": position,
                 "expected_stockout_date": None if I is None else self.stockout_date(model, D)}
 
-    def raw_risk(self, cfg, D, bound=0.0):
-        """stockout_risk before the item's record calibrates it. With `bound` (a close's), the engine's
-        shortcut is followed: below it, Cantelli's bound (σ² / (σ² + (I − μ)²), when I > μ) or the
-        risk with nothing coming may stand for the risk (README, the risk's speed), the bound moved
-        down by the ways to 0 besides the demand: (bound − e) / (1 − e)."""
+    def raw_risk(self, cfg, D):
+        """stockout_risk before the item's record calibrates it."""
         I = self.on_hand
         if I <= 0:
             return 1.0
@@ -1155,22 +1145,15 @@ class Item:
         h = math.ceil(H)
         cycle = math.ceil(H + cfg["review_period_days"])
         b_h = self.mean_between(books, 0, h)
-        v = self.var_of(books, b_h, h)
-        elsewhere = 1 - (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
-        below = max(0.0, (bound - elsewhere) / (1 - elsewhere))
-        if bound > 0 and I > b_h and v / (v + (I - b_h) ** 2) < below:
-            risk = v / (v + (I - b_h) ** 2)
+        alone = nb_at_least(I, b_h, self.var_of(books, b_h, h))
+        sc = self.scenarios(books, D, h, cycle) if alone > 0 else []
+        if not sc:
+            risk = alone
         else:
-            alone = nb_at_least(I, b_h, v)
-            shortcut = bound > 0 and alone < max(below, NEGLIGIBLE_RISK)
-            sc = self.scenarios(books, D, h, cycle) if alone > 0 and not shortcut else []
-            if not sc:
-                risk = alone
-            else:
-                total = math.fsum(w for w, _ in sc)
-                risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
+            total = math.fsum(w for w, _ in sc)
+            risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
         risk *= self.stuck_books_scale(D, books)
-        return 1 - (1 - risk) * (1 - elsewhere)
+        return 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
 
     def stockout_date(self, model, D):
         """SPEC §5: the first day D+k (k ≤ 365) on which on_hand − the mean demand of days 1 … k + the
