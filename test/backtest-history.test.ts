@@ -275,7 +275,7 @@ describe('upgrade from schema version 1 (no day closes)', () => {
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, commitAsSchema(1))
       // The upgrade: migrate, then the new version starts from the saved states.
-      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7, 8, 9])
+      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10])
       const [saved] = await sql<{ items: number; day: number }[]>`
         SELECT count(*)::int AS items, max(floor((state->>'latestTs')::float8 / 86400000))::int AS day
         FROM analytics.item_state`
@@ -322,7 +322,7 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       expect(before.outbox).toBeGreaterThan(0)
       expect(before.alerts).toBeGreaterThan(0)
 
-      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7, 8, 9])
+      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7, 8, 9, 10])
       expect(await tables('analytics.daily_inventory WHERE sales IS NOT NULL')).toEqual(before)
       // Every row kept as it was; the new columns: nothing on order (no purchase order could be
       // accepted before), so the position is the on-hand; no expected stockout date yet.
@@ -558,7 +558,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
       },
     ])
     // The rest of the close, as backtest reads it: no lead time from the events, nothing on order, no
-    // order received, no restock, no count, no return.
+    // order received, no restock, no count, no return; a calibration record with nothing settled yet.
     const [rest] = await sql`
       SELECT first_date::text, lead_time_days, model FROM analytics.daily_inventory WHERE date = '2026-03-03'`
     expect(rest).toEqual({
@@ -574,6 +574,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         restocks: [],
         counts: [],
         returns: [],
+        calibration: [0, 0],
       },
     })
   })

@@ -76,7 +76,8 @@ describe('the record a stream leaves', () => {
     //   → 2: 0 waits (0 + 2 is not before 2).
     //   → 3: 0 settles (days 1–2 in stock: y 0); close of 2 taken (1 on hand).   waiting 2
     //   → 5: 2 settles (days 3–4: day 3 out, y 1); close of 4 taken (5).          waiting 4
-    //   → 8: 4 settles (days 5–6: 4 on hand, then no events: y 0); close of 5 taken.   waiting 5
+    //   → 8: 4 settles (days 5–6: 4 on hand, then no events: y 0); close of 5 taken (its days 6–7
+    //        share day 6 with the close of 4's: the stream skipped days 6 and 7).    waiting 5
     const before = (day: number) => events.filter((e) => e.ts < (START + day + 1) * 86_400_000)
     const [p0, p2, p4, p5] = [0, 2, 4, 5].map((day) => closeRiskAfter(before(day), day)) as number[]
     const [settled, stockouts, ...waiting] = withRecord(events).calibration as number[]
@@ -98,6 +99,22 @@ describe('the record a stream leaves', () => {
     // from the close of day 2 on: y 1. No close of day 2 (0 on hand).
     const p0 = closeRiskAfter(late.slice(0, 1), 0)
     expect(withRecord(late).calibration).toEqual([p0, 1])
+  })
+
+  test('a lead time grown to 120 days or more drops the waiting close unsettled: its days out are past the memory', () => {
+    const growing = [
+      event('stock_count', 0, 50, { leadTimeDays: 2 }),
+      event('sale', 1, 1, { leadTimeDays: 150 }),
+      event('sale', 5, 1),
+    ]
+    // → 1: the close of 0 taken (lead time 2 at the close). → 5: the lead time is 150: dropped.
+    expect(withRecord(growing.slice(0, 2)).calibration).toEqual([
+      0,
+      0,
+      START,
+      closeRiskAfter(growing.slice(0, 1), 0),
+    ])
+    expect(withRecord(growing).calibration).toEqual([0, 0])
   })
 
   test('one close waits at a time: with a lead time of 20 days, the close of day 0 and then that of day 20', () => {

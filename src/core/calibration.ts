@@ -7,8 +7,9 @@
 // The record, ItemState.calibration: [Σp, Σy], then the close still waiting for its outcome, if any,
 // as (close day, risk). A close is taken when the item's stream moves past its day with the stock
 // known and above 0 (the closes the backtest scores) and no close waits; its risk is the one before
-// this correction. Its outcome is known, and added to the sums, once its lead time has passed: one
-// close a lead time, so that no two of them share a day of outcome.
+// this correction. Its outcome is known, and added to the sums, once its lead time has passed: at
+// most one close a lead time (an item whose events skip days may settle one and take the next at
+// one move, their lead times then sharing days; keeping them apart scored worse: README).
 
 /** A: the closes' worth of evidence the model's own calibration counts for. */
 export const CALIBRATION_PRIOR = 20
@@ -63,6 +64,11 @@ export function settleClose(
   record[0] = (record[0] as number) + (record[3] as number)
   if ((outSinceAsOfDay && last > asOfDay) || anyBetween(outDays, closeDay, last))
     record[1] = (record[1] as number) + 1
+  record.length = 2
+}
+
+/** Drops the waiting close unsettled: its lead time grew beyond the out-of-stock days' memory. */
+export function dropWaitingClose(record: number[]): void {
   record.length = 2
 }
 

@@ -56,7 +56,10 @@ export function closeOf(state: ItemState): DayClose {
   }
 }
 
-/** An ItemState holding what the metrics read (its ids and alert memory are not kept in a close). */
+/**
+ * An ItemState holding what the metrics and the risk read, to read them, not to apply events to: its
+ * ids, alert memory and the waiting close of its calibration record are not kept in a close.
+ */
 export function stateOfClose(close: DayClose): ItemState {
   const state = new ItemState(close.key)
   state.onHand = close.onHand

@@ -1,12 +1,14 @@
 // SPEC §3: the state of one item, updated in arrival order.
 // Kept small on purpose: the 120 days of sales the demand model reads (the metrics see 30 of them),
 // the event ids inside the deduplication window, and for the risk the out-of-stock days of those
-// 120 days, the open (and
-// recently settled) orders, the last deliveries, received orders and unannounced receipts, how the
-// last restocks and counts found the stock, and the alert episode.
+// 120 days, the open (and recently settled) orders, the last deliveries, received orders and
+// unannounced receipts, how the last restocks and counts found the stock, how its earlier risks
+// fared (calibration.ts), and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
+// One field more on every item would move it to the next size of object (352 → 416 bytes): what is
+// not the item's state, such as the engine's note on a batch, is kept outside it.
 
-import { awaitsClose, settleClose, takeClose } from './calibration.ts'
+import { awaitsClose, dropWaitingClose, settleClose, takeClose } from './calibration.ts'
 import type { ResolvedConfig } from './config.ts'
 import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
 import type { InventoryEvent } from './event.ts'
@@ -185,12 +187,16 @@ function closeDay(state: ItemState, config: ResolvedConfig, day: number): void {
   const asOfDay = state.asOfDay
   const horizon = Math.ceil(leadTimeOf(state, config))
   const onHand = state.onHand
-  if (state.calibration !== null)
-    settleClose(state.calibration, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
-  // A longer lead time than the out-of-stock days' memory could not be settled.
-  if (onHand === null || onHand <= 0 || horizon >= SALES_WINDOW_DAYS || !awaitsClose(state.calibration))
+  const record = state.calibration
+  // A lead time longer than the out-of-stock days' memory could not be settled.
+  if (horizon >= SALES_WINDOW_DAYS) {
+    if (record !== null) dropWaitingClose(record)
     return
-  state.calibration = takeClose(state.calibration, asOfDay, uncalibratedRisk(state, config, asOfDay))
+  }
+  if (record !== null)
+    settleClose(record, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
+  if (onHand === null || onHand <= 0 || !awaitsClose(record)) return
+  state.calibration = takeClose(record, asOfDay, uncalibratedRisk(state, config, asOfDay))
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {

@@ -318,6 +318,27 @@ export const MIGRATIONS: readonly Migration[] = [
         AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
     `,
   },
+  {
+    version: 10,
+    name: 'day closes hold the calibration record the risk reads',
+    sql: `
+      -- Each item's risk is calibrated by its own record (src/core/calibration.ts): a close holds the
+      -- record's two sums from this version on. Each item's current close, stored before, takes them
+      -- from the item's saved state (where a state saved them), as migration 9 did for the returns;
+      -- older closes read none (no correction).
+      UPDATE analytics.daily_inventory AS d
+      SET model = (d.model::jsonb || jsonb_build_object('calibration',
+        jsonb_build_array(s.state->'calibration'->0, s.state->'calibration'->1)))::json
+      FROM (
+        SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
+        FROM analytics.item_state
+        ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
+      ) AS s
+      WHERE d.model IS NOT NULL AND json_typeof(s.state->'calibration') = 'array'
+        AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
+        AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
+    `,
+  },
 ]
 
 /**

@@ -485,15 +485,19 @@ class Item:
         """README, each item calibrated by its own record: the stream moves past D to `day`. The waiting
         close (d, p), once its lead time h (today's) has passed (d + h < day), settles: Σp += p, and
         Σy += 1 when a day of d + 1 … d + h was out of stock. Then, with no close waiting, the close of D
-        is taken when the stock is known and above 0 and h < 120."""
+        is taken when the stock is known and above 0. With h ≥ 120 (beyond the memory of days out) a
+        waiting close is dropped and none is taken."""
         h = math.ceil(self.lead(cfg))
+        if h >= MEMORY_DAYS:
+            self.waiting = None
+            return
         if self.waiting is not None and self.waiting[0] + h < day:
             d, p = self.waiting
             self.waiting = None
             self.risk_sums[0] += p
             if any(x in self.out for x in range(d + 1, d + h + 1)):
                 self.risk_sums[1] += 1
-        if self.waiting is None and self.on_hand is not None and self.on_hand > 0 and h < MEMORY_DAYS:
+        if self.waiting is None and self.on_hand is not None and self.on_hand > 0:
             self.waiting = (self.D, self.raw_risk(cfg, self.D))
 
     def calibrated(self, risk):
