@@ -398,9 +398,9 @@ describe('outages and set-up', () => {
     const migrate = () => invpipe(['migrate'], { env: { POSTGRES_DB: database } })
     const first = migrate()
     expect(first.code).toBe(0)
-    expect(first.stdout).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7, 8, 9; schema at version 9')
+    expect(first.stdout).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7, 8, 9, 10; schema at version 10')
     const second = migrate()
-    expect(second.stdout.trim()).toBe('schema already at version 9')
+    expect(second.stdout.trim()).toBe('schema already at version 10')
   })
 })
 
