@@ -130,7 +130,9 @@ export function assessRisk(
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
   const leftover = packLeftover(state, onHand ?? 0)
-  const stockoutRisk = calibratedRisk(state, books, horizon, cycle, asOfDay, 0, leftover)
+  const uncalibrated = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
+  const stockoutRisk =
+    uncalibrated === null ? null : calibrated(uncalibrated, calibrationFactor(state.calibration))
   return {
     leadTimeDays,
     // The same figure when nothing comes back (booksModel then returns the model itself).
@@ -189,33 +191,24 @@ export function stockoutRisk(
 ): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
-  const leadTimeDays = leadTimeOf(state, config)
-  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const books = booksModel(demandModel(state, asOfDay))
-  return calibratedRisk(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
-}
-
-/** stockout_risk before the item's own record calibrates it, as the record takes it at a day's close (state.ts). */
-export function uncalibratedRisk(state: ItemState, config: ResolvedConfig, asOfDay: number): number {
-  const leadTimeDays = leadTimeOf(state, config)
-  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const books = booksModel(demandModel(state, asOfDay))
-  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay) as number
-}
-
-function calibratedRisk(
-  state: ItemState,
-  model: DemandModel,
-  horizon: number,
-  cycleDays: number,
-  asOfDay: number,
-  unlessBelow: number,
-  packLeftoverUnits?: number,
-): number | null {
   const factor = calibrationFactor(state.calibration)
-  const below = uncalibratedBelow(unlessBelow, factor)
-  const risk = riskWithModel(state, model, horizon, cycleDays, asOfDay, below, packLeftoverUnits)
-  return risk === null ? null : calibrated(risk, factor)
+  return calibrated(uncalibratedRisk(state, config, asOfDay, uncalibratedBelow(unlessBelow, factor)), factor)
+}
+
+/**
+ * stockout_risk of an item with stock on hand before its own record calibrates it, as the record
+ * takes it at a day's close (state.ts); `unlessBelow` as for stockoutRisk.
+ */
+export function uncalibratedRisk(
+  state: ItemState,
+  config: ResolvedConfig,
+  asOfDay: number,
+  unlessBelow = 0,
+): number {
+  const leadTimeDays = leadTimeOf(state, config)
+  const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
+  const books = booksModel(demandModel(state, asOfDay))
+  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow) as number
 }
 
 function riskWithModel(
