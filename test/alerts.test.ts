@@ -40,7 +40,7 @@ const REASON_RISK = {
 }
 
 /** Risk notes with nothing to say. */
-const NO_NOTES = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null, record: null }
+const NO_NOTES = { unannounced: null, stalls: null, packs: null, shrink: null, reorders: null }
 describe('episode steps', () => {
   test('raised at the threshold, quiet while it hovers, resolved below the resolve threshold', () => {
     expect(
@@ -233,13 +233,6 @@ describe('episodes through the engine', () => {
     )
     // With nothing on hand there is no stock on the books to doubt.
     expect(riskReason(0, none, shrinking, [], 30)).not.toContain('its counts found')
-    const recorded = { ...plain, record: { foretold: 6.23, came: 11 } }
-    expect(riskReason(12, none, recorded, [], 30)).toBe(
-      '12 on hand, about 3.1 a day; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29; its earlier risks foretold 6.2 stockouts where 11 came, so this one is raised',
-    )
-    expect(riskReason(12, none, { ...plain, record: { foretold: 31.6, came: 2 } }, [], 30)).toContain(
-      'its earlier risks foretold 32 stockouts where 2 came, so this one is lowered',
-    )
     // Returns of 5 % or more of what sells are named, rounded to a whole percent.
     expect(riskReason(12, { ...none, returnedShare: 0.123 }, plain, [], 30)).toBe(
       '12 on hand, about 3.1 a day, 12 % of it coming back as returns; nothing on order within the 10-day lead time; likely out of stock on 2026-09-29',

@@ -558,7 +558,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
       },
     ])
     // The rest of the close, as backtest reads it: no lead time from the events, nothing on order, no
-    // order received, no restock, no count, no return; a calibration record with nothing settled yet.
+    // order received, no restock, no count, no return.
     const [rest] = await sql`
       SELECT first_date::text, lead_time_days, model FROM analytics.daily_inventory WHERE date = '2026-03-03'`
     expect(rest).toEqual({
@@ -574,7 +574,6 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         restocks: [],
         counts: [],
         returns: [],
-        calibration: [0, 0],
       },
     })
   })

@@ -38,8 +38,8 @@ function historyFromToday(args: string[], database: string) {
   }
 }
 
-async function consumeAll(run: ConsumeRun, settings: string[] = []): Promise<void> {
-  const proc = startConsume(run, ['--drain', ...settings])
+async function consumeAll(run: ConsumeRun): Promise<void> {
+  const proc = startConsume(run)
   const [code, stderr] = await Promise.all([proc.exited, new Response(proc.stderr).text()])
   if (code !== 0) throw new Error(`consume exited ${code}:\n${stderr.slice(-3000)}`)
 }
@@ -75,12 +75,11 @@ describe('the PostgreSQL history gives the report the event files give', () => {
         const lines = readFileSync(path, 'utf8').trim().split('\n')
         const expected = JSON.parse(readFileSync(join(FIXTURES, name, 'expected.json'), 'utf8'))
         const run = await scenarios.prepare(`bt-${name}-${batchSize}`, lines, batchSize)
-        // The fixture's settings (every flag after the window's, e.g. --lead-time-days, --alert-threshold),
-        // consume's as well: each item's calibration record is kept under the settings it ran with.
-        const settings = settingArgs(expected.args as string[])
-        await consumeAll(run, settings)
+        await consumeAll(run)
         // Relative bounds count from today for the history: name the fixture's window by its dates.
         const window = ['--since', expected.window.since, '--until', expected.window.until]
+        // The fixture's settings (every flag after the window's, e.g. --lead-time-days, --alert-threshold).
+        const settings = settingArgs(expected.args as string[])
         const fromHistory = backtest([...window, ...settings], { POSTGRES_DB: run.database })
         const fromFile = backtest([path, ...window, ...settings])
         expect(figures(fromHistory)).toEqual(figures(fromFile))

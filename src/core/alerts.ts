@@ -220,11 +220,6 @@ export function riskReason(
     parts.push(
       `its counts found ${units(shrink.missing)} missing from the books over ${days(shrink.days)}, so part of the stock on the books may not be on the shelf`,
     )
-  const record = notes.record
-  if (record !== null && onHand > 0)
-    parts.push(
-      `its earlier risks foretold ${units(record.foretold)} stockouts where ${units(record.came)} came, so this one is ${record.came > record.foretold ? 'raised' : 'lowered'}`,
-    )
   if (daysOfHistory < 7) parts.push(`only ${daysOfHistory} day${daysOfHistory === 1 ? '' : 's'} of history`)
   return parts.join('; ')
 }

@@ -32,8 +32,6 @@ export interface DayClose {
   restocks: number[]
   counts: number[]
   returns: number[]
-  /** The sums (Σp, Σy) of the item's calibration record (calibration.ts): all its risk reads of it. */
-  calibration: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -52,14 +50,10 @@ export function closeOf(state: ItemState): DayClose {
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
     returns: state.returns === null ? [] : state.returns.slice(),
-    calibration: state.calibration === null ? [] : state.calibration.slice(0, 2),
   }
 }
 
-/**
- * An ItemState holding what the metrics and the risk read, to read them, not to apply events to: its
- * ids, alert memory and the waiting close of its calibration record are not kept in a close.
- */
+/** An ItemState holding what the metrics read (its ids and alert memory are not kept in a close). */
 export function stateOfClose(close: DayClose): ItemState {
   const state = new ItemState(close.key)
   state.onHand = close.onHand
@@ -75,7 +69,6 @@ export function stateOfClose(close: DayClose): ItemState {
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
   state.returns = close.returns.length === 0 ? null : close.returns
-  state.calibration = close.calibration.length === 0 ? null : close.calibration
   return state
 }
 
@@ -91,8 +84,6 @@ export interface CloseModelRecord {
   restocks?: number[]
   counts?: number[]
   returns?: number[]
-  /** Absent in closes stored before the items' own calibration. */
-  calibration?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -106,7 +97,6 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     restocks: close.restocks,
     counts: close.counts,
     returns: close.returns,
-    calibration: close.calibration,
   }
 }
 
@@ -115,15 +105,7 @@ export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<
   DayClose,
-  | 'outDays'
-  | 'orders'
-  | 'deliveries'
-  | 'unplanned'
-  | 'reorders'
-  | 'restocks'
-  | 'counts'
-  | 'returns'
-  | 'calibration'
+  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
 > {
   if (record === null)
     return {
@@ -135,7 +117,6 @@ export function closeModelFromRecord(
       restocks: [],
       counts: [],
       returns: [],
-      calibration: [],
     }
   return {
     outDays: record.outDays,
@@ -146,6 +127,5 @@ export function closeModelFromRecord(
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
     returns: record.returns ?? [],
-    calibration: record.calibration ?? [],
   }
 }

@@ -35,7 +35,7 @@ export interface Batch {
   closes: DayClose[]
 }
 
-/** The engine's note on an item changed in the batch being built. */
+/** The engine's note on an item changed in the batch being built (ItemState.inBatch). */
 export interface BatchNote {
   /** The item's latest event, its alert step not yet taken. */
   event: InventoryEvent
@@ -55,23 +55,12 @@ export interface EngineOptions {
   trackDaily?: boolean
 }
 
-/**
- * An item's state and, while it has changed in the batch being built, the engine's note on it: beside
- * the state rather than on it, where one more field would take a state past the next JSC object size
- * (352 → 416 bytes at one event), and looked up with the state rather than in a second map (a map
- * keyed by the state cost ~10 % of the engine's time).
- */
-class ItemSlot {
-  note: BatchNote | undefined = undefined
-  constructor(readonly state: ItemState) {}
-}
-
 export class Engine {
   readonly config: ResolvedConfig
-  private readonly items = new Map<string, ItemSlot>()
+  private readonly items = new Map<string, ItemState>()
   private readonly trackDaily: boolean
-  /** The items changed in this batch, each with its note until the batch ends. */
-  private changed: ItemSlot[] = []
+  /** The items changed in this batch; each holds its note in `inBatch` until the batch ends. */
+  private changed: ItemState[] = []
   /** In the order the (item, day)s were first touched; each is also in its item's BatchNote. */
   private daily: DailyDelta[] = []
   private closes: DayClose[] = []
@@ -91,45 +80,38 @@ export class Engine {
   /** Applies one accepted event, unless it is a duplicate (SPEC §2), and judges the item's risk. */
   process(event: InventoryEvent): Outcome {
     const key = itemKey(event.sku, event.warehouseId)
-    let slot = this.items.get(key)
-    if (slot === undefined) {
-      slot = new ItemSlot(new ItemState(key))
-      this.items.set(key, slot)
-    } else if (isDuplicate(slot.state, event.eventId)) {
+    let state = this.items.get(key)
+    if (state === undefined) {
+      state = new ItemState(key)
+      this.items.set(key, state)
+    } else if (isDuplicate(state, event.eventId)) {
       return 'duplicate'
     }
-    const state = slot.state
-    let note = slot.note
+    const note = state.inBatch
     // The state still stands as the item's previous event left it: that event's alert step now.
-    if (note !== undefined) this.judgeAlert(state, note, this.assessAlertRisk(state))
-    // The close of D when this event moves the item's stream past it, unless the item has not
-    // changed yet in this batch: then the close the previous batch stored for D is already final.
-    if (this.trackDaily && note !== undefined && dayOf(event.ts) > state.asOfDay)
-      this.closes.push(closeOf(state))
+    if (note !== null) this.judgeAlert(state, note, this.assessAlertRisk(state))
+    if (this.trackDaily) this.recordClose(state, event)
     applyEvent(state, event, this.config)
-    if (note === undefined) {
-      note = { event, seq: this.seq++, daily: null }
-      slot.note = note
-      this.changed.push(slot)
+    if (note === null) {
+      state.inBatch = { event, seq: this.seq++, daily: null }
+      this.changed.push(state)
     } else {
       note.event = event
       note.seq = this.seq++
     }
-    if (this.trackDaily) this.recordDaily(state, note, event)
+    if (this.trackDaily) this.recordDaily(state, state.inBatch as BatchNote, event)
     return 'applied'
   }
 
   /** Ends the batch: the rows of the changed items, stamped with the caller's wall clock. */
   flush(computedAt: number): Batch {
-    const rows = this.changed.map((slot) => this.rowAndAlertOf(slot, computedAt))
-    const states = this.changed.map((slot) => slot.state)
-    if (this.trackDaily) for (const state of states) this.closes.push(closeOf(state))
+    const rows = this.changed.map((state) => this.rowAndAlertOf(state, computedAt))
+    if (this.trackDaily) for (const state of this.changed) this.closes.push(closeOf(state))
     const daily = this.daily
     // Stable: alerts of one event keep their order.
     const alerts = this.alerts.sort((a, b) => a.seq - b.seq).map((raised) => raised.alert)
-    const batch = { rows, daily, alerts, states, closes: this.closes }
+    const batch = { rows, daily, alerts, states: this.changed, closes: this.closes }
     this.seq = 0
-    for (const slot of this.changed) slot.note = undefined
     this.changed = []
     this.closes = []
     this.daily = []
@@ -139,17 +121,22 @@ export class Engine {
 
   /** Puts back states saved earlier (a restart, or a partition taken over from another instance). */
   restore(states: Iterable<ItemState>): void {
-    for (const state of states) this.items.set(state.key, new ItemSlot(state))
+    for (const state of states) {
+      // States are whole only after a batch's end (its last events' alert steps are taken there);
+      // one taken from an engine abandoned mid-batch would still carry that batch's note: dropped.
+      state.inBatch = null
+      this.items.set(state.key, state)
+    }
   }
 
   /** The current row of every item, for summaries and final snapshots. */
   *currentRows(computedAt: number): IterableIterator<MetricsRow> {
-    for (const slot of this.items.values()) yield this.rowOf(slot.state, computedAt)
+    for (const state of this.items.values()) yield this.rowOf(state, computedAt)
   }
 
   /** The sentence that explains an item's current risk (as its alerts' reason), or '' for an unknown item. */
   reasonOf(sku: string, warehouseId: string): string {
-    const state = this.items.get(itemKey(sku, warehouseId))?.state
+    const state = this.items.get(itemKey(sku, warehouseId))
     if (state === undefined) return ''
     const orders = ordersInHorizon(state, this.config).map(orderRef)
     return riskReason(
@@ -162,12 +149,12 @@ export class Engine {
   }
 
   /** The item's row; its latest event's alert step, with the row's risk. */
-  private rowAndAlertOf(slot: ItemSlot, computedAt: number): MetricsRow {
-    const state = slot.state
+  private rowAndAlertOf(state: ItemState, computedAt: number): MetricsRow {
     const metrics = computeMetrics(state)
     const risk = assessRisk(state, this.config)
-    const note = slot.note as BatchNote
+    const note = state.inBatch as BatchNote
     this.judgeAlert(state, note, risk.stockoutRisk, { metrics, risk })
+    state.inBatch = null
     // The latest event names the item: no split of its key.
     return this.buildRow(state, note.event.sku, note.event.warehouseId, metrics, risk, computedAt)
   }
@@ -236,6 +223,15 @@ export class Engine {
     const notes = riskNotes(state, this.config)
     const alert = buildAlert(step.status, step.episode, state, note.event, metrics, assessment, notes, orders)
     this.alerts.push({ seq: note.seq, alert })
+  }
+
+  /**
+   * Takes the close of D when this event moves the item's stream past it, unless the item has not
+   * changed yet in this batch: then the close the previous batch stored for D is already final.
+   */
+  private recordClose(state: ItemState, event: InventoryEvent): void {
+    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && state.inBatch !== null)
+      this.closes.push(closeOf(state))
   }
 
   /** Found through the item's note, not by a key of (item, day): that key would be a new string per event. */

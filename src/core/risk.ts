@@ -12,10 +12,6 @@
 // and two more ways to 0 are added: a count finding the shelf empty, for an item whose counts have
 // found it so while the books showed half of today's stock or more (stalls.ts revealRisk), and a
 // one-off loss of the whole stock, likelier the fewer units there are (suddenLossRisk).
-//
-// Last, the item's own record calibrates it (calibration.ts): the odds scaled by what its earlier
-// risks foretold against what followed.
-import { calibrated, calibrationFactor, recordSummary, uncalibratedBelow } from './calibration.ts'
 import type { ResolvedConfig } from './config.ts'
 import { booksModel, type DemandModel, demandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { demandAtLeast, levelForTail } from './negbin.ts'
@@ -98,11 +94,6 @@ export interface RiskNotes {
    * which the risk expects it to follow; null otherwise.
    */
   reorders: { orders: number; level: number; days: number } | null
-  /**
-   * The item's own record (calibration.ts) when it moves the risk's odds by a tenth or more: the
-   * stockouts its earlier risks foretold (Σp) and those that came (Σy); null otherwise.
-   */
-  record: { foretold: number; came: number } | null
 }
 
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
@@ -130,9 +121,7 @@ export function assessRisk(
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
   const leftover = packLeftover(state, onHand ?? 0)
-  const uncalibrated = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
-  const stockoutRisk =
-    uncalibrated === null ? null : calibrated(uncalibrated, calibrationFactor(state.calibration))
+  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
   return {
     leadTimeDays,
     // The same figure when nothing comes back (booksModel then returns the model itself).
@@ -174,7 +163,6 @@ export function riskNotes(state: ItemState, config: ResolvedConfig, asOfDay = st
       announces && ordersWithin(state.orders, asOfDay + horizon).length === 0
         ? reorderSummary(state.reorders)
         : null,
-    record: recordSummary(state.calibration),
   }
 }
 
@@ -191,24 +179,10 @@ export function stockoutRisk(
 ): number | null {
   if (state.onHand === null) return null
   if (state.onHand <= 0) return 1
-  const factor = calibrationFactor(state.calibration)
-  return calibrated(uncalibratedRisk(state, config, asOfDay, uncalibratedBelow(unlessBelow, factor)), factor)
-}
-
-/**
- * stockout_risk of an item with stock on hand before its own record calibrates it, as the record
- * takes it at a day's close (state.ts); `unlessBelow` as for stockoutRisk.
- */
-export function uncalibratedRisk(
-  state: ItemState,
-  config: ResolvedConfig,
-  asOfDay: number,
-  unlessBelow = 0,
-): number {
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
   const books = booksModel(demandModel(state, asOfDay))
-  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow) as number
+  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
 function riskWithModel(

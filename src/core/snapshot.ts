@@ -27,8 +27,6 @@ export interface ItemSnapshot {
   counts?: number[] | null
   reorders?: number[] | null
   returns?: number[] | null
-  /** Absent in snapshots stored before the items' own calibration (no record: factor 1). */
-  calibration?: number[] | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -52,7 +50,6 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     counts: state.counts,
     reorders: state.reorders,
     returns: state.returns,
-    calibration: state.calibration,
   }
 }
 
@@ -75,7 +72,6 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
   state.returns = snapshot.returns ?? null
-  state.calibration = snapshot.calibration ?? null
   return state
 }
 

@@ -1,19 +1,15 @@
 // SPEC §3: the state of one item, updated in arrival order.
 // Kept small on purpose: the 120 days of sales the demand model reads (the metrics see 30 of them),
 // the event ids inside the deduplication window, and for the risk the out-of-stock days of those
-// 120 days, the open (and recently settled) orders, the last deliveries, received orders and
-// unannounced receipts, how the last restocks and counts found the stock, how its earlier risks
-// fared (calibration.ts), and the alert episode.
+// 120 days, the open (and
+// recently settled) orders, the last deliveries, received orders and unannounced receipts, how the
+// last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
-// One field more on every item would move it to the next size of object (352 → 416 bytes): what is
-// not the item's state, such as the engine's note on a batch, is kept outside it.
 
-import { awaitsClose, dropWaitingClose, settleClose, takeClose } from './calibration.ts'
-import type { ResolvedConfig } from './config.ts'
 import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
+import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
-import { leadTimeOf, uncalibratedRisk } from './risk.ts'
 import { noteCount, noteRestock } from './stalls.ts'
 import { dayOf } from './time.ts'
 
@@ -23,6 +19,13 @@ import { dayOf } from './time.ts'
  * that number (wholeIfDust).
  */
 const ROUNDING_TOLERANCE = 1e-9
+
+/** What applying an event needs of the settings. */
+export interface StateConfig {
+  dedupWindowMs: number
+  /** LEAD_TIME_DAYS: an order's expected day when neither it nor the item's events say otherwise. */
+  leadTimeDays: number
+}
 
 /** The item's latest alert episode of SPEC §6, open or closed; null before its first. */
 export interface Episode {
@@ -81,8 +84,12 @@ export class ItemState implements OrderBook {
    * counted holds the first two only.
    */
   returns: number[] | null = null
-  /** The item's record of its closes' risks and what followed them (calibration.ts). */
-  calibration: number[] | null = null
+  /**
+   * Not part of the item's state: the engine's note while the item is in the batch being built
+   * (its latest event, whose alert step waits for the row's risk); null outside a batch.
+   * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
+   */
+  inBatch: BatchNote | null = null
 
   constructor(key: string) {
     this.key = key
@@ -110,9 +117,8 @@ export function idHash(eventId: string): number {
 }
 
 /** Applies an accepted, non-duplicate event to the item's state. */
-export function applyEvent(state: ItemState, event: InventoryEvent, config: ResolvedConfig): void {
+export function applyEvent(state: ItemState, event: InventoryEvent, config: StateConfig): void {
   const day = dayOf(event.ts)
-  if (state.eventCount > 0 && day > state.asOfDay) closeDay(state, config, day)
   state.eventCount++
   if (day < state.firstDay) state.firstDay = day
   if (event.ts > state.latestTs) advanceLatest(state, event.ts, config.dedupWindowMs)
@@ -177,26 +183,6 @@ function booked(onHand: number, event: InventoryEvent): number {
 function wholeIfDust(books: number, size: number): number {
   const whole = Math.round(books) || 0 // not −0
   return Math.abs(books - whole) <= ROUNDING_TOLERANCE * size ? whole : books
-}
-
-/**
- * The item's stream moves past its day D to `day`: the close waiting in its record is settled once
- * its lead time has passed, and the close of D is taken when none waits (calibration.ts).
- */
-function closeDay(state: ItemState, config: ResolvedConfig, day: number): void {
-  const asOfDay = state.asOfDay
-  const horizon = Math.ceil(leadTimeOf(state, config))
-  const onHand = state.onHand
-  const record = state.calibration
-  // A lead time longer than the out-of-stock days' memory could not be settled.
-  if (horizon >= SALES_WINDOW_DAYS) {
-    if (record !== null) dropWaitingClose(record)
-    return
-  }
-  if (record !== null)
-    settleClose(record, day, horizon, asOfDay, state.outDays, onHand !== null && onHand <= 0)
-  if (onHand === null || onHand <= 0 || !awaitsClose(record)) return
-  state.calibration = takeClose(record, asOfDay, uncalibratedRisk(state, config, asOfDay))
 }
 
 function advanceLatest(state: ItemState, ts: number, dedupWindowMs: number): void {

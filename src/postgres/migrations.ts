@@ -318,6 +318,9 @@ export const MIGRATIONS: readonly Migration[] = [
         AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
     `,
   },
+  // The risk read this record for one release (2026-12-05) and no longer does: six simulators held out
+  // from its choice scored better without it (README). Kept as applied history; the key it adds to a
+  // close is ignored by every reader since.
   {
     version: 10,
     name: 'day closes hold the calibration record the risk reads',

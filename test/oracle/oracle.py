@@ -80,7 +80,6 @@ MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
-CALIBRATION_PRIOR = 20            # "the odds scaled by (Σy + 20) / (Σp + 20)"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -421,8 +420,6 @@ class Item:
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
-        self.risk_sums = [0.0, 0]      # Σp of the settled closes, Σy of those followed by a stockout
-        self.waiting = None            # (close day, risk before calibration) of the close not yet settled
 
     @property
     def D(self):
@@ -441,7 +438,6 @@ class Item:
                 # A day without events while the stock stood at or below 0 was out of stock all day.
                 if self.on_hand is not None and self.on_hand <= 0:
                     self.out.update(range(self.D + 1, day))
-                self.close_the_day(day, cfg)
                 self.forget(day)
         self.first_day = day if self.first_day is None else min(self.first_day, day)
         self.max_ts = ev["ts"] if self.max_ts is None else max(self.max_ts, ev["ts"])
@@ -480,33 +476,6 @@ class Item:
         if self.on_hand is not None and self.on_hand <= 0:
             row["stockout"] = True
             self.out.add(day)
-
-    def close_the_day(self, day, cfg):
-        """README, each item calibrated by its own record: the stream moves past D to `day`. The waiting
-        close (d, p), once its lead time h (today's) has passed (d + h < day), settles: Σp += p, and
-        Σy += 1 when a day of d + 1 … d + h was out of stock. Then, with no close waiting, the close of D
-        is taken when the stock is known and above 0. With h ≥ 120 (beyond the memory of days out) a
-        waiting close is dropped and none is taken."""
-        h = math.ceil(self.lead(cfg))
-        if h >= MEMORY_DAYS:
-            self.waiting = None
-            return
-        if self.waiting is not None and self.waiting[0] + h < day:
-            d, p = self.waiting
-            self.waiting = None
-            self.risk_sums[0] += p
-            if any(x in self.out for x in range(d + 1, d + h + 1)):
-                self.risk_sums[1] += 1
-        if self.waiting is None and self.on_hand is not None and self.on_hand > 0:
-            self.waiting = (self.D, self.raw_risk(cfg, self.D))
-
-    def calibrated(self, risk):
-        """The odds of the risk scaled by (Σy + 20) / (Σp + 20)."""
-        if self.risk_sums == [0.0, 0] or risk <= 0 or risk >= 1:
-            return risk
-        f = (self.risk_sums[1] + CALIBRATION_PRIOR) / (self.risk_sums[0] + CALIBRATION_PRIOR)
-        odds = f * risk / (1 - risk)
-        return odds / (1 + odds)
 
     def lead(self, cfg):
         return float(self.lead_time if self.lead_time is not None else cfg["lead_time_days"])
@@ -1124,7 +1093,20 @@ class Item:
         I = self.on_hand
         on_order = self.on_order()
         position = None if I is None else I + on_order
-        risk = None if I is None else self.calibrated(self.raw_risk(cfg, D))
+        risk = None
+        if I is not None:
+            if I <= 0:
+                risk = 1.0
+            else:
+                alone = nb_at_least(I, b_h, self.var_of(books, b_h, h))
+                sc = self.scenarios(books, D, h, cycle) if alone > 0 else []
+                if alone == 0 or not sc:
+                    risk = alone
+                else:
+                    total = math.fsum(w for w, _ in sc)
+                    risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
+                risk *= self.stuck_books_scale(D, books)
+                risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
         if position is None:
             rq = None
         elif position <= rop:
@@ -1138,26 +1120,6 @@ class Item:
                 "safety_stock": up_to - b_c, "reorder_point": float(rop), "reorder_quantity": rq,
                 "on_order": on_order, "inventory_position": position,
                 "expected_stockout_date": None if I is None else self.stockout_date(model, D)}
-
-    def raw_risk(self, cfg, D):
-        """stockout_risk before the item's record calibrates it."""
-        I = self.on_hand
-        if I <= 0:
-            return 1.0
-        books = self.books(self.demand(D), D)
-        H = self.lead(cfg)
-        h = math.ceil(H)
-        cycle = math.ceil(H + cfg["review_period_days"])
-        b_h = self.mean_between(books, 0, h)
-        alone = nb_at_least(I, b_h, self.var_of(books, b_h, h))
-        sc = self.scenarios(books, D, h, cycle) if alone > 0 else []
-        if not sc:
-            risk = alone
-        else:
-            total = math.fsum(w for w, _ in sc)
-            risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
-        risk *= self.stuck_books_scale(D, books)
-        return 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
 
     def stockout_date(self, model, D):
         """SPEC §5: the first day D+k (k ≤ 365) on which on_hand − the mean demand of days 1 … k + the

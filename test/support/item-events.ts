@@ -33,14 +33,10 @@ export function event(
   }
 }
 
-/**
- * The item's state after these events, in this order, without its calibration record: the model's
- * tests work its risk out by hand before an item's own record scales it (calibration.test.ts tests that).
- */
+/** The item's state after these events, in this order. */
 export function stateOf(events: InventoryEvent[]): ItemState {
   const state = new ItemState('S:W')
   for (const e of events) applyEvent(state, e, config)
-  state.calibration = null
   return state
 }
 
