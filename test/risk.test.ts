@@ -54,6 +54,18 @@ function weightedRate(units: number[]): number {
   return withLongRun(weighted + 0.25, weights + 1, plainMean, units.length - weights)
 }
 
+/** The mean of days aged 0 … (oldest first input) under weights that halve every 5 days: the recent level. */
+function recentMean(units: number[]): number {
+  let weights = 0
+  let weighted = 0
+  units.forEach((y, i) => {
+    const w = 0.5 ** ((units.length - 1 - i) / 5)
+    weights += w
+    weighted += w * y
+  })
+  return weighted / weights
+}
+
 /**
  * (Σ w·y + prior units + p·ȳ) / (Σ w + prior days + p), p = min(30, 3/ȳ, the days less Σ w): the
  * README's pull to the long run.
@@ -221,6 +233,7 @@ describe('demand model', () => {
       const start = Math.max(asOfDay - 119, state.firstDay)
       const perWeekday = Array.from({ length: 7 }, () => ({ units: 0, days: 0 }))
       let [w1, w2, wy, wyy, plain, counted] = [0, 0, 0, 0, 0, 0]
+      let [r1, r2, ry, ryy] = [0, 0, 0, 0]
       const isOut = (day: number) => (state.outDays ?? []).includes(day)
       for (let day = start; day <= asOfDay; day++) {
         const at = (state.sales ?? []).findIndex((value, i) => i % 2 === 0 && value === day)
@@ -233,6 +246,8 @@ describe('demand model', () => {
         }
         const w = 0.5 ** ((asOfDay - day) / 14)
         ;[w1, w2, wy, wyy] = [w1 + w, w2 + w * w, wy + w * units, wyy + w * units * units]
+        const r = 0.5 ** ((asOfDay - day) / 5)
+        ;[r1, r2, ry, ryy] = [r1 + r, r2 + r * r, ry + r * units, ryy + r * units * units]
         plain += units
         counted++
         const bucket = perWeekday[day % 7] as { units: number; days: number }
@@ -242,18 +257,37 @@ describe('demand model', () => {
       if (w1 === 0) return null
       const observed = wy / w1
       const days = (w1 * w1) / w2
-      const variance = Math.max(0, wyy / w1 - observed * observed) * (days / Math.max(days - 1, 1))
-      const ratio = observed > 0 ? Math.max(1, variance / observed) : 1
+      const spread = (mean: number, meanSquare: number, n: number) => {
+        const variance = Math.max(0, meanSquare - mean * mean) * (n / Math.max(n - 1, 1))
+        const ratio = mean > 0 ? Math.max(1, variance / mean) : 1
+        return (3 * 2 + (n - 1) * ratio) / (3 + n - 1)
+      }
       const pseudoDays = Math.max(4, 30 / observed)
       const raw = perWeekday.map(
         (b) => (b.units + pseudoDays * observed) / ((b.days + pseudoDays) * observed),
       )
       const sum = raw.reduce((a, b) => a + b, 0)
+      const weekday = observed === 0 || counted < 14 ? Array(7).fill(1) : raw.map((f) => (f * 7) / sum)
+      // The fall to the recent level: what the rate expects of the recent days (the weekday factors
+      // mixed by the recent weights of ages 0–119), less the gap's noise, only downwards.
+      const steady = withLongRun(wy + 0.25, w1 + 1, plain / counted, counted - w1)
+      let mix = 0
+      let ages = 0
+      for (let age = 0; age < 120; age++) {
+        const r = 0.5 ** (age / 5)
+        mix += r * (weekday[(((asOfDay - age) % 7) + 7) % 7] as number)
+        ages += r
+      }
+      const expected = (steady * mix) / ages
+      const recentDays = (r1 * r1) / r2
+      const gap = expected - ry / r1
+      const noise = (spread(ry / r1, ryy / r1, recentDays) * expected) / recentDays
+      const fall = gap > 0 ? (gap / expected) * Math.max(0, 1 - noise / (gap * gap)) : 0
       return {
-        rate: withLongRun(wy + 0.25, w1 + 1, plain / counted, counted - w1),
-        dispersion: (3 * 2 + (days - 1) * ratio) / (3 + days - 1),
+        rate: steady * (1 - fall),
+        dispersion: spread(observed, wyy / w1, days),
         days,
-        weekday: observed === 0 || counted < 14 ? Array(7).fill(1) : raw.map((f) => (f * 7) / sum),
+        weekday,
       }
     }
     fc.assert(
@@ -417,10 +451,33 @@ describe('demand model', () => {
     const steadyModel = demandModel(stateOf(salesHistory(steady)))
     const burstModel = demandModel(stateOf(salesHistory(burst)))
     expect(burstModel.dispersion).toBeGreaterThan(3 * steadyModel.dispersion)
-    // The burst was 20–24 days ago: weighted by about 0.35, less than the plain 30-day mean says.
+    // The burst was 20–24 days ago: weighted by about 0.35, less than the plain 30-day mean says, and
+    // the last 20 days' steady 10 a day bring it down a little more (the recent weights still see
+    // the burst, so not to 10).
     const plainMean = burst.reduce((a, b) => a + b, 0) / 30
-    expect(burstModel.rate).toBeLessThan(plainMean)
-    expect(burstModel.rate).toBeCloseTo(weightedRate(burst), 12)
+    expect(weightedRate(burst)).toBeLessThan(plainMean)
+    expect(burstModel.rate).toBeLessThan(weightedRate(burst))
+    expect(burstModel.rate).toBeGreaterThan(recentMean(burst))
+  })
+
+  test('a fall beyond its noise brings the rate down to the recent level; a rise, or a lumpy lull, does not', () => {
+    // 60 days of 10 a day, then 10 days of 2: the recent weights see mostly the 2s.
+    const fell = [...Array.from({ length: 60 }, () => 10), ...Array.from({ length: 10 }, () => 2)]
+    const fellRate = demandModel(stateOf(salesHistory(fell))).rate
+    // The 5-day weights still give the 10s a quarter: a recent mean of about 4 against a rate of about
+    // 6.8; their gap is well beyond its noise, so all but a sixth of it comes off.
+    const gap = weightedRate(fell) - recentMean(fell)
+    expect(gap).toBeGreaterThan(2.5)
+    expect(fellRate).toBeLessThan(recentMean(fell) + 0.25 * gap)
+    expect(fellRate).toBeGreaterThan(recentMean(fell))
+    // The same days the other way round: the 14-day weights alone follow a rise.
+    const rose = [...fell].reverse()
+    expect(demandModel(stateOf(salesHistory(rose))).rate).toBeCloseTo(weightedRate(rose), 12)
+    // 20 units every tenth day, the last sale 8 days ago: a quiet week is what this item does.
+    // (A count on day 69 makes it the as-of day.)
+    const lumpy = Array.from({ length: 70 }, (_, d) => (d % 10 === 1 ? 20 : 0))
+    const lull = stateOf([...salesHistory(lumpy), event('stock_count', 69, 10_000 - 140)])
+    expect(demandModel(lull).rate).toBeCloseTo(weightedRate(lumpy), 12)
   })
 })
 

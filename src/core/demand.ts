@@ -18,7 +18,8 @@
 //               most the days less their weights: what the weights left out): a slow item's recent
 //               mean rests on a handful of sales, and one that reads high is more often a lucky week
 //               than a new level (regression to the mean), while a fast item's recent mean rests on
-//               hundreds of units and the pull is a day or less
+//               hundreds of units and the pull is a day or less; then lowered towards the recent
+//               level when that has fallen further than its noise explains (recentFall)
 //   weekday     f_w = (sales on weekday w + K·λ̄) / ((days of weekday w + K)·λ̄), λ̄ the mean without
 //               the prior, scaled to average 1: the weekly pattern,
 //               shrunk towards 1 by K pseudo-days so that two odd Mondays do not make a pattern: K =
@@ -92,6 +93,8 @@ export const DISPERSION_PSEUDO_DAYS = 3
 export const MIN_KEPT_SHARE = 0.5
 /** θ: the relative variance of the coming k days' demand level is θ·k (the level wanders; see the header). */
 export const LEVEL_DRIFT_PER_DAY = 0.02
+/** The recent level's weights halve every this many days (recentFall). */
+export const RECENT_HALF_LIFE_DAYS = 5
 
 export interface DemandModel {
   /** λ: units a day, the recency-weighted mean of the in-stock days. */
@@ -119,6 +122,10 @@ const DAY_SALES = new Float64Array(7)
 const NONE: readonly number[] = []
 const DAY_COUNT = new Float64Array(7)
 const WEIGHT_BY_AGE = Float64Array.from({ length: SALES_WINDOW_DAYS }, (_, age) => ageWeight(age))
+const RECENT_BY_AGE = Float64Array.from(
+  { length: SALES_WINDOW_DAYS },
+  (_, age) => 0.5 ** (age / RECENT_HALF_LIFE_DAYS),
+)
 
 /** The weight of a day `age` days before the as-of day: halves every HALF_LIFE_DAYS. */
 export function ageWeight(age: number): number {
@@ -127,11 +134,19 @@ export function ageWeight(age: number): number {
 /** Σ w and Σ w² over the ages 0 … n − 1 (a window of n days), summed youngest first. */
 const WEIGHT_SUMS = prefixSums((w) => w)
 const WEIGHT_SQUARE_SUMS = prefixSums((w) => w * w)
+const RECENT_SUMS = prefixSums((w) => w, RECENT_BY_AGE)
+const RECENT_SQUARE_SUMS = prefixSums((w) => w * w, RECENT_BY_AGE)
+/** The recent weights of a whole window by age mod 7, as shares: how the recent level mixes the weekdays. */
+const RECENT_BY_WEEKDAY = Float64Array.from({ length: 7 }, (_, offset) => {
+  let sum = 0
+  for (let age = offset; age < SALES_WINDOW_DAYS; age += 7) sum += RECENT_BY_AGE[age] as number
+  return sum / (RECENT_SUMS[SALES_WINDOW_DAYS] as number)
+})
 
-function prefixSums(term: (weight: number) => number): Float64Array {
+function prefixSums(term: (weight: number) => number, byAge = WEIGHT_BY_AGE): Float64Array {
   const sums = new Float64Array(SALES_WINDOW_DAYS + 1)
   for (let age = 0; age < SALES_WINDOW_DAYS; age++)
-    sums[age + 1] = (sums[age] as number) + term(WEIGHT_BY_AGE[age] as number)
+    sums[age + 1] = (sums[age] as number) + term(byAge[age] as number)
   return sums
 }
 
@@ -238,6 +253,10 @@ function modelOfWindow(
   let weightsSquared = WEIGHT_SQUARE_SUMS[length] as number
   let weighted = 0
   let weightedSquares = 0
+  let recentWeights = RECENT_SUMS[length] as number
+  let recentWeightsSquared = RECENT_SQUARE_SUMS[length] as number
+  let recent = 0
+  let recentSquares = 0
   // Scratch space, reused: the model runs after every event and needs these only while it is built.
   const daySales = DAY_SALES
   const dayCount = DAY_COUNT
@@ -260,6 +279,9 @@ function modelOfWindow(
       const w = WEIGHT_BY_AGE[asOfDay - day] as number
       weights -= w
       weightsSquared -= w * w
+      const r = RECENT_BY_AGE[asOfDay - day] as number
+      recentWeights -= r
+      recentWeightsSquared -= r * r
       const weekday = weekdayOf(day)
       dayCount[weekday] = (dayCount[weekday] as number) - 1
       counted--
@@ -285,6 +307,9 @@ function modelOfWindow(
         units = censoredDemand(units, m, censoredBy.dispersion * m)
         weights += w
         weightsSquared += w * w
+        const r = RECENT_BY_AGE[asOfDay - day] as number
+        recentWeights += r
+        recentWeightsSquared += r * r
         counted++
         const weekday = weekdayOf(day)
         dayCount[weekday] = (dayCount[weekday] as number) + 1
@@ -293,6 +318,9 @@ function modelOfWindow(
     weighted += w * units
     plain += units
     weightedSquares += w * units * units
+    const r = RECENT_BY_AGE[asOfDay - day] as number
+    recent += r * units
+    recentSquares += r * units * units
     const weekday = weekdayOf(day)
     daySales[weekday] = (daySales[weekday] as number) + units
   }
@@ -301,24 +329,69 @@ function modelOfWindow(
   // The plain mean tells what the weights left out, at most the days they weigh less than 1 (none
   // on a new item's first day).
   const pull = Math.min(LONG_RUN_DAYS, LONG_RUN_UNITS / longRun, counted - weights)
-  const rate = (weighted + PRIOR_UNITS + pull * longRun) / (weights + PRIOR_DAYS + pull)
   const days = (weights * weights) / weightsSquared
-  const variance =
-    Math.max(0, weightedSquares / weights - observedRate * observedRate) * (days / Math.max(days - 1, 1))
-  const observed = observedRate > 0 ? Math.max(1, variance / observedRate) : 1
-  const dispersion =
-    (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
+  const dispersion = shrunkDispersion(weightedSquares / weights, observedRate, days)
+  const weekday = weekdayFactors(daySales, dayCount, observedRate)
+  const steady = (weighted + PRIOR_UNITS + pull * longRun) / (weights + PRIOR_DAYS + pull)
+  const recentDays = (recentWeights * recentWeights) / recentWeightsSquared
+  const fall =
+    recentWeights > 0
+      ? recentFall(
+          steady * recentWeekdayMix(weekday, asOfDay),
+          recent / recentWeights,
+          recentSquares / recentWeights,
+          recentDays,
+        )
+      : 0
   return {
-    rate,
+    rate: steady * (1 - fall),
     dispersion,
     days,
-    weekday: weekdayFactors(daySales, dayCount, observedRate),
+    weekday,
     asOfDay,
     censoredDays,
     levelDrift: LEVEL_DRIFT_PER_DAY,
     kept: 1,
     writeOffVariance: 0,
   }
+}
+
+/**
+ * φ from a window's weighted mean of squares and mean: the variance-to-mean ratio of its days
+ * (at least 1), shrunk towards PRIOR_DISPERSION by a few pseudo-days.
+ */
+function shrunkDispersion(meanSquare: number, mean: number, days: number): number {
+  const variance = Math.max(0, meanSquare - mean * mean) * (days / Math.max(days - 1, 1))
+  const observed = mean > 0 ? Math.max(1, variance / mean) : 1
+  return (
+    (DISPERSION_PSEUDO_DAYS * PRIOR_DISPERSION + (days - 1) * observed) / (DISPERSION_PSEUDO_DAYS + days - 1)
+  )
+}
+
+/**
+ * The share by which the rate falls to meet the recent level (weights halving every
+ * RECENT_HALF_LIFE_DAYS): the part of the gap between what the steady rate expects of the recent
+ * days (`expected`) and what they sold that is beyond the recent mean's noise (an empirical-Bayes
+ * estimate of a fall: gap · (1 − σ²/gap²), none when the gap is within its noise), σ² = φ·expected/n
+ * with φ the recent days' own dispersion (a peak further back would make the steady one wide). Only
+ * downwards: after a season or a promotion the 14-day weights keep the peak's rate for weeks, while
+ * a recent rise is as often a few large sales, and the weights follow a lasting one.
+ */
+function recentFall(expected: number, mean: number, meanSquare: number, days: number): number {
+  const gap = expected - mean
+  if (!(gap > 0)) return 0
+  const noise = (shrunkDispersion(meanSquare, mean, days) * expected) / days
+  return (gap / expected) * Math.max(0, 1 - noise / (gap * gap))
+}
+
+/** Σ over the recent weights' weekday shares of the weekday factors: the recent days' expected mean over the rate. */
+function recentWeekdayMix(weekday: Float64Array, asOfDay: number): number {
+  if (weekday === FLAT_WEEK) return 1
+  const newest = weekdayOf(asOfDay)
+  let mix = 0
+  for (let offset = 0; offset < 7; offset++)
+    mix += (RECENT_BY_WEEKDAY[offset] as number) * (weekday[(newest - offset + 7) % 7] as number)
+  return mix
 }
 
 function weekdayFactors(daySales: Float64Array, dayCount: Float64Array, rate: number): Float64Array {

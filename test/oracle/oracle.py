@@ -56,6 +56,7 @@ WEEKDAY_PSEUDO_DAYS = 4           # "4 pseudo-days pull the factor towards 1"
 WEEKDAY_PSEUDO_UNITS = 30         # "... or as many as 30 units of the mean take, if more"
 DISPERSION_PRIOR, DISPERSION_PSEUDO_DAYS = 2, 3   # "pulled towards 2 by 3 pseudo-days"
 LEVEL_DRIFT_PER_DAY = 0.02        # "the level itself drifts: θ = 0.02 of M² a day ahead"
+RECENT_HALF_LIFE_DAYS = 5         # "the recent level: weights that halve every 5 days"
 MEMORY_DAYS = 120                 # "from the item's own last 120 days"
 DELIVERY_RECORD = 8               # "the item's own last 8 deliveries"
 UNPLANNED_RECORD = 8              # "each of their last 8 receipts that no order accounted for"
@@ -737,12 +738,7 @@ class Item:
         long_run = math.fsum(y[d] for d in days) / len(days)
         pull = min(LONG_RUN_DAYS, len(days) - sw, math.inf if long_run == 0 else LONG_RUN_UNITS / long_run)
         rate = (swy + PRIOR_UNITS + pull * long_run) / (sw + PRIOR_DAYS + pull)     # λ
-        n = sw * sw / math.fsum(x * x for x in w.values())
-        # Weighted variance about λ̄ with the effective-days correction n/(n − 1) (n ≤ 2: no correction
-        # beyond dividing by 1, as the engine does).
-        var = math.fsum(w[d] * (y[d] - mean) ** 2 for d in days) / sw * (n / max(n - 1, 1))
-        phi_obs = max(1.0, var / mean) if mean > 0 else 1.0
-        phi = (DISPERSION_PSEUDO_DAYS * DISPERSION_PRIOR + (n - 1) * phi_obs) / (DISPERSION_PSEUDO_DAYS + n - 1)
+        n, phi = Item.spread(w, days, y)
         f = [1.0] * 7
         if mean > 0 and len(days) >= WEEKDAY_MIN_DAYS:
             sales = [0.0] * 7
@@ -754,7 +750,30 @@ class Item:
             raw = [(sales[k] + pseudo * mean) / ((count[k] + pseudo) * mean) for k in range(7)]
             avg = math.fsum(raw) / 7
             f = [x / avg for x in raw]
+        # README: the fall to the recent level. What the rate expects of the recent days: λ times the
+        # weekday factors mixed by the recent weights of ages 0–119; the part of the gap to the
+        # recent mean beyond its noise φ_r·expected/n_r comes off, only downwards.
+        r = {d: 0.5 ** ((D - d) / RECENT_HALF_LIFE_DAYS) for d in days}
+        recent = math.fsum(r[d] * y[d] for d in days) / math.fsum(r.values())
+        n_r, phi_r = Item.spread(r, days, y)
+        ages = [0.5 ** (a / RECENT_HALF_LIFE_DAYS) for a in range(MEMORY_DAYS)]
+        expected = rate * math.fsum(ages[a] * f[(D - a) % 7] for a in range(MEMORY_DAYS)) / math.fsum(ages)
+        gap = expected - recent
+        if gap > 0:
+            rate *= 1 - gap / expected * max(0.0, 1 - phi_r * expected / n_r / (gap * gap))
         return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D, "drift": LEVEL_DRIFT_PER_DAY}
+
+    @staticmethod
+    def spread(w, days, y):
+        """The effective days n of weights w and the dispersion φ of the days' units under them."""
+        sw = math.fsum(w.values())
+        mean = math.fsum(w[d] * y[d] for d in days) / sw
+        n = sw * sw / math.fsum(x * x for x in w.values())
+        # Weighted variance about the mean with the effective-days correction n/(n − 1) (n ≤ 2: no
+        # correction beyond dividing by 1, as the engine does).
+        var = math.fsum(w[d] * (y[d] - mean) ** 2 for d in days) / sw * (n / max(n - 1, 1))
+        phi_obs = max(1.0, var / mean) if mean > 0 else 1.0
+        return n, (DISPERSION_PSEUDO_DAYS * DISPERSION_PRIOR + (n - 1) * phi_obs) / (DISPERSION_PSEUDO_DAYS + n - 1)
 
     def books(self, model, D):
         """README risk v2 §1, returns and write-offs: the books fall by the share k = max(0.5, 1 − (ρ − ω)/λ)
