@@ -282,7 +282,7 @@ describe('demand model', () => {
       const recentDays = (r1 * r1) / r2
       const gap = expected - ry / r1
       const noise = (spread(ry / r1, ryy / r1, recentDays) * expected) / recentDays
-      const fall = gap > 0 ? (gap / expected) * Math.max(0, 1 - noise / (gap * gap)) : 0
+      const fall = gap > 0 && r1 >= 0.5 ? (gap / expected) * Math.max(0, 1 - noise / (gap * gap)) : 0
       return {
         rate: steady * (1 - fall),
         dispersion: spread(observed, wyy / w1, days),

@@ -95,6 +95,12 @@ export const MIN_KEPT_SHARE = 0.5
 export const LEVEL_DRIFT_PER_DAY = 0.02
 /** The recent level's weights halve every this many days (recentFall). */
 export const RECENT_HALF_LIFE_DAYS = 5
+/**
+ * The recent level is read only when its in-stock days weigh this much (half of yesterday's weight):
+ * an item out of stock for most of the last weeks has no recent level to speak of, and the weights
+ * left after taking its out days off would be rounding errors.
+ */
+const MIN_RECENT_WEIGHT = 0.5
 
 export interface DemandModel {
   /** λ: units a day, the recency-weighted mean of the in-stock days. */
@@ -335,7 +341,7 @@ function modelOfWindow(
   const steady = (weighted + PRIOR_UNITS + pull * longRun) / (weights + PRIOR_DAYS + pull)
   const recentDays = (recentWeights * recentWeights) / recentWeightsSquared
   const fall =
-    recentWeights > 0
+    recentWeights >= MIN_RECENT_WEIGHT
       ? recentFall(
           steady * recentWeekdayMix(weekday, asOfDay),
           recent / recentWeights,

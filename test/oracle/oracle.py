@@ -759,7 +759,8 @@ class Item:
         ages = [0.5 ** (a / RECENT_HALF_LIFE_DAYS) for a in range(MEMORY_DAYS)]
         expected = rate * math.fsum(ages[a] * f[(D - a) % 7] for a in range(MEMORY_DAYS)) / math.fsum(ages)
         gap = expected - recent
-        if gap > 0:
+        # README: "only when the in-stock days weigh at least half a day under the recent weights".
+        if gap > 0 and math.fsum(r.values()) >= 0.5:
             rate *= 1 - gap / expected * max(0.0, 1 - phi_r * expected / n_r / (gap * gap))
         return {"rate": rate, "phi": phi, "n": n, "f": f, "D": D, "drift": LEVEL_DRIFT_PER_DAY}
 
