@@ -39,30 +39,30 @@ function salesHistory(sales: number[], stock = 10_000): InventoryEvent[] {
 }
 
 /**
- * The README's rate over in-stock days aged 0 … (oldest first input): Σ weights and Σ weight·units,
- * the prior, and the pull towards the plain mean ȳ by p = min(30, 3/ȳ) pseudo-days.
+ * Σ weights and Σ weight·units over days aged 0 … (oldest first input), weights halving every
+ * `halfLife` days.
  */
-function weightedRate(units: number[]): number {
+function weightedSums(units: number[], halfLife: number): { weights: number; weighted: number } {
   let weights = 0
   let weighted = 0
   units.forEach((y, i) => {
-    const w = 0.5 ** ((units.length - 1 - i) / 14)
+    const w = 0.5 ** ((units.length - 1 - i) / halfLife)
     weights += w
     weighted += w * y
   })
+  return { weights, weighted }
+}
+
+/** The README's rate over in-stock days: the 14-day weights, the prior, and the pull towards the plain mean ȳ by p = min(30, 3/ȳ) pseudo-days. */
+function weightedRate(units: number[]): number {
+  const { weights, weighted } = weightedSums(units, 14)
   const plainMean = units.reduce((a, b) => a + b, 0) / units.length
   return withLongRun(weighted + 0.25, weights + 1, plainMean, units.length - weights)
 }
 
-/** The mean of days aged 0 … (oldest first input) under weights that halve every 5 days: the recent level. */
+/** The mean under weights that halve every 5 days: the recent level. */
 function recentMean(units: number[]): number {
-  let weights = 0
-  let weighted = 0
-  units.forEach((y, i) => {
-    const w = 0.5 ** ((units.length - 1 - i) / 5)
-    weights += w
-    weighted += w * y
-  })
+  const { weights, weighted } = weightedSums(units, 5)
   return weighted / weights
 }
 
