@@ -60,9 +60,9 @@ function weightedRate(units: number[]): number {
   return withLongRun(weighted + 0.25, weights + 1, plainMean, units.length - weights)
 }
 
-/** The mean under weights that halve every 5 days: the recent level. */
+/** The mean under weights that halve every 3 days: the recent level. */
 function recentMean(units: number[]): number {
-  const { weights, weighted } = weightedSums(units, 5)
+  const { weights, weighted } = weightedSums(units, 3)
   return weighted / weights
 }
 
@@ -246,7 +246,7 @@ describe('demand model', () => {
         }
         const w = 0.5 ** ((asOfDay - day) / 14)
         ;[w1, w2, wy, wyy] = [w1 + w, w2 + w * w, wy + w * units, wyy + w * units * units]
-        const r = 0.5 ** ((asOfDay - day) / 5)
+        const r = 0.5 ** ((asOfDay - day) / 3)
         ;[r1, r2, ry, ryy] = [r1 + r, r2 + r * r, ry + r * units, ryy + r * units * units]
         plain += units
         counted++
@@ -274,7 +274,7 @@ describe('demand model', () => {
       let mix = 0
       let ages = 0
       for (let age = 0; age < 120; age++) {
-        const r = 0.5 ** (age / 5)
+        const r = 0.5 ** (age / 3)
         mix += r * (weekday[(((asOfDay - age) % 7) + 7) % 7] as number)
         ages += r
       }
@@ -464,8 +464,8 @@ describe('demand model', () => {
     // 60 days of 10 a day, then 10 days of 2: the recent weights see mostly the 2s.
     const fell = [...Array.from({ length: 60 }, () => 10), ...Array.from({ length: 10 }, () => 2)]
     const fellRate = demandModel(stateOf(salesHistory(fell))).rate
-    // The 5-day weights still give the 10s a quarter: a recent mean of about 4 against a rate of about
-    // 6.8; their gap is well beyond its noise, so all but a sixth of it comes off.
+    // The 3-day weights still give the 10s a tenth: a recent mean of about 2.8 against a rate of about
+    // 6.8; their gap is well beyond its noise, so all but an eighth of it comes off.
     const gap = weightedRate(fell) - recentMean(fell)
     expect(gap).toBeGreaterThan(2.5)
     expect(fellRate).toBeLessThan(recentMean(fell) + 0.25 * gap)

@@ -94,7 +94,7 @@ export const MIN_KEPT_SHARE = 0.5
 /** θ: the relative variance of the coming k days' demand level is θ·k (the level wanders; see the header). */
 export const LEVEL_DRIFT_PER_DAY = 0.02
 /** The recent level's weights halve every this many days (recentFall). */
-export const RECENT_HALF_LIFE_DAYS = 5
+export const RECENT_HALF_LIFE_DAYS = 3
 /**
  * The recent level is read only when its in-stock days weigh this much (half of yesterday's weight):
  * an item out of stock for most of the last weeks has no recent level to speak of, and the weights
