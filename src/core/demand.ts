@@ -96,14 +96,14 @@ export const LEVEL_DRIFT_PER_DAY = 0.02
 /** The recent level's weights halve every this many days (recentFall). */
 export const RECENT_HALF_LIFE_DAYS = 3
 /**
- * The recent level is read only when its in-stock days weigh this much (half of yesterday's weight):
+ * The recent level is read only when its in-stock days weigh this much (half the as-of day's own weight):
  * an item out of stock for most of the last weeks has no recent level to speak of, and the weights
  * left after taking its out days off would be rounding errors.
  */
 const MIN_RECENT_WEIGHT = 0.5
 
 export interface DemandModel {
-  /** λ: units a day, the recency-weighted mean of the in-stock days. */
+  /** λ: units a day, the recency-weighted mean of the in-stock days (lowered to a recent fall: recentFall). */
   rate: number
   /** φ ≥ 1, the variance-to-mean ratio of a day's demand. */
   dispersion: number
