@@ -230,8 +230,7 @@ export class Engine {
    * changed yet in this batch: then the close the previous batch stored for D is already final.
    */
   private recordClose(state: ItemState, event: InventoryEvent): void {
-    if (state.eventCount > 0 && dayOf(event.ts) > state.asOfDay && state.inBatch !== null)
-      this.closes.push(closeOf(state))
+    if (state.inBatch !== null && dayOf(event.ts) > state.asOfDay) this.closes.push(closeOf(state))
   }
 
   /** Found through the item's note, not by a key of (item, day): that key would be a new string per event. */
