@@ -1318,6 +1318,30 @@ describe('books that stall: stock on the books that stops selling', () => {
     )
   })
 
+  test('a warehouse whose books fall by write-offs alone (its transfers out booked as adjustments) is not silent: a silence is weighed by the sales', () => {
+    // Counted 110 on day 0, 5 units out every day through day 19 (D) by negative adjustments, no sale.
+    const events = [event('stock_count', 0, 110)]
+    for (let day = 0; day < 20; day++) events.push(event('adjustment', day, -5))
+    const state = stateOf(events)
+    expect(state.onHand).toBe(10)
+    const D = state.asOfDay
+    const sales = demandModel(state)
+    const books = booksModel(sales)
+    // The books fall by the 5 a day written off; the sales are the prior's fraction of a unit a day.
+    expect(books.rate).toBeCloseTo(5 + sales.rate, 9)
+    expect(sales.rate).toBeLessThan(0.05)
+    // Twenty days without a sale are likely under the sales, so no stall is read: the scale is the
+    // one without a silence (no model). Under the books' 5 a day the same silence is all but impossible
+    // for a live shelf, so the books would read as stuck, left to a count to reveal at (0 + 1) / (0 + 2).
+    expect(stuckBooksScale(state, D, 0, sales)).toBeCloseTo(stuckBooksScale(state, D, 0), 12)
+    expect(stuckBooksScale(state, D, 0)).toBeGreaterThan(0.8)
+    expect(stuckBooksScale(state, D, 0, books)).toBeCloseTo(0.5, 6)
+    // So the risk is the shelf's (books checked on D: a scale of exactly 1) times that scale.
+    const shelf = demandRisk(countedOnD(Object.assign(new ItemState(state.key), state)), config)
+    expect(shelf).toBeGreaterThan(0.5)
+    expect(demandRisk(state, config)).toBeCloseTo(shelf * stuckBooksScale(state, D, 0), 12)
+  })
+
   test('an item sold only in packs: a stock that is not a whole number of packs is stuck for certain, revealed by a count at 1 / (stalls + 2)', () => {
     // Counted 20 on day 0, a pair sold on each of days 0–5 and a set of four on day 6: seven days of
     // sales, each a multiple of 2.

@@ -121,7 +121,7 @@ export function assessRisk(
   const onOrderUnits = onOrder(state.orders)
   const position = onHand === null ? null : onHand + onOrderUnits
   const leftover = packLeftover(state, onHand ?? 0)
-  const stockoutRisk = riskWithModel(state, books, horizon, cycle, asOfDay, 0, leftover)
+  const stockoutRisk = riskWithModel(state, books, model, horizon, cycle, asOfDay, 0, leftover)
   return {
     leadTimeDays,
     // The same figure when nothing comes back (booksModel then returns the model itself).
@@ -181,13 +181,15 @@ export function stockoutRisk(
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const books = booksModel(demandModel(state, asOfDay))
-  return riskWithModel(state, books, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
+  const model = demandModel(state, asOfDay)
+  return riskWithModel(state, booksModel(model), model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
 function riskWithModel(
   state: ItemState,
   model: DemandModel,
+  /** The sales alone (the demand model before booksModel): what a silence in the sales is weighed by. */
+  sales: DemandModel,
   horizon: number,
   cycleDays: number,
   asOfDay: number,
@@ -205,7 +207,7 @@ function riskWithModel(
   const elsewhere = 1 - (1 - revealed) * (1 - sudden)
   const belowFirst = Math.max(0, (unlessBelow - elsewhere) / (1 - elsewhere))
   const shelf = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, belowFirst)
-  const risk = shelf === 0 ? shelf : shelf * stuckBooksScale(state, asOfDay, packLeftoverUnits, model)
+  const risk = shelf === 0 ? shelf : shelf * stuckBooksScale(state, asOfDay, packLeftoverUnits, sales)
   return 1 - (1 - risk) * (1 - elsewhere)
 }
 

@@ -572,12 +572,13 @@ class Item:
         self.counts.append([day, max(0, day - since), missing, empty])
         del self.counts[:-COUNT_RECORD]
 
-    def stuck_books_scale(self, D, books):
+    def stuck_books_scale(self, D, sales):
         """README step 3½: risk × (q + (1 − q)·c). q = e^(−r·τ) · (1 − stalls / (stalls + outs + 2)),
         r = (max(0, the net units missing) + ½) / (days covered + 30) of the noted counts, τ = days since the last
         count (before any: since the item's first day); c = (counts that found the shelf empty + 1) / (those + stalls + 2).
         A silence under way: g = whole days before D since the last sale or day out (of the memory), restock noted
-        or count (the item's first day − 1 before any); when P(no sale in g days) under the books' model ≤ 5 %,
+        or count (the item's first day − 1 before any); when P(no sale in g days) under the sales' model (the demand
+        model, before returns and write-offs) ≤ 5 %,
         q ← q·P / (q·P + 1 − q). Still selling: the same test on the days since the last sale or day out alone,
         when longer than g, multiplies the scale by 0.9·P / (0.9·P + 0.1)."""
         stalls = sum(1 for _, found in self.restocks if found == "stall")
@@ -598,8 +599,8 @@ class Item:
                     + ([self.counts[-1][0]] if self.counts else []))
         quiet = D - since - 1
         if quiet > 0:
-            m = books["rate"] * quiet
-            chance = 1 - nb_at_least(1, m, self.var_of(books, m, quiet))
+            m = sales["rate"] * quiet
+            chance = 1 - nb_at_least(1, m, self.var_of(sales, m, quiet))
             if chance <= STALL_CHANCE:
                 q = q * chance / (q * chance + 1 - q)
         scale = q + (1 - q) * (empties + 1) / (empties + stalls + 2)
@@ -607,8 +608,8 @@ class Item:
         # do not end it), weighed only when longer than the stall's: P ≤ 5 % gives 0.9·P / (0.9·P + 0.1).
         sales_quiet = D - max([max(sold) if sold else self.first_day - 1] + ([max(outs_kept)] if outs_kept else [])) - 1
         if sales_quiet > max(0, quiet):
-            m = books["rate"] * sales_quiet
-            chance = 1 - nb_at_least(1, m, self.var_of(books, m, sales_quiet))
+            m = sales["rate"] * sales_quiet
+            chance = 1 - nb_at_least(1, m, self.var_of(sales, m, sales_quiet))
             if chance <= STALL_CHANCE:
                 scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
         return scale
@@ -1125,7 +1126,7 @@ class Item:
                 else:
                     total = math.fsum(w for w, _ in sc)
                     risk = math.fsum(w * min(alone, self.passage(books, rc, h)) for w, rc in sc) / total
-                risk *= self.stuck_books_scale(D, books)
+                risk *= self.stuck_books_scale(D, model)
                 risk = 1 - (1 - risk) * (1 - self.reveal_risk(I, h)) * (1 - sudden_loss_risk(I, h))
         if position is None:
             rq = None
