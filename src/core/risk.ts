@@ -187,7 +187,8 @@ export function stockoutRisk(
 
 function riskWithModel(
   state: ItemState,
-  model: DemandModel,
+  /** What the books do (booksModel): what the stock must outlast. */
+  books: DemandModel,
   /** The sales alone (the demand model before booksModel): what a silence in the sales is weighed by. */
   sales: DemandModel,
   horizon: number,
@@ -206,7 +207,7 @@ function riskWithModel(
   const sudden = suddenLossRisk(onHand, horizon)
   const elsewhere = 1 - (1 - revealed) * (1 - sudden)
   const belowFirst = Math.max(0, (unlessBelow - elsewhere) / (1 - elsewhere))
-  const shelf = shelfRisk(state, model, onHand, horizon, cycleDays, asOfDay, belowFirst)
+  const shelf = shelfRisk(state, books, onHand, horizon, cycleDays, asOfDay, belowFirst)
   const risk = shelf === 0 ? shelf : shelf * stuckBooksScale(state, asOfDay, packLeftoverUnits, sales)
   return 1 - (1 - risk) * (1 - elsewhere)
 }
