@@ -6,6 +6,14 @@ set -euo pipefail
 BUN_VERSION=1.4.4
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# One set-up at a time: several commands started at once on a fresh clone would each run npm into the
+# same .tools/ and delete each other's half-installed Bun (flock, where the system has it).
+mkdir -p "$ROOT/.tools"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$ROOT/.tools/.bootstrap.lock"
+  flock 9
+fi
+
 if ! command -v bun >/dev/null 2>&1 || [ "$(bun --version 2>/dev/null)" != "$BUN_VERSION" ]; then
   export PATH="$ROOT/.tools/node_modules/.bin:$PATH"
   if [ "$(bun --version 2>/dev/null)" != "$BUN_VERSION" ]; then
@@ -20,4 +28,9 @@ stamp="$ROOT/node_modules/.bootstrap-lock"
 if [ ! -f "$stamp" ] || ! cat "$ROOT/bun.lock" "$ROOT"/scripts/patches/* | cmp -s - "$stamp"; then
   (cd "$ROOT" && bun install --frozen-lockfile >&2)
   cat "$ROOT/bun.lock" "$ROOT"/scripts/patches/* > "$stamp"
+fi
+
+if command -v flock >/dev/null 2>&1; then
+  flock -u 9
+  exec 9>&-
 fi
