@@ -202,7 +202,6 @@ describe('count distribution (negative binomial)', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
-      receiptShare: 0,
     }
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
@@ -629,7 +628,6 @@ describe('open orders, late and short deliveries', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
-      receiptShare: 0,
     }
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
@@ -681,7 +679,6 @@ describe('open orders, late and short deliveries', () => {
         levelDrift: 0,
         kept: 1,
         writeOffVariance: 0,
-        receiptShare: 0,
       }
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
@@ -711,56 +708,12 @@ describe('open orders, late and short deliveries', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
-      receiptShare: 0,
     }
     const shared: number[] = []
     firstPassage(model, 6, [], 7, shared)
     const tomorrow = [{ day: 1, units: 10 }]
     expect(firstPassage(model, 6, tomorrow, 7, shared)).toBe(firstPassage(model, 6, tomorrow, 7))
     expect(firstPassage(model, 6, tomorrow, 7)).toBeLessThan(firstPassage(model, 6, [], 7) / 2)
-  })
-
-  test("a receipt is on the shelf only for the part of its day's demand after it: the item's own share, read from its receipt days", () => {
-    const at = (day: number, hour: number) => ({ ts: (START + day) * DAY + hour * 3_600_000 })
-    const events = [event('stock_count', 0, 100)]
-    // Days 1–3: 4 sold in the morning, a delivery at noon, 4 sold in the afternoon.
-    for (const day of [1, 2, 3])
-      events.push(
-        event('sale', day, 4, at(day, 8)),
-        event('restock', day, 10, at(day, 12)),
-        event('sale', day, 4, at(day, 16)),
-      )
-    // Day 4: a sale, and a receipt dated day 1 arriving late (when its delivery came is not known).
-    events.push(event('sale', 4, 1, at(4, 9)), event('restock', 1, 5, at(1, 18)))
-    // Day 5: the delivery before the first sale; day 6 ends it.
-    events.push(
-      event('restock', 5, 10, at(5, 6)),
-      event('sale', 5, 6, at(5, 10)),
-      event('sale', 6, 1, at(6, 9)),
-    )
-    // Hand sums, the oldest receipt day weighing 0.9³: before 4·(0.9³ + 0.9² + 0.9) + 0, all 8·(…) + 6, plus 3 units.
-    const before = 4 * (0.729 + 0.81 + 0.9)
-    const all = 8 * (0.729 + 0.81 + 0.9) + 6
-    expect(demandModel(stateOf(events)).receiptShare).toBeCloseTo(before / (all + 3), 12)
-    expect(demandModel(stateOf(events.slice(0, 1))).receiptShare).toBe(0)
-
-    // Poisson days of 3: with half of day 1's demand before tomorrow's delivery, 2 on hand run out
-    // when that half (a Poisson of 1.5) reaches 2: 1 − e^(−1.5)·(1 + 1.5); with none before it, never.
-    const model: DemandModel = {
-      rate: 3,
-      dispersion: 1,
-      days: 1e12,
-      weekday: new Float64Array(7).fill(1),
-      asOfDay: 0,
-      censoredDays: 0,
-      levelDrift: 0,
-      kept: 1,
-      writeOffVariance: 0,
-      receiptShare: 0.5,
-    }
-    const tomorrow = [{ day: 1, units: 1000 }]
-    expect(firstPassage(model, 2, tomorrow, 7)).toBeCloseTo(1 - Math.exp(-1.5) * 2.5, 9)
-    expect(firstPassage({ ...model, receiptShare: 0 }, 2, tomorrow, 7)).toBe(0)
   })
 })
 

@@ -32,7 +32,6 @@ export interface DayClose {
   restocks: number[]
   counts: number[]
   returns: number[]
-  receiptDays: number[]
 }
 
 export function closeOf(state: ItemState): DayClose {
@@ -51,7 +50,6 @@ export function closeOf(state: ItemState): DayClose {
     restocks: state.restocks === null ? [] : state.restocks.slice(),
     counts: state.counts === null ? [] : state.counts.slice(),
     returns: state.returns === null ? [] : state.returns.slice(),
-    receiptDays: state.receiptDays === null ? [] : state.receiptDays.slice(),
   }
 }
 
@@ -71,7 +69,6 @@ export function stateOfClose(close: DayClose): ItemState {
   state.restocks = close.restocks.length === 0 ? null : close.restocks
   state.counts = close.counts.length === 0 ? null : close.counts
   state.returns = close.returns.length === 0 ? null : close.returns
-  state.receiptDays = close.receiptDays.length === 0 ? null : close.receiptDays
   return state
 }
 
@@ -87,7 +84,6 @@ export interface CloseModelRecord {
   restocks?: number[]
   counts?: number[]
   returns?: number[]
-  receiptDays?: number[]
 }
 
 /** What the risk model reads of a close beyond the metrics, as stored (a json column). */
@@ -101,7 +97,6 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     restocks: close.restocks,
     counts: close.counts,
     returns: close.returns,
-    receiptDays: close.receiptDays,
   }
 }
 
@@ -110,15 +105,7 @@ export function closeModelFromRecord(
   record: CloseModelRecord | null,
 ): Pick<
   DayClose,
-  | 'outDays'
-  | 'orders'
-  | 'deliveries'
-  | 'unplanned'
-  | 'reorders'
-  | 'restocks'
-  | 'counts'
-  | 'returns'
-  | 'receiptDays'
+  'outDays' | 'orders' | 'deliveries' | 'unplanned' | 'reorders' | 'restocks' | 'counts' | 'returns'
 > {
   if (record === null)
     return {
@@ -130,7 +117,6 @@ export function closeModelFromRecord(
       restocks: [],
       counts: [],
       returns: [],
-      receiptDays: [],
     }
   return {
     outDays: record.outDays,
@@ -141,6 +127,5 @@ export function closeModelFromRecord(
     restocks: record.restocks ?? [],
     counts: record.counts ?? [],
     returns: record.returns ?? [],
-    receiptDays: record.receiptDays ?? [],
   }
 }

@@ -47,12 +47,6 @@
 //               write-off of a slow item's whole lot (a transfer out, a damaged pallet) then widens
 //               the books' fall rather than making it certain. The risk and the reorder levels read
 //               that, the expected demand and the cover the demand
-//   receipt day  the share s of a receipt day's demand that comes before the delivery, read from the
-//               item's own receipt days: the units sold before the day's first receipt over the day's
-//               units, both summed over its past receipt days (each older day's × RECEIPT_DAY_DECAY),
-//               with RECEIPT_SHARE_PSEUDO_UNITS more units in the day's (so a few receipt days say
-//               little, and an item without a record reads 0): a store whose trucks come before it
-//               opens reads 0, a branch whose deliveries come at midday about ½ (passage.ts)
 //
 // No trend is extrapolated: the trend of §4 on a few days is noise, and the recency weighting
 // follows a real change within a couple of weeks. The distribution is the negative binomial with
@@ -108,11 +102,6 @@ export const RECENT_HALF_LIFE_DAYS = 3
  */
 const MIN_RECENT_WEIGHT = 0.5
 
-/** Each older receipt day's units count this much less in the receipt share than the one after it. */
-export const RECEIPT_DAY_DECAY = 0.9
-/** Units of a receipt day with no sale before the delivery: the receipt share's prior (none before), worth 3 units. */
-export const RECEIPT_SHARE_PSEUDO_UNITS = 3
-
 export interface DemandModel {
   /** λ: units a day, the recency-weighted mean of the in-stock days (lowered to a recent fall: recentFall). */
   rate: number
@@ -132,8 +121,6 @@ export interface DemandModel {
   kept: number
   /** The write-offs' variance a day (Σ of their squared units, weighted by age, over the window's weights; 0: none). */
   writeOffVariance: number
-  /** s: the share of a receipt day's demand that comes before the delivery (the header's receipt day). */
-  receiptShare: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
@@ -176,10 +163,6 @@ function prefixSums(term: (weight: number) => number, byAge = WEIGHT_BY_AGE): Fl
  */
 export function demandModel(state: ItemState, asOfDay = state.asOfDay): DemandModel {
   const model = modelOfDays(state, asOfDay, state.firstDay) as DemandModel
-  const receiptDays = state.receiptDays
-  if (receiptDays !== null)
-    model.receiptShare =
-      (receiptDays[2] as number) / ((receiptDays[3] as number) + RECEIPT_SHARE_PSEUDO_UNITS)
   const returns = state.returns
   if (returns === null) return model
   // ρ − ω: the returns' less the write-offs' weighted units over the window's weights (every day of it, in stock or not).
@@ -376,7 +359,6 @@ function modelOfWindow(
     levelDrift: LEVEL_DRIFT_PER_DAY,
     kept: 1,
     writeOffVariance: 0,
-    receiptShare: 0,
   }
 }
 

@@ -27,7 +27,6 @@ export interface ItemSnapshot {
   counts?: number[] | null
   reorders?: number[] | null
   returns?: number[] | null
-  receiptDays?: number[] | null
 }
 
 export function snapshotOf(state: ItemState): ItemSnapshot {
@@ -51,7 +50,6 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
     counts: state.counts,
     reorders: state.reorders,
     returns: state.returns,
-    receiptDays: state.receiptDays,
   }
 }
 
@@ -74,7 +72,6 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
   state.returns = snapshot.returns ?? null
-  state.receiptDays = snapshot.receiptDays ?? null
   return state
 }
 

@@ -6,7 +6,7 @@
 // last restocks and counts found the stock, and the alert episode.
 // Fields stay null until an item needs them, so an item that never orders pays nothing for them.
 
-import { ageWeight, RECEIPT_DAY_DECAY, SALES_WINDOW_DAYS } from './demand.ts'
+import { ageWeight, SALES_WINDOW_DAYS } from './demand.ts'
 import type { BatchNote } from './engine.ts'
 import type { InventoryEvent } from './event.ts'
 import { forgetSettled, type Order, type OrderBook, placeOrder, receive } from './orders.ts'
@@ -85,13 +85,6 @@ export class ItemState implements OrderBook {
    */
   returns: number[] | null = null
   /**
-   * (the latest day with a receipt, or −1 once that day is over; the units sold that day before its
-   * first receipt; over the item's past receipt days, each older day's sums × RECEIPT_DAY_DECAY: the
-   * units sold before the day's first receipt, and the day's units): how much of a receipt day's
-   * demand comes before the delivery (demand.ts receiptShare, passage.ts). Null before any receipt.
-   */
-  receiptDays: number[] | null = null
-  /**
    * Not part of the item's state: the engine's note while the item is in the batch being built
    * (its latest event, whose alert step waits for the row's risk); null outside a batch.
    * A field rather than a map keyed by item: looking it up after every event cost more than the rest of applying the event.
@@ -128,9 +121,6 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
   const day = dayOf(event.ts)
   state.eventCount++
   if (day < state.firstDay) state.firstDay = day
-  const receiptDays = state.receiptDays
-  if (receiptDays !== null && day > (receiptDays[0] as number) && receiptDays[0] !== -1)
-    closeReceiptDay(state, receiptDays)
   if (event.ts > state.latestTs) advanceLatest(state, event.ts, config.dedupWindowMs)
   rememberId(state, event.eventId, event.ts, config.dedupWindowMs)
   if (event.leadTimeDays !== null) state.leadTimeOverride = event.leadTimeDays
@@ -149,7 +139,6 @@ export function applyEvent(state: ItemState, event: InventoryEvent, config: Stat
       state.leadTimeOverride !== null,
     )
   else if (event.type === 'restock') {
-    noteReceiptDay(state, day)
     noteRestock(state, day)
     receive(
       state,
@@ -294,40 +283,6 @@ function recordBooksFlow(state: ItemState, day: number, quantity: number): void 
     returns[0] = (returns[0] as number) + quantity * age
     returns[2] = (returns[2] ?? 0) + square * age
   }
-}
-
-/**
- * The first receipt of the item's latest day: the units sold so far that day came before it. A
- * receipt dated before the latest day arrived late and says nothing of the time of its delivery.
- */
-function noteReceiptDay(state: ItemState, day: number): void {
-  if (day !== state.asOfDay) return
-  const receiptDays = state.receiptDays
-  if (receiptDays === null) state.receiptDays = [day, soldOn(state, day), 0, 0]
-  else if (receiptDays[0] !== day) {
-    receiptDays[0] = day
-    receiptDays[1] = soldOn(state, day)
-  }
-}
-
-/** A receipt day is over (an event of a later day came): its sales before and in all join the sums. */
-function closeReceiptDay(state: ItemState, receiptDays: number[]): void {
-  const total = soldOn(state, receiptDays[0] as number)
-  if (total > 0) {
-    receiptDays[2] = (receiptDays[2] as number) * RECEIPT_DAY_DECAY + (receiptDays[1] as number)
-    receiptDays[3] = (receiptDays[3] as number) * RECEIPT_DAY_DECAY + total
-  }
-  receiptDays[0] = -1
-  receiptDays[1] = 0
-}
-
-/** Units sold on `day` so far (0 for a day the window no longer holds). */
-function soldOn(state: ItemState, day: number): number {
-  const sales = state.sales
-  if (sales === null) return 0
-  for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= day; i -= 2)
-    if (sales[i] === day) return sales[i + 1] as number
-  return 0
 }
 
 function recordSale(state: ItemState, day: number, quantity: number): void {

@@ -81,8 +81,6 @@ MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
-RECEIPT_DAY_DECAY = 0.9           # "each older receipt day's units count 0.9 of the one after it"
-RECEIPT_SHARE_PSEUDO_UNITS = 3    # "3 units more in the days' units"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -421,8 +419,6 @@ class Item:
         self.restocks = []             # (day, "out" | "stall" | None): what each restock found
         self.counts = []               # [day, days covered, units missing, found the shelf empty]: each count day
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
-        self.receipt_days = []         # (units sold before the day's first receipt, the day's units) of each receipt day over
-        self.receipt_pending = None    # (day, units sold before its first receipt) of the latest day with a receipt, while under way
         self.arrivals = 0
         self.episode = None            # latest alert episode (dict, open or resolved) or None
 
@@ -438,12 +434,6 @@ class Item:
     def apply(self, ev, cfg):
         q, et, day = ev["quantity"], ev["event_type"], ev["ts"] // MS_PER_DAY
         self.arrivals += 1
-        # README: a receipt day is over when an event of a later day comes; its units are those sold by then.
-        if self.receipt_pending is not None and day > self.receipt_pending[0]:
-            pending_day, before_receipt = self.receipt_pending
-            if self.sold.get(pending_day, 0.0) > 0:
-                self.receipt_days.append((before_receipt, self.sold[pending_day]))
-            self.receipt_pending = None
         if self.max_ts is None or day > self.D:
             if self.max_ts is not None:
                 # A day without events while the stock stood at or below 0 was out of stock all day.
@@ -460,9 +450,6 @@ class Item:
         if et == "purchase_order":
             self.place(ev, day, cfg)
         elif et == "restock":
-            # README: the first receipt of the item's latest day (a late one, dated before it, is not read).
-            if day == self.D and (self.receipt_pending is None or self.receipt_pending[0] != day):
-                self.receipt_pending = (day, self.sold.get(day, 0.0))
             self.note_restock(day)
             self.receive(ev, day, before)
         if et == "stock_count":
@@ -1068,25 +1055,19 @@ class Item:
         for day, units in receipts:
             if day <= h and units > 0:
                 arrivals.setdefault(day, []).append(units)
-        # README: a receipt is on the shelf only for the part of its day's demand after it: the share s
-        # of the day's units its past receipt days sold before their first receipt.
-        s = self.receipt_share()
         stock = Fraction(self.on_hand)     # exact: ⌈stock + receipts⌉ must not see floating-point dust
-        checkpoints = []                   # (days of demand before the next receipt, stock before it, day of that receipt)
+        checkpoints = []                   # (last day of the stretch, stock before the next receipt)
         for day in sorted(arrivals):
-            checkpoints.append((day - 1 + s, stock, day))
+            checkpoints.append((day - 1, stock))
             for units in arrivals[day]:
                 stock = stock + units
             stock = without_dust(stock)
-        checkpoints.append((h, stock, None))
+        checkpoints.append((h, stock))
         risk, prev = None, None
-        for cp, level, receipt_day in checkpoints:
+        for cp, level in checkpoints:
             if cp <= (prev[0] if prev else 0):
-                continue                    # a receipt tomorrow, before any of its demand: nothing to check before it
-            if receipt_day is None:
-                m = self.mean_between(model, 0, cp)
-            else:
-                m = self.mean_between(model, 0, receipt_day - 1) + s * model["rate"] * model["f"][(model["D"] + receipt_day) % 7]
+                continue                    # a receipt tomorrow: nothing to check before it
+            m = self.mean_between(model, 0, cp)
             v = self.var_of(model, m, cp)
             if prev is None:
                 risk = nb_at_least(level, m, v)
@@ -1094,14 +1075,6 @@ class Item:
                 risk += self.crosses_only_later(model, prev, (cp, level, m, v))
             prev = (cp, level, m, v)
         return min(1.0, risk)
-
-    def receipt_share(self):
-        """README, the receipt day: Σ 0.9^age · (units before the receipt) / (Σ 0.9^age · (the day's units) + 3),
-        age counted in receipt days, 0 for the latest that is over."""
-        n = len(self.receipt_days)
-        before = math.fsum(RECEIPT_DAY_DECAY ** (n - 1 - i) * b for i, (b, _) in enumerate(self.receipt_days))
-        total = math.fsum(RECEIPT_DAY_DECAY ** (n - 1 - i) * t for i, (_, t) in enumerate(self.receipt_days))
-        return before / (total + RECEIPT_SHARE_PSEUDO_UNITS)
 
     def crosses_only_later(self, model, earlier, later):
         """P(X₁ < L₁ and X₁ + Y ≥ L₂): Σ over x = 0 … ⌈L₁⌉ − 1 of P(X₁ = x)·P(Y ≥ L₂ − x)."""
