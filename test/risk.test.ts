@@ -16,8 +16,10 @@ import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
 import { firstPassage } from '../src/core/passage.ts'
+import { receiptShare } from '../src/core/receipts.ts'
 import {
   assessRisk,
+  itemDemand,
   leadTimeOf,
   riskLevel,
   riskNotes,
@@ -202,6 +204,7 @@ describe('count distribution (negative binomial)', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
+      receiptShare: 0,
     }
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
@@ -628,6 +631,7 @@ describe('open orders, late and short deliveries', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
+      receiptShare: 0,
     }
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
@@ -679,6 +683,7 @@ describe('open orders, late and short deliveries', () => {
         levelDrift: 0,
         kept: 1,
         writeOffVariance: 0,
+        receiptShare: 0,
       }
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
@@ -708,12 +713,58 @@ describe('open orders, late and short deliveries', () => {
       levelDrift: 0,
       kept: 1,
       writeOffVariance: 0,
+      receiptShare: 0,
     }
     const shared: number[] = []
     firstPassage(model, 6, [], 7, shared)
     const tomorrow = [{ day: 1, units: 10 }]
     expect(firstPassage(model, 6, tomorrow, 7, shared)).toBe(firstPassage(model, 6, tomorrow, 7))
     expect(firstPassage(model, 6, tomorrow, 7)).toBeLessThan(firstPassage(model, 6, [], 7) / 2)
+  })
+
+  test("a receipt is on the shelf only for the part of its day's demand after it: the item's own share, read from its restock days", () => {
+    const at = (day: number, hour: number) => ({ ts: (START + day) * DAY + hour * 3_600_000 })
+    const events = [event('stock_count', 0, 100)]
+    // Days 1–3: 4 sold in the morning, a delivery at noon, 4 sold in the afternoon.
+    for (const day of [1, 2, 3])
+      events.push(
+        event('sale', day, 4, at(day, 8)),
+        event('restock', day, 10, at(day, 12)),
+        event('sale', day, 4, at(day, 16)),
+      )
+    // Day 4: a sale, and a receipt dated day 1 arriving late (when its delivery came is not known).
+    events.push(event('sale', 4, 1, at(4, 9)), event('restock', 1, 5, at(1, 18)))
+    // Day 5: the delivery before the first sale; day 6 ends it.
+    events.push(
+      event('restock', 5, 10, at(5, 6)),
+      event('sale', 5, 6, at(5, 10)),
+      event('sale', 6, 1, at(6, 9)),
+    )
+    const state = stateOf(events)
+    // Days 1, 2, 3 and 5: 4 + 4 + 4 + 0 sold before the delivery, of 8 + 8 + 8 + 6, and 3 units more.
+    expect(receiptShare(state, START + 6)).toBeCloseTo(12 / 33, 12)
+    // On day 5 itself its receipt day is still under way: days 1–3 only.
+    expect(receiptShare(state, START + 5)).toBeCloseTo(12 / 27, 12)
+    expect(itemDemand(state, START + 6).receiptShare).toBeCloseTo(12 / 33, 12)
+    expect(receiptShare(stateOf(events.slice(0, 1)), START + 6)).toBe(0)
+
+    // Poisson days of 3: with half of day 1's demand before tomorrow's delivery, 2 on hand run out
+    // when that half (a Poisson of 1.5) reaches 2: 1 − e^(−1.5)·(1 + 1.5); with none before it, never.
+    const model: DemandModel = {
+      rate: 3,
+      dispersion: 1,
+      days: 1e12,
+      weekday: new Float64Array(7).fill(1),
+      asOfDay: 0,
+      censoredDays: 0,
+      levelDrift: 0,
+      kept: 1,
+      writeOffVariance: 0,
+      receiptShare: 0.5,
+    }
+    const tomorrow = [{ day: 1, units: 1000 }]
+    expect(firstPassage(model, 2, tomorrow, 7)).toBeCloseTo(1 - Math.exp(-1.5) * 2.5, 9)
+    expect(firstPassage({ ...model, receiptShare: 0 }, 2, tomorrow, 7)).toBe(0)
   })
 })
 
@@ -837,7 +888,7 @@ describe('items that never announce their orders', () => {
     // 10 on hand now: with 2 sold on each of days 28 and 29, the books stood at 14 at the close of
     // day 27, already below 20, and nothing came.
     state.onHand = 10
-    const model = demandModel(state)
+    const model = itemDemand(state, state.asOfDay)
     // λ just under 2: the pseudo-receipt at 2λ ≈ 3.9, i.e. at 3 whole units, comes on day
     // ⌈(10 − 3)/λ⌉ = 4 with its full weight (14 > 3); both remembered receipts say tomorrow (the stock
     // is below 20), each with half its weight; the rhythm's gap of 15 days, 5 since the last, says day 10:
@@ -861,7 +912,7 @@ describe('items that never announce their orders', () => {
     const state = replenishedAt([12, 27])
     state.onHand = 4
     state.leadTimeOverride = 21
-    const model = demandModel(state)
+    const model = itemDemand(state, state.asOfDay)
     // Receipts of 30 and 30 and the pseudo-receipt's λ·28 (lead time 21 + review 7): a mean of
     // about 38, which sells in 20 days: the next one comes at the start of day 20 (as the first comes
     // at the start of the day the stock would fall to its level), 19 days after the one before.
@@ -907,7 +958,7 @@ describe('items topped up to a par level without announcing it', () => {
     const state = countedOnD(stateOf(built))
     expect(state.unplanned).toEqual([START + 3, 8, 12, 0, START + 6, 10, 10, 0, START + 9, 6, 14, 0])
     expect(state.onHand).toBe(11)
-    const model = booksModel(demandModel(state))
+    const model = booksModel(itemDemand(state, state.asOfDay))
     const h = 7
     // The first receipt: at the levels 12, 14 (above 11: tomorrow) and 10 (one unit away: tomorrow at
     // λ > 1), and the pseudo-receipt's ⌊2λ⌋; no gap of the record (3, 3) is longer than the 4 days since
@@ -1241,7 +1292,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // on day 16; then 3 a day runs it to 40 − 3·14 = −2 on day 29; a restock on day 30.
     const silent = [10, 11, 12, 13, 14, 15]
     const state = soldThreeADay(31, silent, [16, 30])
-    expect(state.restocks).toEqual([START + 16, STALLED, START + 30, OUT])
+    expect(state.restocks).toEqual([START + 16, STALLED, 0, START + 30, OUT, 0])
     state.onHand = 12
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.3)
@@ -1310,7 +1361,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // A restock does not end the sales' silence either, nor does it end it for the stall's own update.
     const restocked = Object.assign(new ItemState(state.key), state)
     restocked.counts = [D - 10, 10, 0, 0]
-    restocked.restocks = [D + 3, NOTHING]
+    restocked.restocks = [D + 3, NOTHING, 0]
     const qRestocked = Math.exp((-0.5 / (10 + 30)) * 14) * (1 - 0 / (0 + 0 + 2))
     expect(stuckBooksScale(restocked, D + 4, 0, model)).toBeCloseTo(
       (qRestocked + (1 - qRestocked) / 2) * stillSelling,
@@ -1365,7 +1416,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(riskNotes(counted(5), config).packs).toEqual({ size: 2, leftover: 1 })
     expect(riskNotes(counted(4), config).packs).toBeNull()
     // The risk takes the scale: one restock that found a stall makes it (0 + 1) / (0 + 1 + 2).
-    const stalled = [state.asOfDay - 1, STALLED]
+    const stalled = [state.asOfDay - 1, STALLED, 0]
     const risk = (copy: ItemState) => demandRisk(copy, config) as number
     expect(risk(counted(5))).toBeGreaterThan(0.1)
     expect(risk(counted(5, stalled)) / risk(counted(5))).toBeCloseTo(2 / 3, 12)
@@ -1447,7 +1498,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     // revealed at (1 + 1) / (1 + 0 + 2). And a second way to 0: the count that found the shelf empty
     // had 12 on the books, at least half of the 4 now; one such reveal over the 6 days the counts
     // covered (+ 30): 1 − e^(−7/36) over the 7-day horizon.
-    expect(state.restocks).toEqual([START + 7, OUT])
+    expect(state.restocks).toEqual([START + 7, OUT, 0])
     state.onHand = 4
     const unscaled = withoutRecord(state)
     expect(unscaled).toBeGreaterThan(0.05)
@@ -1568,7 +1619,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     for (let day = 0; day < 28; day += 4) events.push(event('sale', day, 1))
     events.push(event('restock', 27, 5), event('sale', 28, 1), event('restock', 28, 5))
     const state = stateOf(events)
-    expect(state.restocks).toEqual([START + 27, NOTHING, START + 28, NOTHING])
+    expect(state.restocks).toEqual([START + 27, NOTHING, 0, START + 28, NOTHING, 1])
     state.onHand = 1
     // Only the prior scales it: never counted since its first day, 28 days ago.
     expect(demandRisk(state, config)).toBeCloseTo(withoutRecord(state) * uncountedScale(28), 12)
@@ -1582,7 +1633,7 @@ describe('books that stall: stock on the books that stops selling', () => {
     const events = [event('stock_count', 0, 30)]
     for (let day = 0; day < 10; day++) events.push(event('sale', day, 3))
     events.push(event('restock', 20, 10), event('restock', 21, 20))
-    expect(stateOf(events).restocks).toEqual([START + 20, OUT, START + 21, NOTHING])
+    expect(stateOf(events).restocks).toEqual([START + 20, OUT, 0, START + 21, NOTHING, 0])
   })
 
   test('a silence is judged by the demand the item had then, not by what it sells later', () => {
@@ -1600,12 +1651,16 @@ describe('books that stall: stock on the books that stops selling', () => {
     expect(state.restocks).toEqual([
       START + 4,
       NOTHING,
+      0,
       START + 9,
       NOTHING,
+      0,
       START + 14,
       NOTHING,
+      0,
       START + 20,
       NOTHING,
+      0,
     ])
     expect(restockFindings(state.restocks as number[])).toEqual({ stalled: 0, out: 0 })
     // Today's rate would have judged three silent days a stall.

@@ -108,3 +108,27 @@ describe('the unplanned receipts in a snapshot', () => {
     expect(restoreState(stored).unplanned).toEqual(state.unplanned)
   })
 })
+
+describe('the restock days in a snapshot', () => {
+  test('kept with the units sold before each; a snapshot stored before those were kept reads them as unknown (−1)', () => {
+    const stored = {
+      key: 'SKU-1:WH-1',
+      onHand: 5,
+      firstDay: 0,
+      latestTs: START,
+      eventCount: 3,
+      leadTimeOverride: null,
+      sales: null,
+      recentIds: null,
+      // As stored before: pairs (day, what the restock found).
+      restocks: [100, 0, 104, 2],
+    }
+    const state = restoreState(stored)
+    expect(state.restocks).toEqual([100, 0, -1, 104, 2, -1])
+    state.restocks = [100, 0, -1, 104, 2, 3]
+    const again: ItemSnapshot = JSON.parse(JSON.stringify(snapshotOf(state)))
+    expect(again.restockDays).toEqual([100, 0, -1, 104, 2, 3])
+    expect(again.restocks).toBeUndefined()
+    expect(restoreState(again).restocks).toEqual(state.restocks)
+  })
+})

@@ -11,6 +11,7 @@ import {
   unplannedFromJson,
   unplannedToJson,
 } from './orders.ts'
+import { restockTriples } from './stalls.ts'
 import { ItemState } from './state.ts'
 
 export interface DayClose {
@@ -81,7 +82,10 @@ export interface CloseModelRecord {
   /** Absent in closes stored before they existed. */
   unplannedDaysOut?: number[]
   reorders?: number[]
+  /** Pairs (day, finding), in closes stored before restockDays. */
   restocks?: number[]
+  /** DayClose.restocks: triples (day, finding, units sold before it). */
+  restockDays?: number[]
   counts?: number[]
   returns?: number[]
 }
@@ -94,7 +98,7 @@ export function closeModelRecord(close: DayClose): CloseModelRecord {
     deliveries: close.deliveries,
     ...unplannedToJson(close.unplanned),
     reorders: close.reorders,
-    restocks: close.restocks,
+    restockDays: close.restocks,
     counts: close.counts,
     returns: close.returns,
   }
@@ -124,7 +128,7 @@ export function closeModelFromRecord(
     deliveries: record.deliveries,
     unplanned: unplannedFromJson(record.unplanned ?? [], record.unplannedDaysOut),
     reorders: record.reorders ?? [],
-    restocks: record.restocks ?? [],
+    restocks: record.restockDays ?? restockTriples(record.restocks ?? []),
     counts: record.counts ?? [],
     returns: record.returns ?? [],
   }

@@ -121,6 +121,8 @@ export interface DemandModel {
   kept: number
   /** The write-offs' variance a day (Σ of their squared units, weighted by age, over the window's weights; 0: none). */
   writeOffVariance: number
+  /** s: the share of a receipt day's demand that comes before the delivery (receipts.ts receiptShare; 0 here). */
+  receiptShare: number
 }
 
 const FLAT_WEEK = new Float64Array(7).fill(1)
@@ -359,6 +361,7 @@ function modelOfWindow(
     levelDrift: LEVEL_DRIFT_PER_DAY,
     kept: 1,
     writeOffVariance: 0,
+    receiptShare: 0,
   }
 }
 

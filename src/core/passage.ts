@@ -1,14 +1,15 @@
 // SPEC §5's risk given when the receipts come: P(the stock reaches 0 on some day of the horizon).
 //
 // Running out before or between receipts (first passage): with receipts arriving on days a₁ < a₂ …
-// the stock runs out when the demand of days D+1 … aⱼ − 1 reaches the stock plus the receipts
-// before aⱼ, for some j, or the demand of the whole horizon reaches the stock plus every receipt.
+// the stock runs out when the demand of days D+1 … aⱼ − 1, and of the share of day aⱼ that comes
+// before its delivery (receipts.ts receiptShare), reaches the stock plus the receipts before aⱼ, for
+// some j, or the demand of the whole horizon reaches the stock plus every receipt.
 // Demand only grows, so only those checkpoints matter. The chance of the union is built up one
 // checkpoint at a time: P ← P + P(below the previous checkpoint's level there, at or above this
 // one's here), summed exactly over the demand at the previous checkpoint (the segments taken as
 // independent; with three or more checkpoints, a path that crosses two apart may be counted twice,
 // so the result is kept at most the risk with nothing on order).
-import { type DemandModel, meanBetween, varianceOver } from './demand.ts'
+import { type DemandModel, meanBetween, meanOnDay, varianceOver } from './demand.ts'
 import { DemandWalk, demandAtLeast } from './negbin.ts'
 
 /**
@@ -49,17 +50,22 @@ export function firstPassage(
   let last: Checkpoint | null = null
   let i = 0
   while (i <= sorted.length) {
-    const day = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
+    // A receipt is on the shelf for the part of its day's demand that comes after it (the receipt share).
+    const whole = i < sorted.length ? (sorted[i] as Receipt).day - 1 : horizon
+    const part = i < sorted.length ? model.receiptShare : 0
+    const day = whole + part
     if (day > (last?.day ?? 0)) {
-      const mean = meanBetween(model, 0, day)
+      const mean = meanBetween(model, 0, whole) + (part > 0 ? part * meanOnDay(model, whole + 1) : 0)
       const here: Checkpoint = { day, level, mean, variance: varianceOver(model, mean, day) }
       if (last !== null) risk += crossesOnlyLater(model, last, here)
       else {
-        // Shared only while nothing has arrived yet (receipts on day 1 raise the first level).
-        let crossing = level === onHand ? firstCrossing[day] : undefined
+        // Shared only while nothing has arrived yet (receipts on day 1 raise the first level), and
+        // only at whole days: a checkpoint part-way into a receipt's day is this call's own.
+        const shared = level === onHand && part === 0
+        let crossing = shared ? firstCrossing[day] : undefined
         if (crossing === undefined) {
           crossing = demandAtLeast(level, mean, here.variance)
-          if (level === onHand) firstCrossing[day] = crossing
+          if (shared) firstCrossing[day] = crossing
         }
         risk = crossing
         here.crossing = crossing

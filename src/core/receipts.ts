@@ -20,6 +20,13 @@
 // the open ones or with none due; by the calendar, topping the position up to a level, when the
 // record reads so: orderUpToPassage; else half at the mean rate, half placed as the demand draws
 // the position down: triggeredPassage).
+//
+// When in its day a receipt comes: a delivery at noon finds the morning's customers gone, so the
+// shelf can empty on a receipt's own day, before it. The share of a receipt day's demand that comes
+// before the delivery is the item's own (receiptShare): over its noted restock days (stalls.ts, the
+// last RESTOCK_RECORD), the units sold before the day's first receipt over the day's units, with
+// RECEIPT_SHARE_PSEUDO_UNITS more in the day's, so that a few receipt days say little; a store whose
+// trucks come before it opens reads 0. The first passage puts that share of the day before the receipt.
 import type { DemandModel } from './demand.ts'
 import {
   announcesOrders,
@@ -30,6 +37,7 @@ import {
   UNPLANNED_FIELDS,
 } from './orders.ts'
 import { type Receipt, withoutDust } from './passage.ts'
+import { RESTOCK_FIELDS, soldOn } from './stalls.ts'
 import type { ItemState } from './state.ts'
 
 /** (days late, fill share, weight) of the prior's pseudo-deliveries; a lateness of Infinity is an order that does not come. */
@@ -43,6 +51,9 @@ export const PRIOR_DELIVERIES: readonly (readonly [late: number, fill: number, w
   [10, 1, 0.2],
   [Infinity, 0, 0.3],
 ]
+
+/** Units of receipt days with none sold before the delivery: the receipt share's prior, worth this many units. */
+export const RECEIPT_SHARE_PSEUDO_UNITS = 3
 
 /** Weight of "nothing comes this time" beside each remembered receipt or order (weight 1 each). */
 export const NOTHING_COMES_WEIGHT = 1
@@ -534,4 +545,27 @@ function soldSince(state: ItemState, day: number): number {
   if (sales === null) return sold
   for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= day; i -= 2) sold += sales[i + 1] as number
   return sold
+}
+
+/**
+ * The share of a receipt day's demand that comes before its delivery (see the header): of the noted
+ * restock days before `asOfDay` (a day still under way has not sold all it will), those whose sales
+ * the state still holds and whose units before the receipt are known.
+ */
+export function receiptShare(state: ItemState, asOfDay: number): number {
+  const record = state.restocks
+  if (record === null) return 0
+  let before = 0
+  let all = 0
+  for (let i = 0; i < record.length; i += RESTOCK_FIELDS) {
+    const day = record[i] as number
+    const ahead = record[i + 2] as number
+    if (day >= asOfDay || !(ahead >= 0)) continue
+    const units = soldOn(state, day)
+    if (units > 0) {
+      before += ahead
+      all += units
+    }
+  }
+  return before / (all + RECEIPT_SHARE_PSEUDO_UNITS)
 }

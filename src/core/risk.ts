@@ -20,6 +20,7 @@ import { inHorizon, passageOf, type Receipt, STOCK_DUST, topUpPassage } from './
 import {
   ordersWithin,
   receiptScenarios,
+  receiptShare,
   receiptTriggers,
   replenishedUnannounced,
   type Scenario,
@@ -28,6 +29,7 @@ import {
   countFindings,
   packLeftover,
   packSize,
+  RESTOCK_FIELDS,
   restockFindings,
   revealRisk,
   stuckBooksScale,
@@ -96,6 +98,13 @@ export interface RiskNotes {
   reorders: { orders: number; level: number; days: number } | null
 }
 
+/** The item's demand model, with the share of a receipt day's demand that comes before the delivery (receipts.ts). */
+export function itemDemand(state: ItemState, asOfDay: number): DemandModel {
+  const model = demandModel(state, asOfDay)
+  model.receiptShare = receiptShare(state, asOfDay)
+  return model
+}
+
 export function leadTimeOf(state: ItemState, config: ResolvedConfig): number {
   return state.leadTimeOverride ?? config.leadTimeDays
 }
@@ -106,7 +115,7 @@ export function assessRisk(
   config: ResolvedConfig,
   asOfDay = state.asOfDay,
 ): RiskAssessment {
-  const model = demandModel(state, asOfDay)
+  const model = itemDemand(state, asOfDay)
   // The risk and the levels that keep it low read what the books do: demand less the returns, plus the write-offs.
   const books = booksModel(model)
   const leadTimeDays = leadTimeOf(state, config)
@@ -181,7 +190,7 @@ export function stockoutRisk(
   if (state.onHand <= 0) return 1
   const leadTimeDays = leadTimeOf(state, config)
   const cycle = Math.ceil(leadTimeDays + config.reviewPeriodDays)
-  const model = demandModel(state, asOfDay)
+  const model = itemDemand(state, asOfDay)
   return riskWithModel(state, booksModel(model), model, Math.ceil(leadTimeDays), cycle, asOfDay, unlessBelow)
 }
 
@@ -292,7 +301,7 @@ function shrinkSummary(counts: readonly number[] | null): RiskNotes['shrink'] {
 function stallSummary(restocks: readonly number[] | null): RiskNotes['stalls'] {
   if (restocks === null) return null
   const { stalled } = restockFindings(restocks)
-  return stalled === 0 ? null : { stalled, restocks: restocks.length / 2 }
+  return stalled === 0 ? null : { stalled, restocks: restocks.length / RESTOCK_FIELDS }
 }
 
 function reorderSummary(reorders: readonly number[] | null): RiskNotes['reorders'] {

@@ -1,6 +1,7 @@
 // An item's state as plain JSON, so `consume` can store it with the batch that produced it and
 // restore it after a crash or a rebalance. Infinite sentinels become null in JSON and back.
 import { type OrderJson, orderFromJson, orderToJson, unplannedFromJson, unplannedToJson } from './orders.ts'
+import { restockTriples } from './stalls.ts'
 import { type Episode, ItemState, idHash } from './state.ts'
 
 export interface ItemSnapshot {
@@ -22,8 +23,10 @@ export interface ItemSnapshot {
   /** Absent in snapshots stored before it existed (read as 0 days). */
   unplannedDaysOut?: number[] | null
   episode?: Episode | null
-  /** Absent in snapshots stored before they existed. */
+  /** Absent in snapshots stored before they existed; pairs (day, finding) in those stored before restockDays. */
   restocks?: number[] | null
+  /** ItemState.restocks as triples (day, finding, units sold before it); absent before they were kept. */
+  restockDays?: number[] | null
   counts?: number[] | null
   reorders?: number[] | null
   returns?: number[] | null
@@ -46,7 +49,7 @@ export function snapshotOf(state: ItemState): ItemSnapshot {
       ? { unplanned: null, unplannedDaysOut: null }
       : unplannedToJson(state.unplanned)),
     episode: state.episode,
-    restocks: state.restocks,
+    restockDays: state.restocks,
     counts: state.counts,
     reorders: state.reorders,
     returns: state.returns,
@@ -68,7 +71,12 @@ export function restoreState(snapshot: ItemSnapshot): ItemState {
   state.unplanned =
     snapshot.unplanned == null ? null : unplannedFromJson(snapshot.unplanned, snapshot.unplannedDaysOut)
   state.episode = snapshot.episode ?? null
-  state.restocks = snapshot.restocks ?? null
+  state.restocks =
+    snapshot.restockDays !== undefined
+      ? snapshot.restockDays
+      : snapshot.restocks == null
+        ? null
+        : restockTriples(snapshot.restocks)
   state.counts = snapshot.counts ?? null
   state.reorders = snapshot.reorders ?? null
   state.returns = snapshot.returns ?? null

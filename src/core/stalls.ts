@@ -22,6 +22,11 @@ import type { ItemState } from './state.ts'
 
 /** Restock days remembered (ItemState.restocks). */
 export const RESTOCK_RECORD = 8
+/**
+ * Numbers a restock day takes in ItemState.restocks: its day, what the restock found, and the units
+ * sold that day before it (receipts.ts receiptShare; −1 in a record stored before it was kept).
+ */
+export const RESTOCK_FIELDS = 3
 /** Count days remembered (ItemState.counts). */
 export const COUNT_RECORD = 8
 /**
@@ -55,14 +60,31 @@ const FOUND_STALLED = 2
  */
 export function noteRestock(state: ItemState, day: number): void {
   const record = state.restocks
-  const previous = record === null ? Number.NEGATIVE_INFINITY : (record[record.length - 2] as number)
+  const previous =
+    record === null ? Number.NEGATIVE_INFINITY : (record[record.length - RESTOCK_FIELDS] as number)
   if (state.onHand === null || day < state.asOfDay || day <= previous) return
-  const entry = [day, findingOf(state, day, previous)]
+  const entry = [day, findingOf(state, day, previous), soldOn(state, day)]
   if (record === null) state.restocks = entry
   else {
     record.push(...entry)
-    if (record.length > 2 * RESTOCK_RECORD) record.splice(0, 2)
+    if (record.length > RESTOCK_FIELDS * RESTOCK_RECORD) record.splice(0, RESTOCK_FIELDS)
   }
+}
+
+/** Units sold on `day` so far (0 for a day the state no longer holds). */
+export function soldOn(state: ItemState, day: number): number {
+  const sales = state.sales
+  if (sales === null) return 0
+  for (let i = sales.length - 2; i >= 0 && (sales[i] as number) >= day; i -= 2)
+    if (sales[i] === day) return sales[i + 1] as number
+  return 0
+}
+
+/** A restock record stored as pairs (day, finding), before the units sold ahead of each were kept: −1, unknown. */
+export function restockTriples(pairs: readonly number[]): number[] {
+  const triples: number[] = []
+  for (let i = 0; i + 1 < pairs.length; i += 2) triples.push(pairs[i] as number, pairs[i + 1] as number, -1)
+  return triples
 }
 
 function findingOf(state: ItemState, day: number, previous: number): number {
@@ -97,7 +119,7 @@ function silentDays(state: ItemState, asOfDay: number, lastCount: number): numbe
   const restocks = state.restocks
   const since = Math.max(
     lastSaleOrOut(state),
-    restocks === null ? Number.NEGATIVE_INFINITY : (restocks[restocks.length - 2] as number),
+    restocks === null ? Number.NEGATIVE_INFINITY : (restocks[restocks.length - RESTOCK_FIELDS] as number),
     lastCount,
   )
   return asOfDay - since - 1
@@ -279,7 +301,7 @@ const NONE: readonly number[] = []
 export function restockFindings(restocks: readonly number[]): { stalled: number; out: number } {
   let stalled = 0
   let out = 0
-  for (let i = 1; i < restocks.length; i += 2) {
+  for (let i = 1; i < restocks.length; i += RESTOCK_FIELDS) {
     if (restocks[i] === FOUND_STALLED) stalled++
     else if (restocks[i] === FOUND_OUT) out++
   }

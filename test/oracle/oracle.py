@@ -81,6 +81,7 @@ MAX_CHAINED_RECEIPTS = 8          # "at most 8 receipts a scenario"
 SHRINK_PRIOR_UNITS, SHRINK_PRIOR_DAYS = 0.5, 30   # "(units missing + ½) / (the days its counts covered + 30)"
 REVEAL_PRIOR_DAYS = 30            # "1 − e^(−k·h / (the days its counts covered + 30))"
 SUDDEN_LOSS = 0.006               # "0.6 % a day for a single unit, over I for I units"
+RECEIPT_SHARE_PSEUDO_UNITS = 3    # "3 units more in the days' units"
 STOCKOUT_DATE_DAYS = 365
 LEVELS = ("unknown", "low", "medium", "high", "critical")
 
@@ -416,7 +417,7 @@ class Item:
         self.orders = {}               # order_id -> Order, in the order the ids were entered
         self.deliveries = []           # (days late, fill share) of the latest deliveries, oldest first
         self.unplanned = []            # [day, units, on-hand before or None, days out before], by day
-        self.restocks = []             # (day, "out" | "stall" | None): what each restock found
+        self.restocks = []             # (day, "out" | "stall" | None, units sold that day before it): what each restock found
         self.counts = []               # [day, days covered, units missing, found the shelf empty]: each count day
         self.reorders = []             # (position when placed, days to its first receipt, units ordered)
         self.arrivals = 0
@@ -553,7 +554,7 @@ class Item:
                 m = model["rate"] * quiet
                 if 1 - nb_at_least(1, m, self.var_of(model, m, quiet)) <= STALL_CHANCE:
                     found = "stall"
-        self.restocks.append((day, found))
+        self.restocks.append((day, found, self.sold.get(day, 0.0)))
         del self.restocks[:-RESTOCK_RECORD]
 
     def note_count(self, day, books, counted):
@@ -581,8 +582,8 @@ class Item:
         model, before returns and write-offs) ≤ 5 %,
         q ← q·P / (q·P + 1 − q). Still selling: the same test on the days since the last sale or day out alone,
         when longer than g, multiplies the scale by 0.9·P / (0.9·P + 0.1)."""
-        stalls = sum(1 for _, found in self.restocks if found == "stall")
-        outs = sum(1 for _, found in self.restocks if found == "out")
+        stalls = sum(1 for _, found, _ in self.restocks if found == "stall")
+        outs = sum(1 for _, found, _ in self.restocks if found == "out")
         missing = max(0.0, math.fsum(c[2] for c in self.counts))
         covered = sum(c[1] for c in self.counts)
         tau = max(0, D - (self.counts[-1][0] if self.counts else self.first_day))
@@ -1055,19 +1056,26 @@ class Item:
         for day, units in receipts:
             if day <= h and units > 0:
                 arrivals.setdefault(day, []).append(units)
+        # README: a receipt is on the shelf only for the part of its day's demand after it: the share s
+        # of the days' units its noted restock days sold before their receipt.
+        s = self.receipt_share(model["D"])
         stock = Fraction(self.on_hand)     # exact: ⌈stock + receipts⌉ must not see floating-point dust
-        checkpoints = []                   # (last day of the stretch, stock before the next receipt)
+        checkpoints = []                   # (days of demand before the next receipt, stock before it, that receipt's day)
         for day in sorted(arrivals):
-            checkpoints.append((day - 1, stock))
+            checkpoints.append((day - 1 + s, stock, day))
             for units in arrivals[day]:
                 stock = stock + units
             stock = without_dust(stock)
-        checkpoints.append((h, stock))
+        checkpoints.append((h, stock, None))
         risk, prev = None, None
-        for cp, level in checkpoints:
+        for cp, level, receipt_day in checkpoints:
             if cp <= (prev[0] if prev else 0):
-                continue                    # a receipt tomorrow: nothing to check before it
-            m = self.mean_between(model, 0, cp)
+                continue                    # a receipt tomorrow, before any of its demand: nothing to check before it
+            if receipt_day is None:
+                m = self.mean_between(model, 0, cp)
+            else:
+                m = (self.mean_between(model, 0, receipt_day - 1)
+                     + s * model["rate"] * model["f"][(model["D"] + receipt_day) % 7])
             v = self.var_of(model, m, cp)
             if prev is None:
                 risk = nb_at_least(level, m, v)
@@ -1075,6 +1083,14 @@ class Item:
                 risk += self.crosses_only_later(model, prev, (cp, level, m, v))
             prev = (cp, level, m, v)
         return min(1.0, risk)
+
+    def receipt_share(self, D):
+        """README, a receipt's own day: over the noted restock days before D whose day's sales are still
+        held (the last 120 days), Σ units sold before the receipt / (Σ the day's units + 3)."""
+        held = [(b, self.sold.get(d, 0.0)) for d, _, b in self.restocks
+                if d < D and d >= self.D - MEMORY_DAYS + 1]
+        held = [(b, units) for b, units in held if units > 0]
+        return math.fsum(b for b, _ in held) / (math.fsum(u for _, u in held) + RECEIPT_SHARE_PSEUDO_UNITS)
 
     def crosses_only_later(self, model, earlier, later):
         """P(X₁ < L₁ and X₁ + Y ≥ L₂): Σ over x = 0 … ⌈L₁⌉ − 1 of P(X₁ = x)·P(Y ≥ L₂ − x)."""
