@@ -275,7 +275,7 @@ describe('upgrade from schema version 1 (no day closes)', () => {
       for (const partition of partitions)
         await consumeLike(partition, Math.floor(partition.lines.length / 2), next, commitAsSchema(1))
       // The upgrade: migrate, then the new version starts from the saved states.
-      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10])
+      expect(await migrate(sql)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
       const [saved] = await sql<{ items: number; day: number }[]>`
         SELECT count(*)::int AS items, max(floor((state->>'latestTs')::float8 / 86400000))::int AS day
         FROM analytics.item_state`
@@ -322,7 +322,7 @@ describe('upgrade from schema version 2 (before risk version 2)', () => {
       expect(before.outbox).toBeGreaterThan(0)
       expect(before.alerts).toBeGreaterThan(0)
 
-      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7, 8, 9, 10])
+      expect(await migrate(sql)).toEqual([3, 4, 5, 6, 7, 8, 9, 10, 11])
       expect(await tables('analytics.daily_inventory WHERE sales IS NOT NULL')).toEqual(before)
       // Every row kept as it was; the new columns: nothing on order (no purchase order could be
       // accepted before), so the position is the on-hand; no expected stockout date yet.
@@ -571,7 +571,7 @@ describe('a day and its close in one row of analytics.daily_inventory', () => {
         unplanned: [],
         unplannedDaysOut: [],
         reorders: [],
-        restocks: [],
+        restockDays: [],
         counts: [],
         returns: [],
       },

@@ -398,9 +398,11 @@ describe('outages and set-up', () => {
     const migrate = () => invpipe(['migrate'], { env: { POSTGRES_DB: database } })
     const first = migrate()
     expect(first.code).toBe(0)
-    expect(first.stdout).toContain('applied migrations 1, 2, 3, 4, 5, 6, 7, 8, 9, 10; schema at version 10')
+    expect(first.stdout).toContain(
+      'applied migrations 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11; schema at version 11',
+    )
     const second = migrate()
-    expect(second.stdout.trim()).toBe('schema already at version 10')
+    expect(second.stdout.trim()).toBe('schema already at version 11')
   })
 })
 

@@ -50,7 +50,7 @@ describe('migration 4: packed Parquet outbox entries', () => {
     const [before] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM analytics.metrics_outbox`
     expect(before?.n).toBe(records.length)
 
-    expect(await migrate(sql)).toEqual([4, 5, 6, 7, 8, 9, 10])
+    expect(await migrate(sql)).toEqual([4, 5, 6, 7, 8, 9, 10, 11])
     const kept = await sql<{ row: unknown; row_count: number; packed: Uint8Array | null }[]>`
       SELECT row, row_count, packed FROM analytics.metrics_outbox ORDER BY id`
     expect(kept.map((r) => r.row)).toEqual(records)

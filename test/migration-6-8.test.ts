@@ -93,7 +93,7 @@ describe('migrations 6, 7 and 8: item states and day closes as json, the closes 
     expect(statesBefore.length).toBeGreaterThan(0)
     expect(closesBefore.length).toBeGreaterThan(statesBefore.length)
 
-    expect(await migrate(sql)).toEqual([6, 7, 8, 9, 10])
+    expect(await migrate(sql)).toEqual([6, 7, 8, 9, 10, 11])
     expect(await columnType('item_state', 'state')).toBe('json')
     expect(await columnType('daily_inventory', 'model')).toBe('json')
     expect(await columnType('daily_inventory', 'sales')).toBe('json')

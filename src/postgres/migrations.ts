@@ -342,6 +342,27 @@ export const MIGRATIONS: readonly Migration[] = [
         AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
     `,
   },
+  {
+    version: 11,
+    name: 'day closes hold the restock days with the units sold before each',
+    sql: `
+      -- The risk reads when in its day a receipt comes (src/core/receipts.ts receiptShare): a close
+      -- holds the item's noted restock days as triples (day, finding, units sold before it) under
+      -- restockDays from this version on. Each item's current close, stored before, takes them from
+      -- the item's saved state (where a state saved them), as migration 9 did for the returns; older
+      -- closes read their pairs with the units unknown (no share).
+      UPDATE analytics.daily_inventory AS d
+      SET model = (d.model::jsonb || jsonb_build_object('restockDays', s.state->'restockDays'))::json
+      FROM (
+        SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
+        FROM analytics.item_state
+        ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
+      ) AS s
+      WHERE d.model IS NOT NULL AND json_typeof(s.state->'restockDays') = 'array'
+        AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
+        AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
+    `,
+  },
 ]
 
 /**
