@@ -31,6 +31,21 @@ import { PACK_DAYS, packSize, restockFindings, revealRisk, stuckBooksScale } fro
 import { applyEvent, ItemState } from '../src/core/state.ts'
 import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
 
+/** A demand model of these numbers over a flat week, as of day 0: no censored days, returns, write-offs or receipt share. */
+function flatModel(
+  fields: Pick<DemandModel, 'rate' | 'dispersion' | 'days' | 'levelDrift'> & Partial<DemandModel>,
+): DemandModel {
+  return {
+    weekday: new Float64Array(7).fill(1),
+    asOfDay: 0,
+    censoredDays: 0,
+    kept: 1,
+    writeOffVariance: 0,
+    receiptShare: 0,
+    ...fields,
+  }
+}
+
 /** A stock count on day 0, then `sales[d]` units sold on day d (0: no sale event). */
 function salesHistory(sales: number[], stock = 10_000): InventoryEvent[] {
   const events = [event('stock_count', 0, stock)]
@@ -194,18 +209,7 @@ describe('count distribution (negative binomial)', () => {
     const started = performance.now()
     const level = levelForTail(0.05, 2e16, 6e16)
     expect(level).toBeGreaterThan(2e16)
-    const model: DemandModel = {
-      rate: 1e8,
-      dispersion: 50,
-      days: 5,
-      weekday: new Float64Array(7).fill(1),
-      asOfDay: 0,
-      censoredDays: 0,
-      levelDrift: 0,
-      kept: 1,
-      writeOffVariance: 0,
-      receiptShare: 0,
-    }
+    const model = flatModel({ rate: 1e8, dispersion: 50, days: 5, levelDrift: 0 })
     const risk = firstPassage(model, 1e9, [{ day: 4, units: 5e8 }], 14)
     expect(risk).toBeGreaterThanOrEqual(0)
     expect(risk).toBeLessThanOrEqual(1)
@@ -621,18 +625,7 @@ describe('open orders, late and short deliveries', () => {
   })
 
   test('first passage with receipts agrees with a seeded simulation (Poisson days)', () => {
-    const model: DemandModel = {
-      rate: 3,
-      dispersion: 1,
-      days: 1e12,
-      weekday: new Float64Array(7).fill(1),
-      asOfDay: 0,
-      censoredDays: 0,
-      levelDrift: 0,
-      kept: 1,
-      writeOffVariance: 0,
-      receiptShare: 0,
-    }
+    const model = flatModel({ rate: 3, dispersion: 1, days: 1e12, levelDrift: 0 })
     const cases = [
       { onHand: 8, receipts: [{ day: 3, units: 6 }], horizon: 7 },
       {
@@ -673,18 +666,7 @@ describe('open orders, late and short deliveries', () => {
       { rate: 100, dispersion: 3, onHand: 1300, units: 100, day: 5, horizon: 14 },
     ]
     for (const c of cases) {
-      const model: DemandModel = {
-        rate: c.rate,
-        dispersion: c.dispersion,
-        days: 1e12,
-        weekday: new Float64Array(7).fill(1),
-        asOfDay: 0,
-        censoredDays: 0,
-        levelDrift: 0,
-        kept: 1,
-        writeOffVariance: 0,
-        receiptShare: 0,
-      }
+      const model = flatModel({ rate: c.rate, dispersion: c.dispersion, days: 1e12, levelDrift: 0 })
       const before = c.rate * (c.day - 1)
       const after = c.rate * (c.horizon - c.day + 1)
       // Independent days (no level drift, k/n ≈ 0): V = φ·M over each stretch.
@@ -703,18 +685,7 @@ describe('open orders, late and short deliveries', () => {
   })
 
   test("the scenarios' shared first crossing is only reused at the same stock level", () => {
-    const model: DemandModel = {
-      rate: 2,
-      dispersion: 1.5,
-      days: 20,
-      weekday: new Float64Array(7).fill(1),
-      asOfDay: 0,
-      censoredDays: 0,
-      levelDrift: 0,
-      kept: 1,
-      writeOffVariance: 0,
-      receiptShare: 0,
-    }
+    const model = flatModel({ rate: 2, dispersion: 1.5, days: 20, levelDrift: 0 })
     const shared: number[] = []
     firstPassage(model, 6, [], 7, shared)
     const tomorrow = [{ day: 1, units: 10 }]
@@ -750,18 +721,7 @@ describe('open orders, late and short deliveries', () => {
 
     // Poisson days of 3: with half of day 1's demand before tomorrow's delivery, 2 on hand run out
     // when that half (a Poisson of 1.5) reaches 2: 1 − e^(−1.5)·(1 + 1.5); with none before it, never.
-    const model: DemandModel = {
-      rate: 3,
-      dispersion: 1,
-      days: 1e12,
-      weekday: new Float64Array(7).fill(1),
-      asOfDay: 0,
-      censoredDays: 0,
-      levelDrift: 0,
-      kept: 1,
-      writeOffVariance: 0,
-      receiptShare: 0.5,
-    }
+    const model = flatModel({ rate: 3, dispersion: 1, days: 1e12, levelDrift: 0, receiptShare: 0.5 })
     const tomorrow = [{ day: 1, units: 1000 }]
     expect(firstPassage(model, 2, tomorrow, 7)).toBeCloseTo(1 - Math.exp(-1.5) * 2.5, 9)
     expect(firstPassage({ ...model, receiptShare: 0 }, 2, tomorrow, 7)).toBe(0)
