@@ -86,20 +86,27 @@ describe('item state snapshots and duplicates', () => {
   })
 })
 
+/** A snapshot of an item with 5 on hand and three events, as an earlier release stored it, with `fields`. */
+function storedBefore(fields: Record<string, unknown>): ItemSnapshot {
+  return {
+    key: 'SKU-1:WH-1',
+    onHand: 5,
+    firstDay: 0,
+    latestTs: START,
+    eventCount: 3,
+    leadTimeOverride: null,
+    sales: null,
+    recentIds: null,
+    ...fields,
+  } as ItemSnapshot
+}
+
 describe('the unplanned receipts in a snapshot', () => {
   test('kept with the days out before each; a snapshot stored before those were kept reads them as 0', () => {
-    const state = restoreState({
-      key: 'SKU-1:WH-1',
-      onHand: 5,
-      firstDay: 0,
-      latestTs: START,
-      eventCount: 3,
-      leadTimeOverride: null,
-      sales: null,
-      recentIds: null,
+    const state = restoreState(
       // As stored before: triples (day, units, level before; null unknown), no days out.
-      unplanned: [100, 30, 0, 104, 20, null],
-    })
+      storedBefore({ unplanned: [100, 30, 0, 104, 20, null] }),
+    )
     expect(state.unplanned).toEqual([100, 30, 0, 0, 104, 20, Number.NaN, 0])
     state.unplanned = [100, 30, 0, 3, 104, 20, Number.NaN, 0]
     const stored: ItemSnapshot = JSON.parse(JSON.stringify(snapshotOf(state)))
@@ -111,18 +118,8 @@ describe('the unplanned receipts in a snapshot', () => {
 
 describe('the restock days in a snapshot', () => {
   test('kept with the units sold before each; a snapshot stored before those were kept reads them as unknown (−1)', () => {
-    const stored = {
-      key: 'SKU-1:WH-1',
-      onHand: 5,
-      firstDay: 0,
-      latestTs: START,
-      eventCount: 3,
-      leadTimeOverride: null,
-      sales: null,
-      recentIds: null,
-      // As stored before: pairs (day, what the restock found).
-      restocks: [100, 0, 104, 2],
-    }
+    // As stored before: pairs (day, what the restock found).
+    const stored = storedBefore({ restocks: [100, 0, 104, 2] })
     const state = restoreState(stored)
     expect(state.restocks).toEqual([100, 0, -1, 104, 2, -1])
     state.restocks = [100, 0, -1, 104, 2, 3]

@@ -301,22 +301,8 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 9,
     name: 'day closes hold the returns the risk reads',
-    sql: `
-      -- Units returned come back to the books, and the risk reads them (src/core/demand.ts): a close
-      -- holds the item's weighted returns from this version on. Each item's current close, stored
-      -- before, takes them from the item's saved state (where a state saved them), so that backtest
-      -- from PostgreSQL still gives what backtest from the event files gives; older closes read none.
-      UPDATE analytics.daily_inventory AS d
-      SET model = (d.model::jsonb || jsonb_build_object('returns', s.state->'returns'))::json
-      FROM (
-        SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
-        FROM analytics.item_state
-        ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
-      ) AS s
-      WHERE d.model IS NOT NULL AND json_typeof(s.state->'returns') = 'array'
-        AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
-        AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
-    `,
+    // Units returned come back to the books, and the risk reads them (src/core/demand.ts).
+    sql: currentCloseTakesFromState('returns', 'returns'),
   },
   // The risk read this record for one release (2026-12-05) and no longer does: six simulators held out
   // from its choice scored better without it (README). Kept as applied history; the key it adds to a
@@ -324,46 +310,47 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 10,
     name: 'day closes hold the calibration record the risk reads',
-    sql: `
-      -- Each item's risk is calibrated by its own record (src/core/calibration.ts): a close holds the
-      -- record's two sums from this version on. Each item's current close, stored before, takes them
-      -- from the item's saved state (where a state saved them), as migration 9 did for the returns;
-      -- older closes read none (no correction).
-      UPDATE analytics.daily_inventory AS d
-      SET model = (d.model::jsonb || jsonb_build_object('calibration',
-        jsonb_build_array(s.state->'calibration'->0, s.state->'calibration'->1)))::json
-      FROM (
-        SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
-        FROM analytics.item_state
-        ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
-      ) AS s
-      WHERE d.model IS NOT NULL AND json_typeof(s.state->'calibration') = 'array'
-        AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
-        AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
-    `,
+    // Each item's risk was calibrated by its own record: a close holds the record's two sums.
+    sql: currentCloseTakesFromState(
+      'calibration',
+      'calibration',
+      "jsonb_build_array(s.state->'calibration'->0, s.state->'calibration'->1)",
+    ),
   },
   {
     version: 11,
     name: 'day closes hold the restock days with the units sold before each',
-    sql: `
-      -- The risk reads when in its day a receipt comes (src/core/receipts.ts receiptShare): a close
-      -- holds the item's noted restock days as triples (day, finding, units sold before it) under
-      -- restockDays from this version on. Each item's current close, stored before, takes them from
-      -- the item's saved state (where a state saved them), as migration 9 did for the returns; older
-      -- closes read their pairs with the units unknown (no share).
+    // The risk reads when in its day a receipt comes (src/core/receipts.ts receiptShare): the noted
+    // restock days as triples (day, finding, units sold before it); older closes read their pairs
+    // with the units unknown (no share).
+    sql: currentCloseTakesFromState('restockDays', 'restockDays'),
+  },
+]
+
+/**
+ * A close holds a new key of the risk's model from the migration on: each item's current close,
+ * stored before, takes it from the item's saved state (where a state saved it as an array), so that
+ * backtest from PostgreSQL still gives what backtest from the event files gives; older closes read
+ * none. `value` is the SQL of what is stored, from the state row `s` (by default its key as it is).
+ */
+function currentCloseTakesFromState(
+  closeKey: string,
+  stateKey: string,
+  value = `s.state->'${stateKey}'`,
+): string {
+  return `
       UPDATE analytics.daily_inventory AS d
-      SET model = (d.model::jsonb || jsonb_build_object('restockDays', s.state->'restockDays'))::json
+      SET model = (d.model::jsonb || jsonb_build_object('${closeKey}', ${value}))::json
       FROM (
         SELECT DISTINCT ON (sku, warehouse_id) sku, warehouse_id, state
         FROM analytics.item_state
         ORDER BY sku, warehouse_id, (state->>'latestTs')::float8 DESC
       ) AS s
-      WHERE d.model IS NOT NULL AND json_typeof(s.state->'restockDays') = 'array'
+      WHERE d.model IS NOT NULL AND json_typeof(s.state->'${stateKey}') = 'array'
         AND d.sku = s.sku AND d.warehouse_id = s.warehouse_id
         AND d.date = date '1970-01-01' + floor((s.state->>'latestTs')::float8 / 86400000)::int;
-    `,
-  },
-]
+    `
+}
 
 /**
  * Applies the migrations not yet applied, in one transaction, and returns their versions. Instances
