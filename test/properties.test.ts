@@ -1,7 +1,10 @@
 import { describe, expect, setDefaultTimeout, test } from 'bun:test'
 import fc from 'fast-check'
+import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
+import { Engine } from '../src/core/engine.ts'
+import { parseEvent } from '../src/core/event.ts'
 import { type Analysis, analyze, firstDifference } from './support/analyze.ts'
-import { eventLine, fractionalEventLine } from './support/arbitraries.ts'
+import { eventLine, extremeEventLine, fractionalEventLine } from './support/arbitraries.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -33,6 +36,28 @@ describe('properties', () => {
       expect({ ...batched, daily: [] }).toEqual({ ...whole, daily: [] })
       expect(firstDifference(batched.daily, whole.daily)).toBeNull()
     })
+  })
+
+  test('quantities from 1e-9 to 9e11 units mixed in one stream: every row of every batch finite, every risk a probability', () => {
+    fc.assert(
+      fc.property(fc.array(extremeEventLine, { minLength: 1, maxLength: 40, size: 'max' }), (lines) => {
+        const engine = new Engine(DEFAULT_CORE_CONFIG, { trackDaily: true })
+        for (const line of lines) {
+          const parsed = parseEvent(line)
+          if (!parsed.ok) continue
+          engine.process(parsed.event)
+          for (const row of engine.flush(0).rows) {
+            for (const value of Object.values(row))
+              if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true)
+            if (row.stockoutRisk !== null) {
+              expect(row.stockoutRisk).toBeGreaterThanOrEqual(0)
+              expect(row.stockoutRisk).toBeLessThanOrEqual(1)
+            }
+          }
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 
   test('reorder quantity is a whole number >= 0, or null exactly when on-hand is unknown', () => {

@@ -12,6 +12,7 @@ import {
   meanBetween,
   varianceOver,
 } from '../src/core/demand.ts'
+import { Engine } from '../src/core/engine.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { demandAtLeast, demandExactly, levelForTail } from '../src/core/negbin.ts'
 import type { Order } from '../src/core/orders.ts'
@@ -216,6 +217,43 @@ describe('count distribution (negative binomial)', () => {
     expect(performance.now() - started).toBeLessThan(2000)
   })
 
+  test('a variance that dwarfs the mean (size r below 1e-16 of it): tails near 0, not certain, and the level search ends', () => {
+    // What a write-off of 10^12 units leaves in a slow item's books model (stream found by fuzzing):
+    // m / (r + m) rounds to 1, and 1 − it to 0; the tails read 1 at every level and the reorder
+    // point's search doubled its bracket for ever.
+    const m = 0.175
+    const v = 4.5e24
+    const r = (m * m) / (v - m)
+    // P(X ≥ 1) = 1 − p^r, p = r / (r + m), by hand: r·ln(1/p) to first order, about 4e-25. A tail is
+    // exact to ~1e-16 absolute (what a probability needs), so every level's must be within that of 0.
+    const sold = -Math.expm1(r * Math.log(r / (r + m)))
+    expect(sold).toBeLessThan(1e-24)
+    for (const s of [1, 2, 64, 65, 100, 1e6, 1e12]) {
+      expect(demandAtLeast(s, m, v)).toBeGreaterThanOrEqual(0)
+      expect(demandAtLeast(s, m, v)).toBeLessThan(1e-15)
+    }
+    expect(levelForTail(0.05, m, v)).toBe(1)
+  })
+
+  test('the censored demand of a size r near 0 ends: the mean less the part below the sale, over the tail', () => {
+    // r ≈ 2e-10: the terms fall by about 1e-10 each, and summing them until they stop counting would take ~4e11 steps.
+    const m = 2
+    const v = 2e10
+    const r = (m * m) / (v - m)
+    for (const sold of [1, 5, 40]) {
+      // By hand: P(X = 0) = p^r, then P(X = x + 1) = P(X = x)·(x + r)/(x + 1)·(1 − p).
+      let pmf = Math.exp(r * Math.log(r / (r + m)))
+      let below = 0
+      let unitsBelow = 0
+      for (let x = 0; x < sold; x++) {
+        below += pmf
+        unitsBelow += x * pmf
+        pmf *= ((x + r) / (x + 1)) * (m / (r + m))
+      }
+      expect(censoredDemand(sold, m, v) / ((m - unitsBelow) / (1 - below))).toBeCloseTo(1, 4)
+    }
+  })
+
   test('the level for a tail is the smallest whole level whose tail is at most that', () => {
     for (const [m, v] of [
       [0.2, 0.3],
@@ -227,6 +265,52 @@ describe('count distribution (negative binomial)', () => {
       while (tailBySum(brute, m, v) > 0.05) brute++
       expect(levelForTail(0.05, m, v)).toBe(brute)
     }
+  })
+})
+
+describe('extreme inputs the validation accepts (quantities up to 1e12): every row finite, every risk a probability', () => {
+  /** The item's row after each event, one event a batch, as replay makes them at BATCH_SIZE 1. */
+  function rowsOf(events: InventoryEvent[], leadTimeDays = 7) {
+    const engine = new Engine({ ...config, leadTimeDays }, { trackDaily: true })
+    return events.flatMap((e) => {
+      engine.process(e)
+      return engine.flush(0).rows
+    })
+  }
+
+  function expectSound(rows: ReturnType<typeof rowsOf>) {
+    expect(rows.length).toBeGreaterThan(0)
+    for (const row of rows) {
+      for (const value of Object.values(row))
+        if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true)
+      if (row.stockoutRisk !== null) {
+        expect(row.stockoutRisk).toBeGreaterThanOrEqual(0)
+        expect(row.stockoutRisk).toBeLessThanOrEqual(1)
+      }
+    }
+  }
+
+  test('a write-off of 1e12 units and its return: the row comes out (its reorder point was searched for ever)', () => {
+    const rows = rowsOf([
+      event('adjustment', 0, -1e12),
+      event('return', 3, 1e12, { onHand: 1e12, leadTimeDays: 365 }),
+    ])
+    expectSound(rows)
+    expect(rows.at(-1)?.reorderPoint).toBe(1)
+  })
+
+  test('a sale of 1e9 units and its return, then a count and a small order: the risk is not below 0', () => {
+    // Found by fuzzing: the continued fraction at a level of 1e9 and a size near 0 lost its digits,
+    // and 1 − a loose value near 1 read as a risk of −2e-7.
+    expectSound(
+      rowsOf([
+        event('sale', 0, 1e9),
+        event('return', 2, 1e9),
+        event('purchase_order', 95, 40, { leadTimeDays: 0.5, orderId: 'P2' }),
+        event('stock_count', 103, 1e9),
+        event('restock', 105, 40),
+      ]),
+    )
   })
 })
 

@@ -210,19 +210,13 @@ export function modelOfDays(state: ItemState, asOfDay: number, from: number): De
  * selling `sold` wanted. Summed upwards from ⌈sold⌉ (each probability the one before times a
  * ratio) until the terms no longer count: a tail's relative precision survives however small it
  * is, as 1 − the sum below would not. Past CONTINUOUS_FROM_MEAN, where the demand is taken as
- * continuous, the negative binomial's identity x·P(X = x) = m·P(X' = x − 1) (X' of size r + 1) gives
- * E[X; X ≥ s] = m·P(X' ≥ s − 1).
+ * continuous, and past CENSORED_TERMS terms, the negative binomial's identity
+ * x·P(X = x) = m·P(X' = x − 1) (X' of size r + 1) gives E[X; X ≥ s] = m·P(X' ≥ s − 1).
  */
 export function censoredDemand(sold: number, m: number, v: number): number {
   const r = (m * m) / (v - m)
   const from = Math.ceil(sold)
-  if (m > CONTINUOUS_FROM_MEAN) {
-    const reached = demandAtLeast(from, m, v)
-    const biased = (m * (r + 1)) / r
-    return reached > 0
-      ? Math.max(sold, (m * demandAtLeast(from - 1, biased, (biased * v) / m)) / reached)
-      : sold
-  }
+  if (m > CONTINUOUS_FROM_MEAN) return sizeBiasedDemand(sold, from, m, v, r)
   const q = m / (r + m)
   let pmf = demandExactly(from, m, v)
   if (!(pmf > 0)) return sold
@@ -234,9 +228,26 @@ export function censoredDemand(sold: number, m: number, v: number): number {
     // A probability that has underflowed to 0 adds nothing more, and would never end the loop when
     // the terms summed so far are too small for 1e-17 of them to be above 0 (a sale far out in the tail).
     if ((x > m && x * pmf < 1e-17 * units) || pmf === 0) break
+    if (x - from === CENSORED_TERMS) return sizeBiasedDemand(sold, from, m, v, r)
     pmf *= ((x + r) / (x + 1)) * q
   }
   return Math.max(sold, units / mass)
+}
+
+/**
+ * Terms censoredDemand sums before it takes the identity instead: a size r so small (a variance
+ * thousands of times the mean) that the terms hardly fall, and the tail is heavy enough for the
+ * identity's two tails to keep their digits.
+ */
+const CENSORED_TERMS = 10_000
+
+/** E[X | X ≥ sold] by the negative binomial's identity E[X; X ≥ s] = m·P(X' ≥ s − 1), X' of size r + 1. */
+function sizeBiasedDemand(sold: number, from: number, m: number, v: number, r: number): number {
+  const reached = demandAtLeast(from, m, v)
+  const biased = (m * (r + 1)) / r
+  return reached > 0
+    ? Math.max(sold, (m * demandAtLeast(from - 1, biased, (biased * v) / m)) / reached)
+    : sold
 }
 
 /**

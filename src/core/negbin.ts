@@ -30,13 +30,20 @@ const LANCZOS = [
   12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ]
 
-/** The regularized incomplete beta I_x(a, b), by its continued fraction (Lentz), on the side where it converges fast. */
-export function incompleteBeta(x: number, a: number, b: number): number {
+/**
+ * The regularized incomplete beta I_x(a, b), by its continued fraction (Lentz), on the side where it
+ * converges fast. `rest` is 1 − x, given apart: a negative binomial whose variance dwarfs its mean
+ * has x = m / (r + m) within 1e-16 of 1, where 1 − x computed from x is 0 (its tail read as certain
+ * at every level, and the reorder point searched for ever) while r / (r + m) keeps all its digits.
+ */
+export function incompleteBeta(x: number, a: number, b: number, rest: number): number {
   if (x <= 0) return 0
-  if (x >= 1) return 1
-  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log1p(-x)
-  if (x < (a + 1) / (a + b + 2)) return (Math.exp(logFront) * betaFraction(x, a, b)) / a
-  return 1 - (Math.exp(logFront) * betaFraction(1 - x, b, a)) / b
+  if (rest <= 0) return 1
+  const logFront = logGamma(a + b) - logGamma(a) - logGamma(b) + a * Math.log(x) + b * Math.log(rest)
+  // Kept within [0, 1]: with a size b near 0 and a level a near 10⁹ the fraction loses digits, and
+  // 1 − a loose value near 1 could read as a negative chance.
+  if (x < (a + 1) / (a + b + 2)) return Math.min(1, (Math.exp(logFront) * betaFraction(x, a, b)) / a)
+  return Math.max(0, 1 - (Math.exp(logFront) * betaFraction(rest, b, a)) / b)
 }
 
 function betaFraction(x: number, a: number, b: number): number {
@@ -79,7 +86,7 @@ export function demandAtLeast(s: number, m: number, v: number): number {
   if (m > CONTINUOUS_FROM_MEAN) return continuousAtLeast(units - 0.5, m, v)
   if (units <= SUMMED_UP_TO) return summedFrom(units, m, v).tail
   const r = (m * m) / (v - m)
-  return incompleteBeta(m / (r + m), units, r)
+  return incompleteBeta(m / (r + m), units, r, r / (r + m))
 }
 
 /**
@@ -93,7 +100,8 @@ const SUMMED_UP_TO = 64
 function summedFrom(x: number, m: number, v: number): { pmf: number; tail: number } {
   const r = (m * m) / (v - m)
   const q = m / (r + m)
-  let pmf = Math.exp(r * Math.log1p(-q))
+  // P(X = 0) = p^r, p = r / (r + m) taken as it is: 1 − q loses it when q rounds to 1.
+  let pmf = Math.exp(r * Math.log(r / (r + m)))
   let below = 0
   for (let k = 0; k < x; k++) {
     below += pmf
@@ -114,7 +122,7 @@ function continuousAtLeast(x: number, m: number, v: number): number {
 export function demandExactly(x: number, m: number, v: number): number {
   if (x < 0) return 0
   if (m <= 0) return x === 0 ? 1 : 0
-  if (m > CONTINUOUS_FROM_MEAN) return demandAtLeast(x, m, v) - demandAtLeast(x + 1, m, v)
+  if (m > CONTINUOUS_FROM_MEAN) return Math.max(0, demandAtLeast(x, m, v) - demandAtLeast(x + 1, m, v))
   const r = (m * m) / (v - m)
   const p = r / (r + m)
   return Math.exp(logGamma(x + r) - logGamma(r) - logGamma(x + 1) + r * Math.log(p) + x * Math.log1p(-p))
@@ -133,7 +141,7 @@ export function incompleteGammaLower(a: number, x: number): number {
       sum += term
       if (term < sum * 1e-15) break
     }
-    return sum * Math.exp(logFront)
+    return Math.min(1, sum * Math.exp(logFront))
   }
   // Continued fraction for the upper part Q(a, x) (Lentz).
   const tiny = 1e-300
@@ -153,7 +161,7 @@ export function incompleteGammaLower(a: number, x: number): number {
     h *= step
     if (Math.abs(step - 1) < 1e-15) break
   }
-  return 1 - Math.exp(logFront) * h
+  return Math.max(0, 1 - Math.exp(logFront) * h)
 }
 
 /**
@@ -290,7 +298,11 @@ function bisectLevel(tail: number, m: number, v: number, failing: number, from: 
   const passes = (level: number) => demandAtLeast(level, m, v) <= tail
   let low = failing
   let high = Math.max(from, low + 1)
+  // Cantelli's inequality, P(X ≥ m + kσ) ≤ 1 / (1 + k²), puts the answer at or below this level
+  // whatever the tails above it: the search ends there even when rounding keeps a tail from falling.
+  const surely = Math.ceil(m + Math.sqrt((v * (1 - tail)) / tail))
   for (let step = high - low; !passes(high); step *= 2) {
+    if (high >= surely) return surely
     low = high
     high += step
   }

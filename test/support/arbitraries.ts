@@ -62,6 +62,15 @@ export const fractionalEventLine = fc
   .tuple(eventFields, fc.constantFrom(1, 10, 4))
   .map(([e, divisor]) => lineOf(e, divisor))
 
+/**
+ * The same streams with each event's quantity and on-hand scaled by its own power of ten, from a
+ * billionth of a unit to 3e10 (30 of them: 9e11, within the validation's 1e12): a stream mixes
+ * dust-sized sales with write-offs of near a trillion units, where variances dwarf means.
+ */
+export const extremeEventLine = fc
+  .tuple(eventFields, fc.constantFrom(1e-9, 1e-3, 1, 1e3, 1e6, 1e9, 3e10))
+  .map(([e, scale]) => lineOf(e, 1 / scale))
+
 /** The JSON line of one generated event; quantities and on-hand divided by `divisor`. */
 function lineOf(e: EventFields, divisor: number): string {
   if (e.malformed && e.id % 7 === 0) return '{"event_id": "broken"'
