@@ -5,6 +5,7 @@ import { Engine } from '../src/core/engine.ts'
 import { parseEvent } from '../src/core/event.ts'
 import { type Analysis, analyze, firstDifference } from './support/analyze.ts'
 import { eventLine, extremeEventLine, fractionalEventLine } from './support/arbitraries.ts'
+import { expectSoundRows } from './support/item-events.ts'
 
 // Bun's 5 s default is too short for a test that spawns processes on 2 loaded cores.
 setDefaultTimeout(60_000)
@@ -46,14 +47,7 @@ describe('properties', () => {
           const parsed = parseEvent(line)
           if (!parsed.ok) continue
           engine.process(parsed.event)
-          for (const row of engine.flush(0).rows) {
-            for (const value of Object.values(row))
-              if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true)
-            if (row.stockoutRisk !== null) {
-              expect(row.stockoutRisk).toBeGreaterThanOrEqual(0)
-              expect(row.stockoutRisk).toBeLessThanOrEqual(1)
-            }
-          }
+          expectSoundRows(engine.flush(0).rows)
         }
       }),
       { numRuns: 300 },

@@ -30,7 +30,16 @@ import {
 } from '../src/core/risk.ts'
 import { PACK_DAYS, packSize, restockFindings, revealRisk, stuckBooksScale } from '../src/core/stalls.ts'
 import { applyEvent, ItemState } from '../src/core/state.ts'
-import { config, DAY, event, poissonSampler, START, seededRandom, stateOf } from './support/item-events.ts'
+import {
+  config,
+  DAY,
+  event,
+  expectSoundRows,
+  poissonSampler,
+  START,
+  seededRandom,
+  stateOf,
+} from './support/item-events.ts'
 
 /** A demand model of these numbers over a flat week, as of day 0: no censored days, returns, write-offs or receipt share. */
 function flatModel(
@@ -280,14 +289,7 @@ describe('extreme inputs the validation accepts (quantities up to 1e12): every r
 
   function expectSound(rows: ReturnType<typeof rowsOf>) {
     expect(rows.length).toBeGreaterThan(0)
-    for (const row of rows) {
-      for (const value of Object.values(row))
-        if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true)
-      if (row.stockoutRisk !== null) {
-        expect(row.stockoutRisk).toBeGreaterThanOrEqual(0)
-        expect(row.stockoutRisk).toBeLessThanOrEqual(1)
-      }
-    }
+    expectSoundRows(rows)
   }
 
   test('a write-off of 1e12 units and its return: the row comes out (its reorder point was searched for ever)', () => {

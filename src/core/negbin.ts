@@ -128,7 +128,7 @@ export function demandExactly(x: number, m: number, v: number): number {
   return Math.exp(logGamma(x + r) - logGamma(r) - logGamma(x + 1) + r * Math.log(p) + x * Math.log1p(-p))
 }
 
-/** The regularized lower incomplete gamma P(a, x). */
+/** The regularized lower incomplete gamma P(a, x), kept within [0, 1] as incompleteBeta is. */
 export function incompleteGammaLower(a: number, x: number): number {
   if (x <= 0) return 0
   const logFront = a * Math.log(x) - x - logGamma(a)

@@ -1,7 +1,9 @@
 // Hand-made events of one item (S at W) for the core's unit tests, and the seeded randomness of their
 // simulations: one place, so the risk, order and episode tests build their streams alike.
+import { expect } from 'bun:test'
 import { DEFAULT_CORE_CONFIG, resolveConfig } from '../../src/core/config.ts'
 import type { EventType, InventoryEvent } from '../../src/core/event.ts'
+import type { MetricsRow } from '../../src/core/rows.ts'
 import { applyEvent, ItemState } from '../../src/core/state.ts'
 
 export const config = resolveConfig(DEFAULT_CORE_CONFIG)
@@ -62,5 +64,17 @@ export function poissonSampler(random: () => number): (mean: number) => number {
       cdf += p
     }
     return k
+  }
+}
+
+/** Every figure of the rows a finite number (or null), every risk a probability. */
+export function expectSoundRows(rows: readonly MetricsRow[]): void {
+  for (const row of rows) {
+    for (const value of Object.values(row))
+      if (typeof value === 'number') expect(Number.isFinite(value)).toBe(true)
+    if (row.stockoutRisk !== null) {
+      expect(row.stockoutRisk).toBeGreaterThanOrEqual(0)
+      expect(row.stockoutRisk).toBeLessThanOrEqual(1)
+    }
   }
 }
