@@ -198,8 +198,7 @@ export class DemandWalk {
     const x = this.x
     this.x = x + 1
     if (Number.isNaN(this.size) || x < 0 || this.lostInLowTail()) {
-      this.pmf = demandExactly(x + 1, this.m, this.v)
-      this.tail = demandAtLeast(x + 1, this.m, this.v)
+      this.evaluate(x + 1)
       return
     }
     this.tail = Math.max(0, this.tail - this.pmf)
@@ -210,8 +209,7 @@ export class DemandWalk {
     const x = this.x - 1
     this.x = x
     if (Number.isNaN(this.size) || x < 0 || this.pmf === 0) {
-      this.pmf = demandExactly(x, this.m, this.v)
-      this.tail = demandAtLeast(x, this.m, this.v)
+      this.evaluate(x)
       return
     }
     this.pmf /= this.ratio(x)
@@ -230,12 +228,26 @@ export class DemandWalk {
       this.lostInLowTail()
     ) {
       this.x = target
-      this.pmf = demandExactly(target, this.m, this.v)
-      this.tail = demandAtLeast(target, this.m, this.v)
+      this.evaluate(target)
       return
     }
     while (this.x < target) this.up()
     while (this.x > target) this.down()
+  }
+
+  /**
+   * P(X = x) and P(X ≥ x) afresh. A continuous distribution's P(X = x) is P(X ≥ x) − P(X ≥ x + 1)
+   * (demandExactly): its first tail is the one wanted, not worked out twice (a high-volume item's
+   * first passage evaluates its walks afresh at every cell of its grid).
+   */
+  private evaluate(x: number): void {
+    if (this.m > CONTINUOUS_FROM_MEAN && x >= 0) {
+      this.tail = demandAtLeast(x, this.m, this.v)
+      this.pmf = Math.max(0, this.tail - demandAtLeast(x + 1, this.m, this.v))
+      return
+    }
+    this.pmf = demandExactly(x, this.m, this.v)
+    this.tail = demandAtLeast(x, this.m, this.v)
   }
 
   /**
