@@ -177,12 +177,15 @@ export class DemandWalk {
   private readonly v: number
   /** r of the negative binomial; NaN when evaluated afresh (continuous, or no demand). */
   private readonly size: number
+  /** m / (r + m), the factor every step's ratio shares (worked out once, not at every step). */
+  private readonly shared: number
 
   /** `tailAbove`: P(X ≥ x + 1) when the caller knows it already (saves the exact tail). */
   constructor(m: number, v: number, x: number, tailAbove?: number) {
     this.m = m
     this.v = v
     this.size = m > 0 && m <= CONTINUOUS_FROM_MEAN ? (m * m) / (v - m) : Number.NaN
+    this.shared = m / (this.size + m)
     this.x = x
     if (tailAbove === undefined && x >= 0 && x <= SUMMED_UP_TO && !Number.isNaN(this.size)) {
       const start = summedFrom(x, m, v)
@@ -263,7 +266,7 @@ export class DemandWalk {
   /** pmf(x + 1) / pmf(x). */
   private ratio(x: number): number {
     const r = this.size
-    return ((x + r) / (x + 1)) * (this.m / (r + this.m))
+    return ((x + r) / (x + 1)) * this.shared
   }
 }
 
