@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os'
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
+import { Random } from '../src/generate/random.ts'
 
 const DAY = 86_400_000
 const HOUR = 3_600_000
@@ -18,17 +19,8 @@ const DAYS = 90
 const SALES_A_DAY = 20
 const BATCH_SIZE = 100
 
-/** A seeded uniform [0, 1) (a linear congruential generator: the same stream on every run). */
-function seededRandom(seed: number): () => number {
-  let state = seed
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648
-    return state / 2_147_483_648
-  }
-}
-
 /** One item's events: its sales (exponential sizes, never more than is on hand) and weekly orders. */
-function itemEvents(sku: string, unitsADay: number, random: () => number): InventoryEvent[] {
+function itemEvents(sku: string, unitsADay: number, random: Random): InventoryEvent[] {
   const events: InventoryEvent[] = []
   const event = (type: InventoryEvent['type'], ts: number, quantity: number, extra = {}) =>
     events.push({
@@ -49,7 +41,7 @@ function itemEvents(sku: string, unitsADay: number, random: () => number): Inven
   const order = unitsADay * 7
   for (let day = 0; day < DAYS; day++) {
     for (let k = 0; k < SALES_A_DAY; k++) {
-      const units = Math.min(onHand, Math.max(1, Math.round((unitsADay / SALES_A_DAY) * -Math.log(random()))))
+      const units = Math.min(onHand, Math.max(1, Math.round(random.exponential(SALES_A_DAY / unitsADay))))
       if (units <= 0) continue
       onHand -= units
       event('sale', START + day * DAY + (8 + k / 2) * HOUR, units)
@@ -68,7 +60,7 @@ function itemEvents(sku: string, unitsADay: number, random: () => number): Inven
 }
 
 function microsecondsAnEvent(unitsADay: number): { events: number; micros: number } {
-  const random = seededRandom(7)
+  const random = new Random(7)
   const events = Array.from({ length: ITEMS }, (_, i) => itemEvents(`S${i}`, unitsADay, random))
     .flat()
     .sort((a, b) => a.ts - b.ts)
