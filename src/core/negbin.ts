@@ -239,6 +239,22 @@ export class DemandWalk {
   }
 
   /**
+   * P(X ≥ target), the walk moved there: all a grid asks of it. A continuous distribution is
+   * evaluated afresh at every move, so its P(X = x), a second tail, is left out (NaN) until a move
+   * needs it.
+   */
+  tailAt(target: number): number {
+    if (this.m > CONTINUOUS_FROM_MEAN && target >= 0) {
+      this.x = target
+      this.tail = demandAtLeast(target, this.m, this.v)
+      this.pmf = Number.NaN
+      return this.tail
+    }
+    this.moveTo(target)
+    return this.tail
+  }
+
+  /**
    * P(X = x) and P(X ≥ x) afresh. A continuous distribution's P(X = x) is P(X ≥ x) − P(X ≥ x + 1)
    * (demandExactly): its first tail is the one wanted, not worked out twice (a high-volume item's
    * first passage evaluates its walks afresh at every cell of its grid).

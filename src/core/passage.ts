@@ -282,10 +282,7 @@ function crossesOnGrid(
   // the top may be too small for a double, so the walk does not start there).
   const lowers = new Float64Array(GRID_CELLS)
   const stock = new DemandWalk(earlier.mean, earlier.variance, bottom)
-  for (let cell = 0; cell < GRID_CELLS; cell++) {
-    stock.moveTo(Math.ceil(bottom + cell * width))
-    lowers[cell] = stock.tail
-  }
+  for (let cell = 0; cell < GRID_CELLS; cell++) lowers[cell] = stock.tailAt(Math.ceil(bottom + cell * width))
   // The demand between them must cover more the lower the earlier demand: walked up as the cells go down.
   const need = new DemandWalk(
     between,
@@ -295,9 +292,8 @@ function crossesOnGrid(
   let sum = 0
   let upper = earlier.crossing ?? demandAtLeast(top + 1, earlier.mean, earlier.variance)
   for (let cell = GRID_CELLS - 1; cell >= 0; cell--) {
-    need.moveTo(wholeNeed(later.level, bottom + (cell + 0.5) * width))
     const lower = lowers[cell] as number
-    sum += (lower - upper) * need.tail
+    sum += (lower - upper) * need.tailAt(wholeNeed(later.level, bottom + (cell + 0.5) * width))
     upper = lower
   }
   return sum
