@@ -224,7 +224,7 @@ export class DemandWalk {
    * afresh when it is far or the distribution is continuous (one evaluation costs about
    * FRESH_EVALUATION_STEPS steps).
    */
-  moveTo(target: number): void {
+  private moveTo(target: number): void {
     if (
       Number.isNaN(this.size) ||
       Math.abs(target - this.x) > FRESH_EVALUATION_STEPS ||
