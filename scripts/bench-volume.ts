@@ -10,9 +10,9 @@ import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
 import { Random } from '../src/generate/random.ts'
+import { MS_PER_DAY } from '../src/generate/timestamp.ts'
 
-const DAY = 86_400_000
-const HOUR = 3_600_000
+const HOUR = MS_PER_DAY / 24
 const START = Date.UTC(2026, 0, 1)
 const ITEMS = 30
 const DAYS = 90
@@ -44,16 +44,16 @@ function itemEvents(sku: string, unitsADay: number, random: Random): InventoryEv
       const units = Math.min(onHand, Math.max(1, Math.round(random.exponential(SALES_A_DAY / unitsADay))))
       if (units <= 0) continue
       onHand -= units
-      event('sale', START + day * DAY + (8 + k / 2) * HOUR, units)
+      event('sale', START + day * MS_PER_DAY + (8 + k / 2) * HOUR, units)
     }
     if (day % 7 === 0)
-      event('purchase_order', START + day * DAY + 20 * HOUR, order, {
+      event('purchase_order', START + day * MS_PER_DAY + 20 * HOUR, order, {
         orderId: `P${day}`,
-        expectedAt: START + (day + 5) * DAY,
+        expectedAt: START + (day + 5) * MS_PER_DAY,
       })
     if (day % 7 === 5) {
       onHand += order
-      event('restock', START + day * DAY + 7 * HOUR, order, { orderId: `P${day - 5}` })
+      event('restock', START + day * MS_PER_DAY + 7 * HOUR, order, { orderId: `P${day - 5}` })
     }
   }
   return events
