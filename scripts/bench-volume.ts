@@ -9,8 +9,8 @@ import { availableParallelism } from 'node:os'
 import { DEFAULT_CORE_CONFIG } from '../src/core/config.ts'
 import { Engine } from '../src/core/engine.ts'
 import type { InventoryEvent } from '../src/core/event.ts'
+import { MS_PER_DAY } from '../src/core/time.ts'
 import { Random } from '../src/generate/random.ts'
-import { MS_PER_DAY } from '../src/generate/timestamp.ts'
 
 const HOUR = MS_PER_DAY / 24
 const START = Date.UTC(2026, 0, 1)

@@ -1,6 +1,6 @@
 // Event time is kept as epoch milliseconds; days are whole UTC days since 1970-01-01.
 
-const MS_PER_DAY = 86_400_000
+export const MS_PER_DAY = 86_400_000
 const MIN_EVENT_MS = Date.UTC(2000, 0, 1)
 const MAX_EVENT_MS = Date.UTC(2100, 0, 1) - 1
 

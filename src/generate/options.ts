@@ -1,6 +1,7 @@
 // The knobs of `invpipe generate`, their defaults, and the checks that turn a bad value
 // into a one-line error naming the option (the CLI flag spelling is used in messages).
 
+import { MS_PER_DAY } from '../core/time.ts'
 export interface GenerateOptions {
   /** Exact number of output lines (events, duplicates and malformed lines together). */
   events: number
@@ -39,7 +40,6 @@ export const MAX_WAREHOUSES = 999
 export const MAX_DAYS = 3650
 
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/
-const MS_PER_DAY = 86_400_000
 
 /** Parses YYYY-MM-DD into its UTC day number, or null when it is not a real calendar date. */
 export function parseStartDay(text: string): number | null {

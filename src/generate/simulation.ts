@@ -4,6 +4,7 @@
 // and wake only when something can happen to them, so the work is proportional to events, not to
 // items × days.
 import type { EventType } from '../core/event.ts'
+import { MS_PER_DAY } from '../core/time.ts'
 import { DayBuffer } from './day-buffer.ts'
 import {
   calibrateDemandScale,
@@ -39,7 +40,7 @@ import {
 } from './orders.ts'
 import { Random } from './random.ts'
 import type { EventRecord } from './record.ts'
-import { formatInZone, MS_PER_DAY, zoneOfWarehouse } from './timestamp.ts'
+import { formatInZone, zoneOfWarehouse } from './timestamp.ts'
 
 /** Calendar ring length; every wake-up is scheduled less than this many days ahead. */
 const RING_DAYS = 128

@@ -1,11 +1,11 @@
 // Turns the simulation's time-ordered events into the stream a consumer would see:
 // some events arrive late, some twice, and some lines are garbage. Exactly `events` lines.
+import { MS_PER_DAY } from '../core/time.ts'
 import { makeMalformedLine } from './malformed.ts'
 import { checkGenerateOptions, type GenerateOptions, parseStartDay } from './options.ts'
 import { Random } from './random.ts'
 import type { EventRecord, GeneratedLine } from './record.ts'
 import { IdSource, InventorySimulation } from './simulation.ts'
-import { MS_PER_DAY } from './timestamp.ts'
 
 /** Late events arrive between five minutes and a day and a half after their event time. */
 const MIN_LATE_MS = 5 * 60_000

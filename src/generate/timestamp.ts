@@ -1,8 +1,6 @@
 // Event times as different producers send them: ISO-8601 in the warehouse's own zone,
 // or integer epoch milliseconds.
 
-export const MS_PER_DAY = 86_400_000
-
 interface Zone {
   suffix: string
   offsetMs: number
