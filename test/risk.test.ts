@@ -1392,10 +1392,13 @@ describe('books that stall: stock on the books that stops selling', () => {
     const D = state.asOfDay
     state.counts = [D + 3, 3, 0, 0]
     // The close of D + 4: the stall's silence runs from the count (no whole day yet), the sales' from D:
-    // three whole days (D + 1 … D + 3) without the 3 a day, P(no sale) under the model.
+    // three whole days (D + 1 … D + 3) without the 3 a day, P(no sale) under the model of the sales
+    // before the silence (as of D), not today's, whose window the silent days have lowered.
     const model = demandModel(state, D + 4)
-    const mean = model.rate * 3
-    const chance = demandExactly(0, mean, varianceOver(model, mean, 3))
+    const before = demandModel(state, D)
+    expect(before.rate).toBeGreaterThan(model.rate)
+    const mean = before.rate * 3
+    const chance = demandExactly(0, mean, varianceOver(before, mean, 3))
     expect(chance).toBeLessThan(0.05)
     // The stall part as before: nothing missing since the count (a day ago), revealed at ½.
     const q = Math.exp((-0.5 / (3 + 30)) * 1)

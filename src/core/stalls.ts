@@ -192,21 +192,26 @@ export function stuckBooksScale(
     if (chance <= STALL_CHANCE) notStuck = (notStuck * chance) / (notStuck * chance + 1 - notStuck)
   }
   const scale = notStuck + (1 - notStuck) * revealed
-  return model === undefined ? scale : scale * stillSelling(state, asOfDay, model, silence)
+  return model === undefined ? scale : scale * stillSelling(state, asOfDay, silence)
 }
 
 /**
  * The chance the item still sells at all, when a count or a restock has cut its stall's silence short
  * (the stock is there, yet nothing sells): the sales' own silence, since the last sale or day out of
- * stock, weighed as the stall's is, when P(no sale in those days) ≤ STALL_CHANCE under `model`:
- * a stopped line is silent for certain, a live one with chance P. 1 otherwise, and when the stall's
- * silence is the same one (the stall has weighed it).
+ * stock, weighed by Bayes: a stopped line is silent for certain, a live one with chance P, P(no sale
+ * in those days) under what the item sold before the silence (the restocks' test). Not today's
+ * model: the silent days fill its window and lower the rate the silence is judged by, so a textbook
+ * silent since its term's rush, one unit on the books, read a live line's risk for weeks. 1 when the
+ * stall's silence is the same one (the stall has weighed it), and when the window holds no day before
+ * the silence (a line that never sold has not stopped).
  */
-function stillSelling(state: ItemState, asOfDay: number, model: DemandModel, stallSilence: number): number {
-  const quiet = asOfDay - lastSaleOrOut(state) - 1
+function stillSelling(state: ItemState, asOfDay: number, stallSilence: number): number {
+  const last = lastSaleOrOut(state)
+  const quiet = asOfDay - last - 1
   if (quiet <= Math.max(0, stallSilence)) return 1
-  const chance = silenceChance(model, quiet)
-  if (chance > STALL_CHANCE) return 1
+  const before = modelOfDays(state, last, Math.max(state.firstDay, asOfDay - SALES_WINDOW_DAYS + 1))
+  if (before === null) return 1
+  const chance = silenceChance(before, quiet)
   return (STILL_SELLING_PRIOR * chance) / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
 }
 

@@ -606,13 +606,15 @@ class Item:
                 q = q * chance / (q * chance + 1 - q)
         scale = q + (1 - q) * (empties + 1) / (empties + stalls + 2)
         # Still selling at all: the sales' own silence (since the last sale or day out; counts and restocks
-        # do not end it), weighed only when longer than the stall's: P ≤ 5 % gives 0.9·P / (0.9·P + 0.1).
-        sales_quiet = D - max([max(sold) if sold else self.first_day - 1] + ([max(outs_kept)] if outs_kept else [])) - 1
-        if sales_quiet > max(0, quiet):
-            m = sales["rate"] * sales_quiet
-            chance = 1 - nb_at_least(1, m, self.var_of(sales, m, sales_quiet))
-            if chance <= STALL_CHANCE:
-                scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
+        # do not end it), weighed when longer than the stall's: 0.9·P / (0.9·P + 0.1), P judged by the
+        # sales before the silence (none when the window holds none of them).
+        last = max([max(sold) if sold else self.first_day - 1] + ([max(outs_kept)] if outs_kept else []))
+        sales_quiet = D - last - 1
+        if sales_quiet > max(0, quiet) and last >= max(self.first_day, oldest):
+            judge = self.demand(last, since=oldest)
+            m = judge["rate"] * sales_quiet
+            chance = 1 - nb_at_least(1, m, self.var_of(judge, m, sales_quiet))
+            scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
         return scale
 
     def reveal_risk(self, I, h):
