@@ -580,8 +580,9 @@ class Item:
         A silence under way: g = whole days before D since the last sale or day out (of the memory), restock noted
         or count (the item's first day − 1 before any); when P(no sale in g days) under the sales' model (the demand
         model, before returns and write-offs) ≤ 5 %,
-        q ← q·P / (q·P + 1 − q). Still selling: the same test on the days since the last sale or day out alone,
-        when longer than g, multiplies the scale by 0.9·P / (0.9·P + 0.1)."""
+        q ← q·P / (q·P + 1 − q). Still selling: the days since the last sale or day out alone, when longer
+        than g, multiply the scale by 0.9·P / (0.9·P + 0.1), P(no sale in those days) under the sales' model as
+        of that last day (from D's window; none when the window holds no day before the silence)."""
         stalls = sum(1 for _, found, _ in self.restocks if found == "stall")
         outs = sum(1 for _, found, _ in self.restocks if found == "out")
         missing = max(0.0, math.fsum(c[2] for c in self.counts))
@@ -610,8 +611,9 @@ class Item:
         # sales before the silence (none when the window holds none of them).
         last = max([max(sold) if sold else self.first_day - 1] + ([max(outs_kept)] if outs_kept else []))
         sales_quiet = D - last - 1
-        if sales_quiet > max(0, quiet) and last >= max(self.first_day, oldest):
-            judge = self.demand(last, since=oldest)
+        window = D - MEMORY_DAYS + 1   # the close's window, as the model of D reads it
+        if sales_quiet > max(0, quiet) and last >= max(self.first_day, window):
+            judge = self.demand(last, since=window)
             m = judge["rate"] * sales_quiet
             chance = 1 - nb_at_least(1, m, self.var_of(judge, m, sales_quiet))
             scale *= STILL_SELLING_PRIOR * chance / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
