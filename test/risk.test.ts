@@ -814,6 +814,30 @@ describe('open orders, late and short deliveries', () => {
   })
 })
 
+/**
+ * The risk of a scenario whose refills answer the stock (README step 2: each comes on the day the stock
+ * falls to its level ρ, so none finds the shelf empty): the stock must outlast the demand until the
+ * first refill, and after the last, ρ plus the mean units the days to the horizon; capped at the risk
+ * with nothing coming, as every scenario is.
+ */
+function answeringRisk(
+  model: DemandModel,
+  onHand: number,
+  h: number,
+  receiptDays: number[],
+  units: number,
+  level: number,
+): number {
+  const nothingComing = firstPassage(model, onHand, [], h)
+  const first = receiptDays[0] as number
+  const last = receiptDays[receiptDays.length - 1] as number
+  const untilFirst = first <= 1 ? 1 : 1 - firstPassage(model, onHand, [], first - 1)
+  const mean = meanBetween(model, last, h)
+  const afterLast =
+    last >= h ? 1 : 1 - demandAtLeast(level + units, mean, varianceOver(model, mean, h - last))
+  return Math.min(nothingComing, 1 - untilFirst * afterLast)
+}
+
 describe('items that never announce their orders', () => {
   /** 2 a day for 30 days from 30 on hand; unplanned receipts of 30 on the given days (at noon, after that day's sale). */
   function replenishedAt(receiptDays: number[], announced: InventoryEvent[] = []): ItemState {
@@ -915,8 +939,15 @@ describe('items that never announce their orders', () => {
     const units = (30 + 14 * model.rate) / 2
     const nothingComing = firstPassage(model, 5, [], 7)
     const at = (day: number) => Math.min(nothingComing, firstPassage(model, 5, [{ day, units }], 7))
-    // Three scenarios of weight 1: none, the pseudo-receipt, the remembered receipt.
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + at(2) + at(7)) / 3, 12)
+    // Three scenarios of weight 1: none, the pseudo-receipt, the remembered receipt. The pseudo-receipt's
+    // level is above 0 and not passed (the books stood at 5 + 2 + 3 = 10 two days ago): half of it is a
+    // refill answering the stock when it falls to 3 (the mean receipt sells in 14 days: one refill).
+    expect(Math.ceil(units / model.rate) - 1).toBeGreaterThan(7)
+    const answering = answeringRisk(model, 5, 7, [2], units, 3)
+    expect(demandRisk(state, config)).toBeCloseTo(
+      (nothingComing + 0.5 * at(2) + 0.5 * answering + at(7)) / 3,
+      12,
+    )
     // Taken as coming when the stock reaches 0 (day 3), as before the wait was kept, the risk was lower.
     expect(at(3)).toBeLessThan(at(7) - 0.2)
   })
@@ -947,9 +978,11 @@ describe('items that never announce their orders', () => {
     expect(Math.ceil(units / model.rate)).toBeGreaterThan(7)
     const nothingComing = firstPassage(model, 10, [], 7)
     const at = (day: number) => Math.min(nothingComing, firstPassage(model, 10, [{ day, units }], 7))
-    // Weights: nothing comes 1 + the rhythm's 1 past the horizon, the pseudo-receipt 1, tomorrow ½ + ½.
+    // Weights: nothing comes 1 + the rhythm's 1 past the horizon, the pseudo-receipt 1 (its level, 3,
+    // not passed: half of it a refill answering the stock), tomorrow ½ + ½.
     const risk = demandRisk(state, config)
-    expect(risk).toBeCloseTo((2 * nothingComing + at(4) + at(1)) / 4, 12)
+    const answering = answeringRisk(model, 10, 7, [4], units, 3)
+    expect(risk).toBeCloseTo((2 * nothingComing + 0.5 * at(4) + 0.5 * answering + at(1)) / 4, 12)
     // With both still at their full weight, as before they were passed, tomorrow weighed 2 of 5.
     expect(risk).toBeGreaterThan((2 * nothingComing + at(4) + 2 * at(1)) / 5 + 0.05)
   })
@@ -979,8 +1012,13 @@ describe('items that never announce their orders', () => {
           21,
         ),
       )
-    // Scenarios: none (weight 1), tomorrow and day 20 (weight 3), day 13 (weight 1).
-    expect(demandRisk(state, config)).toBeCloseTo((nothingComing + 3 * risk([1, 20]) + risk([13])) / 5, 12)
+    // Scenarios: none (weight 1), tomorrow and day 20 (weight 3: half of each level's a refill answering
+    // the stock when it falls to 4, 4 and 3), day 13 (weight 1).
+    const answering = (level: number) => answeringRisk(model, 4, 21, [1, 20], units, level)
+    expect(demandRisk(state, config)).toBeCloseTo(
+      (nothingComing + 1.5 * risk([1, 20]) + 0.5 * (2 * answering(4) + answering(3)) + risk([13])) / 5,
+      12,
+    )
     expect(risk([1, 20])).toBeLessThan(risk([1]) - 0.02)
   })
 })
@@ -1040,18 +1078,16 @@ describe('items topped up to a par level without announcing it', () => {
       return Math.min(nothingComing, 1 - survive)
     }
     // Answering the stock: each refill comes on the day the stock falls to the level ρ (the same days
-    // as the fixed form's, at the mean rate, for the first), so no refill finds the shelf empty; the
-    // stock must outlast the demand until the first, and after the last, ρ plus the mean units the
-    // days to the horizon.
-    const answering = (first: number, level: number) => {
-      const receipts = chain(first, spacing, units)
-      const last = (receipts[receipts.length - 1] as { day: number }).day
-      const untilFirst = first <= 1 ? 1 : 1 - firstPassage(model, 11, [], first - 1)
-      const mean = meanBetween(model, last, h)
-      const afterLast =
-        last >= h ? 1 : 1 - demandAtLeast(level + units, mean, varianceOver(model, mean, h - last))
-      return Math.min(nothingComing, 1 - untilFirst * afterLast)
-    }
+    // as the fixed form's, at the mean rate, for the first).
+    const answering = (first: number, level: number) =>
+      answeringRisk(
+        model,
+        11,
+        h,
+        chain(first, spacing, units).map((r) => r.day),
+        units,
+        level,
+      )
     // The stock two days ago, 11 + the 3 and 2 sold since, is above every level: none has been passed.
     // Weights: none 1; each of the four levels (tomorrow for 12, 14 and 10, the pseudo-receipt's day)
     // 1, half of it topped up to the par level, a quarter fixed, a quarter answering the stock.

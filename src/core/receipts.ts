@@ -83,8 +83,7 @@ export const PAR_MIN_RECEIPTS = 3
 /**
  * The share of each remembered order's scenario (level rule) given to orders placed as the demand
  * draws the position down (triggeredPassage) rather than at the mean rate; likewise of each
- * unannounced receipt's level scenario, for a supplier who tops up to a par level (a refill that
- * answers the stock).
+ * unannounced receipt's level scenario (a refill that answers the stock).
  */
 export const TRIGGERED_SHARE = 0.5
 
@@ -364,9 +363,9 @@ function deliveryScenarios(record: readonly number[] | null): readonly number[] 
  * of stock before it): "the next comes w days after the stock runs out", I / λ + w days, since a
  * level of 0 alone would say the supplier always comes just in time. Each gap between its receipts
  * that is longer than the time since the last says when by the calendar; one more says "none this
- * time". In each, the receipts after the next one come each once the mean receipt has sold. For a
- * supplier who tops up to a par level, half of each level scenario's refills answer the stock instead:
- * each comes on the day the stock falls to the level (triggeredPassage, no lead time).
+ * time". In each, the receipts after the next one come each once the mean receipt has sold. Half of
+ * each level scenario's refills answer the stock instead: each comes on the day the stock falls to the
+ * level (triggeredPassage, no lead time).
  */
 function unannouncedScenarios(
   unplanned: readonly number[] | null,
@@ -405,11 +404,11 @@ function unannouncedScenarios(
     // The stock has been at or below the level for two days and more, and nothing came: this time
     // the receipt is not coming at that level, or is late (a day's slack for a delivery the morning after).
     else if (twoDaysAgo <= level) add(atLevel(level), PASSED_LEVEL_WEIGHT)
-    else if (par === null) add(atLevel(level))
     else {
-      // A supplier who tops up to a par level mostly answers the stock (a cabinet refilled the morning
-      // after its count falls below its minimum): half of the scenario's refills come on the day the
-      // stock falls to the level, whenever the demand takes it there (triggeredPassage with no lead).
+      // A supplier mostly answers the stock (a cabinet refilled the morning after its count falls below
+      // its minimum, a wholesaler's min/max top-up within the day): half of the scenario's refills come
+      // on the day the stock falls to the level, whenever the demand takes it there (triggeredPassage
+      // with no lead).
       const day = atLevel(level)
       add(day, 1 - TRIGGERED_SHARE)
       if (day > horizon) none.weight += TRIGGERED_SHARE

@@ -872,8 +872,8 @@ class Item:
                 rho = math.floor(without_dust(rho))   # README: whole units: at 2.6 left only once at 2
                 day = 1 if rho >= self.on_hand else math.ceil(without_dust((self.on_hand - rho) / lam))
                 passed = rho > 0 and two_days_ago <= rho
-                if rho > 0 and not passed and par is not None:
-                    # README: a supplier topping up to a par level answers the stock: half of the
+                if rho > 0 and not passed:
+                    # README: a supplier answers the stock: half of the
                     # scenario's refills come on the day the stock falls to ρ (beyond h: none comes).
                     firsts.append((day, 1 - TRIGGERED_SHARE))
                     if day <= h:
