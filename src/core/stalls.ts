@@ -93,12 +93,20 @@ function findingOf(state: ItemState, day: number, previous: number): number {
   if ((state.onHand as number) <= 0 || lastOut > previous) return FOUND_OUT
   // The silence: the whole days since the last sale or day out of stock (a day out of stock is no
   // silence), judged by what the item sold before it, within the 120 days the state holds.
-  const sales = state.sales
-  const before = Math.max(sales === null ? state.firstDay - 1 : (sales[sales.length - 2] as number), lastOut)
+  const before = lastSaleOrOut(state)
   const silence = day - before - 1
   if (silence <= 0) return FOUND_NOTHING
-  const model = modelOfDays(state, before, Math.max(state.firstDay, day - SALES_WINDOW_DAYS + 1))
-  return model !== null && silenceChance(model, silence) <= STALL_CHANCE ? FOUND_STALLED : FOUND_NOTHING
+  const chance = chanceOfSilenceAfter(state, before, day, silence)
+  return chance !== null && chance <= STALL_CHANCE ? FOUND_STALLED : FOUND_NOTHING
+}
+
+/**
+ * P(no sale over `days` days) under what the item sold up to `last` (its sales' model as of that day,
+ * from the days of the 120-day window of `day`); null when that window holds no day up to `last`.
+ */
+function chanceOfSilenceAfter(state: ItemState, last: number, day: number, days: number): number | null {
+  const model = modelOfDays(state, last, Math.max(state.firstDay, day - SALES_WINDOW_DAYS + 1))
+  return model === null ? null : silenceChance(model, days)
 }
 
 /** The item's last day with a sale or out of stock, of the 120 days it holds (its first day − 1 before any). */
@@ -209,9 +217,8 @@ function stillSelling(state: ItemState, asOfDay: number, stallSilence: number): 
   const last = lastSaleOrOut(state)
   const quiet = asOfDay - last - 1
   if (quiet <= Math.max(0, stallSilence)) return 1
-  const before = modelOfDays(state, last, Math.max(state.firstDay, asOfDay - SALES_WINDOW_DAYS + 1))
-  if (before === null) return 1
-  const chance = silenceChance(before, quiet)
+  const chance = chanceOfSilenceAfter(state, last, asOfDay, quiet)
+  if (chance === null) return 1
   return (STILL_SELLING_PRIOR * chance) / (STILL_SELLING_PRIOR * chance + 1 - STILL_SELLING_PRIOR)
 }
 
